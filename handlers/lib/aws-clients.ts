@@ -1,0 +1,32 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { optionalEnv } from "./env.js";
+
+/**
+ * AWS SDK clients as the handlers use them. In Lambda every endpoint is AWS's own. The local runtime points the
+ * same code at its stand-ins through the SDK's standard service endpoint variables (AWS_ENDPOINT_URL_S3,
+ * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB); only then does S3 need path-style addressing and checksums
+ * only when required (the stand-in would otherwise store aws-chunked framing as the body).
+ */
+export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = optionalEnv("AWS_ENDPOINT_URL_S3", env) ?? optionalEnv("AWS_ENDPOINT_URL", env);
+  return new S3Client(
+    endpoint
+      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" }
+      : {},
+  );
+}
+
+export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
+  const endpoint = optionalEnv("AWS_ENDPOINT_URL_SQS", env) ?? optionalEnv("AWS_ENDPOINT_URL", env);
+  return new SQSClient(endpoint ? { endpoint } : {});
+}
+
+export function createDocumentClient(env: NodeJS.ProcessEnv = process.env): DynamoDBDocumentClient {
+  const endpoint = optionalEnv("AWS_ENDPOINT_URL_DYNAMODB", env) ?? optionalEnv("AWS_ENDPOINT_URL", env);
+  return DynamoDBDocumentClient.from(new DynamoDBClient(endpoint ? { endpoint } : {}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}

@@ -1,0 +1,215 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { OutputFormat } from "./settings.js";
+
+/**
+ * The image record in DynamoDB (key `id`), as DESIGN.md defines it. Every write is conditional, so that a late
+ * or duplicate message never moves a record backwards:
+ *
+ *   pending -> processing -> done
+ *                  |  ^  \-> failed   (final errors only)
+ *                  '--'               (a transient failure leaves it processing; the retry increments attempts)
+ *
+ * `done` is terminal. `failed` is terminal for the same upload.
+ */
+export type ImageStatus = "pending" | "processing" | "done" | "failed";
+
+export interface OriginalFacts {
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+}
+
+export interface VariantFacts {
+  name: string;
+  key: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+}
+
+export interface ErrorFacts {
+  code: string;
+  message: string;
+}
+
+export interface ImageRecord {
+  id: string;
+  status: ImageStatus;
+  filename: string;
+  contentType: string;
+  createdAt: string;
+  updatedAt: string;
+  attempts: number;
+  original?: OriginalFacts;
+  variants?: VariantFacts[];
+  placeholder?: string;
+  error?: ErrorFacts;
+}
+
+/** The global secondary index behind the original project's `GET /get-processed-image-url?filename=`. */
+export const FILENAME_INDEX = "byFilename";
+export const FILENAME_INDEX_KEYS = { partition: "filename", sort: "createdAt" } as const;
+
+export interface RecordStore {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+}
+
+/** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
+export async function createPendingRecord(
+  store: RecordStore,
+  input: { id: string; filename: string; contentType: string; now: Date },
+): Promise<ImageRecord> {
+  const at = input.now.toISOString();
+  const record: ImageRecord = {
+    id: input.id,
+    status: "pending",
+    filename: input.filename,
+    contentType: input.contentType,
+    createdAt: at,
+    updatedAt: at,
+    attempts: 0,
+  };
+  await store.client.send(
+    new PutCommand({ TableName: store.tableName, Item: record, ConditionExpression: "attribute_not_exists(id)" }),
+  );
+  return record;
+}
+
+export async function getRecord(store: RecordStore, id: string): Promise<ImageRecord | undefined> {
+  const result = await store.client.send(new GetCommand({ TableName: store.tableName, Key: { id } }));
+  return result.Item as ImageRecord | undefined;
+}
+
+/** The most recent record created for a client's filename (the original project's lookup). */
+export async function findLatestRecordByFilename(store: RecordStore, filename: string): Promise<ImageRecord | undefined> {
+  const result = await store.client.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: FILENAME_INDEX,
+      KeyConditionExpression: "#filename = :filename",
+      ExpressionAttributeNames: { "#filename": FILENAME_INDEX_KEYS.partition },
+      ExpressionAttributeValues: { ":filename": filename },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  return result.Items?.[0] as ImageRecord | undefined;
+}
+
+export type StartOutcome =
+  | { started: true; record: ImageRecord }
+  | { started: false; record: ImageRecord | undefined };
+
+/**
+ * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed` (a redelivered
+ * or late message: the caller acknowledges it without work). An original with no record (uploaded straight to
+ * the bucket) gets one, named after its id.
+ */
+export async function startProcessing(
+  store: RecordStore,
+  input: { id: string; contentType?: string; now: Date },
+): Promise<StartOutcome> {
+  const at = input.now.toISOString();
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression:
+          "SET #status = :processing, updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one, " +
+          "createdAt = if_not_exists(createdAt, :now), filename = if_not_exists(filename, :id), " +
+          "contentType = if_not_exists(contentType, :contentType)",
+        ConditionExpression: "attribute_not_exists(id) OR NOT (#status IN (:done, :failed))",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":processing": "processing",
+          ":done": "done",
+          ":failed": "failed",
+          ":now": at,
+          ":zero": 0,
+          ":one": 1,
+          ":id": input.id,
+          ":contentType": input.contentType ?? "application/octet-stream",
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return { started: true, record: result.Attributes as ImageRecord };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return { started: false, record: await getRecord(store, input.id) };
+  }
+}
+
+/** Records the finished work; returns false when the record had already reached a final state. */
+export async function completeRecord(
+  store: RecordStore,
+  input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; now: Date },
+): Promise<boolean> {
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression:
+          "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
+        ConditionExpression: "#status = :processing",
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: {
+          ":done": "done",
+          ":processing": "processing",
+          ":now": input.now.toISOString(),
+          ":original": input.original,
+          ":variants": input.variants,
+          ":placeholder": input.placeholder,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Marks a final failure; returns false when the record had already reached a final state. */
+export async function failRecord(
+  store: RecordStore,
+  input: { id: string; error: ErrorFacts; original?: OriginalFacts; now: Date },
+): Promise<boolean> {
+  const values: Record<string, unknown> = {
+    ":failed": "failed",
+    ":processing": "processing",
+    ":now": input.now.toISOString(),
+    ":error": input.error,
+  };
+  let update = "SET #status = :failed, updatedAt = :now, #error = :error";
+  if (input.original) {
+    update += ", original = :original";
+    values[":original"] = input.original;
+  }
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: update,
+        ConditionExpression: "#status = :processing",
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

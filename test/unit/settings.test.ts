@@ -1,0 +1,112 @@
+import { expect } from "chai";
+import { readFile } from "node:fs/promises";
+import {
+  DEFAULT_SETTINGS,
+  GIB,
+  parseSettings,
+  settingsFromEnv,
+  SettingsError,
+  SETTINGS_ENV,
+} from "../../handlers/lib/settings.js";
+import { stackSettingsFromYaml } from "../../local/stack-settings.js";
+
+function errorOf(fn: () => unknown): SettingsError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).to.be.instanceOf(SettingsError);
+    return error as SettingsError;
+  }
+  throw new Error("expected a SettingsError, nothing was thrown");
+}
+
+describe("stack settings", () => {
+  it("fills every default from DESIGN.md when nothing is set", () => {
+    const settings = parseSettings({});
+    expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
+    expect(settings.maxInputPixels).to.equal(100_000_000);
+    expect(settings.uploadUrlTtlSeconds).to.equal(900);
+    expect(settings.processor.memoryMb).to.equal(1536);
+    expect(settings.processor.architecture).to.equal("arm64");
+    expect(settings.queue.maxReceiveCount).to.equal(5);
+    expect(settings.variants.map((v) => [v.name, v.width, v.format])).to.deep.equal([
+      ["thumb", 320, "webp"],
+      ["medium", 1024, "webp"],
+      ["large", 2048, "webp"],
+    ]);
+    expect(settings).to.deep.equal(DEFAULT_SETTINGS);
+  });
+
+  it("normalises to a value that parses to itself (how handlers receive it)", () => {
+    const settings = parseSettings({ variants: [{ name: "a", width: 10, format: "jpeg" }], allowedOrigins: ["https://x.example"] });
+    expect(settings.variants).to.deep.equal([{ name: "a", width: 10, fit: "inside", format: "jpeg", quality: 82 }]);
+    expect(parseSettings(JSON.parse(JSON.stringify(settings)))).to.deep.equal(settings);
+  });
+
+  it("keeps an optional variant height and partial processor settings", () => {
+    const settings = parseSettings({
+      variants: [{ name: "square", width: 200, height: 200, fit: "cover", format: "avif", quality: 40 }],
+      processor: { memoryMb: 3008, architecture: "x86_64" },
+    });
+    expect(settings.variants[0]).to.deep.equal({ name: "square", width: 200, height: 200, fit: "cover", format: "avif", quality: 40 });
+    expect(settings.processor).to.deep.equal({ ...DEFAULT_SETTINGS.processor, memoryMb: 3008, architecture: "x86_64" });
+  });
+
+  const refusals: Array<[string, Record<string, unknown>, string, string]> = [
+    ["a variant with width 0", { variants: [{ name: "a", width: 0 }] }, "variants[0].width",
+      "Expected integer between 1 and 8192 for variants[0].width but received 0 of type number"],
+    ["an unknown format", { variants: [{ name: "a", width: 10, format: "bmp" }] }, "variants[0].format",
+      'Expected one of webp, jpeg, png, avif for variants[0].format but received "bmp" of type string'],
+    ["a duplicate variant name", { variants: [{ name: "a", width: 10 }, { name: "a", width: 20 }] }, "variants[1].name",
+      'Expected unique name for variants[1].name but received duplicate "a"'],
+    ["maxUploadBytes over 5 GiB", { maxUploadBytes: 5 * GIB + 1 }, "maxUploadBytes",
+      `Expected integer between 1 and ${5 * GIB} for maxUploadBytes but received ${5 * GIB + 1} of type number`],
+    ["an origin that is not a URL", { allowedOrigins: ["example.com"] }, "allowedOrigins[0]",
+      'Expected an origin URL such as https://images.example.com (scheme and host, no path or trailing slash) for allowedOrigins[0] but received "example.com" of type string'],
+    ["an origin with a path", { allowedOrigins: ["https://example.com/app"] }, "allowedOrigins[0]",
+      'Expected an origin URL such as https://images.example.com (scheme and host, no path or trailing slash) for allowedOrigins[0] but received "https://example.com/app" of type string'],
+    ["a string where a number belongs", { maxInputPixels: "100" }, "maxInputPixels",
+      'Expected integer between 1 and 2147483647 for maxInputPixels but received "100" of type string'],
+    ["no variants", { variants: [] }, "variants", "Expected list of 1 to 10 variants for variants but received [] of type array"],
+    ["a variant name with a slash", { variants: [{ name: "a/b", width: 10 }] }, "variants[0].name",
+      'Expected lower-case name of letters, digits and dashes (1-32 characters) for variants[0].name but received "a/b" of type string'],
+    ["an unknown architecture", { processor: { architecture: "arm" } }, "processor.architecture",
+      'Expected one of arm64, x86_64 for processor.architecture but received "arm" of type string'],
+    ["a timeout over Lambda's 900 s", { processor: { timeoutSeconds: 901 } }, "processor.timeoutSeconds",
+      "Expected integer between 1 and 900 for processor.timeoutSeconds but received 901 of type number"],
+    ["batches over 10 without a window", { processor: { batchSize: 50, batchWindowSeconds: 0 } }, "processor.batchWindowSeconds",
+      "Expected at least 1 when processor.batchSize is over 10 (an SQS rule) for processor.batchWindowSeconds but received 0 of type number"],
+    ["an event source mapping concurrency under 2", { processor: { maxConcurrency: 1 } }, "processor.maxConcurrency",
+      "Expected integer between 2 and 1000 for processor.maxConcurrency but received 1 of type number"],
+    ["a misspelt key", { maxUploadByte: 10 }, "maxUploadByte", "Unknown setting maxUploadByte"],
+    ["a misspelt processor key", { processor: { memory: 10 } }, "processor.memory", "Unknown setting processor.memory"],
+    ["a bad e-mail", { alarmEmail: "ops" }, "alarmEmail", 'Expected e-mail address for alarmEmail but received "ops" of type string'],
+    ["a non-boolean switch", { forceDestroy: "yes" }, "forceDestroy", 'Expected boolean for forceDestroy but received "yes" of type string'],
+  ];
+  for (const [what, raw, key, message] of refusals) {
+    it(`refuses ${what}, naming ${key}`, () => {
+      const error = errorOf(() => parseSettings(raw));
+      expect(error.key).to.equal(key);
+      expect(error.message.startsWith(message), error.message).to.equal(true);
+    });
+  }
+
+  it("reads the normalised settings from the handlers' environment variable, naming it when absent", () => {
+    const settings = parseSettings({ maxUploadBytes: 1000 });
+    expect(settingsFromEnv({ [SETTINGS_ENV]: JSON.stringify(settings) })).to.deep.equal(settings);
+    expect(() => settingsFromEnv({})).to.throw(`Missing environment variable ${SETTINGS_ENV}`);
+  });
+
+  it("reads Pulumi.dev.yaml as the dev stack's settings", async () => {
+    const { settings, region } = stackSettingsFromYaml(await readFile("Pulumi.dev.yaml", "utf8"));
+    expect(region).to.equal("us-east-1");
+    expect(settings.allowedOrigins).to.include("http://localhost:3000");
+    expect(settings.forceDestroy).to.equal(true);
+    expect(settings.variants.map((v) => v.name)).to.deep.equal(["thumb", "medium", "large"]);
+  });
+
+  it("names the key of a bad setting in a stack file", () => {
+    const error = errorOf(() => stackSettingsFromYaml("config:\n  image-pipeline:queue:\n    maxReceiveCount: 0\n"));
+    expect(error.key).to.equal("queue.maxReceiveCount");
+  });
+});
