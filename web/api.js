@@ -1,0 +1,82 @@
+/** The pipeline's HTTP API (same origin as the page) and the presigned S3 form upload. */
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function requestJson(path, init = {}) {
+  let response;
+  try {
+    response = await fetch(path, { cache: "no-store", ...init, headers: { accept: "application/json", ...init.headers } });
+  } catch {
+    throw new ApiError(0, "network", "The pipeline's API could not be reached. Check your connection and try again.");
+  }
+  const body = await response.json().catch(() => undefined);
+  if (!response.ok) {
+    const error = body?.error;
+    throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? `The API answered ${response.status}.`);
+  }
+  return body;
+}
+
+/** @returns {Promise<{maxUploadBytes: number, acceptedTypes: string[], variants: object[]}>} */
+export function getConfig() {
+  return requestJson("/config");
+}
+
+/** @returns {Promise<{id: string, upload: {url: string, fields: Record<string, string>}, expiresAt: string}>} */
+export function createUpload({ filename, contentType, size }) {
+  return requestJson("/uploads", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ filename, contentType, size }),
+  });
+}
+
+export function getImage(id) {
+  return requestJson(`/images/${encodeURIComponent(id)}`);
+}
+
+/**
+ * Sends the file as a multipart form POST to the presigned URL: every policy field first, the file last as
+ * "file" (S3 ignores fields after the file). XMLHttpRequest, because fetch reports no upload progress.
+ */
+export function uploadForm(upload, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append("file", file);
+
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", upload.url);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress(1);
+        resolve();
+      } else {
+        reject(new ApiError(xhr.status, s3ErrorField(xhr.responseText, "Code") ?? "upload_failed", uploadFailureMessage(xhr)));
+      }
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "network", "The upload was interrupted by a network error.")));
+    xhr.addEventListener("timeout", () => reject(new ApiError(0, "timeout", "The upload timed out.")));
+    xhr.send(form);
+  });
+}
+
+function s3ErrorField(xml, field) {
+  const match = new RegExp(`<${field}>([^<]*)</${field}>`).exec(xml ?? "");
+  return match?.[1];
+}
+
+function uploadFailureMessage(xhr) {
+  const message = s3ErrorField(xhr.responseText, "Message");
+  return message ? `Storage refused the upload: ${message}` : `Storage refused the upload (HTTP ${xhr.status}).`;
+}

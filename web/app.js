@@ -1,0 +1,224 @@
+/** The page: takes files (drop, picker, paste), refuses what the pipeline would refuse, uploads, and follows each image. */
+import { createUpload, getConfig, uploadForm } from "./api.js";
+import { contentTypeOfFile, refusalOf } from "./file-checks.js";
+import { formatBytes, listOfTypes } from "./format.js";
+import { ImageCard } from "./image-card.js";
+import { createLimit } from "./limit.js";
+import { POLL_DEFAULTS, pollImage } from "./poll.js";
+import { forgetUpload, loadGallery, rememberUpload } from "./session-gallery.js";
+
+const UPLOADS_AT_ONCE = 3;
+/** A presigned upload is reused on retry only while it has at least this long left. */
+const UPLOAD_REUSE_MARGIN_MS = 60_000;
+const SETTLED = new Set(["done", "failed", "unknown", "gave-up"]);
+/** Statuses of POST /uploads that mean "this file, as described, is refused". */
+const REFUSALS = new Set([400, 413, 415]);
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  dropZone: $("drop-zone"),
+  hint: $("drop-zone-hint"),
+  input: $("file-input"),
+  configError: $("config-error"),
+  refusals: $("refusals"),
+  gallery: $("gallery"),
+  galleryCount: $("gallery-count"),
+  galleryEmpty: $("gallery-empty"),
+  clearGallery: $("clear-gallery"),
+  announcer: $("announcer"),
+  cardTemplate: $("image-card"),
+};
+
+const uploadSlot = createLimit(UPLOADS_AT_ONCE);
+let config;
+
+function announce(text) {
+  const line = document.createElement("p");
+  line.textContent = text;
+  ui.announcer.append(line);
+  while (ui.announcer.childElementCount > 5) ui.announcer.firstElementChild.remove();
+}
+
+function updateGalleryChrome() {
+  const count = ui.gallery.childElementCount;
+  ui.galleryCount.textContent = String(count);
+  ui.galleryEmpty.hidden = count > 0;
+  ui.clearGallery.hidden = count === 0;
+}
+
+function addCard(filename) {
+  const card = new ImageCard(ui.cardTemplate, filename);
+  ui.gallery.prepend(card.element);
+  updateGalleryChrome();
+  return card;
+}
+
+function showRefusal(filename, reason) {
+  const item = document.createElement("li");
+  item.className = "alert alert-warning d-flex align-items-start gap-2 py-2 px-3 mb-2 refusal";
+  item.dataset.filename = filename;
+  const text = document.createElement("div");
+  text.className = "flex-grow-1 small";
+  const name = document.createElement("strong");
+  name.className = "text-break";
+  name.textContent = filename;
+  text.append(name, ` was not uploaded. ${reason}`);
+  const dismiss = document.createElement("button");
+  dismiss.type = "button";
+  dismiss.className = "btn-close btn-sm";
+  dismiss.setAttribute("aria-label", `Dismiss the message about ${filename}`);
+  dismiss.addEventListener("click", () => item.remove());
+  item.append(text, dismiss);
+  ui.refusals.append(item);
+  announce(`${filename} was not uploaded. ${reason}`);
+}
+
+/** Follows an uploaded image until it settles, announcing each change of status. */
+async function follow(card, id) {
+  let lastStatus;
+  try {
+    const result = await pollImage(id, (image) => {
+      card.showImage(image);
+      if (image.status === lastStatus) return;
+      lastStatus = image.status;
+      if (image.status === "processing") announce(`${card.filename}: processing.`);
+      if (image.status === "done") announce(`${card.filename} is ready in ${image.variants.length} sizes.`);
+      if (image.status === "failed") announce(`${card.filename} could not be processed. ${card.part("failure").textContent}`);
+    });
+    if (result.outcome === "gave-up") {
+      const minutes = Math.round(POLL_DEFAULTS.giveUpAfterMs / 60_000);
+      card.showGaveUp(minutes);
+      announce(`${card.filename} is still processing after ${minutes} minutes; the page stopped checking.`);
+    }
+  } catch {
+    card.showUnknown();
+    forgetUpload(id);
+    announce(`${card.filename} is no longer known to the pipeline.`);
+  }
+}
+
+function startUpload(file) {
+  const card = addCard(file.name);
+  let upload;
+  let id;
+  card.onCheckAgain(() => follow(card, id));
+
+  const attempt = () =>
+    uploadSlot(async () => {
+      card.showUploading(0);
+      let stage = "request";
+      try {
+        const reusable = upload && Date.parse(upload.expiresAt) - Date.now() > UPLOAD_REUSE_MARGIN_MS;
+        if (!reusable) {
+          upload = await createUpload({ filename: file.name, contentType: contentTypeOfFile(file), size: file.size });
+        }
+        stage = "storage";
+        await uploadForm(upload.upload, file, (fraction) => card.showUploading(fraction));
+      } catch (error) {
+        // The API refusing the file itself will refuse it again; anything else is worth a retry.
+        const refusedByApi = stage === "request" && REFUSALS.has(error.status);
+        // Storage refusing the form (a rejected or expired policy) needs a fresh presigned upload next time.
+        if (stage === "storage" && error.status > 0) upload = undefined;
+        card.showUploadFailed(error.message, !refusedByApi);
+        announce(`${file.name}: the upload failed. ${error.message}`);
+        return;
+      }
+      id = upload.id;
+      rememberUpload(id, file.name);
+      card.showImage({ id, status: "pending", filename: file.name, variants: [] });
+      announce(`${file.name} uploaded; waiting for processing.`);
+      void follow(card, id);
+    });
+
+  card.onRetry(() => {
+    card.showQueued();
+    void attempt();
+  });
+  void attempt();
+}
+
+function takeFiles(fileList) {
+  const files = [...(fileList ?? [])];
+  if (files.length === 0) return;
+  if (!config) {
+    announce("The page is still loading the pipeline's limits; try again in a moment.");
+    return;
+  }
+  for (const file of files) {
+    const refusal = refusalOf(file, config);
+    if (refusal) showRefusal(file.name, refusal);
+    else startUpload(file);
+  }
+}
+
+function restoreGallery() {
+  for (const entry of loadGallery()) {
+    const card = addCard(entry.filename ?? entry.id);
+    card.part("status-text").textContent = "Checking…";
+    card.onCheckAgain(() => follow(card, entry.id));
+    void follow(card, entry.id);
+  }
+}
+
+function wireInputs() {
+  const openPicker = () => {
+    if (config) ui.input.click();
+  };
+  ui.dropZone.addEventListener("click", openPicker);
+  ui.dropZone.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      openPicker();
+    }
+  });
+  ui.input.addEventListener("change", () => {
+    takeFiles(ui.input.files);
+    ui.input.value = "";
+  });
+
+  for (const type of ["dragenter", "dragover"]) {
+    ui.dropZone.addEventListener(type, (event) => {
+      event.preventDefault();
+      ui.dropZone.classList.add("is-dragging");
+    });
+  }
+  ui.dropZone.addEventListener("dragleave", () => ui.dropZone.classList.remove("is-dragging"));
+  ui.dropZone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    ui.dropZone.classList.remove("is-dragging");
+    takeFiles(event.dataTransfer?.files);
+  });
+  // A file dropped beside the zone must not make the browser navigate away from the page.
+  for (const type of ["dragover", "drop"]) document.addEventListener(type, (event) => event.preventDefault());
+
+  document.addEventListener("paste", (event) => takeFiles(event.clipboardData?.files));
+
+  ui.clearGallery.addEventListener("click", () => {
+    for (const item of [...ui.gallery.children]) {
+      if (!SETTLED.has(item.dataset.status)) continue;
+      if (item.dataset.imageId) forgetUpload(item.dataset.imageId);
+      item.remove();
+    }
+    updateGalleryChrome();
+  });
+}
+
+async function loadConfig() {
+  try {
+    config = await getConfig();
+  } catch (error) {
+    ui.configError.hidden = false;
+    ui.configError.textContent = `The pipeline's settings could not be loaded, so uploads are off. ${error.message} Reload the page to try again.`;
+    ui.hint.textContent = "Uploads are unavailable.";
+    return;
+  }
+  ui.input.accept = config.acceptedTypes.join(",");
+  ui.dropZone.setAttribute("aria-disabled", "false");
+  ui.hint.textContent = `${listOfTypes(config.acceptedTypes)}, up to ${formatBytes(config.maxUploadBytes)} each. Several at once is fine.`;
+  const sizes = config.variants.map((variant) => `${variant.name} ${variant.width} px`).join(", ");
+  if (sizes) ui.hint.append(document.createElement("br"), `Each image becomes: ${sizes}.`);
+}
+
+wireInputs();
+restoreGallery();
+void loadConfig();

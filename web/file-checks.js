@@ -1,0 +1,37 @@
+/** Refuses files before any request, from the limits the API publishes at GET /config. */
+import { formatBytes, listOfTypes, typeName } from "./format.js";
+
+// Browsers leave File.type empty for extensions they do not know; these are the ones worth recognising anyway.
+const TYPE_BY_EXTENSION = {
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  jfif: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  avif: "image/avif",
+  gif: "image/gif",
+  tif: "image/tiff",
+  tiff: "image/tiff",
+  heic: "image/heic",
+  heif: "image/heif",
+};
+
+export function contentTypeOfFile(file) {
+  if (file.type) return file.type;
+  const extension = file.name.split(".").pop()?.toLowerCase() ?? "";
+  return TYPE_BY_EXTENSION[extension] ?? "";
+}
+
+/** @returns {string | undefined} why the file is refused, or undefined when it may be uploaded */
+export function refusalOf(file, config) {
+  const contentType = contentTypeOfFile(file);
+  if (!config.acceptedTypes.includes(contentType)) {
+    const what = contentType ? `a ${typeName(contentType)} file` : "a file of unknown type";
+    return `It is ${what}; the pipeline accepts ${listOfTypes(config.acceptedTypes)} images.`;
+  }
+  if (file.size === 0) return "It is empty.";
+  if (file.size > config.maxUploadBytes) {
+    return `It is ${formatBytes(file.size)}; the largest upload is ${formatBytes(config.maxUploadBytes)}.`;
+  }
+  return undefined;
+}

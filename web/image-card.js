@@ -1,0 +1,188 @@
+/** One image in the session gallery: its upload progress, its processing state, then its variants. */
+import { describeFailure, describeSaving, formatBytes, savingPercent, typeName } from "./format.js";
+
+const STATUS_BADGES = {
+  queued: ["Waiting", "text-bg-secondary"],
+  uploading: ["Uploading", "text-bg-primary"],
+  "upload-failed": ["Upload failed", "text-bg-danger"],
+  pending: ["Queued", "text-bg-info"],
+  processing: ["Processing", "text-bg-info"],
+  done: ["Ready", "text-bg-success"],
+  failed: ["Failed", "text-bg-danger"],
+  "gave-up": ["Still processing", "text-bg-warning"],
+  unknown: ["Not found", "text-bg-secondary"],
+};
+
+/** The variant shown as the preview: the smallest at least this wide, else the largest. */
+const PREVIEW_MIN_WIDTH = 640;
+
+export class ImageCard {
+  constructor(template, filename) {
+    this.element = template.content.firstElementChild.cloneNode(true);
+    this.element.dataset.filename = filename;
+    this.filename = filename;
+    this.part = (name) => this.element.querySelector(`.${name}`);
+    this.part("filename").textContent = filename;
+    this.part("preview-empty").textContent = "No preview yet";
+    this.showQueued();
+  }
+
+  showQueued() {
+    this.#hideProblems();
+    this.#setStatus("queued", "Waiting for a free upload slot…");
+  }
+
+  onRetry(handler) {
+    this.part("retry").addEventListener("click", handler);
+  }
+
+  onCheckAgain(handler) {
+    this.part("check-again").addEventListener("click", handler);
+  }
+
+  showUploading(fraction) {
+    const percent = Math.round(fraction * 100);
+    this.#setStatus("uploading", `Uploading… ${percent}%`);
+    this.#hideProblems();
+    const progress = this.part("progress");
+    progress.hidden = false;
+    progress.setAttribute("aria-valuenow", String(percent));
+    progress.setAttribute("aria-label", `Upload of ${this.filename}`);
+    const bar = this.part("progress-bar");
+    bar.style.width = `${percent}%`; // CSSOM: allowed by a strict style-src, unlike a style attribute
+    bar.textContent = `${percent}%`;
+  }
+
+  showUploadFailed(message, retryable) {
+    this.#setStatus("upload-failed", retryable ? "The upload did not finish." : "The pipeline refused this file.");
+    this.part("progress").hidden = true;
+    this.#showFailure(message);
+    if (retryable) this.#showAction("retry");
+  }
+
+  /** A record read from GET /images/{id}. */
+  showImage(image) {
+    this.element.dataset.imageId = image.id;
+    this.part("progress").hidden = true;
+    if (image.status === "done") this.#showDone(image);
+    else if (image.status === "failed") this.#showFailed(image);
+    else {
+      this.#hideProblems();
+      this.#setStatus(image.status, image.status === "pending" ? "Uploaded; waiting for the processor…" : "Making the sizes…");
+    }
+  }
+
+  showGaveUp(minutes) {
+    this.#setStatus("gave-up", `Still not finished after ${minutes} minutes, so the page stopped checking.`);
+    this.#showAction("check-again");
+  }
+
+  showUnknown() {
+    this.#setStatus("unknown", "The pipeline no longer knows this image.");
+    this.part("progress").hidden = true;
+  }
+
+  #showDone(image) {
+    this.#hideProblems();
+    const count = image.variants.length;
+    this.#setStatus("done", `Ready: ${count} ${count === 1 ? "size" : "sizes"}.`);
+    this.#showPreview(image);
+    if (image.original) {
+      const { width, height, format, bytes } = image.original;
+      const original = this.part("original");
+      original.hidden = false;
+      original.textContent = `Original: ${width} × ${height} ${typeName(`image/${format}`)}, ${formatBytes(bytes)}`;
+    }
+    this.#showVariants(image);
+  }
+
+  #showFailed(image) {
+    this.#setStatus("failed", "The pipeline could not process this image.");
+    this.#showFailure(describeFailure(image.error));
+    this.part("preview-empty").textContent = "No preview";
+    this.element.dataset.errorCode = image.error?.code ?? "";
+  }
+
+  #showPreview(image) {
+    const placeholder = this.part("preview-placeholder");
+    if (image.placeholder) {
+      placeholder.src = image.placeholder;
+      placeholder.hidden = false;
+    }
+    const byWidth = [...image.variants].sort((a, b) => a.width - b.width);
+    const chosen = byWidth.find((variant) => variant.width >= PREVIEW_MIN_WIDTH) ?? byWidth.at(-1);
+    if (!chosen) return;
+    const preview = this.part("preview-image");
+    preview.alt = `${image.filename}, ${chosen.width} × ${chosen.height}`;
+    preview.width = chosen.width;
+    preview.height = chosen.height;
+    preview.addEventListener("load", () => preview.classList.add("is-loaded"), { once: true });
+    preview.src = chosen.url;
+    preview.hidden = false;
+    this.part("preview-empty").hidden = true;
+  }
+
+  #showVariants(image) {
+    this.part("variants-wrap").hidden = false;
+    this.part("variants").querySelector("caption").textContent = `Sizes made from ${image.filename}`;
+    const rows = image.variants.map((variant) => {
+      const row = document.createElement("tr");
+      row.dataset.variant = variant.name;
+      const saving = savingPercent(variant.bytes, image.original?.bytes);
+      const cells = [
+        variant.name,
+        `${variant.width} × ${variant.height}`,
+        typeName(`image/${variant.format}`),
+        formatBytes(variant.bytes),
+        describeSaving(saving),
+      ];
+      cells.forEach((text, index) => {
+        const cell = document.createElement(index === 0 ? "th" : "td");
+        if (index === 0) cell.scope = "row";
+        if (index >= 3) cell.className = "text-end text-nowrap";
+        if (index === 4 && saving !== undefined) cell.classList.add(saving >= 0 ? "text-success" : "text-warning-emphasis");
+        cell.textContent = text;
+        row.append(cell);
+      });
+      const linkCell = document.createElement("td");
+      linkCell.className = "text-end";
+      const link = document.createElement("a");
+      link.href = variant.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.className = "link-offset-2";
+      link.textContent = "Open";
+      link.setAttribute("aria-label", `Open the ${variant.name} size of ${image.filename}`);
+      linkCell.append(link);
+      row.append(linkCell);
+      return row;
+    });
+    this.part("variants").querySelector("tbody").replaceChildren(...rows);
+  }
+
+  #setStatus(status, text) {
+    this.element.dataset.status = status;
+    const [label, style] = STATUS_BADGES[status];
+    const badge = this.part("status-badge");
+    badge.className = `badge status-badge ms-auto ${style}`;
+    badge.textContent = label;
+    this.part("status-text").textContent = text;
+  }
+
+  #showFailure(message) {
+    const failure = this.part("failure");
+    failure.hidden = false;
+    failure.textContent = message;
+  }
+
+  #showAction(name) {
+    this.part("actions").hidden = false;
+    this.part("retry").hidden = name !== "retry";
+    this.part("check-again").hidden = name !== "check-again";
+  }
+
+  #hideProblems() {
+    this.part("failure").hidden = true;
+    this.part("actions").hidden = true;
+  }
+}
