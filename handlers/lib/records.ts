@@ -47,6 +47,8 @@ export interface ImageRecord {
   variants?: VariantFacts[];
   placeholder?: string;
   error?: ErrorFacts;
+  /** The S3 event sequencer of the upload this record describes (padded, see handlers/processor/s3-event.ts). */
+  sequencer?: string;
 }
 
 /** The global secondary index behind the original project's `GET /get-processed-image-url?filename=`. */
@@ -112,33 +114,48 @@ export type StartOutcome =
  * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed` (a redelivered
  * or late message: the caller acknowledges it without work). An original with no record (uploaded straight to
  * the bucket) gets one, named after its id.
+ *
+ * With a `sequencer` (the S3 event's, padded so that strings compare in event order), the record remembers which
+ * upload of its key it describes: an event older than the one recorded never starts, and a newer one (the same
+ * key uploaded again while its presigned POST was valid) reopens even a `done` or `failed` record.
  */
 export async function startProcessing(
   store: RecordStore,
-  input: { id: string; contentType?: string; now: Date },
+  input: { id: string; contentType?: string; sequencer?: string; now: Date },
 ): Promise<StartOutcome> {
   const at = input.now.toISOString();
+  const values: Record<string, unknown> = {
+    ":processing": "processing",
+    ":done": "done",
+    ":failed": "failed",
+    ":now": at,
+    ":zero": 0,
+    ":one": 1,
+    ":id": input.id,
+    ":contentType": input.contentType ?? "application/octet-stream",
+  };
+  let update =
+    "SET #status = :processing, updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one, " +
+    "createdAt = if_not_exists(createdAt, :now), filename = if_not_exists(filename, :id), " +
+    "contentType = if_not_exists(contentType, :contentType)";
+  let condition = "attribute_not_exists(id) OR NOT (#status IN (:done, :failed))";
+  if (input.sequencer !== undefined) {
+    values[":sequencer"] = input.sequencer;
+    update += ", sequencer = :sequencer";
+    condition =
+      "attribute_not_exists(id)" +
+      " OR (NOT (#status IN (:done, :failed)) AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer))" +
+      " OR sequencer < :sequencer";
+  }
   try {
     const result = await store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: { id: input.id },
-        UpdateExpression:
-          "SET #status = :processing, updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one, " +
-          "createdAt = if_not_exists(createdAt, :now), filename = if_not_exists(filename, :id), " +
-          "contentType = if_not_exists(contentType, :contentType)",
-        ConditionExpression: "attribute_not_exists(id) OR NOT (#status IN (:done, :failed))",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":processing": "processing",
-          ":done": "done",
-          ":failed": "failed",
-          ":now": at,
-          ":zero": 0,
-          ":one": 1,
-          ":id": input.id,
-          ":contentType": input.contentType ?? "application/octet-stream",
-        },
+        UpdateExpression: `${update} REMOVE #error`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
         ReturnValues: "ALL_NEW",
       }),
     );
@@ -149,11 +166,30 @@ export async function startProcessing(
   }
 }
 
-/** Records the finished work; returns false when the record had already reached a final state. */
+/** The condition of the final writes: still processing, and (with a sequencer) still the same upload. */
+function stillProcessing(values: Record<string, unknown>, sequencer: string | undefined): string {
+  values[":processing"] = "processing";
+  if (sequencer === undefined) return "#status = :processing";
+  values[":sequencer"] = sequencer;
+  return "#status = :processing AND sequencer = :sequencer";
+}
+
+/**
+ * Records the finished work; returns false when the record had already reached a final state, or (with a
+ * sequencer) was reopened by a newer upload of the same key.
+ */
 export async function completeRecord(
   store: RecordStore,
-  input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; now: Date },
+  input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
 ): Promise<boolean> {
+  const values: Record<string, unknown> = {
+    ":done": "done",
+    ":now": input.now.toISOString(),
+    ":original": input.original,
+    ":variants": input.variants,
+    ":placeholder": input.placeholder,
+  };
+  const condition = stillProcessing(values, input.sequencer);
   try {
     await store.client.send(
       new UpdateCommand({
@@ -161,16 +197,9 @@ export async function completeRecord(
         Key: { id: input.id },
         UpdateExpression:
           "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
-        ConditionExpression: "#status = :processing",
+        ConditionExpression: condition,
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
-        ExpressionAttributeValues: {
-          ":done": "done",
-          ":processing": "processing",
-          ":now": input.now.toISOString(),
-          ":original": input.original,
-          ":variants": input.variants,
-          ":placeholder": input.placeholder,
-        },
+        ExpressionAttributeValues: values,
       }),
     );
     return true;
@@ -180,17 +209,17 @@ export async function completeRecord(
   }
 }
 
-/** Marks a final failure; returns false when the record had already reached a final state. */
+/** Marks a final failure; returns false when the record had already reached a final state (or a newer upload). */
 export async function failRecord(
   store: RecordStore,
-  input: { id: string; error: ErrorFacts; original?: OriginalFacts; now: Date },
+  input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
 ): Promise<boolean> {
   const values: Record<string, unknown> = {
     ":failed": "failed",
-    ":processing": "processing",
     ":now": input.now.toISOString(),
     ":error": input.error,
   };
+  const condition = stillProcessing(values, input.sequencer);
   let update = "SET #status = :failed, updatedAt = :now, #error = :error";
   if (input.original) {
     update += ", original = :original";
@@ -202,7 +231,7 @@ export async function failRecord(
         TableName: store.tableName,
         Key: { id: input.id },
         UpdateExpression: update,
-        ConditionExpression: "#status = :processing",
+        ConditionExpression: condition,
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
         ExpressionAttributeValues: values,
       }),

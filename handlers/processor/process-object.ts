@@ -1,0 +1,123 @@
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { FinalError, isFinalError } from "../lib/errors.js";
+import type { ImageEngine, ProducedVariant } from "../lib/image-engine.js";
+import { imageIdFromOriginalKey, variantKey } from "../lib/keys.js";
+import { completeRecord, failRecord, startProcessing, type ErrorFacts, type RecordStore, type VariantFacts } from "../lib/records.js";
+import type { Settings } from "../lib/settings.js";
+import { readOriginal } from "./original.js";
+import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
+
+/**
+ * What happened to one object event. Every outcome here is acknowledged; a transient failure is thrown instead
+ * (the batch reports the message so SQS delivers it again).
+ *
+ * - done: variants written, record done.
+ * - failed: a final error, recorded on the image (status failed, {code, message}).
+ * - rejected: a final error with no image to record it on (the key is not uploads/{id}, or a foreign bucket).
+ * - duplicate: the record was already done or failed (a redelivered or late message).
+ * - superseded: a newer upload of the same key owns the record, or replaced the object.
+ * - ignored: not an ObjectCreated event.
+ */
+export type ObjectOutcome = "done" | "failed" | "rejected" | "duplicate" | "superseded" | "ignored";
+
+export interface ObjectResult {
+  outcome: ObjectOutcome;
+  imageId?: string;
+  /** Size of the original, when it was read. */
+  bytes?: number;
+  /** Total size of the variants written. */
+  variantBytes?: number;
+  attempts?: number;
+  /** The record's status, for duplicates and superseded events. */
+  status?: string;
+  error?: ErrorFacts;
+}
+
+export interface ObjectProcessingDeps {
+  s3: S3Client;
+  records: RecordStore;
+  settings: Settings;
+  /** When given, events from any other bucket are rejected. */
+  uploadsBucket?: string;
+  variantsBucket: string;
+  engine: ImageEngine;
+  now: () => Date;
+}
+
+/** Variants are addressed by content that never changes under a key, except through a re-upload of the original. */
+export const VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable";
+
+async function writeVariants(deps: ObjectProcessingDeps, id: string, variants: ProducedVariant[]): Promise<VariantFacts[]> {
+  return Promise.all(
+    variants.map(async (variant) => {
+      const key = variantKey(id, variant);
+      await deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.variantsBucket,
+          Key: key,
+          Body: variant.buffer,
+          ContentLength: variant.buffer.byteLength,
+          ContentType: variant.contentType,
+          CacheControl: VARIANT_CACHE_CONTROL,
+        }),
+      );
+      return { name: variant.name, key, width: variant.width, height: variant.height, format: variant.format, bytes: variant.bytes };
+    }),
+  );
+}
+
+function rejected(message: string): ObjectResult {
+  const error = new FinalError("bad_event", message);
+  return { outcome: "rejected", error: { code: error.code, message: error.message } };
+}
+
+/**
+ * Processes one object event: record -> processing, read and check the original, run the engine, write the
+ * variants, record -> done. Final errors are recorded and returned; anything else is thrown (transient).
+ */
+export async function processObjectEvent(deps: ObjectProcessingDeps, event: ObjectEvent): Promise<ObjectResult> {
+  if (!isObjectCreated(event)) return { outcome: "ignored" };
+  if (deps.uploadsBucket !== undefined && event.bucket !== deps.uploadsBucket) {
+    return rejected(`Event for bucket "${event.bucket}", not the uploads bucket "${deps.uploadsBucket}"`);
+  }
+  const id = imageIdFromOriginalKey(event.key);
+  if (id === undefined) return rejected(`Object key "${event.key}" is not uploads/{id} with a UUIDv7 id`);
+
+  const sequencer = event.sequencer;
+  const start = await startProcessing(deps.records, { id, sequencer, now: deps.now() });
+  if (!start.started) {
+    const status = start.record?.status;
+    const outcome = status === "done" || status === "failed" ? "duplicate" : "superseded";
+    return { outcome, imageId: id, status, attempts: start.record?.attempts };
+  }
+  const attempts = start.record.attempts;
+
+  let bytes: number | undefined;
+  try {
+    const original = await readOriginal(deps.s3, {
+      bucket: event.bucket,
+      key: event.key,
+      maxBytes: deps.settings.maxUploadBytes,
+      eTag: event.eTag,
+    });
+    if (original.kind === "replaced") return { outcome: "superseded", imageId: id, attempts };
+    bytes = original.body.byteLength;
+    const result = await deps.engine.process(original.body);
+    const variants = await writeVariants(deps, id, result.variants);
+    const completed = await completeRecord(deps.records, {
+      id,
+      original: result.original,
+      variants,
+      placeholder: result.placeholder,
+      sequencer,
+      now: deps.now(),
+    });
+    const variantBytes = variants.reduce((sum, v) => sum + v.bytes, 0);
+    return { outcome: completed ? "done" : "superseded", imageId: id, bytes, variantBytes, attempts };
+  } catch (error) {
+    if (!isFinalError(error)) throw error;
+    const facts = { code: error.code, message: error.message };
+    const recorded = await failRecord(deps.records, { id, error: facts, sequencer, now: deps.now() });
+    return { outcome: recorded ? "failed" : "superseded", imageId: id, bytes, attempts, error: facts };
+  }
+}
