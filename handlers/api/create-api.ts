@@ -1,0 +1,56 @@
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { withDefaults, type ApiDeps } from "./deps.js";
+import { requestFromEvent, type ApiRequest } from "./request.js";
+import { errorResponse, HttpError, type ApiResponse } from "./responses.js";
+import { ROUTES, type Route } from "./routes.js";
+import { createStaticFiles } from "./static-files.js";
+import { MAX_BODY_BYTES } from "./validation.js";
+
+export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<ApiResponse>;
+
+function allowHeader(routes: Route[]): Record<string, string> {
+  return { allow: [...new Set(routes.map((r) => r.method)), "OPTIONS"].join(", ") };
+}
+
+/**
+ * The API as a Function URL handler (payload format 2.0). Routes refuse bad input with HttpError, rendered in
+ * the route's error style; anything else is a 500 that is logged. OPTIONS gets the allowed methods only: CORS
+ * is the Function URL's job (see cors.ts).
+ */
+export function createApi(deps: ApiDeps): ApiHandler {
+  const ctx = withDefaults(deps);
+  const staticFiles = createStaticFiles(deps.webRoot);
+
+  async function dispatch(request: ApiRequest): Promise<ApiResponse> {
+    const candidates: Array<{ route: Route; params: string[] }> = [];
+    for (const route of ROUTES) {
+      const match = route.path.exec(request.path);
+      if (match) candidates.push({ route, params: match.slice(1) });
+    }
+    if (candidates.length === 0) {
+      const file = request.method === "GET" ? await staticFiles.serve(request.path) : undefined;
+      return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${request.path}`), "api");
+    }
+    const routes = candidates.map((c) => c.route);
+    if (request.method === "OPTIONS") return { statusCode: 204, headers: allowHeader(routes) };
+    const chosen = candidates.find((c) => c.route.method === request.method);
+    const style = (chosen ?? candidates[0]!).route.errorStyle;
+    if (!chosen) {
+      return errorResponse(new HttpError(405, "method_not_allowed", `${request.method} is not allowed on ${request.path}`, allowHeader(routes)), style);
+    }
+    if (request.body.length > MAX_BODY_BYTES) {
+      return errorResponse(new HttpError(413, "payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
+    }
+    try {
+      return await chosen.route.handle(ctx, request, chosen.params);
+    } catch (error) {
+      if (error instanceof HttpError) return errorResponse(error, style);
+      const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
+      ctx.logger.error("Request failed", { method: request.method, path: request.path, error: cause });
+      return errorResponse(new HttpError(500, "internal_error", "The request failed; try again"), style);
+    }
+  }
+
+  return async (event) => dispatch(requestFromEvent(event));
+}
+

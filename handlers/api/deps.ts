@@ -1,0 +1,34 @@
+import type { S3Client } from "@aws-sdk/client-s3";
+import { newImageId } from "../lib/keys.js";
+import type { RecordStore } from "../lib/records.js";
+import type { Settings } from "../lib/settings.js";
+
+/** The narrow logger the API uses (powertools' Logger fits). */
+export interface ApiLogger {
+  error(message: string, attributes: Record<string, unknown>): void;
+}
+
+export interface ApiDeps {
+  s3: S3Client;
+  records: RecordStore;
+  settings: Settings;
+  uploadsBucket: string;
+  variantsBucket: string;
+  now?: () => Date;
+  newId?: () => string;
+  /** Folder served at `/` (the page); defaults to the repository's web/. */
+  webRoot?: string;
+  logger?: ApiLogger;
+}
+
+/** The dependencies with every default filled in, as the routes receive them. */
+export type ApiContext = Required<Omit<ApiDeps, "webRoot">> & { webRoot?: string };
+
+/** Presigned GETs of variants live this long: the page fetches them right after polling. */
+export const DOWNLOAD_URL_TTL_SECONDS = 300;
+
+const silentLogger: ApiLogger = { error() {} };
+
+export function withDefaults(deps: ApiDeps): ApiContext {
+  return { now: () => new Date(), newId: newImageId, logger: silentLogger, ...deps };
+}

@@ -1,0 +1,89 @@
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { isImageId } from "../lib/keys.js";
+import { findLatestRecordByFilename, getRecord, type ImageRecord, type VariantFacts } from "../lib/records.js";
+import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
+import { HttpError, notFound } from "./responses.js";
+import { sanitiseFilename } from "./validation.js";
+
+export interface VariantView {
+  name: string;
+  width: number;
+  height: number;
+  format: string;
+  bytes: number;
+  url: string;
+}
+
+/** The record as the HTTP API shows it (DESIGN.md): storage details (keys, attempts) stay inside. */
+export interface ImageView {
+  id: string;
+  status: ImageRecord["status"];
+  filename: string;
+  original?: ImageRecord["original"];
+  variants: VariantView[];
+  placeholder?: string;
+  error?: ImageRecord["error"];
+  createdAt: string;
+  updatedAt: string;
+}
+
+function signVariantUrl(ctx: ApiContext, variant: VariantFacts): Promise<string> {
+  return getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), {
+    expiresIn: DOWNLOAD_URL_TTL_SECONDS,
+  });
+}
+
+export async function toImageView(ctx: ApiContext, record: ImageRecord): Promise<ImageView> {
+  const variants = record.status === "done" ? (record.variants ?? []) : [];
+  const view: ImageView = {
+    id: record.id,
+    status: record.status,
+    filename: record.filename,
+    variants: await Promise.all(
+      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await signVariantUrl(ctx, v) })),
+    ),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+  if (record.original) view.original = record.original;
+  if (record.placeholder) view.placeholder = record.placeholder;
+  if (record.error) view.error = record.error;
+  return view;
+}
+
+/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally. */
+export async function getImage(ctx: ApiContext, id: string): Promise<ImageView> {
+  const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
+  if (!record) throw notFound(`No image with id ${JSON.stringify(id.slice(0, 80))}`);
+  return toImageView(ctx, record);
+}
+
+export const PROCESSED_PREFIX = "processed-";
+
+function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
+  return variants.reduce<VariantFacts | undefined>(
+    (best, v) => (!best || v.width * v.height > best.width * best.height || (v.width * v.height === best.width * best.height && v.bytes > best.bytes) ? v : best),
+    undefined,
+  );
+}
+
+/**
+ * The original project's `GET /get-processed-image-url?filename=processed-<filename>`: the largest variant of the
+ * most recent upload of that filename, once it is done.
+ */
+export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams): Promise<{ url: string }> {
+  const requested = query.get("filename");
+  if (requested === null || requested === "") {
+    throw new HttpError(400, "invalid_field", "Expected query parameter filename=processed-<filename>");
+  }
+  const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
+  const record = await findLatestRecordByFilename(ctx.records, filename);
+  if (!record) throw notFound(`No upload named ${filename}`);
+  const variant = record.status === "done" ? largestVariant(record.variants ?? []) : undefined;
+  if (!variant) {
+    const reason = record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
+    throw notFound(`${filename} is not processed: the latest upload ${reason}`);
+  }
+  return { url: await signVariantUrl(ctx, variant) };
+}

@@ -1,0 +1,41 @@
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+
+/** A Function URL response with the fields this API always sets. */
+export interface ApiResponse extends APIGatewayProxyStructuredResultV2 {
+  statusCode: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * The two error shapes: this API's `{error: {code, message}}`, and the original project's `{error: "..."}`, kept
+ * on its two routes so its existing page keeps working.
+ */
+export type ErrorStyle = "api" | "legacy";
+
+/** A refusal a route raises; the router renders it in the route's error style. */
+export class HttpError extends Error {
+  override name = "HttpError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(error: HttpError, style: ErrorStyle): ApiResponse {
+  const body = style === "legacy" ? { error: error.message } : { error: { code: error.code, message: error.message } };
+  return json(error.status, body, error.headers);
+}
+
+export function notFound(message = "Not found"): HttpError {
+  return new HttpError(404, "not_found", message);
+}

@@ -1,0 +1,55 @@
+import { publicConfig } from "./config.js";
+import type { ApiContext } from "./deps.js";
+import { getImage, getProcessedImageUrl } from "./images.js";
+import type { ApiRequest } from "./request.js";
+import { json, type ApiResponse, type ErrorStyle } from "./responses.js";
+import { createLegacyUpload, createUpload } from "./uploads.js";
+
+export interface Route {
+  method: "GET" | "POST";
+  /** Matched against the whole path; capture groups become the handler's params. */
+  path: RegExp;
+  errorStyle: ErrorStyle;
+  handle(ctx: ApiContext, request: ApiRequest, params: string[]): Promise<ApiResponse>;
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: "POST",
+    path: /^\/uploads$/,
+    errorStyle: "api",
+    handle: async (ctx, request) => json(201, await createUpload(ctx, request.body)),
+  },
+  {
+    method: "GET",
+    path: /^\/images\/([^/]+)$/,
+    errorStyle: "api",
+    handle: async (ctx, _request, [id]) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""))),
+  },
+  {
+    method: "GET",
+    path: /^\/config$/,
+    errorStyle: "api",
+    handle: async (ctx) => json(200, publicConfig(ctx.settings)),
+  },
+  {
+    method: "POST",
+    path: /^\/generate-upload-url$/,
+    errorStyle: "legacy",
+    handle: async (ctx, request) => json(200, await createLegacyUpload(ctx, request.body)),
+  },
+  {
+    method: "GET",
+    path: /^\/get-processed-image-url$/,
+    errorStyle: "legacy",
+    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query)),
+  },
+];
+
+function decodeURIComponentSafely(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

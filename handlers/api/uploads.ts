@@ -1,0 +1,68 @@
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createPresignedPost, type PresignedPost } from "@aws-sdk/s3-presigned-post";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { originalKey } from "../lib/keys.js";
+import { createPendingRecord } from "../lib/records.js";
+import type { ApiContext } from "./deps.js";
+import {
+  parseJsonObject,
+  requireAcceptedContentType,
+  requirePositiveInteger,
+  requireSizeWithin,
+  requireString,
+  sanitiseFilename,
+} from "./validation.js";
+
+export interface UploadGrant {
+  id: string;
+  upload: PresignedPost;
+  expiresAt: string;
+}
+
+/**
+ * `POST /uploads`: a server-made id, a pending record holding the sanitised filename, and a presigned POST for
+ * `uploads/{id}` whose policy makes S3 itself enforce the size range and the exact Content-Type.
+ */
+export async function createUpload(ctx: ApiContext, body: Buffer): Promise<UploadGrant> {
+  const request = parseJsonObject(body);
+  const rawFilename = requireString(request, "filename");
+  const rawContentType = requireString(request, "contentType");
+  const size = requirePositiveInteger(request, "size");
+  const filename = sanitiseFilename(rawFilename);
+  const contentType = requireAcceptedContentType(rawContentType);
+  requireSizeWithin(size, ctx.settings.maxUploadBytes);
+
+  const id = ctx.newId();
+  const now = ctx.now();
+  const ttl = ctx.settings.uploadUrlTtlSeconds;
+  const upload = await createPresignedPost(ctx.s3, {
+    Bucket: ctx.uploadsBucket,
+    Key: originalKey(id),
+    Conditions: [
+      ["content-length-range", 1, ctx.settings.maxUploadBytes],
+      ["eq", "$Content-Type", contentType],
+    ],
+    Fields: { "Content-Type": contentType },
+    Expires: ttl,
+  });
+  await createPendingRecord(ctx.records, { id, filename, contentType, now });
+  return { id, upload, expiresAt: new Date(now.getTime() + ttl * 1000).toISOString() };
+}
+
+/**
+ * The original project's `POST /generate-upload-url`: a presigned PUT for a server-made key. A PUT cannot limit
+ * the size; the processor checks it again.
+ */
+export async function createLegacyUpload(ctx: ApiContext, body: Buffer): Promise<{ url: string }> {
+  const request = parseJsonObject(body);
+  const filename = sanitiseFilename(requireString(request, "filename"));
+  const contentType = requireAcceptedContentType(requireString(request, "contentType"));
+  const id = ctx.newId();
+  const url = await getSignedUrl(
+    ctx.s3,
+    new PutObjectCommand({ Bucket: ctx.uploadsBucket, Key: originalKey(id), ContentType: contentType }),
+    { expiresIn: ctx.settings.uploadUrlTtlSeconds },
+  );
+  await createPendingRecord(ctx.records, { id, filename, contentType, now: ctx.now() });
+  return { url };
+}

@@ -1,0 +1,83 @@
+import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/formats.js";
+import { HttpError } from "./responses.js";
+
+/** Request bodies over this are refused before parsing (the API only takes small JSON documents). */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** The longest filename kept, in UTF-8 bytes (most file systems' limit). */
+export const MAX_FILENAME_BYTES = 255;
+
+export type JsonObject = Record<string, unknown>;
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)} of type string`;
+  if (typeof value === "object") return "an object";
+  return `${String(value)} of type ${typeof value}`;
+}
+
+function invalidField(field: string, expected: string, received: unknown): HttpError {
+  return new HttpError(400, "invalid_field", `Expected ${expected} for ${field} but received ${describe(received)}`);
+}
+
+export function parseJsonObject(body: Buffer): JsonObject {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HttpError(400, "invalid_json", body.length === 0 ? "Expected a JSON body but received none" : "The request body is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError(400, "invalid_json", `Expected a JSON object but received ${describe(value)}`);
+  }
+  return value as JsonObject;
+}
+
+export function requireString(body: JsonObject, field: string): string {
+  const value = body[field];
+  if (typeof value !== "string" || value === "") throw invalidField(field, "non-empty string", value);
+  return value;
+}
+
+export function requirePositiveInteger(body: JsonObject, field: string): number {
+  const value = body[field];
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw invalidField(field, "positive integer", value);
+  return value;
+}
+
+// C0 controls, DEL and C1 controls.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The filename as stored in the record: its last path segment (either separator), trimmed, in Unicode NFC (so a
+ * name typed on macOS matches the same name typed elsewhere). Quotes and non-ASCII letters are kept: the name is
+ * data, never part of a key. Control characters and over-long names are refused, not repaired.
+ */
+export function sanitiseFilename(raw: string): string {
+  if (Buffer.byteLength(raw, "utf8") > MAX_FILENAME_BYTES) {
+    throw new HttpError(400, "filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
+  }
+  if (CONTROL_CHARACTERS.test(raw)) {
+    throw new HttpError(400, "invalid_filename", "The filename contains control characters");
+  }
+  const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
+  if (name === "" || name === "." || name === "..") {
+    throw new HttpError(400, "invalid_filename", `Expected a file name but received ${describe(raw)}`);
+  }
+  return name;
+}
+
+export function requireAcceptedContentType(contentType: string): AcceptedContentType {
+  if (!isAcceptedContentType(contentType)) {
+    throw new HttpError(415, "unsupported_media_type", `Content type ${contentType} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
+  }
+  return contentType;
+}
+
+export function requireSizeWithin(size: number, maxUploadBytes: number): number {
+  if (size > maxUploadBytes) {
+    throw new HttpError(413, "file_too_large", `The file is ${size} bytes; the limit is ${maxUploadBytes} bytes`);
+  }
+  return size;
+}
