@@ -1,0 +1,49 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ResourceTypes } from "./resource-types.js";
+
+export interface DeadLetterAlarmArgs {
+  /** The dead-letter queue's name (the CloudWatch dimension). */
+  queueName: pulumi.Input<string>;
+  /**
+   * Address notified through an SNS topic when the alarm fires (AWS sends a confirmation mail first).
+   * @default undefined (the alarm only shows in CloudWatch)
+   */
+  email?: string;
+}
+
+/** Alarms as soon as the dead-letter queue holds any message: each one is an image that could not be processed. */
+export class DeadLetterAlarm extends pulumi.ComponentResource {
+  readonly alarm: aws.cloudwatch.MetricAlarm;
+  readonly topic?: aws.sns.Topic;
+
+  constructor(name: string, args: DeadLetterAlarmArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.DeadLetterAlarm, name, {}, opts);
+    const parent = { parent: this };
+
+    if (args.email !== undefined) {
+      this.topic = new aws.sns.Topic(`${name}-topic`, {}, parent);
+      new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.email }, parent);
+    }
+    const actions = this.topic ? [this.topic.arn] : [];
+    this.alarm = new aws.cloudwatch.MetricAlarm(
+      name,
+      {
+        alarmDescription: "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: args.queueName },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 1,
+        comparisonOperator: "GreaterThanThreshold",
+        threshold: 0,
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      parent,
+    );
+    this.registerOutputs({ alarmArn: this.alarm.arn });
+  }
+}

@@ -1,0 +1,103 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { apiCorsPolicy } from "../handlers/api/cors.js";
+import { FILENAME_INDEX } from "../handlers/lib/records.js";
+import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
+import { API_WEB_ROOT } from "./artifacts/layout.js";
+import { objectsUnder } from "./iam.js";
+import { LambdaFunction } from "./lambda-function.js";
+import { ResourceTypes } from "./resource-types.js";
+
+export interface HttpApiArgs {
+  settings: Settings;
+  code: pulumi.Input<pulumi.asset.Archive>;
+  uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
+  variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn: pulumi.Input<string> };
+  /**
+   * @default 512
+   */
+  memoryMb?: number;
+  /**
+   * @default 10
+   */
+  timeoutSeconds?: number;
+}
+
+/**
+ * The HTTP API and the page: a Lambda behind a public Function URL. CORS for `allowedOrigins` is configured on
+ * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
+ * Reserved concurrency caps what abuse can cost.
+ */
+export class HttpApi extends pulumi.ComponentResource {
+  readonly function: LambdaFunction;
+  readonly functionUrl: aws.lambda.FunctionUrl;
+  /** `https://<id>.lambda-url.<region>.on.aws/` */
+  readonly url: pulumi.Output<string>;
+  /** The URL's origin (no trailing slash), which the page is served from. */
+  readonly origin: pulumi.Output<string>;
+
+  constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.HttpApi, name, {}, opts);
+    const { settings } = args;
+
+    this.function = new LambdaFunction(
+      name,
+      {
+        code: args.code,
+        handler: "api.handler",
+        architecture: settings.processor.architecture,
+        memoryMb: args.memoryMb ?? 512,
+        timeoutSeconds: args.timeoutSeconds ?? 10,
+        logRetentionDays: settings.api.logRetentionDays,
+        reservedConcurrency: settings.api.reservedConcurrency,
+        environment: {
+          [SETTINGS_ENV]: JSON.stringify(settings),
+          UPLOADS_BUCKET: args.uploads.name,
+          VARIANTS_BUCKET: args.variants.name,
+          TABLE_NAME: args.table.name,
+          WEB_ROOT: API_WEB_ROOT,
+        },
+        statements: [
+          // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
+          { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
+          { sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+          { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
+          { sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn] },
+        ],
+      },
+      { parent: this },
+    );
+
+    this.functionUrl = new aws.lambda.FunctionUrl(
+      `${name}-url`,
+      {
+        functionName: this.function.functionName,
+        authorizationType: "NONE",
+        // The page itself is same-origin; only other origins need CORS.
+        cors: settings.allowedOrigins.length > 0 ? apiCorsPolicy(settings) : undefined,
+      },
+      { parent: this },
+    );
+    // A public Function URL needs both grants since October 2025: InvokeFunctionUrl, and InvokeFunction
+    // restricted to calls through the URL.
+    new aws.lambda.Permission(
+      `${name}-url-invoke`,
+      { function: this.function.functionName, action: "lambda:InvokeFunctionUrl", principal: "*", functionUrlAuthType: "NONE" },
+      { parent: this },
+    );
+    new aws.lambda.Permission(
+      `${name}-invoke`,
+      { function: this.function.functionName, action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
+      { parent: this },
+    );
+
+    this.url = this.functionUrl.functionUrl;
+    this.origin = this.url.apply((url) => new URL(url).origin);
+    this.registerOutputs({ url: this.url });
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

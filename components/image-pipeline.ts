@@ -1,0 +1,121 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
+import type { Settings } from "../handlers/lib/settings.js";
+import { DeadLetterAlarm } from "./dead-letter-alarm.js";
+import { HttpApi } from "./http-api.js";
+import { ImageProcessor } from "./image-processor.js";
+import { ImageTable } from "./image-table.js";
+import { JobQueue } from "./job-queue.js";
+import { PrivateBucket } from "./private-bucket.js";
+import { ResourceTypes } from "./resource-types.js";
+
+/** Key prefixes fixed by handlers/lib/keys.ts. */
+export const UPLOADS_PREFIX = "uploads/";
+export const VARIANTS_PREFIX = "variants/";
+
+export interface LambdaCode {
+  api: pulumi.Input<pulumi.asset.Archive>;
+  processor: pulumi.Input<pulumi.asset.Archive>;
+}
+
+export interface ImagePipelineArgs {
+  /** The stack's validated settings (components/stack-settings.ts). */
+  settings: Settings;
+  /** The Lambda packages, built for `settings.processor.architecture` (components/artifacts). */
+  code: LambdaCode;
+}
+
+/**
+ * The whole pipeline: uploads bucket -> jobs queue (+ DLQ and its alarm) -> processor -> variants bucket and
+ * image table, and the HTTP API that serves the page, signs uploads and reports progress.
+ */
+export class ImagePipeline extends pulumi.ComponentResource {
+  readonly uploads: PrivateBucket;
+  readonly variants: PrivateBucket;
+  readonly table: ImageTable;
+  readonly jobs: JobQueue;
+  readonly deadLetterAlarm: DeadLetterAlarm;
+  readonly processor: ImageProcessor;
+  readonly api: HttpApi;
+  readonly uploadsCors: aws.s3.BucketCorsConfiguration;
+
+  readonly apiUrl: pulumi.Output<string>;
+  readonly uploadsBucket: pulumi.Output<string>;
+  readonly variantsBucket: pulumi.Output<string>;
+  readonly queueUrl: pulumi.Output<string>;
+  readonly dlqUrl: pulumi.Output<string>;
+  readonly tableName: pulumi.Output<string>;
+
+  constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.ImagePipeline, name, {}, opts);
+    const { settings, code } = args;
+    const parent = { parent: this };
+
+    this.uploads = new PrivateBucket(
+      `${name}-uploads`,
+      { forceDestroy: settings.forceDestroy, expiration: { prefix: UPLOADS_PREFIX, days: settings.originalsRetentionDays } },
+      parent,
+    );
+    this.variants = new PrivateBucket(`${name}-variants`, { forceDestroy: settings.forceDestroy }, parent);
+    this.table = new ImageTable(`${name}-images`, { deletionProtection: settings.deletionProtection }, parent);
+
+    this.jobs = new JobQueue(
+      `${name}-jobs`,
+      {
+        source: { bucketId: this.uploads.bucket.id, bucketArn: this.uploads.arn, prefix: UPLOADS_PREFIX },
+        visibilityTimeoutSeconds: jobsQueueVisibilityTimeoutSeconds(settings.processor),
+        maxReceiveCount: settings.queue.maxReceiveCount,
+      },
+      parent,
+    );
+    this.deadLetterAlarm = new DeadLetterAlarm(
+      `${name}-dlq-alarm`,
+      settings.alarmEmail === undefined ? { queueName: this.jobs.dlqName } : { queueName: this.jobs.dlqName, email: settings.alarmEmail },
+      parent,
+    );
+
+    const uploads = { name: this.uploads.name, arn: this.uploads.arn, prefix: UPLOADS_PREFIX };
+    const variants = { name: this.variants.name, arn: this.variants.arn, prefix: VARIANTS_PREFIX };
+    this.processor = new ImageProcessor(
+      `${name}-processor`,
+      { settings, code: code.processor, uploads, variants, table: this.table, queue: { arn: this.jobs.queueArn } },
+      parent,
+    );
+    this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
+
+    // Browsers POST the file straight to S3, from the page (served by the API's own origin) or an allowed origin.
+    // Made here, not in the bucket component, because the API's origin exists only once the API does.
+    this.uploadsCors = new aws.s3.BucketCorsConfiguration(
+      `${name}-uploads-cors`,
+      {
+        bucket: this.uploads.bucket.id,
+        corsRules: [
+          {
+            allowedOrigins: this.api.origin.apply((origin) => [origin, ...settings.allowedOrigins]),
+            allowedMethods: ["POST", "PUT"],
+            allowedHeaders: ["*"],
+            exposeHeaders: ["ETag"],
+            maxAgeSeconds: 3600,
+          },
+        ],
+      },
+      parent,
+    );
+
+    this.apiUrl = this.api.url;
+    this.uploadsBucket = this.uploads.name;
+    this.variantsBucket = this.variants.name;
+    this.queueUrl = this.jobs.queueUrl;
+    this.dlqUrl = this.jobs.dlqUrl;
+    this.tableName = this.table.name;
+    this.registerOutputs({
+      apiUrl: this.apiUrl,
+      uploadsBucket: this.uploadsBucket,
+      variantsBucket: this.variantsBucket,
+      queueUrl: this.queueUrl,
+      dlqUrl: this.dlqUrl,
+      tableName: this.tableName,
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
+import { objectsUnder } from "./iam.js";
+import { LambdaFunction } from "./lambda-function.js";
+import { ResourceTypes } from "./resource-types.js";
+
+export interface ImageProcessorArgs {
+  settings: Settings;
+  code: pulumi.Input<pulumi.asset.Archive>;
+  uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
+  variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
+  queue: { arn: pulumi.Input<string> };
+}
+
+/**
+ * The batch consumer: a Lambda reading originals, writing variants and records, fed by an SQS event source
+ * mapping that reports partial batch failures (only the failed messages are retried).
+ */
+export class ImageProcessor extends pulumi.ComponentResource {
+  readonly function: LambdaFunction;
+  readonly eventSourceMapping: aws.lambda.EventSourceMapping;
+
+  constructor(name: string, args: ImageProcessorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.ImageProcessor, name, {}, opts);
+    const { settings } = args;
+    const processor = settings.processor;
+
+    this.function = new LambdaFunction(
+      name,
+      {
+        code: args.code,
+        handler: "process.handler",
+        architecture: processor.architecture,
+        memoryMb: processor.memoryMb,
+        timeoutSeconds: processor.timeoutSeconds,
+        logRetentionDays: processor.logRetentionDays,
+        environment: {
+          [SETTINGS_ENV]: JSON.stringify(settings),
+          UPLOADS_BUCKET: args.uploads.name,
+          VARIANTS_BUCKET: args.variants.name,
+          TABLE_NAME: args.table.name,
+          // glibc's per-thread arenas fragment under libvips' threads; two halve peak memory over many images.
+          MALLOC_ARENA_MAX: "2",
+        },
+        statements: [
+          { sid: "ReadOriginals", actions: ["s3:GetObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
+          { sid: "WriteVariants", actions: ["s3:PutObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+          { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
+          {
+            sid: "ConsumeJobs",
+            actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            resources: [args.queue.arn],
+          },
+        ],
+      },
+      { parent: this },
+    );
+
+    this.eventSourceMapping = new aws.lambda.EventSourceMapping(
+      `${name}-jobs`,
+      {
+        eventSourceArn: args.queue.arn,
+        functionName: this.function.arn,
+        batchSize: processor.batchSize,
+        maximumBatchingWindowInSeconds: processor.batchWindowSeconds,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        scalingConfig: { maximumConcurrency: processor.maxConcurrency },
+      },
+      // Lambda checks the role's SQS permissions when the mapping is created.
+      { parent: this, dependsOn: [this.function] },
+    );
+    this.registerOutputs({ functionArn: this.function.arn });
+  }
+}

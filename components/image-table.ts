@@ -1,0 +1,51 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { FILENAME_INDEX, FILENAME_INDEX_KEYS } from "../handlers/lib/records.js";
+import { ResourceTypes } from "./resource-types.js";
+
+export interface ImageTableArgs {
+  /**
+   * Refuse to delete the table (prod stacks); `pulumi destroy` fails until it is turned off.
+   * @default false
+   */
+  deletionProtection?: pulumi.Input<boolean>;
+}
+
+/**
+ * The image records (handlers/lib/records.ts): on-demand, key `id`, point-in-time recovery, and the
+ * `byFilename` index (filename + createdAt) the original project's `GET /get-processed-image-url` needs.
+ * local/image-table.ts creates the same shape for the local runtime.
+ */
+export class ImageTable extends pulumi.ComponentResource {
+  readonly table: aws.dynamodb.Table;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+  /** The ARN of the `byFilename` index, for Query permissions. */
+  readonly filenameIndexArn: pulumi.Output<string>;
+
+  constructor(name: string, args: ImageTableArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.ImageTable, name, {}, opts);
+    this.table = new aws.dynamodb.Table(
+      name,
+      {
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "id",
+        attributes: [
+          { name: "id", type: "S" },
+          { name: FILENAME_INDEX_KEYS.partition, type: "S" },
+          { name: FILENAME_INDEX_KEYS.sort, type: "S" },
+        ],
+        globalSecondaryIndexes: [
+          { name: FILENAME_INDEX, hashKey: FILENAME_INDEX_KEYS.partition, rangeKey: FILENAME_INDEX_KEYS.sort, projectionType: "ALL" },
+        ],
+        pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: args.deletionProtection ?? false,
+      },
+      { parent: this },
+    );
+    this.name = this.table.name;
+    this.arn = this.table.arn;
+    this.filenameIndexArn = pulumi.interpolate`${this.table.arn}/index/${FILENAME_INDEX}`;
+    this.registerOutputs({ name: this.name, arn: this.arn });
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The type tokens of this project's ComponentResources, in one place (as awsx keeps them in `resources.ts`).
+ * A token is part of every child's URN: renaming one replaces the resources beneath it, so change them only
+ * together with an alias.
+ */
+export const ResourceTypes = {
+  ImagePipeline: "image-pipeline:index:ImagePipeline",
+  PrivateBucket: "image-pipeline:storage:PrivateBucket",
+  ImageTable: "image-pipeline:storage:ImageTable",
+  JobQueue: "image-pipeline:queue:JobQueue",
+  DeadLetterAlarm: "image-pipeline:queue:DeadLetterAlarm",
+  LambdaFunction: "image-pipeline:compute:LambdaFunction",
+  ImageProcessor: "image-pipeline:compute:ImageProcessor",
+  HttpApi: "image-pipeline:compute:HttpApi",
+} as const;
+
+export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

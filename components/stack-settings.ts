@@ -1,0 +1,45 @@
+import * as pulumi from "@pulumi/pulumi";
+import { parseSettings, PROJECT_NAME, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/settings.js";
+
+/**
+ * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same
+ * parser the handlers and the local runtime use. Structured values (lists, objects, numbers, booleans) arrive
+ * from the engine as JSON; a plain string such as `alarmEmail` arrives as itself.
+ *
+ * A bad value stops the program with a RunError (no stack trace) naming the key.
+ */
+export function stackSettings(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): Settings {
+  rejectUnknownKeys(config.name);
+  const raw: Record<string, unknown> = {};
+  for (const key of SETTINGS_KEYS) {
+    const value = readValue(config, key);
+    if (value !== undefined) raw[key] = value;
+  }
+  try {
+    return parseSettings(raw);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      throw new pulumi.RunError(`Invalid stack setting ${PROJECT_NAME}:${error.key.split(/[.[]/)[0]}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function readValue(config: pulumi.Config, key: string): unknown {
+  try {
+    return config.getObject<unknown>(key);
+  } catch {
+    // Not JSON: a plain string setting.
+    return config.get(key);
+  }
+}
+
+/** A misspelt key would otherwise be ignored silently and its default used. */
+function rejectUnknownKeys(namespace: string): void {
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
+    const [ns, key] = fullKey.split(":", 2) as [string, string | undefined];
+    if (ns === namespace && key !== undefined && !SETTINGS_KEYS.includes(key)) {
+      throw new pulumi.RunError(`Unknown stack setting ${fullKey}; known settings: ${SETTINGS_KEYS.join(", ")}`);
+    }
+  }
+}
