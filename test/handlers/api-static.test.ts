@@ -1,0 +1,102 @@
+import { expect } from "chai";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
+import { parseSettings } from "../../handlers/lib/settings.js";
+import { useTestAwsEnvironment } from "../support/stand-ins.js";
+import type { ApiResponse } from "../../handlers/api/responses.js";
+import { bodyOf, httpEvent } from "./api-events.js";
+
+/** Static routes never touch AWS: the clients point at a closed port. */
+function apiServing(webRoot?: string): ApiHandler {
+  useTestAwsEnvironment();
+  const env = { AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9", AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:9" };
+  return createApi({
+    s3: createS3Client(env),
+    records: { client: createDocumentClient(env), tableName: "unused" },
+    settings: parseSettings({}),
+    uploadsBucket: "unused",
+    variantsBucket: "unused",
+    ...(webRoot ? { webRoot } : {}),
+  });
+}
+
+function bytesOf(response: ApiResponse): Buffer {
+  return Buffer.from(response.body ?? "", response.isBase64Encoded ? "base64" : "utf8");
+}
+
+describe("API handler: the page and bootstrap from the same origin", () => {
+  let dir: string;
+  let api: ApiHandler;
+  const png = Buffer.from("89504e470d0a1a0a0000000d49484452", "hex");
+
+  before(async () => {
+    // <dir>/web is the web root; <dir>/node_modules/bootstrap/dist is where bootstrap is looked for.
+    dir = await mkdtemp(join(tmpdir(), "api-static-"));
+    await mkdir(join(dir, "web", "assets"), { recursive: true });
+    await mkdir(join(dir, "node_modules", "bootstrap", "dist", "css"), { recursive: true });
+    await writeFile(join(dir, "web", "index.html"), "<!doctype html><title>images</title>");
+    await writeFile(join(dir, "web", "assets", "app.js"), "console.log('é');");
+    await writeFile(join(dir, "web", "assets", "logo.png"), png);
+    await writeFile(join(dir, "web", ".env"), "SECRET=1");
+    await writeFile(join(dir, "node_modules", "bootstrap", "dist", "css", "bootstrap.min.css"), "body{margin:0}");
+    await writeFile(join(dir, "secret.txt"), "not for the web");
+    await symlink(join(dir, "secret.txt"), join(dir, "web", "linked.txt"));
+    api = apiServing(join(dir, "web"));
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
+
+  const served: Array<[string, string, string, string | Buffer]> = [
+    ["/", "text/html; charset=utf-8", "no-cache", "<!doctype html><title>images</title>"],
+    ["/index.html", "text/html; charset=utf-8", "no-cache", "<!doctype html><title>images</title>"],
+    ["/assets/app.js", "text/javascript; charset=utf-8", "public, max-age=300", "console.log('é');"],
+    ["/assets/logo.png", "image/png", "public, max-age=300", png],
+    ["/vendor/bootstrap/css/bootstrap.min.css", "text/css; charset=utf-8", "public, max-age=300", "body{margin:0}"],
+  ];
+  for (const [path, contentType, cacheControl, content] of served) {
+    it(`serves ${path} as ${contentType}`, async () => {
+      const response = await api(httpEvent("GET", path));
+      expect(response.statusCode).to.equal(200);
+      expect(response.headers).to.deep.equal({ "content-type": contentType, "cache-control": cacheControl });
+      expect(response.isBase64Encoded).to.equal(Buffer.isBuffer(content));
+      expect(bytesOf(response).equals(Buffer.from(content))).to.equal(true);
+    });
+  }
+
+  for (const path of [
+    "/missing.html",
+    "/assets/",
+    "/assets",
+    "/../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/assets/..%2f..%2fsecret.txt",
+    "/vendor/bootstrap/..%2f..%2f..%2f..%2fsecret.txt",
+    "/assets%5c..%5c..%5csecret.txt",
+    "/.env",
+    "/%2eenv",
+    "/linked.txt",
+    "/index.html%00.png",
+    "/%E0%A4%A",
+  ]) {
+    it(`answers 404 not_found for ${path}`, async () => {
+      const response = await api(httpEvent("GET", path));
+      expect(response.statusCode).to.equal(404);
+      expect(bodyOf(response).error.code).to.equal("not_found");
+    });
+  }
+
+  it("serves files to GET only", async () => {
+    const response = await api(httpEvent("POST", "/index.html", { body: "{}" }));
+    expect(response.statusCode).to.equal(404);
+  });
+
+  it("finds the repository's web/ and bootstrap by default", async () => {
+    const response = await apiServing()(httpEvent("GET", "/vendor/bootstrap/css/bootstrap.min.css"));
+    expect(response.statusCode).to.equal(200);
+    expect(response.headers["content-type"]).to.equal("text/css; charset=utf-8");
+    const onDisk = await readFile(new URL("../../node_modules/bootstrap/dist/css/bootstrap.min.css", import.meta.url));
+    expect(bytesOf(response).equals(onDisk)).to.equal(true);
+  });
+});
