@@ -1,5 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
+import { imageIdFromOriginalKey } from "../lib/keys.js";
 import { processObjectEvent, type ObjectProcessingDeps, type ObjectResult } from "./process-object.js";
 import { parseMessageBody, type InvalidRecord, type ObjectEvent } from "./s3-event.js";
 
@@ -62,7 +63,7 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
       logOutcome("rejected", { ...base, key: event.rawKey, error: { code: "bad_event", message: event.reason } });
       return true;
     }
-    const fields = { ...base, bucket: event.bucket, key: event.key };
+    const fields = { ...base, imageId: imageIdFromOriginalKey(event.key), bucket: event.bucket, key: event.key };
     if (context.getRemainingTimeInMillis() < reserveMs) {
       logOutcome("deferred", { ...fields, remainingMs: context.getRemainingTimeInMillis() });
       return false;

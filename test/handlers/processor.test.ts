@@ -1,0 +1,509 @@
+import { expect } from "chai";
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3ServiceException,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { randomBytes } from "node:crypto";
+import sharp from "sharp";
+import { createImageEngine, type ImageEngine } from "../../handlers/lib/image-engine.js";
+import { newImageId, originalKey } from "../../handlers/lib/keys.js";
+import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/records.js";
+import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
+import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
+import { createProcessor, OUTCOME_MESSAGE, type ProcessorDeps } from "../../handlers/processor/processor.js";
+import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
+import { makePhoto, makePixelBombPng, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
+import { lambdaContext, s3EventRecord, s3Message, sqsEvent, sqsRecord, testEventMessage } from "../support/sqs-events.js";
+import { startStandIns, type StandIns } from "../support/stand-ins.js";
+
+type LogLine = { level: string; message: string } & Record<string, unknown>;
+
+function captureLogger() {
+  const lines: LogLine[] = [];
+  const at = (level: string) => (message: string, attributes: Record<string, unknown>) => {
+    lines.push({ level, message, ...attributes });
+  };
+  return { logger: { info: at("info"), warn: at("warn"), error: at("error") }, lines };
+}
+
+/** An S3 client that records every command and lets a test fail chosen ones. */
+function interceptedS3(real: S3Client, intercept: (command: { input: Record<string, unknown> }, name: string) => void = () => {}) {
+  const commands: string[] = [];
+  const s3 = {
+    async send(command: { input: Record<string, unknown> }) {
+      const name = command.constructor.name;
+      commands.push(name);
+      intercept(command, name);
+      return real.send(command as never);
+    },
+  } as unknown as S3Client;
+  return { s3, commands };
+}
+
+function slowDown(): S3ServiceException {
+  return new S3ServiceException({ name: "SlowDown", $fault: "server", $metadata: { httpStatusCode: 503 }, message: "Please reduce your request rate." });
+}
+
+describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
+  let standIns: StandIns;
+  let settings: Settings;
+  let engine: ImageEngine;
+  const t0 = new Date(Date.UTC(2026, 0, 1));
+
+  before(async () => {
+    standIns = await startStandIns();
+    settings = parseSettings({
+      variants: [
+        { name: "thumb", width: 160, format: "webp" },
+        { name: "medium", width: 480, format: "jpeg" },
+      ],
+      maxUploadBytes: 3 * 1024 * 1024,
+      processor: { imageConcurrency: 2 },
+    });
+    engine = createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: 2 });
+  });
+  after(async () => standIns.stop());
+
+  function processor(overrides: Partial<ProcessorDeps> = {}) {
+    const { logger, lines } = captureLogger();
+    const handler = createProcessor({
+      s3: standIns.s3,
+      records: standIns.records,
+      settings,
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+      engine,
+      logger,
+      ...overrides,
+    });
+    return { handler, lines, outcomes: () => lines.filter((l) => l.message === OUTCOME_MESSAGE) };
+  }
+
+  /** Puts an original at uploads/{id} (or `key`) and returns the object event S3 would send for it. */
+  async function upload(body: Buffer, options: { id?: string; key?: string; pendingAs?: string; contentType?: string } = {}) {
+    const id = options.id ?? newImageId();
+    const key = options.key ?? originalKey(id);
+    const contentType = options.contentType ?? "image/jpeg";
+    if (options.pendingAs) await createPendingRecord(standIns.records, { id, filename: options.pendingAs, contentType, now: t0 });
+    const put = await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: key, Body: body, ContentType: contentType }));
+    return { id, key, event: { bucket: standIns.uploadsBucket, key, size: body.length, eTag: put.ETag! } };
+  }
+
+  async function readVariant(key: string) {
+    const got = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: key }));
+    const body = Buffer.from(await got.Body!.transformToByteArray());
+    const meta = await sharp(body).metadata();
+    return {
+      contentType: got.ContentType,
+      cacheControl: got.CacheControl,
+      bytes: body.length,
+      width: meta.width,
+      height: meta.height,
+      format: meta.format,
+      eTag: got.ETag,
+    };
+  }
+
+  async function record(id: string): Promise<ImageRecord> {
+    const found = await getRecord(standIns.records, id);
+    if (!found) throw new Error(`no record for ${id}`);
+    return found;
+  }
+
+  describe("happy path", () => {
+    it("processes a batch of real photos: every variant stored with its dimensions and Content-Type, records done", async () => {
+      const jpeg = await makePhoto({ width: 1200, height: 800, format: "jpeg", seed: 1 });
+      const png = await makePhoto({ width: 400, height: 600, format: "png", seed: 2 });
+      const webp = await makePhoto({ width: 640, height: 480, format: "webp", seed: 3 });
+      const a = await upload(jpeg, { pendingAs: "beach.jpg" });
+      const b = await upload(png, { pendingAs: "portrait.png", contentType: "image/png" });
+      const c = await upload(webp, { contentType: "image/webp" }); // straight to the bucket: no record yet
+      const messages = [s3Message([a.event]), s3Message([b.event]), s3Message([c.event])];
+      const { handler, outcomes } = processor();
+
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      expect(response).to.deep.equal({ batchItemFailures: [] });
+      const expected = [
+        { upload: a, bytes: jpeg.length, format: "jpeg", size: [1200, 800], thumb: [160, 107], medium: [480, 320], filename: "beach.jpg" },
+        { upload: b, bytes: png.length, format: "png", size: [400, 600], thumb: [160, 240], medium: [400, 600], filename: "portrait.png" },
+        { upload: c, bytes: webp.length, format: "webp", size: [640, 480], thumb: [160, 120], medium: [480, 360], filename: c.id },
+      ];
+      for (const e of expected) {
+        const id = e.upload.id;
+        const done = await record(id);
+        const thumbKey = `variants/${id}/thumb.webp`;
+        const mediumKey = `variants/${id}/medium.jpg`;
+        const thumb = await readVariant(thumbKey);
+        const medium = await readVariant(mediumKey);
+        expect(thumb).to.deep.include({ contentType: "image/webp", cacheControl: VARIANT_CACHE_CONTROL, width: e.thumb[0], height: e.thumb[1], format: "webp" });
+        expect(medium).to.deep.include({ contentType: "image/jpeg", cacheControl: VARIANT_CACHE_CONTROL, width: e.medium[0], height: e.medium[1], format: "jpeg" });
+        expect(done).to.deep.include({ status: "done", attempts: 1, filename: e.filename });
+        expect(done.original).to.deep.equal({ bytes: e.bytes, width: e.size[0], height: e.size[1], format: e.format });
+        expect(done.variants).to.deep.equal([
+          { name: "thumb", key: thumbKey, width: e.thumb[0], height: e.thumb[1], format: "webp", bytes: thumb.bytes },
+          { name: "medium", key: mediumKey, width: e.medium[0], height: e.medium[1], format: "jpeg", bytes: medium.bytes },
+        ]);
+        expect(done.placeholder).to.match(/^data:image\/webp;base64,[A-Za-z0-9+/=]+$/);
+        expect(done.error).to.equal(undefined);
+      }
+      const logged = outcomes().map((l) => ({ outcome: l.outcome, imageId: l.imageId, key: l.key, bytes: l.bytes }));
+      expect(logged).to.have.deep.members(expected.map((e) => ({ outcome: "done", imageId: e.upload.id, key: e.upload.key, bytes: e.bytes })));
+      for (const line of outcomes()) expect(line.durationMs).to.be.a("number");
+    });
+
+    it("processes every S3 record a single message carries", async () => {
+      const first = await upload(await makePhoto({ width: 300, height: 200, seed: 4 }));
+      const second = await upload(await makePhoto({ width: 200, height: 300, seed: 5 }));
+      const message = s3Message([first.event, second.event]);
+      const { handler } = processor();
+
+      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect((await record(first.id)).original).to.deep.include({ width: 300, height: 200 });
+      expect((await record(second.id)).original).to.deep.include({ width: 200, height: 300 });
+    });
+  });
+
+  describe("events that carry no image to process", () => {
+    it("decodes keys with spaces, +, % and unicode before using them, and rejects keys that are not uploads/{id}", async () => {
+      const key = "uploads/my photo+1 100% café 📷.jpg";
+      const uploaded = await upload(await makePhoto({ width: 64, height: 48 }), { key });
+      const message = s3Message([uploaded.event]);
+      expect(JSON.parse(message.body).Records[0].s3.object.key).to.equal("uploads/my+photo%2B1+100%25+caf%C3%A9+%F0%9F%93%B7.jpg");
+      const { handler, outcomes } = processor();
+
+      const response = await handler(sqsEvent([message]), lambdaContext());
+
+      expect(response).to.deep.equal({ batchItemFailures: [] });
+      expect(outcomes()).to.have.length(1);
+      expect(outcomes()[0]).to.deep.include({
+        level: "warn",
+        outcome: "rejected",
+        messageId: message.messageId,
+        key,
+        error: { code: "bad_event", message: `Object key "${key}" is not uploads/{id} with a UUIDv7 id` },
+      });
+    });
+
+    it("acknowledges the s3:TestEvent without touching anything", async () => {
+      const message = testEventMessage(standIns.uploadsBucket);
+      const { s3, commands } = interceptedS3(standIns.s3);
+      const { handler, lines } = processor({ s3 });
+
+      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(commands).to.deep.equal([]);
+      expect(lines).to.deep.equal([{ level: "info", message: "S3 test event acknowledged", messageId: message.messageId, bucket: standIns.uploadsBucket }]);
+    });
+
+    it("acknowledges a body that is not an S3 notification as final, logging its message id", async () => {
+      const notJson = sqsRecord("hello");
+      const notS3 = sqsRecord(JSON.stringify({ orderId: 42 }));
+      const { handler, outcomes } = processor();
+
+      expect(await handler(sqsEvent([notJson, notS3]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(outcomes().map((l) => [l.outcome, l.messageId, l.error])).to.deep.equal([
+        ["rejected", notJson.messageId, { code: "bad_event", message: "message body is not JSON" }],
+        ["rejected", notS3.messageId, { code: "bad_event", message: "message body is not an S3 event notification" }],
+      ]);
+    });
+
+    it("ignores events that are not ObjectCreated", async () => {
+      const id = newImageId();
+      const removed = s3EventRecord({ bucket: standIns.uploadsBucket, key: originalKey(id), size: 0, eTag: "x", eventName: "ObjectRemoved:Delete" });
+      const message = s3Message([removed]);
+      const { handler, outcomes } = processor();
+
+      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(outcomes().map((l) => l.outcome)).to.deep.equal(["ignored"]);
+      expect(await getRecord(standIns.records, id)).to.equal(undefined);
+    });
+
+    it("rejects an event from a bucket other than the uploads bucket", async () => {
+      const id = newImageId();
+      const foreign = s3EventRecord({ bucket: "someone-elses", key: originalKey(id), size: 10, eTag: "x" });
+      const { handler, outcomes } = processor();
+
+      expect(await handler(sqsEvent([s3Message([foreign])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(outcomes()[0]).to.deep.include({
+        outcome: "rejected",
+        error: { code: "bad_event", message: `Event for bucket "someone-elses", not the uploads bucket "${standIns.uploadsBucket}"` },
+      });
+      expect(await getRecord(standIns.records, id)).to.equal(undefined);
+    });
+  });
+
+  describe("final errors: recorded on the image, message acknowledged", () => {
+    async function engineError(input: Buffer): Promise<{ code: string; message: string }> {
+      const error = (await engine.process(input).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code: string; message: string } | undefined;
+      if (!error) throw new Error("the engine accepted an input the test expected it to refuse");
+      return { code: error.code, message: error.message };
+    }
+
+    const cases: Array<[string, string, () => Promise<Buffer>]> = [
+      ["a text file", "not_an_image", async () => makeTextFile()],
+      ["a truncated JPEG", "corrupt_image", () => makeTruncatedJpeg(640, 480, 0.3)],
+      ["a pixel bomb", "too_many_pixels", async () => makePixelBombPng()],
+      ["an empty file", "empty_file", async () => Buffer.alloc(0)],
+    ];
+    for (const [what, code, make] of cases) {
+      it(`marks ${what} failed with ${code}`, async () => {
+        const input = await make();
+        const uploaded = await upload(input, { pendingAs: "upload.bin" });
+        const message = s3Message([uploaded.event]);
+        const { handler, outcomes } = processor();
+
+        expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+        const expectedError = await engineError(input);
+        expect(expectedError.code).to.equal(code);
+        expect(await record(uploaded.id)).to.deep.include({ status: "failed", attempts: 1, error: expectedError });
+        expect(outcomes()[0]).to.deep.include({ level: "warn", outcome: "failed", imageId: uploaded.id, bytes: input.length, error: expectedError });
+      });
+    }
+
+    it("marks an original over maxUploadBytes failed with too_large, without downloading it", async () => {
+      const oversized = randomBytes(settings.maxUploadBytes + 1);
+      const uploaded = await upload(oversized, { pendingAs: "huge.jpg" });
+      const { s3, commands } = interceptedS3(standIns.s3);
+      const { handler } = processor({ s3 });
+
+      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(commands).to.deep.equal(["HeadObjectCommand"]);
+      expect(await record(uploaded.id)).to.deep.include({
+        status: "failed",
+        error: { code: "too_large", message: `The original is ${settings.maxUploadBytes + 1} bytes; the limit is ${settings.maxUploadBytes} bytes (maxUploadBytes)` },
+      });
+    });
+
+    it("acknowledges and records an original deleted before processing", async () => {
+      const uploaded = await upload(await makePhoto({ width: 64, height: 48 }));
+      await standIns.s3.send(new DeleteObjectCommand({ Bucket: standIns.uploadsBucket, Key: uploaded.key }));
+      const { handler, outcomes } = processor();
+
+      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(await record(uploaded.id)).to.deep.include({
+        status: "failed",
+        attempts: 1,
+        error: { code: "original_missing", message: `The original s3://${standIns.uploadsBucket}/${uploaded.key} no longer exists` },
+      });
+      expect(outcomes()[0]).to.deep.include({ outcome: "failed", imageId: uploaded.id });
+    });
+  });
+
+  describe("transient errors: only the affected message returns to the queue", () => {
+    it("reports exactly the message whose S3 read was throttled; its batch-mates are done", async () => {
+      const uploads = await Promise.all([1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 320, height: 240, seed }))));
+      const messages = uploads.map((u) => s3Message([u.event]));
+      const throttled = uploads[1]!;
+      const { s3 } = interceptedS3(standIns.s3, (command, name) => {
+        if (name === "GetObjectCommand" && command.input.Key === throttled.key) throw slowDown();
+      });
+      const { handler, outcomes } = processor({ s3 });
+
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }] });
+      expect((await record(uploads[0]!.id)).status).to.equal("done");
+      expect((await record(uploads[2]!.id)).status).to.equal("done");
+      expect(await record(throttled.id)).to.deep.include({ status: "processing", attempts: 1 });
+      const retry = outcomes().find((l) => l.outcome === "retry");
+      expect(retry).to.deep.include({ level: "error", messageId: messages[1]!.messageId, key: throttled.key, error: { name: "SlowDown", message: "Please reduce your request rate." } });
+
+      // SQS delivers it again; this time S3 answers.
+      const again = { ...messages[1]!, attributes: { ...messages[1]!.attributes, ApproximateReceiveCount: "2" } };
+      expect(await processor().handler(sqsEvent([again]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await record(throttled.id)).to.deep.include({ status: "done", attempts: 2 });
+    });
+
+    it("reports the message whose DynamoDB write was throttled", async () => {
+      const ok = await upload(await makePhoto({ width: 200, height: 100, seed: 7 }));
+      const bad = await upload(await makePhoto({ width: 200, height: 100, seed: 8 }));
+      const real = standIns.records.client;
+      const client = {
+        async send(command: { input: { Key?: { id?: string } } }) {
+          if (command.input.Key?.id === bad.id) {
+            throw new ProvisionedThroughputExceededException({ message: "Rate of requests exceeds the allowed throughput.", $metadata: { httpStatusCode: 400 } });
+          }
+          return real.send(command as never);
+        },
+      } as unknown as DynamoDBDocumentClient;
+      const messages = [s3Message([ok.event]), s3Message([bad.event])];
+      const { handler } = processor({ records: { client, tableName: standIns.records.tableName } });
+
+      expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }] });
+      expect((await record(ok.id)).status).to.equal("done");
+      expect(await getRecord(standIns.records, bad.id)).to.equal(undefined);
+    });
+
+    it("reports the message when the variants bucket is missing", async () => {
+      const uploaded = await upload(await makePhoto({ width: 200, height: 100, seed: 9 }));
+      const message = s3Message([uploaded.event]);
+      const { handler, outcomes } = processor({ variantsBucket: "no-such-variants-bucket" });
+
+      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      expect(await record(uploaded.id)).to.deep.include({ status: "processing", attempts: 1 });
+      expect(outcomes()[0]).to.deep.include({ outcome: "retry", imageId: uploaded.id, key: uploaded.key });
+      expect((outcomes()[0]!.error as { name: string }).name).to.equal("NoSuchBucket");
+    });
+
+    it("stops taking new records near the timeout and returns the untouched ones to the queue", async () => {
+      const uploads = await Promise.all([1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 160, height: 120, seed }))));
+      const messages = uploads.map((u) => s3Message([u.event]));
+      let remainingMs = 60_000;
+      const slowEngine: ImageEngine = {
+        async process(input) {
+          const result = await engine.process(input);
+          remainingMs = 5_000; // the first image used up the invocation's time
+          return result;
+        },
+      };
+      const oneAtATime = { ...settings, processor: { ...settings.processor, imageConcurrency: 1 } };
+      const { handler, outcomes } = processor({ engine: slowEngine, settings: oneAtATime, timeoutReserveMs: 10_000 });
+
+      const response = await handler(sqsEvent(messages), lambdaContext({ remaining: () => remainingMs }));
+
+      expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }, { itemIdentifier: messages[2]!.messageId }] });
+      expect((await record(uploads[0]!.id)).status).to.equal("done");
+      expect(await getRecord(standIns.records, uploads[1]!.id)).to.equal(undefined);
+      expect(await getRecord(standIns.records, uploads[2]!.id)).to.equal(undefined);
+      expect(outcomes().map((l) => l.outcome)).to.deep.equal(["done", "deferred", "deferred"]);
+    });
+  });
+
+  describe("duplicates and late messages", () => {
+    it("acknowledges a redelivered done message quickly: no S3 call, no second write of the record", async () => {
+      const uploaded = await upload(await makePhoto({ width: 320, height: 240, seed: 11 }));
+      const message = s3Message([uploaded.event]);
+      await processor().handler(sqsEvent([message]), lambdaContext());
+      const before = await record(uploaded.id);
+      const thumbBefore = await readVariant(`variants/${uploaded.id}/thumb.webp`);
+      const { s3, commands } = interceptedS3(standIns.s3);
+      const { handler, outcomes } = processor({ s3 });
+
+      const response = await handler(sqsEvent([{ ...message, receiptHandle: "second-delivery" }]), lambdaContext());
+
+      expect(response).to.deep.equal({ batchItemFailures: [] });
+      expect(commands).to.deep.equal([]);
+      expect(await record(uploaded.id)).to.deep.equal(before);
+      expect(await readVariant(`variants/${uploaded.id}/thumb.webp`)).to.deep.equal(thumbBefore);
+      expect(outcomes()[0]).to.deep.include({ outcome: "duplicate", status: "done", imageId: uploaded.id });
+    });
+
+    it("acknowledges a redelivered failed message without retrying the image", async () => {
+      const uploaded = await upload(makeTextFile());
+      const message = s3Message([uploaded.event]);
+      await processor().handler(sqsEvent([message]), lambdaContext());
+      const before = await record(uploaded.id);
+
+      expect(await processor().handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(before.status).to.equal("failed");
+      expect(await record(uploaded.id)).to.deep.equal(before);
+    });
+
+    it("never lets a late message of an older upload of the key regress the newer state", async () => {
+      const id = newImageId();
+      const older = await upload(await makePhoto({ width: 640, height: 480, seed: 12 }), { id });
+      const olderMessage = s3Message([older.event]);
+      const newer = await upload(await makePhoto({ width: 300, height: 400, seed: 13 }), { id });
+      const newerMessage = s3Message([newer.event]);
+      await processor().handler(sqsEvent([newerMessage]), lambdaContext());
+      const before = await record(id);
+      const thumbBefore = await readVariant(`variants/${id}/thumb.webp`);
+      const { handler, outcomes } = processor();
+
+      expect(await handler(sqsEvent([olderMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(before).to.deep.include({ status: "done", original: { bytes: newer.event.size, width: 300, height: 400, format: "jpeg" } });
+      expect(await record(id)).to.deep.equal(before);
+      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
+      expect(outcomes()[0]).to.deep.include({ outcome: "duplicate", status: "done" });
+    });
+
+    it("reprocesses a done image when the same key is uploaded again (newer sequencer)", async () => {
+      const id = newImageId();
+      const first = await upload(await makePhoto({ width: 640, height: 480, seed: 14 }), { id, pendingAs: "first.jpg" });
+      await processor().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
+      const second = await upload(await makePhoto({ width: 300, height: 400, seed: 15 }), { id });
+
+      expect(await processor().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(await record(id)).to.deep.include({ status: "done", attempts: 2, filename: "first.jpg", original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" } });
+      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
+    });
+
+    it("leaves the work to the newer event when the object was replaced before an older event ran", async () => {
+      const id = newImageId();
+      const first = await upload(await makePhoto({ width: 640, height: 480, seed: 16 }), { id });
+      const firstMessage = s3Message([first.event]);
+      const second = await upload(await makePhoto({ width: 300, height: 400, seed: 17 }), { id });
+      const secondMessage = s3Message([second.event]);
+      const { s3, commands } = interceptedS3(standIns.s3);
+      const late = processor({ s3 });
+
+      expect(await late.handler(sqsEvent([firstMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(commands).to.deep.equal(["HeadObjectCommand"]);
+      expect(late.outcomes()[0]).to.deep.include({ outcome: "superseded", imageId: id });
+      expect((await record(id)).status).to.equal("processing");
+
+      expect(await processor().handler(sqsEvent([secondMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await record(id)).to.deep.include({ status: "done", attempts: 2, original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" } });
+    });
+  });
+
+  describe("Lambda entry point", () => {
+    it("names a missing environment variable", () => {
+      const env = { PIPELINE_SETTINGS: JSON.stringify(settings), UPLOADS_BUCKET: "u", VARIANTS_BUCKET: "v" };
+      expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
+    });
+
+    it("handlers/process.ts processes a message with everything read from the environment", async () => {
+      const names = ["PIPELINE_SETTINGS", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "TABLE_NAME", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "POWERTOOLS_LOG_LEVEL"];
+      const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+      Object.assign(process.env, standIns.env, {
+        PIPELINE_SETTINGS: JSON.stringify(settings),
+        UPLOADS_BUCKET: standIns.uploadsBucket,
+        VARIANTS_BUCKET: "variants-entry",
+        TABLE_NAME: standIns.records.tableName,
+        POWERTOOLS_LOG_LEVEL: "SILENT",
+      });
+      try {
+        await standIns.s3.send(new CreateBucketCommand({ Bucket: "variants-entry" }));
+        // A fresh module instance: the entry reads its environment once, at import, and another suite may have
+        // imported it already with its own.
+        const entry = "../../handlers/process.js";
+        const { handler } = (await import(`${entry}?environment=${Date.now()}`)) as typeof import("../../handlers/process.js");
+        const uploaded = await upload(await makePhoto({ width: 200, height: 150, seed: 18 }));
+
+        const response = await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext());
+
+        expect(response).to.deep.equal({ batchItemFailures: [] });
+        expect((await record(uploaded.id)).status).to.equal("done");
+        const head = await standIns.s3.send(new HeadObjectCommand({ Bucket: "variants-entry", Key: `variants/${uploaded.id}/medium.jpg` }));
+        expect(head.ContentType).to.equal("image/jpeg");
+      } finally {
+        for (const [n, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[n];
+          else process.env[n] = v;
+        }
+      }
+    });
+  });
+});
