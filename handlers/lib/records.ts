@@ -10,7 +10,8 @@ import type { OutputFormat } from "./settings.js";
  *                  |  ^  \-> failed   (final errors only)
  *                  '--'               (a transient failure leaves it processing; the retry increments attempts)
  *
- * `done` is terminal. `failed` is terminal for the same upload.
+ * `done` is terminal. `failed` is terminal for the same upload. With S3 event sequencers (see startProcessing),
+ * only a newer upload of the same key reopens a final record, and only the latest upload's run may finish it.
  */
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
 
