@@ -328,13 +328,27 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
   });
 
   describe("the Lambda entry handlers/api.ts", () => {
+    const entryEnv = () => ({
+      ...standIns.env,
+      PIPELINE_SETTINGS: JSON.stringify(settings),
+      UPLOADS_BUCKET: standIns.uploadsBucket,
+      VARIANTS_BUCKET: standIns.variantsBucket,
+      TABLE_NAME: standIns.records.tableName,
+    });
+    let saved: Record<string, string | undefined> = {};
+    beforeEach(() => {
+      saved = Object.fromEntries(Object.keys(entryEnv()).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, entryEnv());
+    });
+    // The whole suite shares one process: leave no endpoint of this file's stand-ins behind.
+    afterEach(() => {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
     it("reads its settings, buckets and table from the environment", async () => {
-      Object.assign(process.env, standIns.env, {
-        PIPELINE_SETTINGS: JSON.stringify(settings),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: standIns.variantsBucket,
-        TABLE_NAME: standIns.records.tableName,
-      });
       const { handler } = await import("../../handlers/api.js");
       const config = await handler(httpEvent("GET", "/config"));
       expect(bodyOf(config).maxUploadBytes).to.equal(MAX_UPLOAD_BYTES);
