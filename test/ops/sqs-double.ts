@@ -1,0 +1,51 @@
+/**
+ * An SQS client double for the AWS-only path (the stand-in has no message move tasks): it records every command
+ * (name and input) and answers GetQueueAttributes, StartMessageMoveTask and ListMessageMoveTasks from a script.
+ */
+import type { ListMessageMoveTasksResultEntry } from "@aws-sdk/client-sqs";
+import type { SqsSender } from "../../ops/dlq/sqs.js";
+
+export interface RecordedCall {
+  command: string;
+  input: Record<string, unknown>;
+}
+
+export interface SqsDouble {
+  sqs: SqsSender;
+  calls: RecordedCall[];
+}
+
+export function sqsDouble(options: {
+  arns: Record<string, string>;
+  taskHandle?: string;
+  /** One ListMessageMoveTasks answer per poll, in order; the last repeats. */
+  polls: ListMessageMoveTasksResultEntry[][];
+  depth?: { visible: number; inFlight: number };
+}): SqsDouble {
+  const calls: RecordedCall[] = [];
+  let poll = 0;
+  const send = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    calls.push({ command: command.constructor.name, input: command.input });
+    switch (command.constructor.name) {
+      case "GetQueueAttributesCommand": {
+        const url = command.input.QueueUrl as string;
+        const arn = options.arns[url];
+        if (!arn) throw Object.assign(new Error("The specified queue does not exist."), { name: "QueueDoesNotExist" });
+        return {
+          Attributes: {
+            QueueArn: arn,
+            ApproximateNumberOfMessages: String(options.depth?.visible ?? 0),
+            ApproximateNumberOfMessagesNotVisible: String(options.depth?.inFlight ?? 0),
+          },
+        };
+      }
+      case "StartMessageMoveTaskCommand":
+        return { TaskHandle: options.taskHandle ?? "task-1" };
+      case "ListMessageMoveTasksCommand":
+        return { Results: options.polls[Math.min(poll++, options.polls.length - 1)] };
+      default:
+        throw new Error(`the double does not serve ${command.constructor.name}`);
+    }
+  };
+  return { sqs: { send: send as unknown as SqsSender["send"] }, calls };
+}
