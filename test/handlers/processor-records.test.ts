@@ -1,0 +1,50 @@
+import { expect } from "chai";
+import { completeRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
+import { newImageId } from "../../handlers/lib/keys.js";
+import { orderedSequencer } from "../../handlers/processor/s3-event.js";
+import { startStandIns, type StandIns } from "../support/stand-ins.js";
+
+describe("processor state transitions ordered by S3 sequencers (dynalite)", () => {
+  let standIns: StandIns;
+  before(async () => {
+    standIns = await startStandIns({ buckets: [] });
+  });
+  after(async () => standIns.stop());
+
+  const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+  const original = { bytes: 10, width: 4, height: 3, format: "jpeg" };
+  const older = orderedSequencer("0055AED6DCD90281E5")!;
+  const newer = orderedSequencer("0055AED6DCD90281E6")!;
+  const newest = orderedSequencer("0055AED6DCD90282")!;
+
+  it("lets only the newest upload of a key start, finish, and reopen its record", async () => {
+    const store = standIns.records;
+    const id = newImageId();
+    expect((await startProcessing(store, { id, sequencer: older, now: t(1) })).started).to.equal(true);
+    expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
+
+    // The older run finishes late: neither outcome may land.
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(false);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(false);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) })).to.equal(true);
+
+    // A redelivery of the same event, or an older one, finds the final state; a newer upload reopens it.
+    expect(await startProcessing(store, { id, sequencer: newer, now: t(5) })).to.deep.include({ started: false });
+    expect(await startProcessing(store, { id, sequencer: older, now: t(5) })).to.deep.include({ started: false });
+    const reopened = await startProcessing(store, { id, sequencer: newest, now: t(6) });
+    expect(reopened.started).to.equal(true);
+    expect(reopened.record).to.deep.include({ status: "processing", attempts: 3, sequencer: newest, updatedAt: t(6).toISOString() });
+    expect(reopened.record?.error).to.equal(undefined);
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: newest, now: t(7) })).to.equal(true);
+    expect(await getRecord(store, id)).to.deep.include({ status: "done", attempts: 3, original, updatedAt: t(7).toISOString() });
+  });
+
+  it("accepts a sequenced event on a record that has no sequencer yet (an unsequenced run or the API's record)", async () => {
+    const store = standIns.records;
+    const id = newImageId();
+    expect((await startProcessing(store, { id, now: t(1) })).started).to.equal(true);
+    const started = await startProcessing(store, { id, sequencer: older, now: t(2) });
+    expect(started).to.deep.include({ started: true });
+    expect(started.record).to.deep.include({ attempts: 2, sequencer: older, filename: id, contentType: "application/octet-stream" });
+  });
+});
