@@ -1,0 +1,192 @@
+/**
+ * The whole pipeline in one process, with no cloud account: embedded stand-ins for S3, SQS and DynamoDB
+ * persisting under DATA_DIR, S3 -> SQS notifications, the SQS event source mapping driving the processor, and the
+ * Function URL serving the API and the page. The handlers are the Lambda code itself (handlers/), given clients
+ * that point at the stand-ins.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createApi } from "../handlers/api/create-api.js";
+import { apiCorsPolicy } from "../handlers/api/cors.js";
+import { createDocumentClient, createS3Client, createSqsClient } from "../handlers/lib/aws-clients.js";
+import { createImageEngine } from "../handlers/lib/image-engine.js";
+import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
+import type { RecordStore } from "../handlers/lib/records.js";
+import type { Settings } from "../handlers/lib/settings.js";
+import { createProcessor } from "../handlers/processor/processor.js";
+import { lockDataDir, prepareDataDir } from "./data-dir.js";
+import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
+import { createFaultInjector, type Faults } from "./faults.js";
+import { listenFunctionUrl } from "./function-url.js";
+import { processorLogger } from "./processor-log.js";
+import { ensureBuckets, ensureQueues, ensureTable, resourceNames } from "./resources.js";
+import { createNotificationForwarder } from "./s3-notifications.js";
+import { writeRuntimeFile } from "./runtime-file.js";
+import { readStackSettings } from "./stack-settings.js";
+import { startStandIns } from "./stand-ins.js";
+
+export interface LocalPipelineOptions {
+  /** 0 = random; default 3000. */
+  port?: number;
+  dataDir: string;
+  /** Default "dev": settings from Pulumi.<stack>.yaml; resource names carry it. */
+  stack?: string;
+  /** Overrides the stack file. */
+  settings?: Settings;
+  faults?: Faults;
+  log?: (line: string) => void;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Where Pulumi.<stack>.yaml is read from; default the working directory. */
+  stackDir?: string;
+  /** How long stop() waits for batches in flight; default the processor timeout, at most 10 s. */
+  drainTimeoutMs?: number;
+}
+
+export interface LocalPipeline {
+  url: string;
+  endpoints: { s3: string; sqs: string; dynamodb: string };
+  names: { uploadsBucket: string; variantsBucket: string; queueUrl: string; dlqUrl: string; tableName: string };
+  setFaults(faults: LocalPipelineOptions["faults"]): void;
+  stop(): Promise<void>;
+}
+
+/** s3rver knows one account; the other stand-ins accept any credentials. */
+const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
+const MAX_DRAIN_MS = 10_000;
+const NOTIFICATION_DRAIN_MS = 2_000;
+
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const host = options.host ?? "127.0.0.1";
+  const log = options.log ?? (() => undefined);
+  const stack = options.stack ?? "dev";
+  const fromStack = options.settings ? undefined : await readStackSettings(stack, options.stackDir);
+  const settings = options.settings ?? fromStack!.settings;
+  const region = fromStack?.region ?? "us-east-1";
+  const faults = createFaultInjector(options.faults);
+
+  // The port first: a taken port fails before DATA_DIR is touched.
+  const http = await listenFunctionUrl({ host, port: options.port ?? 3000 });
+  const cleanups: Array<() => Promise<unknown>> = [() => http.close()];
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const layout = await prepareDataDir(options.dataDir);
+    cleanups.push(await lockDataDir(layout));
+    const standIns = await startStandIns(layout, host);
+    cleanups.push(() => standIns.stop());
+
+    const env = {
+      ...LOCAL_CREDENTIALS,
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_S3: standIns.endpoints.s3,
+      AWS_ENDPOINT_URL_SQS: standIns.endpoints.sqs,
+      AWS_ENDPOINT_URL_DYNAMODB: standIns.endpoints.dynamodb,
+    };
+    const s3 = createS3Client(env);
+    const sqs = createSqsClient(env);
+    const dynamodb = new DynamoDBClient({
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      region,
+      credentials: { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+    });
+    const records: RecordStore = { client: createDocumentClient(env), tableName: "" };
+    cleanups.push(async () => [s3, sqs, dynamodb, records.client].forEach((client) => client.destroy()));
+
+    const names = resourceNames(stack);
+    records.tableName = names.tableName;
+    const ownOrigins = [http.url, `http://localhost:${http.port}`];
+    const origins = [...new Set([...settings.allowedOrigins, ...ownOrigins])];
+    await ensureBuckets(s3, names, origins);
+    const queues = await ensureQueues(sqs, names, settings);
+    await ensureTable(dynamodb, names);
+
+    const forwarder = await createNotificationForwarder({
+      sqs,
+      target: { bucket: names.uploadsBucket, prefix: UPLOADS_PREFIX, queueUrl: queues.queueUrl, queueArn: queues.queueArn, region },
+      stateDir: layout.notifications,
+      log,
+    });
+    standIns.onS3Event((event) => forwarder.handleS3rverEvent(event));
+    await forwarder.configure();
+    const reconciled = await forwarder.reconcile(s3);
+    if (reconciled > 0) log(`forwarded ${reconciled} upload(s) whose notification was not sent before the last stop`);
+
+    const processorS3 = createS3Client(env);
+    faults.instrumentS3(processorS3);
+    cleanups.push(async () => processorS3.destroy());
+    const processor = createProcessor({
+      s3: processorS3,
+      records,
+      settings,
+      uploadsBucket: names.uploadsBucket,
+      variantsBucket: names.variantsBucket,
+      engine: createImageEngine({
+        variants: settings.variants,
+        maxInputPixels: settings.maxInputPixels,
+        concurrency: settings.processor.imageConcurrency,
+      }),
+      logger: processorLogger({ records, log, onImageFinished: () => faults.imageFinished() }),
+    });
+    const mapping = startEventSourceMapping({
+      sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      region,
+      batchSize: settings.processor.batchSize,
+      batchWindowSeconds: settings.processor.batchWindowSeconds,
+      maxConcurrency: settings.processor.maxConcurrency,
+      function: { name: `${names.queueName}-processor`, timeoutSeconds: settings.processor.timeoutSeconds, memoryMb: settings.processor.memoryMb },
+      handler: faults.wrapHandler(processor as BatchHandler),
+      log,
+      paused: faults.current.processorPaused ?? false,
+    });
+
+    const api = createApi({
+      s3,
+      records,
+      settings,
+      uploadsBucket: names.uploadsBucket,
+      variantsBucket: names.variantsBucket,
+      logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
+    });
+    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins });
+    const resourceNamesOut = {
+      uploadsBucket: names.uploadsBucket,
+      variantsBucket: names.variantsBucket,
+      queueUrl: queues.queueUrl,
+      dlqUrl: queues.dlqUrl,
+      tableName: names.tableName,
+    };
+    // Other processes (npm run dlq -- --local) find the stand-ins' random ports here.
+    cleanups.push(await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }));
+    log(`ready ${http.url}`);
+
+    const drainMs = options.drainTimeoutMs ?? Math.min(MAX_DRAIN_MS, settings.processor.timeoutSeconds * 1000);
+    let stopping: Promise<void> | undefined;
+    return {
+      url: http.url,
+      endpoints: standIns.endpoints,
+      names: resourceNamesOut,
+      setFaults(next) {
+        faults.set(next);
+        mapping.setPaused(faults.current.processorPaused ?? false);
+      },
+      stop() {
+        stopping ??= (async () => {
+          await http.close();
+          await mapping.stop(drainMs);
+          // Uploads end here; an event not forwarded in time is reconciled at the next start.
+          await standIns.stopS3();
+          await forwarder.drain(NOTIFICATION_DRAIN_MS);
+          cleanups.shift(); // the HTTP server is closed already
+          await cleanUp();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}

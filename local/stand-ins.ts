@@ -1,0 +1,91 @@
+/**
+ * The embedded stand-ins for AWS, each on a random loopback port and persisting under DATA_DIR:
+ * s3rver (S3: files), fauxqs (SQS: SQLite), dynalite (DynamoDB: LevelDB).
+ */
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { startFauxqs } from "fauxqs";
+// @ts-expect-error s3rver ships no types
+import S3rver from "s3rver";
+// @ts-expect-error dynalite ships no types
+import dynalite from "dynalite";
+import type { DataDirLayout } from "./data-dir.js";
+
+/** The part of s3rver's upload event the runtime reads: one record, key not URL-encoded. */
+export interface S3rverEvent {
+  Records: Array<{
+    eventName: string;
+    eventTime: string;
+    s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer?: string } };
+  }>;
+}
+
+export interface RunningStandIns {
+  endpoints: { s3: string; sqs: string; dynamodb: string };
+  /** Subscribes to s3rver's in-process object events. */
+  onS3Event(listener: (event: S3rverEvent) => void): void;
+  /** Stops accepting S3 requests (uploads) while the rest keeps running. */
+  stopS3(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): Promise<RunningStandIns> {
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const s3rver = new S3rver({
+      address: host,
+      port: 0,
+      silent: true,
+      directory: layout.s3,
+      allowMismatchedSignatures: true,
+      vhostBuckets: false,
+    });
+    const s3Address = (await s3rver.run()) as AddressInfo;
+    let s3Running = true;
+    const stopS3 = async () => {
+      if (!s3Running) return;
+      s3Running = false;
+      (s3rver.httpServer as Server).closeAllConnections?.();
+      await s3rver.close();
+    };
+    stops.push(stopS3);
+
+    const fauxqs = await startFauxqs({ port: 0, logger: false, dataDir: layout.sqs });
+    stops.push(() => fauxqs.stop());
+
+    const dynamo = dynalite({ path: layout.dynamodb, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+    await new Promise<void>((resolve, reject) => {
+      dynamo.once("error", reject);
+      dynamo.listen(0, host, () => {
+        dynamo.off("error", reject);
+        resolve();
+      });
+    });
+    stops.push(() => new Promise<void>((resolve) => dynamo.close(() => resolve())));
+    const dynamoPort = (dynamo.address() as AddressInfo).port;
+
+    return {
+      endpoints: {
+        s3: `http://${host}:${s3Address.port}`,
+        sqs: `http://127.0.0.1:${fauxqs.port}`,
+        dynamodb: `http://${host}:${dynamoPort}`,
+      },
+      onS3Event(listener) {
+        s3rver.on("event", listener);
+      },
+      stopS3,
+      async stop() {
+        await stopAll(stops);
+      },
+    };
+  } catch (error) {
+    await stopAll(stops);
+    throw error;
+  }
+}
+
+async function stopAll(stops: Array<() => Promise<void>>): Promise<void> {
+  for (const stop of stops.reverse()) {
+    await stop().catch(() => undefined);
+  }
+}
