@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { resourceNames } from "../../local/resources.js";
+import { readRuntimeFile, runtimeFilePath, type LocalRuntimeInfo } from "../../local/runtime-file.js";
 import { readStackSettings } from "../../local/stack-settings.js";
 import type { TargetSpec } from "./args.js";
 import { OperationalError, UsageError } from "./errors.js";
@@ -116,13 +116,6 @@ function envRegion(env: NodeJS.ProcessEnv): string | undefined {
   return env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
 }
 
-/** What the running local runtime publishes about itself in DATA_DIR while it runs. */
-export interface LocalRuntimeFile {
-  endpoints: { sqs: string; dynamodb: string };
-  names: { queueUrl: string; dlqUrl: string; tableName: string };
-}
-
-export const RUNTIME_FILE = "runtime.json";
 /** The account id fauxqs puts in every queue URL. */
 const LOCAL_ACCOUNT_ID = "000000000000";
 
@@ -143,15 +136,15 @@ async function resolveLocal(spec: Extract<TargetSpec, { kind: "local" }>, deps: 
       endpoints: { sqs: spec.sqsEndpoint, dynamodb: spec.dynamodbEndpoint },
     };
   }
-  const file = join(dataDir, RUNTIME_FILE);
-  let runtime: LocalRuntimeFile;
+  const file = runtimeFilePath(dataDir);
+  let runtime: LocalRuntimeInfo | undefined;
   try {
-    runtime = JSON.parse(await readFile(file, "utf8")) as LocalRuntimeFile;
+    runtime = await readRuntimeFile(dataDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new OperationalError(`the local runtime is not running (no ${file}): start it with npm start, or give --data-dir DIR`);
-    }
     throw new OperationalError(`cannot read ${file} (${(error as Error).message}): restart the local runtime with npm start`);
+  }
+  if (!runtime) {
+    throw new OperationalError(`the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)`);
   }
   const { endpoints, names } = runtime;
   if (!endpoints?.sqs || !endpoints.dynamodb || !names?.dlqUrl || !names.queueUrl || !names.tableName) {

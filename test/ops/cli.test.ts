@@ -63,7 +63,7 @@ describe("npm run dlq: the command line", function () {
   it("--local with the runtime stopped exits 1 and says to start it, in one line", async () => {
     const run = await dlq(["list", "--local"], { DATA_DIR: dataDir });
     expect(run.code).to.equal(1);
-    expect(run.stderr).to.equal(`dlq: the local runtime is not running (no ${join(dataDir, "runtime.json")}): start it with npm start, or give --data-dir DIR\n`);
+    expect(run.stderr).to.equal(`dlq: the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)\n`);
   });
 
   it("--local whose stand-ins do not answer exits 1 and says to start it, in one line", async () => {

@@ -66,6 +66,8 @@ describe("dlq targets: where the queues are", () => {
 
   it("--local reads the running runtime's endpoints and names from DATA_DIR/runtime.json", async () => {
     const runtime = {
+      pid: process.pid,
+      url: "http://127.0.0.1:3000",
       endpoints: { s3: "http://127.0.0.1:1", sqs: "http://127.0.0.1:2", dynamodb: "http://127.0.0.1:3" },
       names: { queueUrl: "http://127.0.0.1:2/000000000000/jobs", dlqUrl: "http://127.0.0.1:2/000000000000/jobs-dlq", tableName: "images" },
     };
@@ -87,7 +89,15 @@ describe("dlq targets: where the queues are", () => {
   it("--local with the runtime stopped says to start it with npm start", async () => {
     const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
     expect(error).to.be.instanceOf(OperationalError);
-    expect(error.message).to.equal(`the local runtime is not running (no ${join(dir, "runtime.json")}): start it with npm start, or give --data-dir DIR`);
+    expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
+  });
+
+  it("--local ignores a runtime.json left by a runtime that no longer runs", async () => {
+    const ended = { pid: 2 ** 22 + 12345, endpoints: { sqs: "http://127.0.0.1:2", dynamodb: "http://127.0.0.1:3" }, names: {} };
+    await writeFile(join(dir, "runtime.json"), JSON.stringify(ended));
+    const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
+    expect(error).to.be.instanceOf(OperationalError);
+    expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
   });
 
   it("--local with the stand-ins' endpoints named directly derives the queues from the stack's local names", async () => {
