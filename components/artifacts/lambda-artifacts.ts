@@ -1,0 +1,100 @@
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import type { Architecture } from "../../handlers/lib/settings.js";
+import { bundleHandler } from "./bundle.js";
+import { contentHash, filesUnder } from "./content-hash.js";
+import { BOOTSTRAP_DIR_IN_WEB } from "./layout.js";
+import { npmCpu, projectSharpVersion, sharpModules } from "./sharp-modules.js";
+import { writeZip, type ZipEntry } from "./zip.js";
+
+/** Bump when the packages' layout changes without any input changing. */
+const BUILDER_VERSION = "1";
+
+/** What shapes a bundle besides the handlers themselves. */
+const COMMON_INPUTS = ["handlers", "package-lock.json", "tsconfig.json", "components/artifacts"];
+
+export interface LambdaArtifacts {
+  /** Zip of api.mjs, web/ and bootstrap under web/vendor/bootstrap/. */
+  api: string;
+  /** Zip of process.mjs and node_modules holding sharp for the architecture. */
+  processor: string;
+}
+
+export interface BuildOptions {
+  architecture: Architecture;
+  /** The repository's root. */
+  projectRoot: string;
+  /** @default `<projectRoot>/.build` */
+  buildDir?: string;
+  /** Progress lines (a build that is not cached takes seconds). @default silent */
+  log?: (line: string) => void;
+}
+
+/**
+ * Builds the two Lambda packages for `architecture` into `<buildDir>/lambda/`, each named after the content hash
+ * of its inputs: an unchanged package is found by name and not rebuilt, so a second preview costs a few hashes.
+ */
+export async function buildLambdaArtifacts(options: BuildOptions): Promise<LambdaArtifacts> {
+  const root = options.projectRoot;
+  const buildDir = options.buildDir ?? join(root, ".build");
+  const log = options.log ?? (() => {});
+  const outDir = join(buildDir, "lambda");
+  await mkdir(outDir, { recursive: true });
+  const sharpVersion = await projectSharpVersion(root);
+  const cpu = npmCpu(options.architecture);
+
+  const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
+  const processorHash = await contentHash(root, COMMON_INPUTS, [BUILDER_VERSION, cpu, sharpVersion]);
+  const api = join(outDir, `api-${apiHash}.zip`);
+  const processor = join(outDir, `processor-linux-${cpu}-${processorHash}.zip`);
+
+  await Promise.all([
+    cached(api, log, async () => {
+      const entries: ZipEntry[] = [{ name: "api.mjs", source: await bundleHandler("handlers/api.ts", { absWorkingDir: root }) }];
+      entries.push(...(await treeEntries(join(root, "web"), "web")));
+      entries.push(...(await treeEntries(join(root, "node_modules", "bootstrap", "dist"), `web/${BOOTSTRAP_DIR_IN_WEB}`)));
+      await writeZip(api, entries);
+      await removeStale(outDir, "api-", api);
+    }),
+    cached(processor, log, async () => {
+      const [bundle, nodeModules] = await Promise.all([
+        bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp"] }),
+        sharpModules({ cacheRoot: join(buildDir, "sharp"), version: sharpVersion, architecture: options.architecture }),
+      ]);
+      const entries: ZipEntry[] = [{ name: "process.mjs", source: bundle }];
+      entries.push(...(await treeEntries(nodeModules, "node_modules", shippedModule)));
+      await writeZip(processor, entries);
+      await removeStale(outDir, `processor-linux-${cpu}-`, processor);
+    }),
+  ]);
+  return { api, processor };
+}
+
+async function cached(path: string, log: (line: string) => void, build: () => Promise<void>): Promise<void> {
+  try {
+    await stat(path);
+    log(`lambda package up to date: ${path}`);
+    return;
+  } catch {
+    // not built yet
+  }
+  log(`building lambda package ${path}`);
+  await build();
+}
+
+/** Leaves out what Lambda never loads: npm's bookkeeping and sharp's C++ sources. */
+function shippedModule(name: string): boolean {
+  return name === ".bin" || name === ".package-lock.json" || name === "src";
+}
+
+async function treeEntries(dir: string, prefix: string, skip?: (name: string) => boolean): Promise<ZipEntry[]> {
+  const files = await filesUnder(dir, skip ?? ((name) => name.startsWith(".")));
+  return files.map((file) => ({ name: `${prefix}/${relative(dir, file).split(sep).join("/")}`, source: { file } }));
+}
+
+async function removeStale(dir: string, prefix: string, keep: string): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const path = join(dir, name);
+    if (name.startsWith(prefix) && name.endsWith(".zip") && path !== keep) await rm(path, { force: true });
+  }
+}

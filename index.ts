@@ -1,0 +1,15 @@
+import { lambdaCode } from "./components/artifacts/lambda-code.js";
+import { ImagePipeline } from "./components/image-pipeline.js";
+import { stackSettings } from "./components/stack-settings.js";
+import { PROJECT_NAME } from "./handlers/lib/settings.js";
+
+/** The stack: its settings (Pulumi.<stack>.yaml), one ImagePipeline, and the outputs DESIGN.md lists. */
+const settings = stackSettings();
+const pipeline = new ImagePipeline(PROJECT_NAME, { settings, code: lambdaCode(settings.processor.architecture) });
+
+export const apiUrl = pipeline.apiUrl;
+export const uploadsBucket = pipeline.uploadsBucket;
+export const variantsBucket = pipeline.variantsBucket;
+export const queueUrl = pipeline.queueUrl;
+export const dlqUrl = pipeline.dlqUrl;
+export const tableName = pipeline.tableName;

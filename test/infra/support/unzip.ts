@@ -1,0 +1,91 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import yauzl from "yauzl";
+
+export interface UnzippedEntry {
+  name: string;
+  uncompressedSize: number;
+  /** Unix mode from the entry's external attributes (0 when the zip recorded none). */
+  mode: number;
+  isSymlink: boolean;
+}
+
+/** Unpacks `zipPath` into `dir` (which must exist) and lists its entries as the zip records them. */
+export async function unzipTo(zipPath: string, dir: string): Promise<UnzippedEntry[]> {
+  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+  const entries: UnzippedEntry[] = [];
+  await new Promise<void>((ok, fail) => {
+    zip.on("error", fail);
+    zip.on("end", () => ok());
+    zip.on("entry", (entry: yauzl.Entry) => {
+      const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
+      entries.push({ name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 });
+      if (entry.fileName.endsWith("/")) return zip.readEntry();
+      const target = resolve(dir, entry.fileName);
+      if (!target.startsWith(resolve(dir) + sep)) return fail(new Error(`zip entry escapes its folder: ${entry.fileName}`));
+      zip.openReadStream(entry, async (error, stream) => {
+        if (error) return fail(error);
+        const chunks: Buffer[] = [];
+        stream!.on("data", (c: Buffer) => chunks.push(c));
+        stream!.on("error", fail);
+        stream!.on("end", async () => {
+          try {
+            await mkdir(dirname(target), { recursive: true });
+            await writeFile(target, Buffer.concat(chunks));
+            zip.readEntry();
+          } catch (e) {
+            fail(e);
+          }
+        });
+      });
+    });
+    zip.readEntry();
+  });
+  zip.close();
+  return entries;
+}
+
+/** Reads a zip's entry list without unpacking it. */
+export async function listZip(zipPath: string): Promise<UnzippedEntry[]> {
+  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+  const entries: UnzippedEntry[] = [];
+  await new Promise<void>((ok, fail) => {
+    zip.on("error", fail);
+    zip.on("end", () => ok());
+    zip.on("entry", (entry: yauzl.Entry) => {
+      const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
+      entries.push({ name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 });
+      zip.readEntry();
+    });
+    zip.readEntry();
+  });
+  zip.close();
+  return entries;
+}
+
+/** Reads one entry's bytes. */
+export async function readZipEntry(zipPath: string, name: string, length?: number): Promise<Buffer> {
+  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+  try {
+    return await new Promise<Buffer>((ok, fail) => {
+      zip.on("error", fail);
+      zip.on("end", () => fail(new Error(`${name} is not in ${zipPath}`)));
+      zip.on("entry", (entry: yauzl.Entry) => {
+        if (entry.fileName !== name) return zip.readEntry();
+        zip.openReadStream(entry, (error, stream) => {
+          if (error) return fail(error);
+          const chunks: Buffer[] = [];
+          stream!.on("data", (c: Buffer) => chunks.push(c));
+          stream!.on("error", fail);
+          stream!.on("end", () => {
+            const all = Buffer.concat(chunks);
+            ok(length === undefined ? all : all.subarray(0, length));
+          });
+        });
+      });
+      zip.readEntry();
+    });
+  } finally {
+    zip.close();
+  }
+}
