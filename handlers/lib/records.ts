@@ -243,3 +243,32 @@ export async function failRecord(
     throw error;
   }
 }
+
+/**
+ * Notes why an attempt failed transiently on a record still processing (its status is unchanged: the message is
+ * retried), so an operator reading the DLQ sees the last attempt's error. The next attempt's start clears it.
+ * Returns false when the record is no longer this upload's attempt in progress.
+ */
+export async function noteTransientError(
+  store: RecordStore,
+  input: { id: string; error: ErrorFacts; sequencer?: string; now: Date },
+): Promise<boolean> {
+  const values: Record<string, unknown> = { ":now": input.now.toISOString(), ":error": input.error };
+  const condition = stillProcessing(values, input.sequencer);
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: "SET updatedAt = :now, #error = :error",
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}

@@ -1,8 +1,16 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { FinalError, isFinalError } from "../lib/errors.js";
+import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
 import type { ImageEngine, ProducedVariant } from "../lib/image-engine.js";
 import { imageIdFromOriginalKey, variantKey } from "../lib/keys.js";
-import { completeRecord, failRecord, startProcessing, type ErrorFacts, type RecordStore, type VariantFacts } from "../lib/records.js";
+import {
+  completeRecord,
+  failRecord,
+  noteTransientError,
+  startProcessing,
+  type ErrorFacts,
+  type RecordStore,
+  type VariantFacts,
+} from "../lib/records.js";
 import type { Settings } from "../lib/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
@@ -66,6 +74,13 @@ async function writeVariants(deps: ObjectProcessingDeps, id: string, variants: P
   );
 }
 
+/** A transient failure as the record keeps it: the pipeline's code when it has one, else `transient`. */
+function transientFacts(error: unknown): ErrorFacts {
+  if (error instanceof PipelineError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: "transient", message: `${error.name}: ${error.message}` };
+  return { code: "transient", message: String(error) };
+}
+
 function rejected(message: string): ObjectResult {
   const error = new FinalError("bad_event", message);
   return { outcome: "rejected", error: { code: error.code, message: error.message } };
@@ -115,7 +130,11 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     const variantBytes = variants.reduce((sum, v) => sum + v.bytes, 0);
     return { outcome: completed ? "done" : "superseded", imageId: id, bytes, variantBytes, attempts };
   } catch (error) {
-    if (!isFinalError(error)) throw error;
+    if (!isFinalError(error)) {
+      // Best effort: the retry must happen even when the record cannot be written (DynamoDB may be the cause).
+      await noteTransientError(deps.records, { id, error: transientFacts(error), sequencer, now: deps.now() }).catch(() => undefined);
+      throw error;
+    }
     const facts = { code: error.code, message: error.message };
     const recorded = await failRecord(deps.records, { id, error: facts, sequencer, now: deps.now() });
     return { outcome: recorded ? "failed" : "superseded", imageId: id, bytes, attempts, error: facts };
