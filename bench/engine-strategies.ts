@@ -99,9 +99,10 @@ async function main(): Promise<void> {
     }
     const medians = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
     console.log(`\n${mp} MP progressive JPEG ${width}x${height}, ~${(inputs[0]!.length / 1e6).toFixed(1)} MB; variants ${specs.map((s) => `${s.name} ${s.width}`).join(", ")} (WebP)`);
-    const cascade = medians.cascade!;
+    // Ratios are taken within each round (the same machine load), then their median: robust to load drifting.
     for (const [name, ms] of Object.entries(medians)) {
-      console.log(`  ${name.padEnd(24)} median ${ms.toFixed(0).padStart(5)} ms/image   x${(ms / cascade).toFixed(2)} of cascade   runs ${times[name]!.map((t) => t.toFixed(0)).join(" ")}`);
+      const ratio = median(times[name]!.map((t, round) => t / times.cascade![round]!));
+      console.log(`  ${name.padEnd(24)} median ${ms.toFixed(0).padStart(5)} ms/image   x${ratio.toFixed(2)} of cascade   runs ${times[name]!.map((t) => t.toFixed(0)).join(" ")}`);
     }
     const lossless = specs.map((spec) => ({ ...spec, format: "png" as const }));
     const reference = await fromDecoded(inputs[0]!, lossless);

@@ -207,3 +207,9 @@ export async function pixelAt(image: Buffer, x: number, y: number): Promise<numb
   const offset = (y * info.width + x) * info.channels;
   return [...data.subarray(offset, offset + info.channels)];
 }
+
+/** Whether an EXIF block (as sharp's metadata().exif returns it) holds a GPS IFD pointer (tag 0x8825). */
+export function exifHasGps(exif: Buffer | undefined): boolean {
+  if (!exif) return false;
+  return exif.includes(Buffer.from([0x88, 0x25])) || exif.includes(Buffer.from([0x25, 0x88]));
+}
