@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { parse } from "yaml";
 import { ImagePipeline } from "../../components/image-pipeline.js";
+import { JobQueue } from "../../components/job-queue.js";
 import { ResourceTypes } from "../../components/resource-types.js";
 import { stackSettings } from "../../components/stack-settings.js";
 import type { Settings } from "../../handlers/lib/settings.js";
@@ -226,6 +227,15 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
       expect(queue.messageRetentionSeconds).to.equal(4 * 86400);
       expect(queue.sqsManagedSseEnabled).to.equal(true);
       expect(dlq.sqsManagedSseEnabled).to.equal(true);
+    });
+
+    it("refuses a DLQ that would not outlast the queue's retention", async function () {
+      await installMocks({});
+      const args = { source: { bucketId: "b", bucketArn: "arn:aws:s3:::b", prefix: "uploads/" }, visibilityTimeoutSeconds: 60 };
+      expect(() => new JobQueue("short-dlq", { ...args, messageRetentionSeconds: 14 * 86400, deadLetterRetentionSeconds: 14 * 86400 })).to.throw(
+        pulumi.RunError,
+        "short-dlq: the DLQ's retention (1209600 s) must exceed the queue's (1209600 s)",
+      );
     });
 
     it("lets only this account's uploads bucket send", function () {
