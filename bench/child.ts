@@ -1,0 +1,113 @@
+/**
+ * One measurement in a fresh process, so that its peak RSS (process.resourceUsage().maxRSS, read at the end) is
+ * its own and not the bench's or an earlier measurement's. Spawned by run-child.ts with MALLOC_ARENA_MAX=2, as
+ * Lambda sets it.
+ *
+ *   node --import tsx bench/child.ts <job.json> <result.json>
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import pLimit from "p-limit";
+import { createImageEngine } from "../handlers/lib/image-engine.js";
+import type { VariantSpec } from "../handlers/lib/settings.js";
+import { createNaiveProcessor } from "./naive-baseline.js";
+
+export type Strategy = "engine" | "naive";
+
+export interface ChildJob {
+  /** throughput: time each image at `concurrency` images in flight; memory: hand every image to the engine at once. */
+  kind: "throughput" | "memory";
+  strategy: Strategy;
+  files: Array<{ path: string; megapixels: number }>;
+  /** Processed once, untimed, before the timed pass (throughput only): first-call costs are not the steady state. */
+  warmup?: string;
+  variants: VariantSpec[];
+  maxInputPixels: number;
+  concurrency: number;
+  /**
+   * Also build the processor exactly as the Lambda does at module scope (SDK clients, logger), so that the peak
+   * includes the code's resident footprint, not only the images'.
+   */
+  loadLambdaCode?: boolean;
+}
+
+export interface ChildResult {
+  images: number;
+  megapixels: number;
+  wallMs: number;
+  /** Per image, in the order of `files`: from the call to its variants being in memory. */
+  imageMs: number[];
+  /** User plus system CPU of the whole process (libvips threads included) during the timed pass. */
+  cpuMs: number;
+  variantsProduced: number;
+  outputBytes: number;
+  maxRssMb: number;
+}
+
+function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: number }>> {
+  if (job.strategy === "naive") {
+    const naive = createNaiveProcessor({ variants: job.variants, maxInputPixels: job.maxInputPixels });
+    return (input) => naive.process(input);
+  }
+  const engine = createImageEngine({ variants: job.variants, maxInputPixels: job.maxInputPixels, concurrency: job.concurrency });
+  return async (input) => (await engine.process(input)).variants;
+}
+
+async function loadLambdaCode(job: ChildJob): Promise<void> {
+  const { createProcessorFromEnv } = await import("../handlers/processor/environment.js");
+  const { parseSettings } = await import("../handlers/lib/settings.js");
+  createProcessorFromEnv({
+    PIPELINE_SETTINGS: JSON.stringify(parseSettings({ variants: job.variants, maxInputPixels: job.maxInputPixels })),
+    UPLOADS_BUCKET: "bench-uploads",
+    VARIANTS_BUCKET: "bench-variants",
+    TABLE_NAME: "bench-images",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "bench",
+    AWS_SECRET_ACCESS_KEY: "bench",
+  });
+}
+
+export async function runJob(job: ChildJob): Promise<ChildResult> {
+  if (job.loadLambdaCode) await loadLambdaCode(job);
+  const process1 = processorFor(job);
+  if (job.warmup !== undefined) await process1(await readFile(job.warmup));
+  // Inputs are read before the clock starts: the bench measures image work, not disk reads.
+  const inputs = await Promise.all(job.files.map((f) => readFile(f.path)));
+  const imageMs: number[] = new Array(inputs.length);
+  let variantsProduced = 0;
+  let outputBytes = 0;
+  const run = async (input: Buffer, index: number) => {
+    const started = performance.now();
+    const variants = await process1(input);
+    imageMs[index] = performance.now() - started;
+    if (variants.length !== job.variants.length) {
+      throw new Error(`${job.files[index]!.path}: ${variants.length} variants produced, ${job.variants.length} expected`);
+    }
+    variantsProduced += variants.length;
+    outputBytes += variants.reduce((sum, v) => sum + v.bytes, 0);
+  };
+  // throughput: our own limiter at the engine's concurrency, so the engine never queues and each image's time is
+  // its processing time. memory: everything handed over at once, as a batch is, bounded by the engine alone.
+  const limit = pLimit(job.kind === "throughput" ? job.concurrency : inputs.length);
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(inputs.map((input, i) => limit(() => run(input, i))));
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    images: inputs.length,
+    megapixels: job.files.reduce((sum, f) => sum + f.megapixels, 0),
+    wallMs,
+    imageMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    variantsProduced,
+    outputBytes,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [jobPath, resultPath] = process.argv.slice(2);
+  if (!jobPath || !resultPath) throw new Error("usage: bench/child.ts <job.json> <result.json>");
+  const job = JSON.parse(await readFile(jobPath, "utf8")) as ChildJob;
+  await writeFile(resultPath, JSON.stringify(await runJob(job)));
+}

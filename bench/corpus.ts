@@ -1,0 +1,234 @@
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import sharp from "sharp";
+
+/**
+ * The bench's images. By default a deterministic, photo-like set made here (seeded), cached on disk so later runs
+ * reuse the same bytes; with `--corpus DIR`, the image files of a folder.
+ *
+ * "Photo-like" matters for honest figures: flat or synthetic images compress and decode far faster than photos.
+ * Each generated image is a smooth multi-scale colour field (sky, light falloff), overlaid with soft-edged shapes
+ * (objects, edges) and per-pixel sensor grain, then encoded like a camera would (JPEG quality 90, 4:2:0) or as
+ * PNG, which makes sizes close to real photos (a 12 MP JPEG of about 3-4 MB).
+ */
+
+export type CorpusFormat = "jpeg" | "png";
+
+export interface ImageSpec {
+  name: string;
+  width: number;
+  height: number;
+  format: CorpusFormat;
+  progressive?: boolean;
+  seed: number;
+}
+
+export interface CorpusImage {
+  name: string;
+  path: string;
+  format: string;
+  width: number;
+  height: number;
+  megapixels: number;
+  bytes: number;
+}
+
+/** Bump when the generator's output changes, so cached corpora are regenerated. */
+const GENERATOR_VERSION = 1;
+
+const MP2 = { width: 1728, height: 1152 };
+const MP6 = { width: 3000, height: 2000 };
+const MP12 = { width: 4032, height: 3024 };
+const MP24 = { width: 6000, height: 4000 };
+
+export const DEFAULT_CORPUS: readonly ImageSpec[] = [
+  { name: "jpeg-2mp", ...MP2, format: "jpeg", seed: 2 },
+  { name: "jpeg-6mp", ...MP6, format: "jpeg", seed: 6 },
+  { name: "jpeg-12mp", ...MP12, format: "jpeg", seed: 12 },
+  { name: "jpeg-12mp-progressive", ...MP12, format: "jpeg", progressive: true, seed: 13 },
+  { name: "jpeg-24mp", ...MP24, format: "jpeg", seed: 24 },
+  { name: "png-2mp", ...MP2, format: "png", seed: 102 },
+  { name: "png-6mp", ...MP6, format: "png", seed: 106 },
+  { name: "png-12mp", ...MP12, format: "png", seed: 112 },
+];
+
+export const TINY_CORPUS: readonly ImageSpec[] = [
+  { name: "tiny-jpeg", width: 480, height: 320, format: "jpeg", seed: 1 },
+  { name: "tiny-jpeg-progressive", width: 800, height: 600, format: "jpeg", progressive: true, seed: 3 },
+  { name: "tiny-png", width: 480, height: 320, format: "png", seed: 5 },
+];
+
+/** `count` distinct images of one size (different seeds), for the memory batch. */
+export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, seed: base.seed * 1000 + i }));
+}
+
+/** mulberry32: a small, fast, seeded PRNG; the same seed always gives the same sequence. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Bilinear value noise on a grid of `cells` per axis, summed over octaves, at a reduced resolution. */
+function colourField(width: number, height: number, rand: () => number): Buffer {
+  const out = new Float32Array(width * height * 3);
+  const octaves = [
+    { cells: 3, weight: 0.55 },
+    { cells: 9, weight: 0.3 },
+    { cells: 27, weight: 0.15 },
+  ];
+  for (const { cells, weight } of octaves) {
+    const gw = cells + 1;
+    const gh = Math.ceil((cells * height) / width) + 1;
+    const grid = Float32Array.from({ length: gw * gh * 3 }, () => rand() * 255);
+    for (let y = 0; y < height; y++) {
+      const gy = (y / height) * (gh - 1);
+      const y0 = Math.floor(gy);
+      const fy = gy - y0;
+      for (let x = 0; x < width; x++) {
+        const gx = (x / width) * (gw - 1);
+        const x0 = Math.floor(gx);
+        const fx = gx - x0;
+        for (let c = 0; c < 3; c++) {
+          const at = (xx: number, yy: number) => grid[(Math.min(yy, gh - 1) * gw + Math.min(xx, gw - 1)) * 3 + c]!;
+          const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
+          const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
+          out[(y * width + x) * 3 + c]! += weight * (top * (1 - fy) + bottom * fy);
+        }
+      }
+    }
+  }
+  // Fine texture (foliage, fabric): independent values per cell of the reduced field, sharpened by the upscale.
+  for (let i = 0; i < out.length; i++) out[i] = out[i]! * 0.85 + rand() * 38;
+  return Buffer.from(Uint8ClampedArray.from(out));
+}
+
+/** Semi-transparent, anti-aliased shapes with gradients: the edges and objects a photo has. */
+function shapesSvg(width: number, height: number, rand: () => number): Buffer {
+  const colour = () => `rgb(${Math.floor(rand() * 256)},${Math.floor(rand() * 256)},${Math.floor(rand() * 256)})`;
+  const parts: string[] = [];
+  const defs: string[] = [];
+  for (let i = 0; i < 28; i++) {
+    defs.push(
+      `<linearGradient id="g${i}" x1="0" y1="0" x2="${rand().toFixed(2)}" y2="1">` +
+        `<stop offset="0" stop-color="${colour()}"/><stop offset="1" stop-color="${colour()}"/></linearGradient>`,
+    );
+    const opacity = (0.2 + rand() * 0.45).toFixed(2);
+    const cx = Math.floor(rand() * width);
+    const cy = Math.floor(rand() * height);
+    const size = (0.03 + rand() * 0.25) * width;
+    if (i % 3 === 0) {
+      parts.push(`<ellipse cx="${cx}" cy="${cy}" rx="${Math.floor(size)}" ry="${Math.floor(size * (0.3 + rand()))}" fill="url(#g${i})" opacity="${opacity}"/>`);
+    } else {
+      const points = Array.from({ length: 3 + (i % 4) }, () => `${Math.floor(cx + (rand() - 0.5) * 2 * size)},${Math.floor(cy + (rand() - 0.5) * 2 * size)}`);
+      parts.push(`<polygon points="${points.join(" ")}" fill="url(#g${i})" opacity="${opacity}"/>`);
+    }
+  }
+  return Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs>${defs.join("")}</defs>` +
+      `${parts.join("")}</svg>`,
+  );
+}
+
+/** Adds deterministic sensor-like grain (plus or minus 9 levels) to raw pixels, in place. */
+function addGrain(pixels: Buffer, seed: number): void {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < pixels.length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    const v = pixels[i]! + ((s & 31) - 16) * 0.6;
+    pixels[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+}
+
+/** Encodes one photo-like image of `spec`. */
+export async function generateImage(spec: ImageSpec): Promise<Buffer> {
+  const rand = random(spec.seed);
+  const scale = 4;
+  const fw = Math.ceil(spec.width / scale);
+  const fh = Math.ceil(spec.height / scale);
+  const field = colourField(fw, fh, rand);
+  const pixels = await sharp(field, { raw: { width: fw, height: fh, channels: 3 } })
+    .resize(spec.width, spec.height, { fit: "fill", kernel: "cubic" })
+    .composite([{ input: shapesSvg(spec.width, spec.height, rand) }])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
+  addGrain(pixels, spec.seed);
+  const image = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: 3 } });
+  return spec.format === "jpeg"
+    ? image.jpeg({ quality: 90, chromaSubsampling: "4:2:0", progressive: spec.progressive ?? false }).toBuffer()
+    : image.png({ compressionLevel: 6 }).toBuffer();
+}
+
+function fileName(spec: ImageSpec): string {
+  return `${spec.name}.${spec.format === "jpeg" ? "jpg" : "png"}`;
+}
+
+/** The cache folder is named after everything that shapes the bytes, so a change regenerates rather than reuses. */
+function cacheKey(): string {
+  return createHash("sha256").update(JSON.stringify({ GENERATOR_VERSION, vips: sharp.versions.vips })).digest("hex").slice(0, 12);
+}
+
+/** Generates the images of `specs` into the cache (once) and describes them. */
+export async function ensureCorpus(specs: readonly ImageSpec[], cacheRoot: string, log: (line: string) => void = () => {}): Promise<CorpusImage[]> {
+  const dir = join(cacheRoot, `corpus-${cacheKey()}`);
+  await mkdir(dir, { recursive: true });
+  const images: CorpusImage[] = [];
+  for (const spec of specs) {
+    const path = join(dir, fileName(spec));
+    let bytes = await stat(path).then((s) => s.size, () => undefined);
+    if (bytes === undefined) {
+      const started = performance.now();
+      const buffer = await generateImage(spec);
+      await writeFile(`${path}.partial`, buffer);
+      await rename(`${path}.partial`, path);
+      bytes = buffer.length;
+      log(`generated ${fileName(spec)} (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    images.push({
+      name: spec.name,
+      path,
+      format: spec.format,
+      width: spec.width,
+      height: spec.height,
+      megapixels: (spec.width * spec.height) / 1e6,
+      bytes,
+    });
+  }
+  return images;
+}
+
+const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".avif", ".gif", ".tif", ".tiff"]);
+
+/** The image files of a folder (not recursive), described from their headers, in name order. */
+export async function loadCorpusDir(dir: string): Promise<CorpusImage[]> {
+  const names = (await readdir(dir)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
+  const images: CorpusImage[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const buffer = await readFile(path);
+    const meta = await sharp(buffer).metadata();
+    if (!meta.width || !meta.height || !meta.format) continue;
+    images.push({
+      name,
+      path,
+      format: meta.format,
+      width: meta.width,
+      height: meta.height,
+      megapixels: (meta.width * meta.height) / 1e6,
+      bytes: buffer.length,
+    });
+  }
+  if (images.length === 0) throw new Error(`No readable images (${[...IMAGE_EXTENSIONS].join(", ")}) in ${dir}`);
+  return images;
+}

@@ -1,0 +1,127 @@
+/**
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e] [--tiny]
+ *                  [--stack NAME] [--out DIR]
+ *
+ * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
+ * fails, in particular when an end-to-end upload does not end `done`.
+ */
+import { loadavg } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { readStackSettings } from "../local/stack-settings.js";
+import { estimateCost } from "./cost-model.js";
+import { DEFAULT_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import { benchEndToEnd } from "./end-to-end.js";
+import { benchEngine } from "./engine-throughput.js";
+import { benchMemory } from "./memory.js";
+import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
+
+const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
+const PARTS = ["engine", "memory", "e2e"] as const;
+type Part = (typeof PARTS)[number];
+const MEMORY_BATCH = 10;
+
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`Expected a positive integer for --${flag} but received "${value}"`);
+  return n;
+}
+
+function parseOptions(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      runs: { type: "string", default: "3" },
+      corpus: { type: "string" },
+      uploads: { type: "string" },
+      clients: { type: "string", default: "4" },
+      only: { type: "string", multiple: true },
+      tiny: { type: "boolean", default: false },
+      stack: { type: "string", default: "dev" },
+      out: { type: "string", default: join(REPO, "bench", "results") },
+    },
+    strict: true,
+  });
+  const only = (values.only ?? [...PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
+  for (const part of only) {
+    if (!(PARTS as readonly string[]).includes(part)) throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
+  }
+  return {
+    runs: positiveInteger("runs", values.runs),
+    corpus: values.corpus,
+    uploads: positiveInteger("uploads", values.uploads ?? (values.tiny ? "3" : "50")),
+    clients: positiveInteger("clients", values.clients),
+    only: only as Part[],
+    tiny: values.tiny,
+    stack: values.stack,
+    out: resolve(values.out),
+  };
+}
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const { settings } = await readStackSettings(options.stack, REPO);
+  const startedAt = new Date();
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    machine: describeMachine(),
+    options: {
+      runs: options.runs,
+      tiny: options.tiny,
+      corpus: options.corpus ?? (options.tiny ? "generated (tiny)" : "generated"),
+      uploads: options.uploads,
+      clients: options.clients,
+      only: options.only,
+    },
+    settings: describeSettings(options.stack, settings),
+  };
+  const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
+  const corpus = options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+
+  if (options.only.includes("engine")) {
+    report.engine = await benchEngine({ corpus, settings, runs: options.runs, log });
+    report.cost = {
+      configured: estimateCost({ cpuMsPerImage: report.engine.median.engine.cpuMsPerImage, settings }),
+      otherArchitecture: estimateCost({
+        cpuMsPerImage: report.engine.median.engine.cpuMsPerImage,
+        settings,
+        architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
+      }),
+    };
+  }
+  if (options.only.includes("memory")) {
+    // The largest JPEG of the generated set (24 MP by default), and distinct images of the same size for the batch.
+    const base = specs.filter((s) => s.format === "jpeg").reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+    const batch = await ensureCorpus(batchOf(base, MEMORY_BATCH), options.out, log);
+    report.memory = await benchMemory({ single: batch[0]!, batch, settings, runs: options.runs, log });
+  }
+  if (options.only.includes("e2e")) {
+    report.endToEnd = await benchEndToEnd({
+      corpus,
+      settings,
+      uploads: options.uploads,
+      clients: options.clients,
+      runs: options.runs,
+      stackDir: REPO,
+      log,
+    });
+  }
+
+  report.machine.load.end = loadavg()[0]!;
+  report.durationSeconds = Math.round((Date.now() - startedAt.getTime()) / 100) / 10;
+  process.stdout.write(`${renderReport(report)}\n`);
+  const path = await writeReport(report, options.out);
+  log(`\nJSON: ${path} (${report.durationSeconds} s)`);
+  if (report.endToEnd && !report.endToEnd.allDone) return 1;
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,78 @@
+import type { Settings } from "../handlers/lib/settings.js";
+import type { CorpusImage } from "./corpus.js";
+import { runChild } from "./run-child.js";
+import { median } from "./stats.js";
+
+export interface MemoryRun {
+  singleMb: number;
+  batchMb: number;
+  batchWallMs: number;
+}
+
+export interface MemoryBench {
+  image: Pick<CorpusImage, "name" | "width" | "height" | "megapixels" | "bytes">;
+  batchSize: number;
+  concurrency: number;
+  runs: MemoryRun[];
+  median: { singleMb: number; batchMb: number };
+  max: { singleMb: number; batchMb: number };
+  /** Configured Lambda memory, and the smallest size (a multiple of 128 MB) leaving HEADROOM above the worst peak. */
+  configuredMb: number;
+  safeMb: number;
+  headroom: number;
+  configuredIsSafe: boolean;
+}
+
+/** Room above the measured peak for what the bench does not reproduce: S3 bodies in flight, larger or odd photos. */
+export const HEADROOM = 0.25;
+
+export function safeMemoryMb(peakMb: number, headroom = HEADROOM): number {
+  return Math.max(128, Math.ceil((peakMb * (1 + headroom)) / 128) * 128);
+}
+
+/**
+ * Peak RSS of a fresh process that loads the processor as the Lambda does and turns (1) one large JPEG, (2) a
+ * batch of distinct large JPEGs handed over at once, into the stack's variants at the configured image concurrency.
+ */
+export async function benchMemory(input: {
+  single: CorpusImage;
+  batch: CorpusImage[];
+  settings: Settings;
+  runs: number;
+  log: (line: string) => void;
+}): Promise<MemoryBench> {
+  const { settings } = input;
+  const concurrency = settings.processor.imageConcurrency;
+  const measure = (files: CorpusImage[]) =>
+    runChild({
+      kind: "memory",
+      strategy: "engine",
+      files: files.map((f) => ({ path: f.path, megapixels: f.megapixels })),
+      variants: settings.variants,
+      maxInputPixels: settings.maxInputPixels,
+      concurrency,
+      loadLambdaCode: true,
+    });
+  const runs: MemoryRun[] = [];
+  for (let r = 0; r < input.runs; r++) {
+    const single = await measure([input.single]);
+    const batch = await measure(input.batch);
+    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs });
+    input.log(`memory run ${r + 1}/${input.runs}: one image ${single.maxRssMb.toFixed(0)} MB, batch of ${input.batch.length} ${batch.maxRssMb.toFixed(0)} MB`);
+  }
+  const worst = Math.max(...runs.map((r) => Math.max(r.singleMb, r.batchMb)));
+  const safeMb = safeMemoryMb(worst);
+  const { name, width, height, megapixels, bytes } = input.single;
+  return {
+    image: { name, width, height, megapixels, bytes },
+    batchSize: input.batch.length,
+    concurrency,
+    runs,
+    median: { singleMb: median(runs.map((r) => r.singleMb)), batchMb: median(runs.map((r) => r.batchMb)) },
+    max: { singleMb: Math.max(...runs.map((r) => r.singleMb)), batchMb: Math.max(...runs.map((r) => r.batchMb)) },
+    configuredMb: settings.processor.memoryMb,
+    safeMb,
+    headroom: HEADROOM,
+    configuredIsSafe: settings.processor.memoryMb >= safeMb,
+  };
+}

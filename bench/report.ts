@@ -1,0 +1,156 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import type { Settings } from "../handlers/lib/settings.js";
+import type { CostEstimate } from "./cost-model.js";
+import type { EndToEndBench } from "./end-to-end.js";
+import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
+import type { MemoryBench } from "./memory.js";
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryMb: number;
+  node: string;
+  sharp: string;
+  libvips: string;
+  platform: string;
+  /** 1-minute load average when the bench started and ended: above the core count, figures are pessimistic. */
+  load: { start: number; end?: number };
+}
+
+export interface BenchReport {
+  startedAt: string;
+  durationSeconds?: number;
+  machine: Machine;
+  options: { runs: number; tiny: boolean; corpus: string; uploads: number; clients: number; only: string[] };
+  settings: {
+    stack: string;
+    variants: Array<{ name: string; width: number; height?: number; format: string; quality: number }>;
+    memoryMb: number;
+    architecture: string;
+    imageConcurrency: number;
+    batchSize: number;
+  };
+  engine?: EngineBench;
+  memory?: MemoryBench;
+  endToEnd?: EndToEndBench;
+  cost?: { configured: CostEstimate; otherArchitecture: CostEstimate };
+}
+
+export function describeMachine(): Machine {
+  const cpuList = cpus();
+  return {
+    cpuModel: cpuList[0]?.model.trim() ?? "unknown",
+    cores: cpuList.length,
+    memoryMb: Math.round(totalmem() / 2 ** 20),
+    node: process.version,
+    sharp: sharp.versions.sharp ?? "unknown",
+    libvips: sharp.versions.vips,
+    platform: `${process.platform}-${process.arch}`,
+    load: { start: loadavg()[0]! },
+  };
+}
+
+export function describeSettings(stack: string, settings: Settings): BenchReport["settings"] {
+  return {
+    stack,
+    variants: settings.variants.map(({ name, width, height, format, quality }) => ({ name, width, ...(height ? { height } : {}), format, quality })),
+    memoryMb: settings.processor.memoryMb,
+    architecture: settings.processor.architecture,
+    imageConcurrency: settings.processor.imageConcurrency,
+    batchSize: settings.processor.batchSize,
+  };
+}
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
+const money = (x: number) => `$${x.toFixed(2)}`;
+
+function throughputRow(label: string, f: ThroughputFigures): string[] {
+  return [label, fixed(f.imagesPerSecond, 2), fixed(f.megapixelsPerSecond, 1), fixed(f.p50Ms, 0), fixed(f.p95Ms, 0), fixed(f.peakRssMb, 0), fixed(f.cpuMsPerImage, 0)];
+}
+
+export function renderReport(report: BenchReport): string {
+  const out: string[] = [];
+  const m = report.machine;
+  const s = report.settings;
+  out.push(
+    `image-pipeline bench, ${report.startedAt}`,
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMb} MB; ${m.platform}; Node ${m.node}; sharp ${m.sharp} (libvips ${m.libvips}); load ${fixed(m.load.start, 2)} at start${m.load.end !== undefined ? `, ${fixed(m.load.end, 2)} at end` : ""}`,
+    `stack ${s.stack}: variants ${s.variants.map((v) => `${v.name} ${v.width}${v.height ? `x${v.height}` : ""} ${v.format} q${v.quality}`).join(", ")}; ${s.memoryMb} MB ${s.architecture}; ${s.imageConcurrency} images at once; batches of ${s.batchSize}`,
+    `runs: ${report.options.runs} (figures are medians over runs)`,
+  );
+  const e = report.engine;
+  if (e) {
+    const mp = e.images.reduce((sum, i) => sum + i.megapixels, 0);
+    out.push(
+      "",
+      `1. Engine throughput: ${e.images.length} images, ${fixed(mp, 1)} MP per pass (${e.images.map((i) => i.name).join(", ")}), ${e.concurrency} images in flight, a fresh process per pass`,
+      table(
+        ["strategy", "images/s", "MP/s", "p50 ms", "p95 ms", "peak RSS MB", "CPU ms/image"],
+        [throughputRow("(a) engine: decode once, cascade", e.median.engine), throughputRow("(b) naive: decode per variant", e.median.naive)],
+      ),
+      `ratio (a)/(b) images/s: ${fixed(e.median.ratio, 2)}x (per run: ${e.runs.map((r) => fixed(r.ratio, 2)).join(", ")})`,
+    );
+  }
+  const mem = report.memory;
+  if (mem) {
+    out.push(
+      "",
+      `2. Memory (peak RSS of a fresh process with the processor's code loaded, MALLOC_ARENA_MAX=2; ${mem.image.width}x${mem.image.height} JPEG, ${fixed(mem.image.bytes / 1e6, 1)} MB)`,
+      table(
+        ["case", "median MB", "max MB"],
+        [
+          ["one image", fixed(mem.median.singleMb, 0), fixed(mem.max.singleMb, 0)],
+          [`batch of ${mem.batchSize} at ${mem.concurrency} at once`, fixed(mem.median.batchMb, 0), fixed(mem.max.batchMb, 0)],
+        ],
+      ),
+      `safe Lambda memory: ${mem.safeMb} MB (worst peak + ${mem.headroom * 100}%, rounded up to 128 MB); configured ${mem.configuredMb} MB is ${mem.configuredIsSafe ? "safe" : "NOT safe"}`,
+    );
+  }
+  const e2e = report.endToEnd;
+  if (e2e) {
+    out.push(
+      "",
+      `3. End to end through the local runtime: ${e2e.uploads} uploads, ${e2e.clients} clients, POST /uploads -> form POST -> poll GET /images/{id} every 100 ms`,
+      table(
+        ["run", "done", "images/min", "p50 ms", "p95 ms", "max ms", "after-upload p50 ms"],
+        [
+          ...e2e.runs.map((r, i) => [`${i + 1}`, `${r.done}/${r.uploads}`, fixed(r.imagesPerMinute, 1), fixed(r.latencyMs.p50, 0), fixed(r.latencyMs.p95, 0), fixed(r.latencyMs.max, 0), fixed(r.afterUploadMs.p50, 0)]),
+          ["median", "", fixed(e2e.median.imagesPerMinute, 1), fixed(e2e.median.p50Ms, 0), fixed(e2e.median.p95Ms, 0), fixed(e2e.median.maxMs, 0), ""],
+        ],
+      ),
+      e2e.allDone ? "every image ended done" : "FAILED: some images did not end done (see the log above)",
+    );
+  }
+  const cost = report.cost;
+  if (cost) {
+    const c = cost.configured;
+    out.push(
+      "",
+      `4. Cost per 1 million images (estimate; engine CPU ${fixed(c.cpuMsPerImage, 0)} ms/image here -> ${fixed(c.lambdaMsPerImage, 0)} ms of Lambda at ${c.memoryMb} MB)`,
+      table(["item", "per image", "per 1M images"], [...c.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(c.totalPerMillion)]]),
+      `(on ${cost.otherArchitecture.architecture} at the same memory: ${money(cost.otherArchitecture.totalPerMillion)})`,
+      "assumptions:",
+      ...c.assumptions.map((a) => `  - ${a}`),
+    );
+  }
+  return out.join("\n");
+}
+
+/** Writes the report as JSON, timestamped, plus latest.json; returns the timestamped path. */
+export async function writeReport(report: BenchReport, dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const path = join(dir, `bench-${report.startedAt.replace(/[:.]/g, "-")}.json`);
+  await writeFile(path, text);
+  await writeFile(join(dir, "latest.json"), text);
+  return path;
+}
