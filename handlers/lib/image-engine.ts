@@ -119,32 +119,46 @@ async function renderCascade(
     .sort((a, b) => b.scale - a.scale);
   const sources: Bitmap[] = [await decode(scaled(width, height, plans[0]!.scale))];
   const produced: ProducedVariant[] = new Array(specs.length);
-  for (const { spec, index, scale } of plans) {
-    const need = scaled(width, height, scale);
-    // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale.
-    const source = sources.findLast((s) => s.width >= need.width && s.height >= need.height) ?? sources[0]!;
-    let image: Sharp;
-    if (spec.fit === "inside") {
-      let bitmap = source;
-      if (source.width !== need.width || source.height !== need.height) {
-        bitmap = await toBitmap(fromBitmap(source).resize(need.width, need.height, { fit: "fill" }));
-        sources.push(bitmap);
+  const encodings: Promise<void>[] = [];
+  try {
+    for (const { spec, index, scale } of plans) {
+      const need = scaled(width, height, scale);
+      // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale.
+      const source = sources.findLast((s) => s.width >= need.width && s.height >= need.height) ?? sources[0]!;
+      let image: Sharp;
+      if (spec.fit === "inside") {
+        let bitmap = source;
+        if (source.width !== need.width || source.height !== need.height) {
+          bitmap = await toBitmap(fromBitmap(source).resize(need.width, need.height, { fit: "fill" }));
+          sources.push(bitmap);
+        }
+        image = fromBitmap(bitmap);
+      } else {
+        image = fromBitmap(source).resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true });
       }
-      image = fromBitmap(bitmap);
-    } else {
-      image = fromBitmap(source).resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true });
+      // Encoding runs while the next, smaller bitmap is resized; the bitmaps are small, so memory stays bounded.
+      encodings.push(
+        encodeAs(image, spec, hasAlphaChannel(source))
+          .toBuffer({ resolveWithObject: true })
+          .then(({ data, info }) => {
+            produced[index] = {
+              name: spec.name,
+              width: info.width,
+              height: info.height,
+              format: spec.format,
+              contentType: contentTypeOf(spec.format),
+              bytes: data.length,
+              buffer: data,
+            };
+          }),
+      );
     }
-    const { data, info } = await encodeAs(image, spec, hasAlphaChannel(source)).toBuffer({ resolveWithObject: true });
-    produced[index] = {
-      name: spec.name,
-      width: info.width,
-      height: info.height,
-      format: spec.format,
-      contentType: contentTypeOf(spec.format),
-      bytes: data.length,
-      buffer: data,
-    };
+  } catch (error) {
+    // Let encodings already under way settle, so none rejects later with nobody listening.
+    await Promise.allSettled(encodings);
+    throw error;
   }
+  await Promise.all(encodings);
   return { variants: produced, smallest: sources.reduce((a, b) => (b.width < a.width ? b : a)) };
 }
 
