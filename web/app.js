@@ -99,6 +99,7 @@ async function follow(card, id) {
 
 function startUpload(file) {
   const card = addCard(file.name);
+  const addedAt = Date.now();
   let upload;
   let id;
   card.onCheckAgain(() => follow(card, id));
@@ -124,7 +125,7 @@ function startUpload(file) {
         return;
       }
       id = upload.id;
-      rememberUpload(id, file.name);
+      rememberUpload(id, file.name, addedAt);
       card.showImage({ id, status: "pending", filename: file.name, variants: [] });
       announce(`${file.name} uploaded; waiting for processing.`);
       void follow(card, id);

@@ -29,10 +29,13 @@ export function formatBytes(bytes) {
   return `${(bytes / (1024 * 1024 * 1024)).toFixed(1)} GB`;
 }
 
-/** The saving of a variant against its original, in whole percent: positive is smaller, negative is larger. */
+/**
+ * The saving of a variant against its original, in whole percent: positive is smaller, negative is larger.
+ * Truncated, never rounded up: a 99.6% saving reads "99%", not a "100%" that would mean nothing is left.
+ */
 export function savingPercent(variantBytes, originalBytes) {
   if (!originalBytes) return undefined;
-  return Math.round((1 - variantBytes / originalBytes) * 100);
+  return Math.trunc((1 - variantBytes / originalBytes) * 100);
 }
 
 export function describeSaving(percent) {

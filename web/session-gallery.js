@@ -1,18 +1,23 @@
-/** This tab's uploads ({id, filename}), kept in sessionStorage so a reload can show and re-poll them. */
+/**
+ * This tab's uploads ({id, filename, addedAt}), kept in sessionStorage so a reload can show and re-poll them.
+ * `addedAt` is when the file was chosen, so a reload shows the images in the order they were chosen even though
+ * their uploads finished in another order.
+ */
 const KEY = "image-pipeline:gallery";
 
 export function loadGallery() {
   try {
     const entries = JSON.parse(sessionStorage.getItem(KEY) ?? "[]");
-    return Array.isArray(entries) ? entries.filter((entry) => typeof entry?.id === "string") : [];
+    if (!Array.isArray(entries)) return [];
+    return entries.filter((entry) => typeof entry?.id === "string").sort((a, b) => (a.addedAt ?? 0) - (b.addedAt ?? 0));
   } catch {
     return [];
   }
 }
 
-export function rememberUpload(id, filename) {
+export function rememberUpload(id, filename, addedAt) {
   const entries = loadGallery().filter((entry) => entry.id !== id);
-  entries.push({ id, filename });
+  entries.push({ id, filename, addedAt });
   save(entries);
 }
 
