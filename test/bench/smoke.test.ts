@@ -1,0 +1,101 @@
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MB_PER_VCPU } from "../../bench/cost-model.js";
+import type { ThroughputFigures } from "../../bench/engine-throughput.js";
+import type { BenchReport } from "../../bench/report.js";
+import { median, percentile, summarize } from "../../bench/stats.js";
+
+describe("bench statistics", () => {
+  it("interpolates percentiles between ranks and takes the median of the middle two", () => {
+    expect(median([4, 1, 3, 2])).to.equal(2.5);
+    expect(percentile([10, 20, 30, 40, 50], 95)).to.be.closeTo(48, 1e-9);
+    expect(percentile([7], 95)).to.equal(7);
+    expect(summarize([3, 1, 2])).to.deep.equal({ count: 3, p50: 2, p95: 2.9, max: 3, mean: 2 });
+    expect(() => percentile([], 50)).to.throw(RangeError, "empty sample");
+  });
+});
+
+describe("npm run bench on a tiny corpus", function () {
+  this.timeout(180_000);
+  let out: string;
+  let stdout = "";
+  let stderr = "";
+  let code: number | null;
+  let report: BenchReport;
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), "bench-smoke-"));
+    code = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "bench/main.ts", "--runs", "1", "--tiny", "--uploads", "3", "--out", out], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on("error", reject);
+      child.on("exit", resolve);
+    });
+    report = JSON.parse(await readFile(join(out, "latest.json"), "utf8")) as BenchReport;
+  });
+  after(async () => rm(out, { recursive: true, force: true }));
+
+  it("exits 0 and prints the machine and every section", () => {
+    expect(code, stderr).to.equal(0);
+    expect(report.machine.cores).to.be.greaterThan(0);
+    expect(report.machine.cpuModel).to.not.equal("");
+    expect(stdout).to.contain(`machine: ${report.machine.cpuModel}, ${report.machine.cores} cores`);
+    for (const heading of ["1. Engine throughput", "2. Memory", "3. End to end", "4. Cost per 1 million images"]) expect(stdout).to.contain(heading);
+  });
+
+  it("measures the engine and the naive baseline in the same run, with the ratio of the two", () => {
+    const engine = report.engine!;
+    expect(engine.images.map((i) => i.name)).to.deep.equal(["tiny-jpeg", "tiny-jpeg-progressive", "tiny-png"]);
+    expect(engine.runs).to.have.length(1);
+    const run = engine.runs[0]!;
+    for (const figures of [run.engine, run.naive] as ThroughputFigures[]) {
+      expect(figures.imagesPerSecond).to.be.greaterThan(0);
+      expect(figures.megapixelsPerSecond).to.be.closeTo(figures.imagesPerSecond * (0.1536 + 0.48 + 0.1536) / 3, 1e-6);
+      expect(figures.p50Ms).to.be.greaterThan(0);
+      expect(figures.p95Ms).to.be.at.least(figures.p50Ms);
+      expect(figures.peakRssMb).to.be.within(20, 4096);
+      expect(figures.cpuMsPerImage).to.be.greaterThan(0);
+    }
+    expect(run.ratio).to.equal(run.engine.imagesPerSecond / run.naive.imagesPerSecond);
+    expect(engine.median.ratio).to.equal(run.ratio);
+    expect(stdout).to.contain(`ratio (a)/(b) images/s: ${run.ratio.toFixed(2)}x`);
+  });
+
+  it("measures peak memory in fresh processes and derives a safe Lambda size from it", () => {
+    const memory = report.memory!;
+    expect(memory.batchSize).to.equal(10);
+    expect(memory.image).to.include({ width: 800, height: 600 });
+    expect(memory.median.singleMb).to.be.within(20, 4096);
+    expect(memory.median.batchMb).to.be.within(20, 4096);
+    const worst = Math.max(memory.max.singleMb, memory.max.batchMb);
+    expect(memory.safeMb % 128).to.equal(0);
+    expect(memory.safeMb).to.be.at.least(worst * 1.25);
+    expect(memory.safeMb - 128).to.be.below(worst * 1.25);
+  });
+
+  it("sends every upload through the local runtime to done", () => {
+    const e2e = report.endToEnd!;
+    expect(e2e.allDone).to.equal(true);
+    expect(e2e.runs[0]).to.include({ uploads: 3, done: 3, failed: 0 });
+    const latency = e2e.runs[0]!.latencyMs;
+    expect(latency.p50).to.be.greaterThan(0);
+    expect(latency.p95).to.be.at.least(latency.p50);
+    expect(latency.max).to.be.at.least(latency.p95);
+    expect(e2e.median.imagesPerMinute).to.be.greaterThan(0);
+  });
+
+  it("prices the engine's measured CPU time at the configured memory and architecture", () => {
+    const cost = report.cost!.configured;
+    expect(cost.architecture).to.equal(report.settings.architecture);
+    expect(cost.cpuMsPerImage).to.equal(report.engine!.median.engine.cpuMsPerImage);
+    expect(cost.lambdaMsPerImage).to.be.closeTo(cost.cpuMsPerImage / (report.settings.memoryMb / MB_PER_VCPU), 1e-9);
+    expect(cost.totalPerMillion).to.be.closeTo(cost.lines.reduce((sum, line) => sum + line.perMillion, 0), 1e-9);
+    expect(cost.totalPerMillion).to.be.greaterThan(0);
+  });
+});
