@@ -3,7 +3,8 @@ import type { DeadLetter, DeadLetterListing } from "./list.js";
 /** The listing as a plain-text table for people; missing values show as "-". */
 export function formatListing(listing: DeadLetterListing, where: string): string {
   const { visible, inFlight } = listing.depth;
-  const header = `${where}: about ${visible} message(s) in the DLQ${inFlight > 0 ? ` (+${inFlight} in flight)` : ""}`;
+  const inFlightNote = inFlight > 0 ? ` (${inFlight} of them in flight: being listed or replayed)` : "";
+  const header = `${where}: about ${visible + inFlight} message(s) in the DLQ${inFlightNote}`;
   if (listing.messages.length === 0) return header;
   return `${header}; ${listing.messages.length} shown\n${formatTable(listing.messages)}`;
 }

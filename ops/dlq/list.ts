@@ -32,6 +32,8 @@ export interface ListDeps {
   /** How long the listed messages stay hidden at most; they are released as soon as they are read. */
   visibilityTimeoutSeconds?: number;
   waitTimeSeconds?: number;
+  /** The visibility the listed messages are released with: 0 (at once) unless the queue cannot take 0. */
+  releaseVisibilitySeconds?: number;
 }
 
 /**
@@ -68,19 +70,19 @@ export async function peek(deps: ListDeps): Promise<Message[]> {
       messages.push(...batch);
     }
   } finally {
-    await release(deps.sqs, deps.dlqUrl, messages);
+    await release(deps.sqs, deps.dlqUrl, messages, deps.releaseVisibilitySeconds);
   }
   return messages;
 }
 
-/** Makes received messages visible again at once. */
-export async function release(sqs: SqsSender, queueUrl: string, messages: Message[]): Promise<void> {
+/** Makes received messages visible again, at once by default. */
+export async function release(sqs: SqsSender, queueUrl: string, messages: Message[], visibilitySeconds = 0): Promise<void> {
   for (let start = 0; start < messages.length; start += 10) {
     const chunk = messages.slice(start, start + 10);
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
-        Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+        Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: visibilitySeconds })),
       }),
     );
   }

@@ -14,6 +14,8 @@ export interface MovingDeps {
   /** How long a message being moved stays hidden in the DLQ (a crash leaves it there, to be moved again). */
   visibilityTimeoutSeconds?: number;
   waitTimeSeconds?: number;
+  /** The visibility unsent messages are released with: 0 (at once) unless the queue cannot take 0. */
+  releaseVisibilitySeconds?: number;
   onProgress?: (moved: number) => void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -65,7 +67,7 @@ export async function replayByMoving(deps: MovingDeps): Promise<MovingResult> {
       sent = await sendAll(deps, fresh);
     } catch (error) {
       // Nothing of this batch is known to be sent: make it visible in the DLQ again for the next replay.
-      await release(deps.sqs, deps.dlqUrl, fresh).catch(() => undefined);
+      await release(deps.sqs, deps.dlqUrl, fresh, deps.releaseVisibilitySeconds).catch(() => undefined);
       throw error;
     }
     await deleteAll(deps, sent);
@@ -74,7 +76,7 @@ export async function replayByMoving(deps: MovingDeps): Promise<MovingResult> {
     deps.onProgress?.(moved);
 
     if (sent.length < fresh.length) {
-      await release(deps.sqs, deps.dlqUrl, fresh.filter((message) => !sent.includes(message)));
+      await release(deps.sqs, deps.dlqUrl, fresh.filter((message) => !sent.includes(message)), deps.releaseVisibilitySeconds);
       throw new OperationalError(`moved ${moved}; ${fresh.length - sent.length} could not be sent to the jobs queue and stay in the DLQ`);
     }
     if (deps.rate !== undefined) {

@@ -23,6 +23,15 @@ export interface RunIo extends Partial<TargetDeps> {
 
 const DEFAULT_LIST_MAX = 10;
 
+/**
+ * fauxqs 2.4.1 with persistence (the local runtime's) fails a visibility change to 0 after dropping the message
+ * from its in-memory queue (a NOT NULL constraint in its SQLite write), so locally messages are released with the
+ * shortest visibility above 0 instead: they reappear a second later.
+ */
+function releaseVisibilitySeconds(target: Target): number {
+  return target.kind === "local" ? 1 : 0;
+}
+
 /** The whole command: parse, resolve the target, run, and map every failure to one line and an exit code. */
 export async function runDlq(argv: string[], io: RunIo): Promise<number> {
   let target: Target | undefined;
@@ -62,6 +71,7 @@ async function list(args: DlqArgs, target: Target, clients: Clients, io: RunIo):
     sqs: clients.sqs,
     dlqUrl: target.dlqUrl,
     max: args.max ?? DEFAULT_LIST_MAX,
+    releaseVisibilitySeconds: releaseVisibilitySeconds(target),
     ...(clients.records ? { records: clients.records } : {}),
   });
   if (args.json) {
@@ -82,9 +92,11 @@ async function replay(args: DlqArgs, target: Target, clients: Clients, io: RunIo
       sqs: clients.sqs,
       dlqUrl: target.dlqUrl,
       max: args.max ?? DEFAULT_LIST_MAX,
+      releaseVisibilitySeconds: releaseVisibilitySeconds(target),
       ...(clients.records ? { records: clients.records } : {}),
     });
-    const wouldMove = args.max === undefined ? listing.depth.visible : Math.min(args.max, listing.depth.visible);
+    const total = listing.depth.visible + listing.depth.inFlight;
+    const wouldMove = args.max === undefined ? total : Math.min(args.max, total);
     if (args.json) {
       io.out(JSON.stringify({ dryRun: true, wouldMove, approximateCount: listing.depth, messages: listing.messages }, null, 2));
       return;
@@ -120,6 +132,7 @@ async function replay(args: DlqArgs, target: Target, clients: Clients, io: RunIo
     sqs: clients.sqs,
     dlqUrl: target.dlqUrl,
     queueUrl: target.queueUrl!,
+    releaseVisibilitySeconds: releaseVisibilitySeconds(target),
     ...(args.max !== undefined ? { max: args.max } : {}),
     ...(args.rate !== undefined ? { rate: args.rate } : {}),
     onProgress(moved) {
