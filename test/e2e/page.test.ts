@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import type { Browser, BrowserContext, Page, Request, Route } from "playwright-core";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
 import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForStatus } from "./support/gallery-page.js";
@@ -221,6 +221,30 @@ describe("the page, in Chromium, against the local pipeline", function () {
     expect(view.failure).to.equal("This image is damaged or incomplete, so it could not be decoded. Export it again and retry.");
     expect(view.variants).to.deep.equal([]);
     expect(await page.locator("#announcer").innerText()).to.include("truncated.jpg could not be processed.");
+  });
+
+  it("offers a retry when an upload fails, and the retry finishes it with the same presigned upload", async function () {
+    const s3Origin = pipeline.s3Origin;
+    let aborted = 0;
+    const failFirstUpload = async (route: Route) => {
+      if (route.request().method() === "POST" && aborted === 0) {
+        aborted += 1;
+        await route.abort("connectionreset");
+      } else await route.continue();
+    };
+    await page.route((url) => url.origin === s3Origin, failFirstUpload);
+    await page.setInputFiles("#file-input", [{ name: "flaky.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 13 }) }]);
+    const retry = card(page, "flaky.jpg").locator("button.retry");
+    await retry.waitFor({ state: "visible" });
+    expect(aborted).to.equal(1);
+    expect((await readCard(page, "flaky.jpg")).failure).to.equal("The upload was interrupted by a network error.");
+    await page.unroute((url) => url.origin === s3Origin, failFirstUpload);
+
+    await retry.click();
+    await waitForStatus(page, "flaky.jpg", "done");
+    expect(rowsOf(await readCard(page, "flaky.jpg"))).to.deep.equal(EXPECTED_ROWS["800x600"]);
+    const asked = requests.filter((r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "flaky.jpg");
+    expect(asked).to.have.length(1);
   });
 
   it("saves a screenshot of the finished page", async function () {
