@@ -75,7 +75,7 @@ function s3Error(name: string, status: number, message: string): S3ServiceExcept
   return new S3ServiceException({ name, $fault: "server", $metadata: { httpStatusCode: status }, message: `${message} (injected by the local runtime)` });
 }
 
-export function createFaultInjector(initial: Faults = {}): FaultInjector {
+export function createFaultInjector(initial: Faults = {}, log: (line: string) => void = () => undefined): FaultInjector {
   let faults: Faults = validateFaults({ ...initial });
   let random = seededRandom(faults.seed ?? 1);
   const invocation = new AsyncLocalStorage<Invocation>();
@@ -95,9 +95,15 @@ export function createFaultInjector(initial: Faults = {}): FaultInjector {
           if (current?.crashed) throw new InjectedCrash("The invocation crashed (injected); its work stops here");
           if (WRITE_COMMANDS.has(context.commandName ?? "")) {
             const key = String((args.input as { Key?: unknown }).Key ?? "");
-            if (faults.failAlwaysKeys?.(key)) throw s3Error("InternalError", 500, `Write of ${key} refused`);
+            if (faults.failAlwaysKeys?.(key)) {
+              log(`fault: S3 write of ${key} fails (500 InternalError, every attempt)`);
+              throw s3Error("InternalError", 500, `Write of ${key} refused`);
+            }
             const rate = faults.s3WriteFailureRate ?? 0;
-            if (rate > 0 && random() < rate) throw s3Error("SlowDown", 503, "Please reduce your request rate.");
+            if (rate > 0 && random() < rate) {
+              log(`fault: S3 write of ${key} fails (503 SlowDown)`);
+              throw s3Error("SlowDown", 503, "Please reduce your request rate.");
+            }
           }
           return next(args);
         },

@@ -62,7 +62,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const fromStack = options.settings ? undefined : await readStackSettings(stack, options.stackDir);
   const settings = options.settings ?? fromStack!.settings;
   const region = fromStack?.region ?? "us-east-1";
-  const faults = createFaultInjector(options.faults);
+  const faults = createFaultInjector(options.faults, log);
 
   // The port first: a taken port fails before DATA_DIR is touched.
   const http = await listenFunctionUrl({ host, port: options.port ?? 3000 });

@@ -1,0 +1,162 @@
+import { expect } from "chai";
+import sharp from "sharp";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
+import {
+  getImage,
+  postJson,
+  queueDepth,
+  receiveAll,
+  sqsClient,
+  startTestPipeline,
+  testSettings,
+  until,
+  uploadImage,
+  waitForFinal,
+  type ImageView,
+  type TestPipeline,
+} from "./support/local-pipeline.js";
+
+/** `inside` fit into width x height (height unbounded when absent), never enlarging, rounded as sharp rounds. */
+function inside(width: number, height: number, boxWidth: number, boxHeight?: number): { width: number; height: number } {
+  const scale = Math.min(1, boxWidth / width, boxHeight === undefined ? Infinity : boxHeight / height);
+  return { width: Math.round(width * scale), height: Math.round(height * scale) };
+}
+
+async function download(url: string): Promise<{ status: number; width?: number; height?: number; format?: string }> {
+  const response = await fetch(url);
+  if (response.status !== 200) return { status: response.status };
+  const metadata = await sharp(Buffer.from(await response.arrayBuffer())).metadata();
+  return { status: 200, width: metadata.width, height: metadata.height, format: metadata.format };
+}
+
+/** The outcomes the runtime printed for an image, in order: `image <id> <filename> <ms> <outcome> [(error)]`. */
+function outcomeLines(lines: string[], id: string): string[] {
+  const outcomes: string[] = [];
+  for (const line of lines) {
+    const match = /^image (\S+) (?:".*?"|-) (?:\d+ ms|-) ([a-z]+)/.exec(line);
+    if (match?.[1] === id) outcomes.push(match[2]!);
+  }
+  return outcomes;
+}
+
+describe("local runtime, end to end through HTTP", function () {
+  this.timeout(60_000);
+  let running: TestPipeline | undefined;
+  let sqs: SQSClient | undefined;
+  afterEach(async () => {
+    sqs?.destroy();
+    sqs = undefined;
+    await running?.stop();
+    running = undefined;
+  });
+
+  it("takes 5 photos uploaded at once to done, every variant downloadable at its presigned URL with the right size", async () => {
+    running = await startTestPipeline({ settings: testSettings({ processor: { timeoutSeconds: 20, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 } }) });
+    const photos = [
+      { width: 1600, height: 1200, format: "jpeg" as const, type: "image/jpeg", name: "beach.jpg" },
+      { width: 1200, height: 1600, format: "jpeg" as const, type: "image/jpeg", name: "portrait.jpg" },
+      { width: 2000, height: 1000, format: "png" as const, type: "image/png", name: "pano.png" },
+      { width: 1024, height: 768, format: "webp" as const, type: "image/webp", name: "street.webp" },
+      { width: 300, height: 200, format: "jpeg" as const, type: "image/jpeg", name: "small.jpg" },
+    ];
+    const ids = await Promise.all(
+      photos.map(async (photo, seed) =>
+        uploadImage(running!.url, {
+          body: await makePhoto({ width: photo.width, height: photo.height, format: photo.format, seed }),
+          filename: photo.name,
+          contentType: photo.type,
+        }),
+      ),
+    );
+    const images = await Promise.all(ids.map((id) => waitForFinal(running!.url, id)));
+    for (const [i, image] of images.entries()) {
+      const photo = photos[i]!;
+      expect(image.status, `${photo.name}: ${JSON.stringify(image.error)}`).to.equal("done");
+      expect(image.filename).to.equal(photo.name);
+      expect(image.original).to.deep.include({ width: photo.width, height: photo.height });
+      const expected = {
+        thumb: { ...inside(photo.width, photo.height, 160), format: "webp" },
+        medium: { ...inside(photo.width, photo.height, 480, 480), format: "jpeg" },
+      };
+      expect(image.variants.map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format }))).to.deep.equal([
+        { name: "thumb", ...expected.thumb },
+        { name: "medium", ...expected.medium },
+      ]);
+      for (const variant of image.variants) {
+        expect(new URL(variant.url).origin).to.equal(running.pipeline.endpoints.s3);
+        expect(await download(variant.url)).to.deep.equal({ status: 200, ...expected[variant.name as "thumb" | "medium"] });
+      }
+      expect(outcomeLines(running.lines, image.id)).to.deep.equal(["done"]);
+    }
+    expect(running.lines.filter((line) => /^image \S+ "beach.jpg" \d+ ms done$/.test(line))).to.deep.equal(
+      running.lines.filter((line) => line.startsWith(`image ${ids[0]} `)),
+    );
+  });
+
+  it("marks a text file named .jpg and a truncated JPEG failed with their codes, and never sends them to the DLQ", async () => {
+    running = await startTestPipeline();
+    sqs = sqsClient(running.pipeline);
+    const textId = await uploadImage(running.url, { body: makeTextFile(), filename: "list.jpg", contentType: "image/jpeg" });
+    const truncatedId = await uploadImage(running.url, { body: await makeTruncatedJpeg(640, 480, 0.5), filename: "cut.jpg", contentType: "image/jpeg" });
+    const text = await waitForFinal(running.url, textId);
+    const truncated = await waitForFinal(running.url, truncatedId);
+    expect(text.status).to.equal("failed");
+    expect(text.error?.code).to.equal("not_an_image");
+    expect(text.error?.message).to.match(/^The file is not an image/);
+    expect(text.variants).to.deep.equal([]);
+    expect(truncated.status).to.equal("failed");
+    expect(truncated.error?.code).to.equal("corrupt_image");
+    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the messages to be deleted");
+    expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+    expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+    expect(outcomeLines(running.lines, textId)).to.deep.equal(["failed"]);
+    expect(outcomeLines(running.lines, truncatedId)).to.deep.equal(["failed"]);
+  });
+
+  it("with 30% of the processor's S3 writes failing, takes 20 uploads to done: retried, none lost, none in two states", async () => {
+    running = await startTestPipeline({ settings: testSettings({ queue: { maxReceiveCount: 5 } }), faults: { s3WriteFailureRate: 0.3, seed: 42 } });
+    sqs = sqsClient(running.pipeline);
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) =>
+        uploadImage(running!.url, { body: await makePhoto({ width: 480, height: 360, seed: 100 + i }), filename: `photo-${i}.jpg`, contentType: "image/jpeg" }),
+      ),
+    );
+    const images = await Promise.all(ids.map((id) => waitForFinal(running!.url, id, 55_000)));
+    expect(images.map((image) => image.status)).to.deep.equal(Array(20).fill("done"));
+    const injected = running.lines.filter((line) => line.startsWith("fault: S3 write of variants/")).length;
+    expect(injected, "injected write failures").to.be.greaterThan(5);
+    for (const image of images) {
+      // A batch that timed out comes back whole: its images already done are acknowledged as duplicates.
+      const outcomes = outcomeLines(running.lines, image.id).filter((outcome) => outcome !== "retry" && outcome !== "duplicate");
+      expect(outcomes, image.id).to.deep.equal(["done"]);
+      for (const variant of image.variants) expect((await download(variant.url)).status).to.equal(200);
+    }
+    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the last deletes");
+    expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+    expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+  });
+
+  it("sends an image whose every attempt fails to the DLQ after maxReceiveCount receives", async () => {
+    const doomed = new Set<string>();
+    // timeoutSeconds 1: a visibility timeout of 6 s, so the three receives take about 20 s
+    running = await startTestPipeline({
+      settings: testSettings({ processor: { timeoutSeconds: 1, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 } }),
+      faults: { failAlwaysKeys: (key) => [...doomed].some((id) => key.includes(id)) },
+    });
+    sqs = sqsClient(running.pipeline);
+    const photo = { filename: "doomed.jpg", contentType: "image/jpeg", body: await makePhoto({ width: 320, height: 240, seed: 1 }) };
+    const doomedId = await uploadImage(running.url, photo, (id) => doomed.add(id));
+    const healthyId = await uploadImage(running.url, { body: await makePhoto({ width: 320, height: 240, seed: 2 }), filename: "fine.jpg", contentType: "image/jpeg" });
+    expect((await waitForFinal(running.url, healthyId)).status).to.equal("done");
+    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.dlqUrl)).visible === 1, 50_000, "the DLQ to receive the message");
+    const [dead, ...others] = await receiveAll(sqs, running.pipeline.names.dlqUrl);
+    expect(others).to.deep.equal([]);
+    const record = JSON.parse(dead!.Body!).Records[0];
+    expect(record.s3.object.key).to.equal(`uploads/${doomedId}`);
+    expect(outcomeLines(running.lines, doomedId)).to.deep.equal(["retry", "retry", "retry"]);
+    const image: ImageView = await getImage(running.url, doomedId);
+    expect(image.status).to.equal("processing");
+    expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+  });
+});

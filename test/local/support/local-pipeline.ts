@@ -1,0 +1,147 @@
+/**
+ * Drives the local runtime the way a browser or the original project's client does: through HTTP only (the API,
+ * then the presigned S3 URLs it hands out). Queue depths are read through the SQS API of the stand-in.
+ */
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseSettings, type Settings } from "../../../handlers/lib/settings.js";
+import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from "../../../local/pipeline.js";
+
+/** Small variants and short timings, so one test runs in seconds: visibility timeout 6 x 2 s + 0 s = 12 s. */
+export const FAST_SETTINGS_INPUT = {
+  variants: [
+    { name: "thumb", width: 160, format: "webp" },
+    { name: "medium", width: 480, height: 480, format: "jpeg" },
+  ],
+  processor: { timeoutSeconds: 2, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 },
+  queue: { maxReceiveCount: 3 },
+};
+
+export function testSettings(overrides: Record<string, unknown> = {}): Settings {
+  return parseSettings({ ...FAST_SETTINGS_INPUT, ...overrides });
+}
+
+export interface TestPipeline {
+  pipeline: LocalPipeline;
+  url: string;
+  dataDir: string;
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+export async function startTestPipeline(
+  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string } = {},
+): Promise<TestPipeline> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "local-pipeline-")));
+  const lines: string[] = [];
+  const pipeline = await startLocalPipeline({
+    port: 0,
+    dataDir,
+    settings: options.settings ?? testSettings(),
+    faults: options.faults,
+    log: (line) => lines.push(line),
+  });
+  return {
+    pipeline,
+    url: pipeline.url,
+    dataDir,
+    lines,
+    async stop() {
+      await pipeline.stop();
+      if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Grant {
+  id: string;
+  upload: { url: string; fields: Record<string, string> };
+  expiresAt: string;
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+
+/** POST /uploads, then the multipart form POST to S3 a browser makes. Returns the image id. */
+export async function uploadImage(
+  baseUrl: string,
+  file: { body: Buffer; filename: string; contentType: string },
+  onGranted?: (id: string) => void,
+): Promise<string> {
+  const granted = await postJson(`${baseUrl}/uploads`, { filename: file.filename, contentType: file.contentType, size: file.body.length });
+  if (granted.status !== 201) throw new Error(`POST /uploads answered ${granted.status}: ${JSON.stringify(granted.body)}`);
+  const grant = granted.body as Grant;
+  onGranted?.(grant.id);
+  const form = new FormData();
+  for (const [name, value] of Object.entries(grant.upload.fields)) form.append(name, value);
+  form.append("file", new Blob([new Uint8Array(file.body)], { type: file.contentType }), file.filename);
+  const stored = await fetch(grant.upload.url, { method: "POST", body: form });
+  if (stored.status !== 204) throw new Error(`S3 POST answered ${stored.status}: ${await stored.text()}`);
+  return grant.id;
+}
+
+export interface ImageView {
+  id: string;
+  status: "pending" | "processing" | "done" | "failed";
+  filename: string;
+  variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; url: string }>;
+  error?: { code: string; message: string };
+  [key: string]: unknown;
+}
+
+export async function getImage(baseUrl: string, id: string): Promise<ImageView> {
+  const response = await fetch(`${baseUrl}/images/${id}`);
+  if (response.status !== 200) throw new Error(`GET /images/${id} answered ${response.status}`);
+  return (await response.json()) as ImageView;
+}
+
+/** Polls GET /images/{id} until the status is final (done or failed). */
+export async function waitForFinal(baseUrl: string, id: string, timeoutMs = 40_000): Promise<ImageView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const image = await getImage(baseUrl, id);
+    if (image.status === "done" || image.status === "failed") return image;
+    if (Date.now() > deadline) throw new Error(`Image ${id} still ${image.status} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function sqsClient(pipeline: LocalPipeline): SQSClient {
+  return new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+}
+
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
+}
+
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+  );
+  return { visible: Number(Attributes?.ApproximateNumberOfMessages), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+}
+
+/** Takes every message of a queue (they become invisible for 30 s). */
+export async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30, MessageSystemAttributeNames: ["All"] }),
+    );
+    if (!Messages?.length) return messages;
+    messages.push(...Messages);
+  }
+}
