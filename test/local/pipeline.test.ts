@@ -159,4 +159,67 @@ describe("local runtime, end to end through HTTP", function () {
     expect(image.status).to.equal("processing");
     expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
   });
+
+  it("serves the original project's flow: presigned PUT, then polling processed-<filename> until it is ready", async () => {
+    running = await startTestPipeline();
+    const granted = await postJson(`${running.url}/generate-upload-url`, { filename: "holiday.jpg", contentType: "image/jpeg" });
+    expect(granted.status).to.equal(200);
+    expect(new URL(granted.body.url).origin).to.equal(running.pipeline.endpoints.s3);
+    const poll = () => fetch(`${running!.url}/get-processed-image-url?filename=processed-holiday.jpg`);
+    expect((await poll()).status).to.equal(404);
+    const put = await fetch(granted.body.url, {
+      method: "PUT",
+      headers: { "content-type": "image/jpeg" },
+      body: new Uint8Array(await makePhoto({ width: 800, height: 600, seed: 9 })),
+    });
+    expect(put.status).to.equal(200);
+    let ready: Response | undefined;
+    await until(async () => (ready = await poll()).status === 200, 30_000, "processed-holiday.jpg");
+    const { url } = (await ready!.json()) as { url: string };
+    expect(await download(url)).to.deep.equal({ status: 200, width: 480, height: 360, format: "jpeg" });
+  });
+
+  it("lets a page on its own origin upload to and download from the local S3, and applies the API's CORS policy", async () => {
+    running = await startTestPipeline({ settings: testSettings({ allowedOrigins: ["https://app.example.com"] }) });
+    const localhostOrigin = running.url.replace("127.0.0.1", "localhost");
+    const grant = (await postJson(`${running.url}/uploads`, { filename: "a.png", contentType: "image/png", size: 100 })).body;
+    const preflight = (url: string, origin: string, method: string) =>
+      fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": "content-type" } });
+    for (const origin of [running.url, localhostOrigin, "https://app.example.com"]) {
+      const response = await preflight(grant.upload.url, origin, "POST");
+      expect(response.status, origin).to.equal(200);
+      // s3rver answers an allowed preflight with "*" where S3 echoes the origin; a browser accepts either
+      expect(response.headers.get("access-control-allow-origin")).to.be.oneOf([origin, "*"]);
+    }
+    const refused = await preflight(grant.upload.url, "https://evil.example", "POST");
+    expect(refused.status).to.equal(403);
+    expect(refused.headers.get("access-control-allow-origin")).to.equal(null);
+
+    const id = await uploadImage(running.url, { body: await makePhoto({ width: 200, height: 100, format: "png" }), filename: "a.png", contentType: "image/png" });
+    const image = await waitForFinal(running.url, id);
+    const get = await fetch(image.variants[0]!.url, { headers: { origin: running.url } });
+    expect(get.status).to.equal(200);
+    expect(get.headers.get("access-control-allow-origin")).to.equal(running.url);
+
+    const apiPreflight = await preflight(`${running.url}/uploads`, "https://app.example.com", "POST");
+    expect(apiPreflight.status).to.equal(200);
+    expect(apiPreflight.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
+    expect(apiPreflight.headers.get("access-control-allow-methods")).to.equal("GET, POST");
+    const foreign = await preflight(`${running.url}/uploads`, "https://evil.example", "POST");
+    expect(foreign.headers.get("access-control-allow-origin")).to.equal(null);
+    const config = await fetch(`${running.url}/config`, { headers: { origin: "https://app.example.com" } });
+    expect(config.headers.get("access-control-allow-origin")).to.equal("https://app.example.com");
+    expect(((await config.json()) as { variants: unknown[] }).variants).to.deep.equal([
+      { name: "thumb", width: 160, format: "webp" },
+      { name: "medium", width: 480, height: 480, format: "jpeg" },
+    ]);
+  });
+
+  it("serves the page on the API's origin", async () => {
+    running = await startTestPipeline();
+    const page = await fetch(`${running.url}/`);
+    expect(page.status).to.equal(200);
+    expect(page.headers.get("content-type")).to.equal("text/html; charset=utf-8");
+    expect(await page.text()).to.match(/<html/i);
+  });
 });
