@@ -1,0 +1,128 @@
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { createS3Client, createSqsClient } from "../../handlers/lib/aws-clients.js";
+import { parseSettings } from "../../handlers/lib/settings.js";
+import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
+import { ensureBuckets, ensureQueues, resourceNames, type QueueIdentity } from "../../local/resources.js";
+import { createNotificationForwarder, type NotificationTarget } from "../../local/s3-notifications.js";
+import { startStandIns, type RunningStandIns, type S3rverEvent } from "../../local/stand-ins.js";
+
+/** S3 -> SQS forwarding against the real stand-ins (s3rver and fauxqs). */
+describe("local S3 event notifications", function () {
+  let dir: string;
+  let layout: DataDirLayout;
+  let standIns: RunningStandIns;
+  let s3: S3Client;
+  let sqs: SQSClient;
+  let queues: QueueIdentity;
+  let target: NotificationTarget;
+  const names = resourceNames("notify-test");
+  const listeners: Array<(event: S3rverEvent) => void> = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "local-notify-"));
+    layout = await prepareDataDir(dir);
+    standIns = await startStandIns(layout);
+    standIns.onS3Event((event) => listeners.forEach((listener) => listener(event)));
+    const env = {
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_REGION: "eu-west-1",
+      AWS_ENDPOINT_URL_S3: standIns.endpoints.s3,
+      AWS_ENDPOINT_URL_SQS: standIns.endpoints.sqs,
+    };
+    s3 = createS3Client(env);
+    sqs = createSqsClient(env);
+    await ensureBuckets(s3, names, ["http://127.0.0.1:3000"]);
+    queues = await ensureQueues(sqs, names, parseSettings({}));
+    target = { bucket: names.uploadsBucket, prefix: "uploads/", queueUrl: queues.queueUrl, queueArn: queues.queueArn, region: "eu-west-1" };
+  });
+  afterEach(async () => {
+    listeners.length = 0;
+    s3.destroy();
+    sqs.destroy();
+    await standIns.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function forwarder() {
+    const created = await createNotificationForwarder({ sqs, target, stateDir: layout.notifications, log: () => undefined });
+    listeners.push((event) => created.handleS3rverEvent(event));
+    return created;
+  }
+
+  /** Every message now in the jobs queue, parsed. */
+  async function messages(waitSeconds = 1): Promise<any[]> {
+    const bodies: any[] = [];
+    for (;;) {
+      const { Messages } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: bodies.length ? 0 : waitSeconds, VisibilityTimeout: 60 }),
+      );
+      if (!Messages?.length) return bodies;
+      bodies.push(...Messages.map((m) => JSON.parse(m.Body!)));
+    }
+  }
+
+  async function put(key: string, body = "x", bucket = names.uploadsBucket) {
+    return s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+  }
+
+  it("sends the s3:TestEvent once, when the notification is first configured", async () => {
+    await (await forwarder()).configure();
+    await (await forwarder()).configure();
+    const sent = await messages();
+    expect(sent).to.have.length(1);
+    expect(sent[0]).to.include({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: names.uploadsBucket });
+    expect(sent[0].Time).to.match(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it("forwards an upload under uploads/ as S3 sends it: one message, one record, the key URL-encoded", async () => {
+    const forwarding = await forwarder();
+    const stored = await put("uploads/my photo (1)+é.jpg", "hello");
+    await put("other/not-mine.jpg");
+    await put("uploads/elsewhere.jpg", "x", names.variantsBucket);
+    await forwarding.drain(5_000);
+    const sent = await messages();
+    expect(sent).to.have.length(1);
+    expect(sent[0].Records).to.have.length(1);
+    const record = sent[0].Records[0];
+    expect(record).to.deep.include({ eventVersion: "2.1", eventSource: "aws:s3", awsRegion: "eu-west-1", eventName: "ObjectCreated:Put" });
+    expect(record.s3.bucket).to.deep.include({ name: names.uploadsBucket, arn: `arn:aws:s3:::${names.uploadsBucket}` });
+    expect(record.s3.object).to.deep.include({ key: "uploads/my+photo+%281%29%2B%C3%A9.jpg", size: 5, eTag: stored.ETag!.replace(/"/g, "") });
+    expect(record.s3.object.sequencer).to.match(/^[0-9A-F]+$/);
+  });
+
+  it("sends one message when the stand-in reports one upload twice, and none again after a restart", async () => {
+    const forwarding = await forwarder();
+    let reported: S3rverEvent | undefined;
+    listeners.push((event) => (reported = event));
+    await put("uploads/twice.jpg");
+    await forwarding.drain(5_000);
+    forwarding.handleS3rverEvent(reported!);
+    await forwarding.drain(5_000);
+    const restarted = await forwarder();
+    restarted.handleS3rverEvent(reported!);
+    expect(await restarted.reconcile(s3)).to.equal(0);
+    const sent = await messages();
+    expect(sent.map((m) => m.Records[0].s3.object.key)).to.deep.equal(["uploads/twice.jpg"]);
+  });
+
+  it("forwards at the next start an upload whose notification was not sent before the stop", async () => {
+    const first = await forwarder();
+    await put("uploads/a.jpg");
+    await first.drain(5_000);
+    listeners.length = 0; // the runtime stops between s3rver's event and the forward
+    await put("uploads/b.jpg", "bb");
+    const next = await forwarder();
+    expect(await next.reconcile(s3)).to.equal(1);
+    const sent = await messages();
+    expect(sent.map((m) => [m.Records[0].s3.object.key, m.Records[0].s3.object.size])).to.deep.equal([
+      ["uploads/a.jpg", 1],
+      ["uploads/b.jpg", 2],
+    ]);
+  });
+});
