@@ -53,11 +53,14 @@ function cascadeWith(specs: VariantSpec[]): Strategy {
   return async (input) => (await engine.process(input)).variants.map((v) => v.buffer);
 }
 
-async function msPerImage(strategy: Strategy, inputs: Buffer[], specs: VariantSpec[]): Promise<number> {
+/** Wall-clock and CPU (all of libvips' threads count: they run in this process) milliseconds per image. */
+async function msPerImage(strategy: Strategy, inputs: Buffer[], specs: VariantSpec[]): Promise<{ wall: number; cpu: number }> {
   const limit = pLimit(2);
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await Promise.all(inputs.map((input) => limit(() => strategy(input, specs))));
-  return (performance.now() - start) / inputs.length;
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: (performance.now() - start) / inputs.length, cpu: (cpu.user + cpu.system) / 1000 / inputs.length };
 }
 
 function median(values: number[]): number {
@@ -94,15 +97,24 @@ async function main(): Promise<void> {
       "cascade (JPEG variants)": cascadeWith(jpegSpecs),
     };
     const times: Record<string, number[]> = Object.fromEntries(Object.keys(strategies).map((name) => [name, []]));
+    const cpuTimes: Record<string, number[]> = Object.fromEntries(Object.keys(strategies).map((name) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const [name, strategy] of Object.entries(strategies)) times[name]!.push(await msPerImage(strategy, inputs, specs));
+      for (const [name, strategy] of Object.entries(strategies)) {
+        const { wall, cpu } = await msPerImage(strategy, inputs, specs);
+        times[name]!.push(wall);
+        cpuTimes[name]!.push(cpu);
+      }
     }
     const medians = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
     console.log(`\n${mp} MP progressive JPEG ${width}x${height}, ~${(inputs[0]!.length / 1e6).toFixed(1)} MB; variants ${specs.map((s) => `${s.name} ${s.width}`).join(", ")} (WebP)`);
     // Ratios are taken within each round (the same machine load), then their median: robust to load drifting.
     for (const [name, ms] of Object.entries(medians)) {
       const ratio = median(times[name]!.map((t, round) => t / times.cascade![round]!));
-      console.log(`  ${name.padEnd(24)} median ${ms.toFixed(0).padStart(5)} ms/image   x${ratio.toFixed(2)} of cascade   runs ${times[name]!.map((t) => t.toFixed(0)).join(" ")}`);
+      const cpu = median(cpuTimes[name]!);
+      console.log(
+        `  ${name.padEnd(24)} median ${ms.toFixed(0).padStart(5)} ms/image  x${ratio.toFixed(2)} of cascade` +
+          `   CPU ${cpu.toFixed(0).padStart(5)} ms/image x${(cpu / median(cpuTimes.cascade!)).toFixed(2)}   runs ${times[name]!.map((t) => t.toFixed(0)).join(" ")}`,
+      );
     }
     const lossless = specs.map((spec) => ({ ...spec, format: "png" as const }));
     const reference = await fromDecoded(inputs[0]!, lossless);
