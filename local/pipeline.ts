@@ -115,6 +115,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const processorS3 = createS3Client(env);
     faults.instrumentS3(processorS3);
     cleanups.push(async () => processorS3.destroy());
+    const processorLog = processorLogger({ records, log, onImageFinished: () => faults.imageFinished() });
     const processor = createProcessor({
       s3: processorS3,
       records,
@@ -126,7 +127,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         maxInputPixels: settings.maxInputPixels,
         concurrency: settings.processor.imageConcurrency,
       }),
-      logger: processorLogger({ records, log, onImageFinished: () => faults.imageFinished() }),
+      logger: processorLog,
     });
     const mapping = startEventSourceMapping({
       sqs,
@@ -176,6 +177,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         stopping ??= (async () => {
           await http.close();
           await mapping.stop(drainMs);
+          await processorLog.flush();
           // Uploads end here; an event not forwarded in time is reconciled at the next start.
           await standIns.stopS3();
           await forwarder.drain(NOTIFICATION_DRAIN_MS);

@@ -21,8 +21,9 @@ export function processorLogger(options: {
   log: (line: string) => void;
   /** Called synchronously, in the invocation's async context, for every image finished (done or failed). */
   onImageFinished?: () => void;
-}): ProcessorLogger {
+}): ProcessorLogger & { flush(): Promise<void> } {
   const { records, log } = options;
+  const pending = new Set<Promise<void>>();
 
   function outcomeLine(fields: OutcomeFields): void {
     if (fields.outcome === "done" || fields.outcome === "failed") options.onImageFinished?.();
@@ -31,10 +32,13 @@ export function processorLogger(options: {
     const error = fields.error ? ` (${fields.error.code ?? fields.error.name}: ${fields.error.message})` : "";
     const line = (filename: string) => `image ${id ?? fields.key ?? "-"} ${filename} ${ms} ${fields.outcome}${error}`;
     if (!id) return log(line("-"));
-    getRecord(records, id).then(
-      (record) => log(line(JSON.stringify(record?.filename ?? "-"))),
-      () => log(line("-")),
-    );
+    const printed: Promise<void> = getRecord(records, id)
+      .then(
+        (record) => log(line(JSON.stringify(record?.filename ?? "-"))),
+        () => log(line("-")),
+      )
+      .finally(() => pending.delete(printed));
+    pending.add(printed);
   }
 
   function other(level: string, message: string, attributes: Record<string, unknown>): void {
@@ -42,6 +46,10 @@ export function processorLogger(options: {
   }
 
   return {
+    /** Waits for the lines still being looked up (the filename comes from the record). */
+    async flush() {
+      await Promise.all(pending);
+    },
     info(message, attributes) {
       if (message === OUTCOME_MESSAGE) outcomeLine(attributes as OutcomeFields);
     },
