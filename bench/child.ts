@@ -1,10 +1,10 @@
 /**
- * One measurement in a fresh process, so that its peak RSS (process.resourceUsage().maxRSS, read at the end) is
- * its own and not the bench's or an earlier measurement's. Spawned by run-child.ts with MALLOC_ARENA_MAX=2, as
- * Lambda sets it.
+ * One measurement in a fresh process, so that its peak RSS (read at the end) is its own and not the bench's or an
+ * earlier measurement's. Spawned by run-child.ts with MALLOC_ARENA_MAX=2, as Lambda sets it.
  *
  *   node --import tsx bench/child.ts <job.json> <result.json>
  */
+import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import pLimit from "p-limit";
 import { createImageEngine } from "../handlers/lib/image-engine.js";
@@ -41,6 +41,23 @@ export interface ChildResult {
   variantsProduced: number;
   outputBytes: number;
   maxRssMb: number;
+  /** getrusage's figure, kept to show why it is not used: on Linux it includes the parent's peak (see peakRssMb). */
+  inheritedMaxRssMb: number;
+}
+
+/**
+ * The process's peak resident set, in MB. On Linux, getrusage's ru_maxrss (process.resourceUsage().maxRSS)
+ * survives fork and exec: a child spawned by a parent holding 800 MB reports at least 800 MB whatever it does.
+ * VmHWM is the high-water mark of the child's own address space, which exec makes new.
+ */
+export function peakRssMb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux: fall through
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: number }>> {
@@ -101,7 +118,8 @@ export async function runJob(job: ChildJob): Promise<ChildResult> {
     cpuMs: (cpu.user + cpu.system) / 1000,
     variantsProduced,
     outputBytes,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
+    inheritedMaxRssMb: process.resourceUsage().maxRSS / 1024,
   };
 }
 

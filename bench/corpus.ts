@@ -21,7 +21,10 @@ export interface ImageSpec {
   height: number;
   format: CorpusFormat;
   progressive?: boolean;
+  /** Shapes the scene (colour field and shapes). */
   seed: number;
+  /** Shapes the grain; default `seed`. Images of one scene with different grain are distinct but cheap to make. */
+  grainSeed?: number;
 }
 
 export interface CorpusImage {
@@ -35,7 +38,7 @@ export interface CorpusImage {
 }
 
 /** Bump when the generator's output changes, so cached corpora are regenerated. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 3;
 
 const MP2 = { width: 1728, height: 1152 };
 const MP6 = { width: 3000, height: 2000 };
@@ -59,9 +62,9 @@ export const TINY_CORPUS: readonly ImageSpec[] = [
   { name: "tiny-png", width: 480, height: 320, format: "png", seed: 5 },
 ];
 
-/** `count` distinct images of one size (different seeds), for the memory batch. */
+/** `count` distinct images of one size (the same scene, different grain), for the memory batch. */
 export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
-  return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, seed: base.seed * 1000 + i }));
+  return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, grainSeed: base.seed * 1000 + i }));
 }
 
 /** mulberry32: a small, fast, seeded PRNG; the same seed always gives the same sequence. */
@@ -96,11 +99,15 @@ function colourField(width: number, height: number, rand: () => number): Buffer 
         const gx = (x / width) * (gw - 1);
         const x0 = Math.floor(gx);
         const fx = gx - x0;
+        const i00 = (y0 * gw + x0) * 3;
+        const i10 = (y0 * gw + Math.min(x0 + 1, gw - 1)) * 3;
+        const i01 = (Math.min(y0 + 1, gh - 1) * gw + x0) * 3;
+        const i11 = (Math.min(y0 + 1, gh - 1) * gw + Math.min(x0 + 1, gw - 1)) * 3;
+        const o = (y * width + x) * 3;
         for (let c = 0; c < 3; c++) {
-          const at = (xx: number, yy: number) => grid[(Math.min(yy, gh - 1) * gw + Math.min(xx, gw - 1)) * 3 + c]!;
-          const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
-          const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
-          out[(y * width + x) * 3 + c]! += weight * (top * (1 - fy) + bottom * fy);
+          const top = grid[i00 + c]! * (1 - fx) + grid[i10 + c]! * fx;
+          const bottom = grid[i01 + c]! * (1 - fx) + grid[i11 + c]! * fx;
+          out[o + c]! += weight * (top * (1 - fy) + bottom * fy);
         }
       }
     }
@@ -150,20 +157,35 @@ function addGrain(pixels: Buffer, seed: number): void {
   }
 }
 
-/** Encodes one photo-like image of `spec`. */
-export async function generateImage(spec: ImageSpec): Promise<Buffer> {
+/** The last scene rendered, kept so that a batch of one scene renders it once. */
+let lastScene: { key: string; pixels: Buffer } | undefined;
+
+async function scene(spec: ImageSpec): Promise<Buffer> {
+  const key = `${spec.seed}:${spec.width}x${spec.height}`;
+  if (lastScene?.key === key) return lastScene.pixels;
   const rand = random(spec.seed);
   const scale = 4;
   const fw = Math.ceil(spec.width / scale);
   const fh = Math.ceil(spec.height / scale);
   const field = colourField(fw, fh, rand);
-  const pixels = await sharp(field, { raw: { width: fw, height: fh, channels: 3 } })
-    .resize(spec.width, spec.height, { fit: "fill", kernel: "cubic" })
-    .composite([{ input: shapesSvg(spec.width, spec.height, rand) }])
+  // Scene and shapes at a quarter of the size, then enlarged: soft edges, like a lens's, and a fast render.
+  const small = await sharp(field, { raw: { width: fw, height: fh, channels: 3 } })
+    .composite([{ input: shapesSvg(fw, fh, rand) }])
     .removeAlpha()
     .raw()
     .toBuffer();
-  addGrain(pixels, spec.seed);
+  const pixels = await sharp(small, { raw: { width: fw, height: fh, channels: 3 } })
+    .resize(spec.width, spec.height, { fit: "fill", kernel: "cubic" })
+    .raw()
+    .toBuffer();
+  lastScene = { key, pixels };
+  return pixels;
+}
+
+/** Encodes one photo-like image of `spec`. */
+export async function generateImage(spec: ImageSpec): Promise<Buffer> {
+  const pixels = Buffer.from(await scene(spec));
+  addGrain(pixels, spec.grainSeed ?? spec.seed);
   const image = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: 3 } });
   return spec.format === "jpeg"
     ? image.jpeg({ quality: 90, chromaSubsampling: "4:2:0", progressive: spec.progressive ?? false }).toBuffer()
@@ -205,6 +227,7 @@ export async function ensureCorpus(specs: readonly ImageSpec[], cacheRoot: strin
       bytes,
     });
   }
+  lastScene = undefined;
   return images;
 }
 
