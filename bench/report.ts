@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -39,10 +40,22 @@ export interface BenchReport {
   cost?: { configured: CostEstimate; otherArchitecture: CostEstimate };
 }
 
+/** Virtual machines often name the CPU generically ("Intel(R) Xeon(R) Processor"); family and model say which. */
+function cpuIdentity(): string {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const family = /^cpu family\s*:\s*(\d+)$/m.exec(info)?.[1];
+    const model = /^model\s*:\s*(\d+)$/m.exec(info)?.[1];
+    return family && model ? ` (family ${family}, model ${model})` : "";
+  } catch {
+    return "";
+  }
+}
+
 export function describeMachine(): Machine {
   const cpuList = cpus();
   return {
-    cpuModel: cpuList[0]?.model.trim() ?? "unknown",
+    cpuModel: `${cpuList[0]?.model.trim() ?? "unknown"}${cpuIdentity()}`,
     cores: cpuList.length,
     memoryMb: Math.round(totalmem() / 2 ** 20),
     node: process.version,
@@ -87,6 +100,9 @@ export function renderReport(report: BenchReport): string {
     `stack ${s.stack}: variants ${s.variants.map((v) => `${v.name} ${v.width}${v.height ? `x${v.height}` : ""} ${v.format} q${v.quality}`).join(", ")}; ${s.memoryMb} MB ${s.architecture}; ${s.imageConcurrency} images at once; batches of ${s.batchSize}`,
     `runs: ${report.options.runs} (figures are medians over runs)`,
   );
+  if (Math.max(m.load.start, m.load.end ?? 0) > m.cores) {
+    out.push(`note: the load average exceeded the ${m.cores} cores; absolute figures are pessimistic, ratios within a run still compare`);
+  }
   const e = report.engine;
   if (e) {
     const mp = e.images.reduce((sum, i) => sum + i.megapixels, 0);
