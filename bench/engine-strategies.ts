@@ -8,7 +8,8 @@
  *   sharp-clone   one sharp pipeline, clone() per variant (libvips decodes the input once per clone)
  *   from-decoded  decode the whole original to raw pixels once, resize every variant from that bitmap
  *   cascade       the engine: one decode straight to the largest variant, each smaller one from the previous
- * Inputs: generated photo-like progressive JPEGs (progressive JPEGs cannot shrink on load, the common case).
+ * Inputs: generated photo-like progressive JPEGs, the common case now, which gain little from shrink-on-load: their
+ * entropy decoding dominates (12 MP here: full decode 222 ms, straight to 320 px 160 ms; baseline 93 -> 40 ms).
  * Prints the median ms per image of each strategy, ratios within the same run, and how far each strategy's
  * variants are from a lossless reference (the whole decoded original resized with lanczos3, not encoded): PSNR in
  * dB, higher is closer; the encoder's own loss dominates it.
