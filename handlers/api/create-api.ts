@@ -3,6 +3,7 @@ import { withDefaults, type ApiDeps } from "./deps.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
 import { errorResponse, HttpError, type ApiResponse } from "./responses.js";
 import { ROUTES, type Route } from "./routes.js";
+import { pageContentSecurityPolicy } from "./content-security-policy.js";
 import { createStaticFiles } from "./static-files.js";
 import { MAX_BODY_BYTES } from "./validation.js";
 
@@ -20,6 +21,19 @@ function allowHeader(routes: Route[]): Record<string, string> {
 export function createApi(deps: ApiDeps): ApiHandler {
   const ctx = withDefaults(deps);
   const staticFiles = createStaticFiles(deps.webRoot);
+  let contentSecurityPolicy: Promise<string> | undefined;
+
+  async function serveFile(path: string): Promise<ApiResponse | undefined> {
+    const file = await staticFiles.serve(path);
+    if (file?.headers["content-type"]?.startsWith("text/html")) {
+      contentSecurityPolicy ??= pageContentSecurityPolicy(ctx.s3, { uploads: ctx.uploadsBucket, variants: ctx.variantsBucket });
+      file.headers["content-security-policy"] = await contentSecurityPolicy.catch((error: unknown) => {
+        contentSecurityPolicy = undefined; // signing failed (no credentials yet?): try again on the next request
+        throw error;
+      });
+    }
+    return file;
+  }
 
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
     const candidates: Array<{ route: Route; params: string[] }> = [];
@@ -28,7 +42,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
       if (match) candidates.push({ route, params: match.slice(1) });
     }
     if (candidates.length === 0) {
-      const file = request.method === "GET" ? await staticFiles.serve(request.path) : undefined;
+      const file = request.method === "GET" ? await serveFile(request.path) : undefined;
       return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${request.path}`), "api");
     }
     const routes = candidates.map((c) => c.route);

@@ -59,7 +59,7 @@ describe("API handler: the page and bootstrap from the same origin", () => {
     it(`serves ${path} as ${contentType}`, async () => {
       const response = await api(httpEvent("GET", path));
       expect(response.statusCode).to.equal(200);
-      expect(response.headers).to.deep.equal({ "content-type": contentType, "cache-control": cacheControl });
+      expect(response.headers).to.deep.include({ "content-type": contentType, "cache-control": cacheControl });
       expect(response.isBase64Encoded).to.equal(Buffer.isBuffer(content));
       expect(bytesOf(response).equals(Buffer.from(content))).to.equal(true);
     });
@@ -90,6 +90,17 @@ describe("API handler: the page and bootstrap from the same origin", () => {
   it("serves files to GET only", async () => {
     const response = await api(httpEvent("POST", "/index.html", { body: "{}" }));
     expect(response.statusCode).to.equal(404);
+  });
+
+  it("serves the page under a strict Content-Security-Policy naming the S3 origin the presigned URLs use", async () => {
+    const page = await api(httpEvent("GET", "/"));
+    expect(page.headers["content-security-policy"]).to.equal(
+      "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self'; " +
+        "img-src 'self' data: http://127.0.0.1:9; connect-src 'self' http://127.0.0.1:9; " +
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+    const script = await api(httpEvent("GET", "/assets/app.js"));
+    expect(script.headers).not.to.have.property("content-security-policy");
   });
 
   it("finds the repository's web/ and bootstrap by default", async () => {
