@@ -11,6 +11,8 @@ export interface ThroughputFigures {
   p95Ms: number;
   peakRssMb: number;
   cpuMsPerImage: number;
+  /** Each corpus image's time, in corpus order. */
+  imageMs: number[];
 }
 
 export interface EngineRun {
@@ -35,6 +37,7 @@ function figures(result: ChildResult): ThroughputFigures {
     p95Ms: percentile(result.imageMs, 95),
     peakRssMb: result.maxRssMb,
     cpuMsPerImage: result.cpuMs / result.images,
+    imageMs: result.imageMs,
   };
 }
 
@@ -47,6 +50,7 @@ function medianFigures(all: ThroughputFigures[]): ThroughputFigures {
     p95Ms: m((f) => f.p95Ms),
     peakRssMb: m((f) => f.peakRssMb),
     cpuMsPerImage: m((f) => f.cpuMsPerImage),
+    imageMs: all[0]!.imageMs.map((_, i) => median(all.map((f) => f.imageMs[i]!))),
   };
 }
 

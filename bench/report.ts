@@ -17,7 +17,7 @@ export interface Machine {
   sharp: string;
   libvips: string;
   platform: string;
-  /** 1-minute load average when the bench started and ended: above the core count, figures are pessimistic. */
+  /** 1-minute load average when the bench started (others' work) and ended (the bench's own included). */
   load: { start: number; end?: number };
 }
 
@@ -96,12 +96,12 @@ export function renderReport(report: BenchReport): string {
   const s = report.settings;
   out.push(
     `image-pipeline bench, ${report.startedAt}`,
-    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMb} MB; ${m.platform}; Node ${m.node}; sharp ${m.sharp} (libvips ${m.libvips}); load ${fixed(m.load.start, 2)} at start${m.load.end !== undefined ? `, ${fixed(m.load.end, 2)} at end` : ""}`,
+    `machine: ${m.cpuModel}, ${m.cores} cores, ${m.memoryMb} MB; ${m.platform}; Node ${m.node}; sharp ${m.sharp} (libvips ${m.libvips}); load ${fixed(m.load.start, 2)} at start${m.load.end !== undefined ? `, ${fixed(m.load.end, 2)} at end (the bench's own included)` : ""}`,
     `stack ${s.stack}: variants ${s.variants.map((v) => `${v.name} ${v.width}${v.height ? `x${v.height}` : ""} ${v.format} q${v.quality}`).join(", ")}; ${s.memoryMb} MB ${s.architecture}; ${s.imageConcurrency} images at once; batches of ${s.batchSize}`,
     `runs: ${report.options.runs} (figures are medians over runs)`,
   );
-  if (Math.max(m.load.start, m.load.end ?? 0) > m.cores) {
-    out.push(`note: the load average exceeded the ${m.cores} cores; absolute figures are pessimistic, ratios within a run still compare`);
+  if (m.load.start > m.cores / 2) {
+    out.push(`note: the machine was busy before the bench began (load ${fixed(m.load.start, 2)} on ${m.cores} cores); absolute figures are pessimistic, ratios within a run still compare`);
   }
   const e = report.engine;
   if (e) {
@@ -114,6 +114,9 @@ export function renderReport(report: BenchReport): string {
         [throughputRow("(a) engine: decode once, cascade", e.median.engine), throughputRow("(b) naive: decode per variant", e.median.naive)],
       ),
       `ratio (a)/(b) images/s: ${fixed(e.median.ratio, 2)}x (per run: ${e.runs.map((r) => fixed(r.ratio, 2)).join(", ")})`,
+      "per image (median ms, 2 in flight): " +
+        e.images.map((image, i) => `${image.name} ${fixed(e.median.engine.imageMs[i]!, 0)}/${fixed(e.median.naive.imageMs[i]!, 0)}`).join(", ") +
+        " (engine/naive)",
     );
   }
   const mem = report.memory;

@@ -59,6 +59,9 @@ describe("npm run bench on a tiny corpus", function () {
       expect(figures.megapixelsPerSecond).to.be.closeTo(figures.imagesPerSecond * (0.1536 + 0.48 + 0.1536) / 3, 1e-6);
       expect(figures.p50Ms).to.be.greaterThan(0);
       expect(figures.p95Ms).to.be.at.least(figures.p50Ms);
+      expect(figures.imageMs).to.have.length(3);
+      expect(figures.p50Ms).to.equal(percentile(figures.imageMs, 50));
+      expect(figures.p95Ms).to.equal(percentile(figures.imageMs, 95));
       expect(figures.peakRssMb).to.be.within(20, 4096);
       expect(figures.cpuMsPerImage).to.be.greaterThan(0);
     }
