@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       (error: Error) => fail(`stopping failed: ${error.message}`),
     );
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: string) => {
     if (stopping) {
       console.log(`${signal} again: exiting without waiting`);
       process.exit(130);
@@ -51,6 +51,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  // `npm start` runs this under npm and a shell; a supervisor that signals only npm leaves this process orphaned,
+  // still holding PORT and DATA_DIR. Stop cleanly when that happens.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent && !stopping) onSignal("parent process exited");
+  }, 1000).unref();
 
   try {
     pipeline = await startLocalPipeline({
