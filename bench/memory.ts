@@ -2,11 +2,14 @@ import type { Settings } from "../handlers/lib/settings.js";
 import type { CorpusImage } from "./corpus.js";
 import { runChild } from "./run-child.js";
 import { median } from "./stats.js";
+import { MB_PER_VCPU } from "./cost-model.js";
 
 export interface MemoryRun {
   singleMb: number;
   batchMb: number;
   batchWallMs: number;
+  /** CPU the batch took (all threads): divided by a Lambda's vCPU share, how long the batch takes there. */
+  batchCpuMs: number;
 }
 
 export interface MemoryBench {
@@ -21,6 +24,9 @@ export interface MemoryBench {
   safeMb: number;
   headroom: number;
   configuredIsSafe: boolean;
+  /** Median seconds the batch would take on Lambda at the safe and at the configured memory (CPU / vCPU share). */
+  batchSeconds: { atSafe: number; atConfigured: number };
+  timeoutSeconds: number;
 }
 
 /** Room above the measured peak for what the bench does not reproduce: S3 bodies in flight, larger or odd photos. */
@@ -57,11 +63,12 @@ export async function benchMemory(input: {
   for (let r = 0; r < input.runs; r++) {
     const single = await measure([input.single]);
     const batch = await measure(input.batch);
-    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs });
+    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs, batchCpuMs: batch.cpuMs });
     input.log(`memory run ${r + 1}/${input.runs}: one image ${single.maxRssMb.toFixed(0)} MB, batch of ${input.batch.length} ${batch.maxRssMb.toFixed(0)} MB`);
   }
   const worst = Math.max(...runs.map((r) => Math.max(r.singleMb, r.batchMb)));
   const safeMb = safeMemoryMb(worst);
+  const batchCpuSeconds = median(runs.map((r) => r.batchCpuMs)) / 1000;
   const { name, width, height, megapixels, bytes } = input.single;
   return {
     image: { name, width, height, megapixels, bytes },
@@ -74,5 +81,10 @@ export async function benchMemory(input: {
     safeMb,
     headroom: HEADROOM,
     configuredIsSafe: settings.processor.memoryMb >= safeMb,
+    batchSeconds: {
+      atSafe: batchCpuSeconds / (safeMb / MB_PER_VCPU),
+      atConfigured: batchCpuSeconds / (settings.processor.memoryMb / MB_PER_VCPU),
+    },
+    timeoutSeconds: settings.processor.timeoutSeconds,
   };
 }

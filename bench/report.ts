@@ -132,6 +132,7 @@ export function renderReport(report: BenchReport): string {
         ],
       ),
       `safe Lambda memory: ${mem.safeMb} MB (worst peak + ${mem.headroom * 100}%, rounded up to 128 MB); configured ${mem.configuredMb} MB is ${mem.configuredIsSafe ? "safe" : "NOT safe"}`,
+      `memory buys CPU too: the batch would take about ${fixed(mem.batchSeconds.atSafe, 1)} s at ${mem.safeMb} MB and ${fixed(mem.batchSeconds.atConfigured, 1)} s at ${mem.configuredMb} MB (timeout ${mem.timeoutSeconds} s)`,
     );
   }
   const e2e = report.endToEnd;

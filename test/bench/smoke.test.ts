@@ -80,6 +80,10 @@ describe("npm run bench on a tiny corpus", function () {
     expect(memory.safeMb % 128).to.equal(0);
     expect(memory.safeMb).to.be.at.least(worst * 1.25);
     expect(memory.safeMb - 128).to.be.below(worst * 1.25);
+    const batchCpuSeconds = memory.runs[0]!.batchCpuMs / 1000;
+    expect(batchCpuSeconds).to.be.greaterThan(0);
+    expect(memory.batchSeconds.atConfigured).to.be.closeTo(batchCpuSeconds / (memory.configuredMb / MB_PER_VCPU), 1e-9);
+    expect(memory.batchSeconds.atSafe).to.be.closeTo(batchCpuSeconds / (memory.safeMb / MB_PER_VCPU), 1e-9);
   });
 
   it("sends every upload through the local runtime to done", () => {
