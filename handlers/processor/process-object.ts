@@ -5,6 +5,7 @@ import { imageIdFromOriginalKey, variantKey } from "../lib/keys.js";
 import {
   completeRecord,
   failRecord,
+  getRecord,
   noteTransientError,
   startProcessing,
   type ErrorFacts,
@@ -118,6 +119,14 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     if (original.kind === "replaced") return { outcome: "superseded", imageId: id, attempts };
     bytes = original.body.byteLength;
     const result = await deps.engine.process(original.body);
+    // The engine takes seconds, in which a newer upload of the key may have taken the record (or a concurrent
+    // delivery of this event finished it). Looking just before writing keeps this run from overwriting the newer
+    // upload's variants; only the record's conditional write below is the final word.
+    const current = await getRecord(deps.records, id);
+    if (current?.sequencer !== sequencer || current?.status !== "processing") {
+      const outcome = current?.sequencer === sequencer && current?.status === "done" ? "duplicate" : "superseded";
+      return { outcome, imageId: id, status: current?.status, attempts };
+    }
     const variants = await writeVariants(deps, id, result.variants);
     const completed = await completeRecord(deps.records, {
       id,

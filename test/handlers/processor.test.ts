@@ -449,6 +449,31 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
     });
 
+    it("never overwrites the variants of a newer upload that took the record while an older event was decoding", async () => {
+      const id = newImageId();
+      const older = await upload(await makePhoto({ width: 640, height: 480, seed: 18 }), { id });
+      const olderMessage = s3Message([older.event]);
+      let newerSize = 0;
+      const engineWithNewerUploadMeanwhile: ImageEngine = {
+        async process(input) {
+          const result = await engine.process(input);
+          const newer = await upload(await makePhoto({ width: 300, height: 400, seed: 19 }), { id });
+          newerSize = newer.event.size;
+          expect(await processor().handler(sqsEvent([s3Message([newer.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+          return result;
+        },
+      };
+      const { s3, commands } = interceptedS3(standIns.s3);
+      const late = processor({ s3, engine: engineWithNewerUploadMeanwhile });
+
+      expect(await late.handler(sqsEvent([olderMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(late.outcomes()[0]).to.deep.include({ outcome: "superseded", imageId: id, status: "done" });
+      expect(commands.filter((name) => name === "PutObjectCommand")).to.deep.equal([]);
+      expect(await record(id)).to.deep.include({ status: "done", original: { bytes: newerSize, width: 300, height: 400, format: "jpeg" } });
+      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
+    });
+
     it("leaves the work to the newer event when the object was replaced before an older event ran", async () => {
       const id = newImageId();
       const first = await upload(await makePhoto({ width: 640, height: 480, seed: 16 }), { id });
