@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { withDefaults, type ApiDeps } from "./deps.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
-import { errorResponse, HttpError, type ApiResponse } from "./responses.js";
+import { errorResponse, HttpError, type ApiResponse, type ErrorStyle } from "./responses.js";
 import { ROUTES, type Route } from "./routes.js";
 import { pageContentSecurityPolicy } from "./content-security-policy.js";
 import { createStaticFiles } from "./static-files.js";
@@ -42,7 +42,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
       if (match) candidates.push({ route, params: match.slice(1) });
     }
     if (candidates.length === 0) {
-      const file = request.method === "GET" ? await serveFile(request.path) : undefined;
+      const file = request.method === "GET" ? await guarded(request, "api", () => serveFile(request.path)) : undefined;
       return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${request.path}`), "api");
     }
     const routes = candidates.map((c) => c.route);
@@ -55,8 +55,13 @@ export function createApi(deps: ApiDeps): ApiHandler {
     if (request.body.length > MAX_BODY_BYTES) {
       return errorResponse(new HttpError(413, "payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
     }
+    return guarded(request, style, () => chosen.route.handle(ctx, request, chosen.params));
+  }
+
+  /** Refusals render in the route's error style; anything else is a logged 500, never an escaped exception. */
+  async function guarded<T extends ApiResponse | undefined>(request: ApiRequest, style: ErrorStyle, work: () => Promise<T>): Promise<T | ApiResponse> {
     try {
-      return await chosen.route.handle(ctx, request, chosen.params);
+      return await work();
     } catch (error) {
       if (error instanceof HttpError) return errorResponse(error, style);
       const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { S3Client } from "@aws-sdk/client-s3";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +102,40 @@ describe("API handler: the page and bootstrap from the same origin", () => {
     );
     const script = await api(httpEvent("GET", "/assets/app.js"));
     expect(script.headers).not.to.have.property("content-security-policy");
+  });
+
+  it("answers a logged 500 in JSON when the page's policy cannot be signed, then signs again on the next request", async () => {
+    let credentialsAvailable = false;
+    const errors: Array<Record<string, unknown>> = [];
+    const env = { AWS_ENDPOINT_URL_DYNAMODB: "http://127.0.0.1:9" };
+    const api = createApi({
+      s3: new S3Client({
+        region: "us-east-1",
+        endpoint: "http://127.0.0.1:9",
+        forcePathStyle: true,
+        credentials: async () => {
+          if (!credentialsAvailable) throw new Error("no credentials yet");
+          return { accessKeyId: "a", secretAccessKey: "b" };
+        },
+      }),
+      records: { client: createDocumentClient(env), tableName: "unused" },
+      settings: parseSettings({}),
+      uploadsBucket: "unused",
+      variantsBucket: "unused",
+      webRoot: join(dir, "web"),
+      logger: { error: (_message, attributes) => errors.push(attributes) },
+    });
+
+    const failed = await api(httpEvent("GET", "/"));
+    expect(failed.statusCode).to.equal(500);
+    expect(bodyOf(failed)).to.deep.equal({ error: { code: "internal_error", message: "The request failed; try again" } });
+    expect(errors).to.have.length(1);
+    expect(errors[0]).to.deep.include({ method: "GET", path: "/" });
+
+    credentialsAvailable = true;
+    const served = await api(httpEvent("GET", "/"));
+    expect(served.statusCode).to.equal(200);
+    expect(served.headers["content-security-policy"]).to.include("connect-src 'self' http://127.0.0.1:9");
   });
 
   it("finds the repository's web/ and bootstrap by default", async () => {
