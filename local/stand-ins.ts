@@ -1,15 +1,16 @@
 /**
- * The embedded stand-ins for AWS, each on a random loopback port and persisting under DATA_DIR:
- * s3rver (S3: files), fauxqs (SQS: SQLite), dynalite (DynamoDB: LevelDB).
+ * The embedded stand-ins for AWS, each on a random port and persisting under DATA_DIR:
+ * s3rver (S3: files) and dynalite (DynamoDB: LevelDB) on `host` (loopback unless the caller says otherwise),
+ * fauxqs (SQS: SQLite) always on loopback 127.0.0.1 only (see sqs-stand-in.ts).
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
-import { startFauxqs } from "fauxqs";
 // @ts-expect-error s3rver ships no types
 import S3rver from "s3rver";
 // @ts-expect-error dynalite ships no types
 import dynalite from "dynalite";
 import type { DataDirLayout } from "./data-dir.js";
+import { SQS_STAND_IN_HOST, startLoopbackFauxqs } from "./sqs-stand-in.js";
 
 /** The part of s3rver's upload event the runtime reads: one record, key not URL-encoded. */
 export interface S3rverEvent {
@@ -50,7 +51,7 @@ export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): 
     };
     stops.push(stopS3);
 
-    const fauxqs = await startFauxqs({ port: 0, logger: false, dataDir: layout.sqs });
+    const fauxqs = await startLoopbackFauxqs(layout.sqs);
     stops.push(() => fauxqs.stop());
 
     const dynamo = dynalite({ path: layout.dynamodb, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
@@ -67,7 +68,7 @@ export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): 
     return {
       endpoints: {
         s3: `http://${host}:${s3Address.port}`,
-        sqs: `http://127.0.0.1:${fauxqs.port}`,
+        sqs: `http://${SQS_STAND_IN_HOST}:${fauxqs.port}`,
         dynamodb: `http://${host}:${dynamoPort}`,
       },
       onS3Event(listener) {
