@@ -16,7 +16,7 @@ import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { s3EventRecord, s3Notification, s3TestEvent } from "../handlers/processor/s3-event.js";
+import { nextSequencer, s3EventRecord, s3Notification, s3TestEvent } from "../handlers/processor/s3-event.js";
 import type { S3rverEvent } from "./stand-ins.js";
 
 export interface NotificationTarget {
@@ -146,6 +146,9 @@ export async function createNotificationForwarder(options: {
             size: object.Size ?? 0,
             eTag: object.ETag,
             eventName: "ObjectCreated:Put",
+            // Sequenced now, not from LastModified (whole seconds): the listed object is the key's latest upload, so
+            // its sequencer must order after any event of that key recorded before, even one in the same second.
+            sequencer: nextSequencer(),
             ...(object.LastModified ? { eventTime: object.LastModified } : {}),
           });
         }

@@ -1,11 +1,13 @@
 import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
+import { setTimeout } from "node:timers/promises";
 import { join } from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createS3Client, createSqsClient } from "../../handlers/lib/aws-clients.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
+import { orderedSequencer } from "../../handlers/processor/s3-event.js";
 import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
 import { ensureBuckets, ensureQueues, resourceNames, type QueueIdentity } from "../../local/resources.js";
 import { createNotificationForwarder, type NotificationTarget } from "../../local/s3-notifications.js";
@@ -124,5 +126,26 @@ describe("local S3 event notifications", function () {
       ["uploads/a.jpg", 1],
       ["uploads/b.jpg", 2],
     ]);
+  });
+
+  it("gives an upload forwarded at the next start a sequencer newer than the key's earlier event, even in the same second", async () => {
+    const first = await forwarder();
+    await put("uploads/same.jpg", "first");
+    await first.drain(5_000);
+    listeners.length = 0; // the runtime stops before the re-upload's event is forwarded
+    await put("uploads/same.jpg", "second upload");
+    await setTimeout(5);
+    const reconciledAfter = Date.now();
+    expect(await (await forwarder()).reconcile(s3)).to.equal(1);
+
+    const objects = (await messages()).map((m) => m.Records[0].s3.object);
+    expect(objects.map((object) => [object.key, object.size])).to.deep.equal([
+      ["uploads/same.jpg", 5],
+      ["uploads/same.jpg", 13],
+    ]);
+    const [earlier, resent] = objects.map((object) => orderedSequencer(object.sequencer) ?? "");
+    expect(resent! > earlier!, `${resent} after ${earlier}`).to.equal(true);
+    // Made at reconciliation time (nextSequencer: milliseconds * 4096), not from LastModified's whole seconds.
+    expect(Number(BigInt(`0x${objects[1].sequencer}`) / 4096n)).to.be.at.least(reconciledAfter);
   });
 });
