@@ -9,10 +9,8 @@ import { ImageTable } from "./image-table.js";
 import { JobQueue } from "./job-queue.js";
 import { PrivateBucket } from "./private-bucket.js";
 import { ResourceTypes } from "./resource-types.js";
+import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
 
-/** Key prefixes fixed by handlers/lib/keys.ts. */
-export const UPLOADS_PREFIX = "uploads/";
-export const VARIANTS_PREFIX = "variants/";
 
 export interface LambdaCode {
   api: pulumi.Input<pulumi.asset.Archive>;

@@ -252,9 +252,13 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
     maxUploadBytes: integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES),
     maxInputPixels: integer("maxInputPixels", withDefault(raw.maxInputPixels, d.maxInputPixels), 1, 2 ** 31 - 1),
-    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds), 60, 7 * 24 * 3600),
+    // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
+    // an hour is as long as the URL's stated expiry can be promised.
+    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds), 60, 3600),
     processor: processor(raw.processor),
-    queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 1, 1000) },
+    // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
+    // function is throttled count too, and would send healthy images to the DLQ.
+    queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 5, 1000) },
     api: {
       reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 1, 1000),
       logRetentionDays: integer("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays), 1, 3653),
@@ -263,6 +267,11 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
   };
+  // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
+  const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
+  if (settings.maxUploadBytes > uploadLimit) {
+    throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
+  }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
   return settings;
 }

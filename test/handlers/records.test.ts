@@ -3,17 +3,30 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createPendingRecord, findLatestRecordByFilename, getRecord, startProcessing, completeRecord, failRecord } from "../../handlers/lib/records.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 
-describe("record store against dynalite", () => {
+describe("record store (dynalite)", () => {
   let standIns: StandIns;
   before(async () => {
     standIns = await startStandIns();
   });
   after(async () => standIns.stop());
 
-  it("stores and reads an object through s3rver with the handlers' S3 client", async () => {
-    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: "uploads/x", Body: "hello", ContentType: "text/plain" }));
+  it("stores bodies byte for byte through the handlers' S3 client (no aws-chunked framing from the stand-in)", async () => {
+    const body = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 251));
+    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: "uploads/x", Body: body, ContentType: "application/octet-stream" }));
     const got = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.uploadsBucket, Key: "uploads/x" }));
-    expect(await got.Body!.transformToString()).to.equal("hello");
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(body)).to.equal(true);
+  });
+
+  it("finds the most recent record of a filename through the byFilename index", async () => {
+    const t = (s: number) => new Date(Date.UTC(2026, 1, 1, 0, 0, s));
+    const older = "0190a000-0000-7000-8000-0000000000a1";
+    const newer = "0190a000-0000-7000-8000-0000000000a2";
+    const other = "0190a000-0000-7000-8000-0000000000a3";
+    await createPendingRecord(standIns.records, { id: newer, filename: "dog.jpg", contentType: "image/jpeg", now: t(5) });
+    await createPendingRecord(standIns.records, { id: older, filename: "dog.jpg", contentType: "image/jpeg", now: t(1) });
+    await createPendingRecord(standIns.records, { id: other, filename: "dog.png", contentType: "image/png", now: t(9) });
+    expect((await findLatestRecordByFilename(standIns.records, "dog.jpg"))?.id).to.equal(newer);
+    expect(await findLatestRecordByFilename(standIns.records, "cat.gif")).to.equal(undefined);
   });
 
   it("moves a record pending -> processing -> done and never backwards", async () => {

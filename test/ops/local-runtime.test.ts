@@ -86,11 +86,12 @@ describe("npm run dlq against the local runtime", function () {
 
   before(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "dlq-local-"));
-    const settings = parseSettings({
+    const validated = parseSettings({
       variants: [{ name: "thumb", width: 32, format: "webp" }],
       processor: { timeoutSeconds: 30, batchSize: 10, batchWindowSeconds: 0 },
-      queue: { maxReceiveCount: MAX_RECEIVE_COUNT },
     });
+    // Below the deployable minimum of 5, so that images die in two receives: the redrive path is the same.
+    const settings = { ...validated, queue: { maxReceiveCount: MAX_RECEIVE_COUNT } };
     const failingIds = new Set<string>();
     pipeline = await startLocalPipeline({
       port: 0,

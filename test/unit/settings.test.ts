@@ -34,6 +34,22 @@ describe("stack settings", () => {
       ["medium", 1024, "webp"],
       ["large", 2048, "webp"],
     ]);
+    expect(settings.allowedOrigins).to.deep.equal([]);
+    expect(settings.processor).to.deep.equal({
+      memoryMb: 1536,
+      timeoutSeconds: 60,
+      architecture: "arm64",
+      batchSize: 10,
+      batchWindowSeconds: 1,
+      maxConcurrency: 5,
+      imageConcurrency: 2,
+      logRetentionDays: 14,
+    });
+    expect(settings.api).to.deep.equal({ reservedConcurrency: 20, logRetentionDays: 14 });
+    expect(settings.originalsRetentionDays).to.equal(30);
+    expect(settings.forceDestroy).to.equal(false);
+    expect(settings.deletionProtection).to.equal(false);
+    expect(settings).not.to.have.property("alarmEmail");
     expect(settings).to.deep.equal(DEFAULT_SETTINGS);
   });
 
@@ -81,6 +97,12 @@ describe("stack settings", () => {
     ["a misspelt key", { maxUploadByte: 10 }, "maxUploadByte", "Unknown setting maxUploadByte"],
     ["a misspelt processor key", { processor: { memory: 10 } }, "processor.memory", "Unknown setting processor.memory"],
     ["a bad e-mail", { alarmEmail: "ops" }, "alarmEmail", 'Expected e-mail address for alarmEmail but received "ops" of type string'],
+    ["an upload limit the processor's memory cannot hold", { maxUploadBytes: 400 * 1024 * 1024, processor: { memoryMb: 1536 } }, "maxUploadBytes",
+      "Expected at most 402653184 (a quarter of processor.memoryMb, which holds the original while processing) for maxUploadBytes but received 419430400 of type number"],
+    ["an upload URL outliving the signing credentials", { uploadUrlTtlSeconds: 7200 }, "uploadUrlTtlSeconds",
+      "Expected integer between 60 and 3600 for uploadUrlTtlSeconds but received 7200 of type number"],
+    ["a DLQ after fewer than 5 receives", { queue: { maxReceiveCount: 2 } }, "queue.maxReceiveCount",
+      "Expected integer between 5 and 1000 for queue.maxReceiveCount but received 2 of type number"],
     ["a non-boolean switch", { forceDestroy: "yes" }, "forceDestroy", 'Expected boolean for forceDestroy but received "yes" of type string'],
   ];
   for (const [what, raw, key, message] of refusals) {
@@ -100,7 +122,7 @@ describe("stack settings", () => {
   it("reads Pulumi.dev.yaml as the dev stack's settings", async () => {
     const { settings, region } = stackSettingsFromYaml(await readFile("Pulumi.dev.yaml", "utf8"));
     expect(region).to.equal("us-east-1");
-    expect(settings.allowedOrigins).to.include("http://localhost:3000");
+    expect(settings.allowedOrigins).to.deep.equal([]);
     expect(settings.forceDestroy).to.equal(true);
     expect(settings.variants.map((v) => v.name)).to.deep.equal(["thumb", "medium", "large"]);
   });
