@@ -66,6 +66,50 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
     expect(error.message).to.equal("the move task failed after moving 1: AccessDenied on the destination");
   });
 
+  it("never takes an older finished task for its own: polls until its own task is listed", async () => {
+    const older = { Status: "COMPLETED", SourceArn: DLQ_ARN, ApproximateNumberOfMessagesMoved: 7, ApproximateNumberOfMessagesToMove: 7, StartedTimestamp: Date.now() - 3_600_000 };
+    const double = sqsDouble({ arns: ARNS, polls: [[older], [older], [completed, older]] });
+    const seen: string[] = [];
+
+    const result = await replayWithMoveTask({
+      sqs: double.sqs,
+      dlqUrl: DLQ_URL,
+      queueUrl: QUEUE_URL,
+      sleep: async () => undefined,
+      onProgress: (task) => seen.push(`${task.Status} ${task.ApproximateNumberOfMessagesMoved}`),
+    });
+
+    expect(result).to.deep.equal({ taskHandle: "task-1", sourceArn: DLQ_ARN, destinationArn: QUEUE_ARN, moved: 3, status: "COMPLETED" });
+    expect(double.calls.filter((call) => call.command === "ListMessageMoveTasksCommand")).to.have.length(3);
+    expect(seen).to.deep.equal(["COMPLETED 3"]);
+  });
+
+  it("takes a finished task that started within the clock-skew allowance before the request for its own", async () => {
+    const requestedAt = Date.parse("2030-01-01T00:00:00Z");
+    const skewed = { ...completed, StartedTimestamp: requestedAt - 4_000 };
+    const tooOld = { ...completed, ApproximateNumberOfMessagesMoved: 9, StartedTimestamp: requestedAt - 6_000 };
+    const double = sqsDouble({ arns: ARNS, polls: [[tooOld], [skewed, tooOld]] });
+
+    const result = await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, now: () => requestedAt, sleep: async () => undefined });
+
+    expect(result.moved).to.equal(3);
+    expect(double.calls.filter((call) => call.command === "ListMessageMoveTasksCommand")).to.have.length(2);
+  });
+
+  it("is an operational failure when SQS never lists its task, after a bounded number of polls", async () => {
+    const older = { ...completed, StartedTimestamp: Date.now() - 3_600_000 };
+    const running = { TaskHandle: "task-0", Status: "RUNNING", SourceArn: DLQ_ARN };
+    const double = sqsDouble({ arns: ARNS, polls: [[running], [older]] });
+
+    const error = await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, maxUnlistedPolls: 4, sleep: async () => undefined }).catch((e) => e);
+
+    expect(error).to.be.instanceOf(OperationalError);
+    expect(error.message).to.equal(
+      "the move task task-1 was not listed by SQS after 4 polls; check the DLQ's redrive in the SQS console",
+    );
+    expect(double.calls.filter((call) => call.command === "ListMessageMoveTasksCommand")).to.have.length(4);
+  });
+
   it("the command prints a progress line per change and the result, and exits 0", async () => {
     const double = sqsDouble({ arns: ARNS, polls: [[running(0)], [running(0)], [running(2)], [completed]] });
     const out: string[] = [];
