@@ -167,12 +167,36 @@ export async function startProcessing(
   }
 }
 
-/** The condition of the final writes: still processing, and (with a sequencer) still the same upload. */
-function stillProcessing(values: Record<string, unknown>, sequencer: string | undefined): string {
-  values[":processing"] = "processing";
-  if (sequencer === undefined) return "#status = :processing";
-  values[":sequencer"] = sequencer;
-  return "#status = :processing AND sequencer = :sequencer";
+/**
+ * Updates a record still being processed by this attempt: status `processing` and (with a sequencer) still the
+ * same upload. Returns false when the record has moved on (a final state, or a newer upload of the key).
+ */
+async function updateWhileProcessing(
+  store: RecordStore,
+  input: { id: string; sequencer: string | undefined; update: string; values: Record<string, unknown> },
+): Promise<boolean> {
+  const values: Record<string, unknown> = { ...input.values, ":processing": "processing" };
+  let condition = "#status = :processing";
+  if (input.sequencer !== undefined) {
+    values[":sequencer"] = input.sequencer;
+    condition += " AND sequencer = :sequencer";
+  }
+  try {
+    await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: input.update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 /**
@@ -183,31 +207,18 @@ export async function completeRecord(
   store: RecordStore,
   input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
 ): Promise<boolean> {
-  const values: Record<string, unknown> = {
-    ":done": "done",
-    ":now": input.now.toISOString(),
-    ":original": input.original,
-    ":variants": input.variants,
-    ":placeholder": input.placeholder,
-  };
-  const condition = stillProcessing(values, input.sequencer);
-  try {
-    await store.client.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: { id: input.id },
-        UpdateExpression:
-          "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return updateWhileProcessing(store, {
+    id: input.id,
+    sequencer: input.sequencer,
+    update: "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
+    values: {
+      ":done": "done",
+      ":now": input.now.toISOString(),
+      ":original": input.original,
+      ":variants": input.variants,
+      ":placeholder": input.placeholder,
+    },
+  });
 }
 
 /** Marks a final failure; returns false when the record had already reached a final state (or a newer upload). */
@@ -215,33 +226,13 @@ export async function failRecord(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
 ): Promise<boolean> {
-  const values: Record<string, unknown> = {
-    ":failed": "failed",
-    ":now": input.now.toISOString(),
-    ":error": input.error,
-  };
-  const condition = stillProcessing(values, input.sequencer);
+  const values: Record<string, unknown> = { ":failed": "failed", ":now": input.now.toISOString(), ":error": input.error };
   let update = "SET #status = :failed, updatedAt = :now, #error = :error";
   if (input.original) {
     update += ", original = :original";
     values[":original"] = input.original;
   }
-  try {
-    await store.client.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: { id: input.id },
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return updateWhileProcessing(store, { id: input.id, sequencer: input.sequencer, update, values });
 }
 
 /**
@@ -253,22 +244,10 @@ export async function noteTransientError(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; sequencer?: string; now: Date },
 ): Promise<boolean> {
-  const values: Record<string, unknown> = { ":now": input.now.toISOString(), ":error": input.error };
-  const condition = stillProcessing(values, input.sequencer);
-  try {
-    await store.client.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: { id: input.id },
-        UpdateExpression: "SET updatedAt = :now, #error = :error",
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
+  return updateWhileProcessing(store, {
+    id: input.id,
+    sequencer: input.sequencer,
+    update: "SET updatedAt = :now, #error = :error",
+    values: { ":now": input.now.toISOString(), ":error": input.error },
+  });
 }
