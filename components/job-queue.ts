@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DLQ_RETENTION_SECONDS, JOBS_QUEUE_LONG_POLL_SECONDS, JOBS_QUEUE_RETENTION_SECONDS } from "../handlers/lib/queue-timing.js";
 import { ResourceTypes } from "./resource-types.js";
-
-const DAY_SECONDS = 24 * 3600;
 
 export interface JobQueueArgs {
   /** The bucket whose new objects become jobs: only it may send to the queue. */
@@ -34,8 +33,8 @@ export interface JobQueueArgs {
 
 const defaults = {
   maxReceiveCount: 5,
-  messageRetentionSeconds: 4 * DAY_SECONDS,
-  deadLetterRetentionSeconds: 14 * DAY_SECONDS,
+  messageRetentionSeconds: JOBS_QUEUE_RETENTION_SECONDS,
+  deadLetterRetentionSeconds: DLQ_RETENTION_SECONDS,
 } satisfies Partial<JobQueueArgs>;
 
 /**
@@ -71,7 +70,7 @@ export class JobQueue extends pulumi.ComponentResource {
       {
         visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
         messageRetentionSeconds: settings.messageRetentionSeconds,
-        receiveWaitTimeSeconds: 20,
+        receiveWaitTimeSeconds: JOBS_QUEUE_LONG_POLL_SECONDS,
         sqsManagedSseEnabled: true,
         redrivePolicy: pulumi.jsonStringify({
           deadLetterTargetArn: this.deadLetterQueue.arn,

@@ -5,7 +5,12 @@
 import { CreateBucketCommand, PutBucketCorsCommand, type CORSRule, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
+import {
+  DLQ_RETENTION_SECONDS,
+  JOBS_QUEUE_LONG_POLL_SECONDS,
+  JOBS_QUEUE_RETENTION_SECONDS,
+  jobsQueueVisibilityTimeoutSeconds,
+} from "../handlers/lib/queue-timing.js";
 import { PROJECT_NAME, type Settings } from "../handlers/lib/settings.js";
 import { ensureImageTable } from "./image-table.js";
 
@@ -36,12 +41,6 @@ export interface QueueIdentity {
   dlqArn: string;
 }
 
-const DAY_SECONDS = 24 * 3600;
-/** The DLQ keeps messages as long as SQS allows: its retention counts from the original enqueue. */
-const DLQ_RETENTION_SECONDS = 14 * DAY_SECONDS;
-const JOBS_RETENTION_SECONDS = 4 * DAY_SECONDS;
-const LONG_POLL_SECONDS = 20;
-
 export async function ensureQueues(sqs: SQSClient, names: ResourceNames, settings: Settings): Promise<QueueIdentity> {
   const dlq = await createQueue(sqs, names.dlqName);
   await sqs.send(
@@ -53,8 +52,8 @@ export async function ensureQueues(sqs: SQSClient, names: ResourceNames, setting
       QueueUrl: jobs.url,
       Attributes: {
         VisibilityTimeout: String(jobsQueueVisibilityTimeoutSeconds(settings.processor)),
-        MessageRetentionPeriod: String(JOBS_RETENTION_SECONDS),
-        ReceiveMessageWaitTimeSeconds: String(LONG_POLL_SECONDS),
+        MessageRetentionPeriod: String(JOBS_QUEUE_RETENTION_SECONDS),
+        ReceiveMessageWaitTimeSeconds: String(JOBS_QUEUE_LONG_POLL_SECONDS),
         RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: settings.queue.maxReceiveCount }),
       },
     }),
