@@ -6,6 +6,7 @@
  * reappear after the visibility timeout. A thrown error, a timeout or an invalid response fails the whole batch.
  * The queue itself moves a message to the DLQ after maxReceiveCount receives.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from "aws-lambda";
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -272,8 +273,4 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FILENAME_INDEX, FILENAME_INDEX_KEYS } from "../handlers/lib/records.js";
 
@@ -33,7 +34,7 @@ export async function ensureImageTable(client: DynamoDBClient, tableName: string
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === "ACTIVE");
     if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`DynamoDB table ${tableName} did not become ACTIVE`);
 }

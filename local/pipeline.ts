@@ -17,8 +17,9 @@ import { lockDataDir, prepareDataDir } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
+import { ensureImageTable } from "./image-table.js";
 import { processorLogger } from "./processor-log.js";
-import { ensureBuckets, ensureQueues, ensureTable, resourceNames } from "./resources.js";
+import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
 import { readStackSettings } from "./stack-settings.js";
@@ -85,6 +86,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     };
     const s3 = createS3Client(env);
     const sqs = createSqsClient(env);
+    // Creating the table needs the raw client (the document client does not expose the one it wraps).
     const dynamodb = new DynamoDBClient({
       endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
       region,
@@ -99,7 +101,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const origins = [...new Set([...settings.allowedOrigins, ...ownOrigins])];
     await ensureBuckets(s3, names, origins);
     const queues = await ensureQueues(sqs, names, settings);
-    await ensureTable(dynamodb, names);
+    await ensureImageTable(dynamodb, names.tableName);
 
     const forwarder = await createNotificationForwarder({
       sqs,

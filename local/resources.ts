@@ -4,7 +4,6 @@
  */
 import { CreateBucketCommand, PutBucketCorsCommand, type CORSRule, type S3Client } from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DLQ_RETENTION_SECONDS,
   JOBS_QUEUE_LONG_POLL_SECONDS,
@@ -12,7 +11,6 @@ import {
   jobsQueueVisibilityTimeoutSeconds,
 } from "../handlers/lib/queue-timing.js";
 import { PROJECT_NAME, type Settings } from "../handlers/lib/settings.js";
-import { ensureImageTable } from "./image-table.js";
 
 export interface ResourceNames {
   uploadsBucket: string;
@@ -97,8 +95,4 @@ export async function ensureBuckets(s3: S3Client, names: ResourceNames, corsOrig
     }
     await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [...rules] } }));
   }
-}
-
-export async function ensureTable(dynamodb: DynamoDBClient, names: ResourceNames): Promise<void> {
-  await ensureImageTable(dynamodb, names.tableName);
 }

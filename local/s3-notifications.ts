@@ -14,6 +14,7 @@
  */
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { nextSequencer, s3EventRecord, s3Notification, s3TestEvent } from "../handlers/processor/s3-event.js";
@@ -75,7 +76,7 @@ export async function createNotificationForwarder(options: {
         if (stopping) throw error;
         const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** attempt);
         log(`notification to ${target.queueUrl} failed (${(error as Error).message}); retrying in ${delay} ms`);
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await sleep(delay);
       }
     }
   }

@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message } from "@aws-sdk/client-sqs";
 import { OperationalError } from "./errors.js";
 import { release } from "./list.js";
-import { sleep, type SqsSender } from "./sqs.js";
+import type { SqsSender } from "./sqs.js";
 
 export interface MovingDeps {
   sqs: SqsSender;

@@ -1,6 +1,7 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type ListMessageMoveTasksResultEntry } from "@aws-sdk/client-sqs";
 import { OperationalError } from "./errors.js";
-import { queueArn, sleep, type SqsSender } from "./sqs.js";
+import { queueArn, type SqsSender } from "./sqs.js";
 
 /** How far this machine's clock may run ahead of SQS's before our own finished task is not recognised. */
 const CLOCK_SKEW_ALLOWANCE_MS = 5_000;

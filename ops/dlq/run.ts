@@ -66,14 +66,19 @@ export async function runDlq(argv: string[], io: RunIo): Promise<number> {
 
 type Clients = { sqs: SqsSender; records?: RecordStore };
 
-async function list(args: DlqArgs, target: Target, clients: Clients, io: RunIo): Promise<void> {
-  const listing = await listDeadLetters({
+/** The first dead letters (at most --max, 10 by default), with their records when the table is known. */
+function listFor(args: DlqArgs, target: Target, clients: Clients) {
+  return listDeadLetters({
     sqs: clients.sqs,
     dlqUrl: target.dlqUrl,
     max: args.max ?? DEFAULT_LIST_MAX,
     releaseVisibilitySeconds: releaseVisibilitySeconds(target),
     ...(clients.records ? { records: clients.records } : {}),
   });
+}
+
+async function list(args: DlqArgs, target: Target, clients: Clients, io: RunIo): Promise<void> {
+  const listing = await listFor(args, target, clients);
   if (args.json) {
     io.out(JSON.stringify({ dlqUrl: target.dlqUrl, approximateCount: listing.depth, messages: listing.messages }, null, 2));
   } else {
@@ -88,13 +93,7 @@ async function replay(args: DlqArgs, target: Target, clients: Clients, io: RunIo
     throw new UsageError("replay needs the jobs queue: give --queue-url URL");
   }
   if (args.dryRun) {
-    const listing = await listDeadLetters({
-      sqs: clients.sqs,
-      dlqUrl: target.dlqUrl,
-      max: args.max ?? DEFAULT_LIST_MAX,
-      releaseVisibilitySeconds: releaseVisibilitySeconds(target),
-      ...(clients.records ? { records: clients.records } : {}),
-    });
+    const listing = await listFor(args, target, clients);
     const total = listing.depth.visible + listing.depth.inFlight;
     const wouldMove = args.max === undefined ? total : Math.min(args.max, total);
     if (args.json) {

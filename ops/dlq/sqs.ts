@@ -29,5 +29,3 @@ export async function queueArn(sqs: SqsSender, queueUrl: string): Promise<string
   if (!arn) throw new Error(`SQS returned no QueueArn for ${queueUrl}`);
   return arn;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
