@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import sharp from "sharp";
+import { seededRandom } from "../local/seeded-random.js";
 
 /**
  * The bench's images. By default a deterministic, photo-like set made here (seeded), cached on disk so later runs
@@ -65,18 +66,6 @@ export const TINY_CORPUS: readonly ImageSpec[] = [
 /** `count` distinct images of one size (the same scene, different grain), for the memory batch. */
 export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
   return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, grainSeed: base.seed * 1000 + i }));
-}
-
-/** mulberry32: a small, fast, seeded PRNG; the same seed always gives the same sequence. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Bilinear value noise on a grid of `cells` per axis, summed over octaves, at a reduced resolution. */
@@ -163,7 +152,7 @@ let lastScene: { key: string; pixels: Buffer } | undefined;
 async function scene(spec: ImageSpec): Promise<Buffer> {
   const key = `${spec.seed}:${spec.width}x${spec.height}`;
   if (lastScene?.key === key) return lastScene.pixels;
-  const rand = random(spec.seed);
+  const rand = seededRandom(spec.seed);
   const scale = 4;
   const fw = Math.ceil(spec.width / scale);
   const fh = Math.ceil(spec.height / scale);

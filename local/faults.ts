@@ -14,6 +14,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import type { BatchHandler } from "./event-source-mapping.js";
+import { seededRandom } from "./seeded-random.js";
 
 export interface Faults {
   s3WriteFailureRate?: number;
@@ -59,17 +60,6 @@ export function validateFaults(faults: Faults): Faults {
   return faults;
 }
 
-/** mulberry32: a small seeded generator, so a failure pattern can be reproduced. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function s3Error(name: string, status: number, message: string): S3ServiceException {
   return new S3ServiceException({ name, $fault: "server", $metadata: { httpStatusCode: status }, message: `${message} (injected by the local runtime)` });

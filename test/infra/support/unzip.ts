@@ -10,17 +10,25 @@ export interface UnzippedEntry {
   isSymlink: boolean;
 }
 
-/** Unpacks `zipPath` into `dir` (which must exist) and lists its entries as the zip records them. */
-export async function unzipTo(zipPath: string, dir: string): Promise<UnzippedEntry[]> {
-  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+function openZip(zipPath: string): Promise<yauzl.ZipFile> {
+  return new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+}
+
+function describeEntry(entry: yauzl.Entry): UnzippedEntry {
+  const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
+  return { name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 };
+}
+
+/** Lists a zip's entries as the zip records them and, given `dir` (which must exist), unpacks them there. */
+async function readZip(zipPath: string, dir?: string): Promise<UnzippedEntry[]> {
+  const zip = await openZip(zipPath);
   const entries: UnzippedEntry[] = [];
   await new Promise<void>((ok, fail) => {
     zip.on("error", fail);
     zip.on("end", () => ok());
     zip.on("entry", (entry: yauzl.Entry) => {
-      const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-      entries.push({ name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 });
-      if (entry.fileName.endsWith("/")) return zip.readEntry();
+      entries.push(describeEntry(entry));
+      if (dir === undefined || entry.fileName.endsWith("/")) return zip.readEntry();
       const target = resolve(dir, entry.fileName);
       if (!target.startsWith(resolve(dir) + sep)) return fail(new Error(`zip entry escapes its folder: ${entry.fileName}`));
       zip.openReadStream(entry, async (error, stream) => {
@@ -45,27 +53,19 @@ export async function unzipTo(zipPath: string, dir: string): Promise<UnzippedEnt
   return entries;
 }
 
+/** Unpacks `zipPath` into `dir` (which must exist) and lists its entries as the zip records them. */
+export function unzipTo(zipPath: string, dir: string): Promise<UnzippedEntry[]> {
+  return readZip(zipPath, dir);
+}
+
 /** Reads a zip's entry list without unpacking it. */
-export async function listZip(zipPath: string): Promise<UnzippedEntry[]> {
-  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
-  const entries: UnzippedEntry[] = [];
-  await new Promise<void>((ok, fail) => {
-    zip.on("error", fail);
-    zip.on("end", () => ok());
-    zip.on("entry", (entry: yauzl.Entry) => {
-      const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-      entries.push({ name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 });
-      zip.readEntry();
-    });
-    zip.readEntry();
-  });
-  zip.close();
-  return entries;
+export function listZip(zipPath: string): Promise<UnzippedEntry[]> {
+  return readZip(zipPath);
 }
 
 /** Reads one entry's bytes. */
 export async function readZipEntry(zipPath: string, name: string, length?: number): Promise<Buffer> {
-  const zip = await new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+  const zip = await openZip(zipPath);
   try {
     return await new Promise<Buffer>((ok, fail) => {
       zip.on("error", fail);
