@@ -2,7 +2,6 @@ import { expect } from "chai";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSEvent } from "aws-lambda";
 import { createFaultInjector, InjectedCrash } from "../../local/faults.js";
-import { seededRandom } from "../../local/seeded-random.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 
 describe("local fault injection", () => {
@@ -14,15 +13,16 @@ describe("local fault injection", () => {
   after(async () => standIns.stop());
   afterEach(() => s3?.destroy());
 
-  function instrumented(faults: Parameters<typeof createFaultInjector>[0], lines: string[] = []) {
+  function instrumented(faults: Parameters<typeof createFaultInjector>[0], lines: string[] = [], maxAttempts = 3) {
     const injector = createFaultInjector(faults, (line) => lines.push(line));
+    s3?.destroy();
     s3 = new S3Client({
       endpoint: standIns.s3Endpoint,
       forcePathStyle: true,
       region: "us-east-1",
       requestChecksumCalculation: "WHEN_REQUIRED",
       credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-      maxAttempts: 3,
+      maxAttempts,
     });
     injector.instrumentS3(s3);
     return injector;
@@ -30,12 +30,23 @@ describe("local fault injection", () => {
 
   const put = (key: string) => s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: key, Body: "x" }));
 
-  it("fails a fraction of writes, the same ones for the same seed", () => {
-    const draws = (seed: number) => Array.from({ length: 1000 }, seededRandom(seed));
-    expect(draws(7)).to.deep.equal(draws(7));
-    expect(draws(7)).not.to.deep.equal(draws(8));
-    const failures = draws(7).filter((x) => x < 0.3).length;
-    expect(failures).to.be.within(260, 340);
+  it("fails a fraction of writes, the same ones for the same seed", async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `variants/seeded-${i}/thumb.webp`);
+    // One attempt per write, so each write is one draw: which writes fail is the seed's pattern.
+    async function failedWrites(seed: number): Promise<string[]> {
+      instrumented({ s3WriteFailureRate: 0.3, seed }, [], 1);
+      const failed: string[] = [];
+      for (const key of keys) {
+        const refusal = await put(key).then(() => undefined, (error: Error) => error.name);
+        if (refusal !== undefined) failed.push(`${key} ${refusal}`);
+      }
+      return failed;
+    }
+    const seven = await failedWrites(7);
+    expect(await failedWrites(7)).to.deep.equal(seven);
+    expect(await failedWrites(8)).not.to.deep.equal(seven);
+    expect(seven.every((line) => line.endsWith(" SlowDown")), seven.join("\n")).to.equal(true);
+    expect(seven.length, "failed writes of 60 at a rate of 0.3").to.be.within(9, 27);
   });
 
   it("fails writes inside the SDK's retry loop, as S3 throttling would, and leaves reads alone", async () => {
