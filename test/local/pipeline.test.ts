@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
@@ -221,6 +222,6 @@ describe("local runtime, end to end through HTTP", function () {
     const page = await fetch(`${running.url}/`);
     expect(page.status).to.equal(200);
     expect(page.headers.get("content-type")).to.equal("text/html; charset=utf-8");
-    expect(await page.text()).to.match(/<html/i);
+    expect(await page.text()).to.equal(await readFile(new URL("../../web/index.html", import.meta.url), "utf8"));
   });
 });
