@@ -36,6 +36,7 @@ interface ImageBody {
   id: string;
   status: string;
   original: { bytes: number };
+  placeholder: string;
   variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; url: string }>;
   error?: { code: string; message: string };
 }
@@ -172,7 +173,8 @@ describe("the page, in Chromium, against the local pipeline", function () {
         expect(row.saving).to.equal(`${Math.trunc((1 - variant.bytes / api.original.bytes) * 100)}% smaller`);
         expect(await naturalWidthOf(page, row.href), `${name} ${row.name} loads at its width`).to.equal(variant.width);
       }
-      expect(view.placeholderSrc).to.match(/^data:image\/\w+;base64,/);
+      expect(api.placeholder).to.match(/^data:image\/webp;base64,/);
+      expect(view.placeholderSrc).to.equal(api.placeholder);
       expect(view.preview).to.deep.include({ alt: `${name}, ${api.variants[1]!.width} × ${api.variants[1]!.height}`, naturalWidth: api.variants[1]!.width });
     }
     const announced = await page.locator("#announcer").innerText();
