@@ -4,7 +4,10 @@ import type { DeadLetter, DeadLetterListing } from "./list.js";
 export function formatListing(listing: DeadLetterListing, where: string): string {
   const { visible, inFlight } = listing.depth;
   const inFlightNote = inFlight > 0 ? ` (${inFlight} of them in flight: being listed or replayed)` : "";
-  const header = `${where}: about ${visible + inFlight} message(s) in the DLQ${inFlightNote}`;
+  // The count is read before the listing's own receive and may lag behind it (SQS says "approximate"): never
+  // claim fewer messages than were just shown.
+  const count = Math.max(visible + inFlight, listing.messages.length);
+  const header = `${where}: about ${count} message(s) in the DLQ${inFlightNote}`;
   if (listing.messages.length === 0) return header;
   return `${header}; ${listing.messages.length} shown\n${formatTable(listing.messages)}`;
 }
