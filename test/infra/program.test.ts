@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { buildLambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
-import { ACCOUNT_ID, installMocks, REGION, valueOf } from "./support/pulumi-mocks.js";
+import { EXPECTED_OUTPUTS, installMocks, valueOf } from "./support/pulumi-mocks.js";
 
 const PROJECT_ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -20,14 +20,7 @@ describe("Pulumi program: index.ts", function () {
     }
     await recorder.settled();
 
-    expect(outputs).to.deep.equal({
-      apiUrl: `https://image-pipeline-api-url.lambda-url.${REGION}.on.aws/`,
-      uploadsBucket: "image-pipeline-uploads-bkt",
-      variantsBucket: "image-pipeline-variants-bkt",
-      queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs`,
-      dlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs-dlq`,
-      tableName: "image-pipeline-images-tbl",
-    });
+    expect(outputs).to.deep.equal(EXPECTED_OUTPUTS);
     const expected = await buildLambdaArtifacts({ architecture: "x86_64", projectRoot: PROJECT_ROOT });
     const functions = recorder.ofType("aws:lambda/function:Function");
     const deployed = Object.fromEntries(
