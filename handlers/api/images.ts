@@ -57,7 +57,7 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord): Promise
 export async function getImage(ctx: ApiContext, id: string): Promise<ImageView> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
   // An expired grant's record is gone for readers before DynamoDB's TTL deletes it (which can take days).
-  if (!record || isExpiredPending(record, ctx.now())) throw notFound(`No image with id ${echo(id)}`);
+  if (!record || isExpiredPending(record, ctx.now())) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
   return toImageView(ctx, record);
 }
 

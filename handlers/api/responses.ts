@@ -33,10 +33,10 @@ export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } a
 /** The longest piece of a client's input an error message repeats. */
 export const MAX_ECHO_CHARACTERS = 80;
 
-/** A client's input as an error message repeats it: quoted, cut to MAX_ECHO_CHARACTERS characters. */
+/** A client's input as an error message repeats it: cut to MAX_ECHO_CHARACTERS characters. */
 export function echo(input: string): string {
   const characters = [...input];
-  return JSON.stringify(characters.length > MAX_ECHO_CHARACTERS ? `${characters.slice(0, MAX_ECHO_CHARACTERS).join("")}...` : input);
+  return characters.length > MAX_ECHO_CHARACTERS ? `${characters.slice(0, MAX_ECHO_CHARACTERS).join("")}...` : input;
 }
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
