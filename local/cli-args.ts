@@ -7,6 +7,8 @@ export interface CliOptions {
   port: number;
   dataDir: string;
   faults: Faults;
+  /** Token mode with the local issuer. */
+  devAuth: boolean;
 }
 
 export class UsageError extends Error {
@@ -22,6 +24,8 @@ Options:
   --stack NAME              settings from Pulumi.NAME.yaml (default dev)
   --port N                  HTTP port of the API and the page (default: PORT, else 3000)
   --data-dir DIR            where the state is kept (default: DATA_DIR, else .data)
+  --dev-auth                token mode with a local issuer (also DEV_AUTH=1); npm run token -- --sub NAME
+                            prints a token
 Fault injection (to watch retries, redelivery and the DLQ at work):
   --fail-writes RATE        fail that fraction (0..1) of the processor's S3 writes with 503 SlowDown
   --fail-keys TEXT          fail every S3 write to a key containing TEXT (e.g. an image id)
@@ -53,6 +57,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     port: env.PORT ? integer("PORT", env.PORT, 0, 65535) : 3000,
     dataDir: env.DATA_DIR || ".data",
     faults: {},
+    devAuth: env.DEV_AUTH === "1",
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -89,6 +94,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       }
       case "--crash-after":
         options.faults.crashAfterRecords = integer("--crash-after", value(), 0, 10000);
+        break;
+      case "--dev-auth":
+        options.devAuth = true;
         break;
       case "--pause-processor":
         options.faults.processorPaused = true;

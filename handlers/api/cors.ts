@@ -14,7 +14,14 @@ export interface CorsPolicy {
 }
 
 export function apiCorsPolicy(settings: Settings): CorsPolicy {
-  return { allowOrigins: [...settings.allowedOrigins], allowMethods: ["GET", "POST"], allowHeaders: ["content-type"], maxAge: 300 };
+  // Token mode adds the bearer token's header and the DELETE route.
+  const token = settings.auth !== undefined;
+  return {
+    allowOrigins: [...settings.allowedOrigins],
+    allowMethods: token ? ["GET", "POST", "DELETE"] : ["GET", "POST"],
+    allowHeaders: token ? ["content-type", "authorization"] : ["content-type"],
+    maxAge: 300,
+  };
 }
 
 export interface CorsRequest {
