@@ -8,7 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApi } from "../handlers/api/create-api.js";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { createDocumentClient, createS3Client, createSqsClient } from "../handlers/lib/aws-clients.js";
-import { createImageEngine } from "../handlers/lib/image-engine.js";
+import { imageEngineFor } from "../handlers/lib/image-engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
 import type { Settings } from "../handlers/lib/settings.js";
@@ -124,11 +124,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       settings,
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
-      engine: createImageEngine({
-        variants: settings.variants,
-        maxInputPixels: settings.maxInputPixels,
-        concurrency: settings.processor.imageConcurrency,
-      }),
+      engine: imageEngineFor(settings),
       logger: processorLog,
     });
     const mapping = startEventSourceMapping({

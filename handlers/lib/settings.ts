@@ -1,8 +1,7 @@
-import { requireEnv } from "./env.js";
-
 /**
  * The stack's settings: one typed, validated reader shared by the Pulumi program (components/), the local
- * runtime (local/) and the Lambda handlers (which receive the normalised settings as JSON in PIPELINE_SETTINGS).
+ * runtime (local/) and the Lambda handlers, which receive only the part each reads at run time
+ * (`processorRuntimeSettings`, `apiRuntimeSettings`) as JSON in their environment (handlers/lib/function-env.ts).
  *
  * Input keys are the un-namespaced Pulumi config keys (`variants`, not `image-pipeline:variants`). Every error
  * names the key, what was expected and what arrived, in the style of sharp's `invalidParameterError`.
@@ -41,6 +40,13 @@ export interface ProcessorSettings {
   logRetentionDays: number;
 }
 
+export interface ApiSettings {
+  reservedConcurrency: number;
+  logRetentionDays: number;
+  /** The API function's own architecture (its package is plain JavaScript, so any works). */
+  architecture: Architecture;
+}
+
 export interface Settings {
   variants: VariantSpec[];
   allowedOrigins: string[];
@@ -49,7 +55,7 @@ export interface Settings {
   uploadUrlTtlSeconds: number;
   processor: ProcessorSettings;
   queue: { maxReceiveCount: number };
-  api: { reservedConcurrency: number; logRetentionDays: number };
+  api: ApiSettings;
   /** Days originals are kept in the uploads bucket; 0 keeps them forever. */
   originalsRetentionDays: number;
   /** Let `pulumi destroy` delete non-empty buckets (dev stacks). */
@@ -90,7 +96,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     logRetentionDays: 14,
   },
   queue: { maxReceiveCount: 5 },
-  api: { reservedConcurrency: 20, logRetentionDays: 14 },
+  api: { reservedConcurrency: 20, logRetentionDays: 14, architecture: "arm64" },
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
@@ -157,6 +163,17 @@ function withDefault<T>(value: unknown, fallback: T): unknown {
   return value === undefined || value === null ? fallback : value;
 }
 
+/** Rules of the keys that both the stack's settings and a function's run-time settings carry. */
+const rules = {
+  maxUploadBytes: (value: unknown) => integer("maxUploadBytes", value, 1, MAX_S3_SINGLE_UPLOAD_BYTES),
+  maxInputPixels: (value: unknown) => integer("maxInputPixels", value, 1, 2 ** 31 - 1),
+  // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
+  // an hour is as long as the URL's stated expiry can be promised.
+  uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
+  timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
+  imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
+};
+
 const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MAX_VARIANT_DIMENSION = 8192;
 
@@ -222,12 +239,12 @@ function processor(value: unknown): ProcessorSettings {
   const get = (k: keyof ProcessorSettings) => withDefault(raw[k], d[k]);
   const settings: ProcessorSettings = {
     memoryMb: integer("processor.memoryMb", get("memoryMb"), 128, 10240),
-    timeoutSeconds: integer("processor.timeoutSeconds", get("timeoutSeconds"), 1, 900),
+    timeoutSeconds: rules.timeoutSeconds(get("timeoutSeconds")),
     architecture: oneOf("processor.architecture", get("architecture"), ARCHITECTURES),
     batchSize: integer("processor.batchSize", get("batchSize"), 1, 10000),
     batchWindowSeconds: integer("processor.batchWindowSeconds", get("batchWindowSeconds"), 0, 300),
     maxConcurrency: integer("processor.maxConcurrency", get("maxConcurrency"), 2, 1000),
-    imageConcurrency: integer("processor.imageConcurrency", get("imageConcurrency"), 1, 16),
+    imageConcurrency: rules.imageConcurrency(get("imageConcurrency")),
     logRetentionDays: integer("processor.logRetentionDays", get("logRetentionDays"), 1, 3653),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
@@ -246,15 +263,13 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   object("settings", raw, TOP_LEVEL_KEYS);
   const d = DEFAULT_SETTINGS;
   const queue = object("queue", withDefault(raw.queue, {}), ["maxReceiveCount"]);
-  const api = object("api", withDefault(raw.api, {}), ["reservedConcurrency", "logRetentionDays"]);
+  const api = object("api", withDefault(raw.api, {}), Object.keys(d.api));
   const settings: Settings = {
     variants: variants(withDefault(raw.variants, d.variants)),
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
-    maxUploadBytes: integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES),
-    maxInputPixels: integer("maxInputPixels", withDefault(raw.maxInputPixels, d.maxInputPixels), 1, 2 ** 31 - 1),
-    // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
-    // an hour is as long as the URL's stated expiry can be promised.
-    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds), 60, 3600),
+    maxUploadBytes: rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes)),
+    maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds)),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
@@ -262,6 +277,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     api: {
       reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 1, 1000),
       logRetentionDays: integer("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays), 1, 3653),
+      architecture: oneOf("api.architecture", withDefault(api.architecture, d.api.architecture), ARCHITECTURES),
     },
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
@@ -280,17 +296,68 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
 export const SETTINGS_KEYS: readonly string[] = TOP_LEVEL_KEYS;
 export const PROJECT_NAME = "image-pipeline";
 
-/** The environment variable through which handlers receive the normalised settings. */
-export const SETTINGS_ENV = "PIPELINE_SETTINGS";
+/**
+ * What the processor reads at run time, and all of the settings that reach its environment: a setting only the
+ * infrastructure reads (alarms, log retention, reserved concurrency...) is left out, so changing it redeploys no
+ * function. Full `Settings` fit this shape.
+ */
+export interface ProcessorRuntimeSettings {
+  variants: VariantSpec[];
+  /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "imageConcurrency">;
+}
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const json = requireEnv(SETTINGS_ENV, env);
+/** What the API reads at run time (see ProcessorRuntimeSettings). */
+export interface ApiRuntimeSettings {
+  variants: VariantSpec[];
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+}
+
+export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
+  const { timeoutSeconds, imageConcurrency } = settings.processor;
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    maxInputPixels: settings.maxInputPixels,
+    processor: { timeoutSeconds, imageConcurrency },
+  };
+}
+
+export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
+  return { variants: settings.variants, maxUploadBytes: settings.maxUploadBytes, uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds };
+}
+
+/** Reads a function's run-time settings from JSON (its environment variable `source`), refusing what is off. */
+function runtimeJson(source: string, json: string, known: readonly string[]): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new SettingsError(SETTINGS_ENV, `Expected JSON in ${SETTINGS_ENV} but received ${describe(json.slice(0, 80))}`);
+    throw invalid(source, "JSON", json);
   }
-  if (!isPlainObject(raw)) throw invalid(SETTINGS_ENV, "JSON object", raw);
-  return parseSettings(raw);
+  if (!isPlainObject(raw)) throw invalid(source, "JSON object", raw);
+  return object("settings", raw, known);
+}
+
+export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "processor"]);
+  const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
+    processor: { timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds), imageConcurrency: rules.imageConcurrency(processor.imageConcurrency) },
+  };
+}
+
+export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
+  };
 }

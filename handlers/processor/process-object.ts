@@ -12,7 +12,7 @@ import {
   type RecordStore,
   type VariantFacts,
 } from "../lib/records.js";
-import type { Settings } from "../lib/settings.js";
+import type { ProcessorRuntimeSettings } from "../lib/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 
@@ -45,7 +45,7 @@ export interface ObjectResult {
 export interface ObjectProcessingDeps {
   s3: S3Client;
   records: RecordStore;
-  settings: Settings;
+  settings: ProcessorRuntimeSettings;
   /** When given, events from any other bucket are rejected. */
   uploadsBucket?: string;
   variantsBucket: string;

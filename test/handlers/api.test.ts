@@ -6,6 +6,7 @@ import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/deps.js";
 import { isImageId, variantKey } from "../../handlers/lib/keys.js";
 import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/formats.js";
 import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/records.js";
+import { apiEnvironment } from "../../handlers/lib/function-env.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -330,10 +331,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
   describe("the Lambda entry handlers/api.ts", () => {
     const entryEnv = () => ({
       ...standIns.env,
-      PIPELINE_SETTINGS: JSON.stringify(settings),
-      UPLOADS_BUCKET: standIns.uploadsBucket,
-      VARIANTS_BUCKET: standIns.variantsBucket,
-      TABLE_NAME: standIns.records.tableName,
+      ...apiEnvironment(settings, { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
     });
     let saved: Record<string, string | undefined> = {};
     beforeEach(() => {

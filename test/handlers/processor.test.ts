@@ -16,6 +16,7 @@ import { createImageEngine, type ImageEngine } from "../../handlers/lib/image-en
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
 import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
+import { processorEnvironment } from "../../handlers/lib/function-env.js";
 import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
 import { createProcessor, OUTCOME_MESSAGE, type ProcessorDeps } from "../../handlers/processor/processor.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
@@ -495,20 +496,18 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
 
   describe("Lambda entry point", () => {
     it("names a missing environment variable", () => {
-      const env = { PIPELINE_SETTINGS: JSON.stringify(settings), UPLOADS_BUCKET: "u", VARIANTS_BUCKET: "v" };
+      const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "" });
       expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
     });
 
     it("handlers/process.ts processes a message with everything read from the environment", async () => {
-      const names = ["PIPELINE_SETTINGS", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "TABLE_NAME", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "POWERTOOLS_LOG_LEVEL"];
-      const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
-      Object.assign(process.env, standIns.env, {
-        PIPELINE_SETTINGS: JSON.stringify(settings),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: "variants-entry",
-        TABLE_NAME: standIns.records.tableName,
+      const env = {
+        ...standIns.env,
+        ...processorEnvironment(settings, { uploadsBucket: standIns.uploadsBucket, variantsBucket: "variants-entry", tableName: standIns.records.tableName }),
         POWERTOOLS_LOG_LEVEL: "SILENT",
-      });
+      };
+      const saved = Object.fromEntries(Object.keys(env).map((n) => [n, process.env[n]]));
+      Object.assign(process.env, env);
       try {
         await standIns.s3.send(new CreateBucketCommand({ Bucket: "variants-entry" }));
         // A fresh module instance: the entry reads its environment once, at import, and another suite may have

@@ -44,6 +44,22 @@ describe("Pulumi program: HttpApi (mocks)", function () {
     expect(f.handler).to.equal("api.handler");
     expect(f.environment.variables.WEB_ROOT).to.equal("/var/task/web");
     expect(Object.keys(f.environment.variables).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "WEB_ROOT"]);
+    expect(JSON.parse(f.environment.variables.PIPELINE_SETTINGS)).to.deep.equal({
+      variants: dev.settings.variants,
+      maxUploadBytes: dev.settings.maxUploadBytes,
+      uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
+    });
+    expect(f.environment.variables).to.deep.include({ UPLOADS_BUCKET: dev.outputs.uploadsBucket, VARIANTS_BUCKET: dev.outputs.variantsBucket, TABLE_NAME: dev.outputs.tableName });
+  });
+
+  it("has its own architecture setting (api.architecture, default arm64), not the processor's", async function () {
+    const architectures = (d: Deployed) => ({
+      api: d.recorder.get(T.function, "image-pipeline-api").inputs.architectures,
+      processor: d.recorder.get(T.function, "image-pipeline-processor").inputs.architectures,
+    });
+    expect(architectures(prod)).to.deep.equal({ api: ["arm64"], processor: ["x86_64"] });
+    const apiOnX86 = await deploy({ "image-pipeline:api": { architecture: "x86_64" } }, "api-x86");
+    expect(architectures(apiOnX86)).to.deep.equal({ api: ["x86_64"], processor: ["arm64"] });
   });
 
   it("may do exactly: sign uploads into uploads/*, sign reads of variants/*, put/get records, query byFilename, write its logs", function () {

@@ -19,11 +19,16 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
     expect(pick(prod)).to.deep.equal({ runtime: "nodejs22.x", architectures: ["x86_64"], memorySize: 3008, timeout: 120, handler: "process.handler" });
   });
 
-  it("receives the normalised settings, the resource names and MALLOC_ARENA_MAX=2 in its environment", function () {
+  it("receives its run-time settings, the resource names and MALLOC_ARENA_MAX=2 in its environment", function () {
     const variables = dev.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables;
     expect(Object.keys(variables).sort()).to.deep.equal(["MALLOC_ARENA_MAX", "PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET"]);
     expect(variables.MALLOC_ARENA_MAX).to.equal("2");
-    expect(JSON.parse(variables.PIPELINE_SETTINGS)).to.deep.equal(dev.settings);
+    expect(JSON.parse(variables.PIPELINE_SETTINGS)).to.deep.equal({
+      variants: dev.settings.variants,
+      maxUploadBytes: dev.settings.maxUploadBytes,
+      maxInputPixels: dev.settings.maxInputPixels,
+      processor: { timeoutSeconds: 60, imageConcurrency: 2 },
+    });
     expect(variables.UPLOADS_BUCKET).to.equal(dev.outputs.uploadsBucket);
     expect(variables.VARIANTS_BUCKET).to.equal(dev.outputs.variantsBucket);
     expect(variables.TABLE_NAME).to.equal(dev.outputs.tableName);
