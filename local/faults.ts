@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
+import type { OutcomeReport } from "../handlers/processor/processor.js";
 import type { BatchHandler } from "./event-source-mapping.js";
 import { seededRandom } from "./seeded-random.js";
 
@@ -44,8 +45,8 @@ export interface FaultInjector {
   instrumentS3(client: S3Client): void;
   /** Wraps the processor so an invocation can crash. */
   wrapHandler(handler: BatchHandler): BatchHandler;
-  /** Called for each image an invocation finishes (done or failed). */
-  imageFinished(): void;
+  /** Subscribes to the processor's outcomes: each image an invocation finishes (done or failed) counts. */
+  observe(report: Pick<OutcomeReport, "outcome">): void;
 }
 
 export function validateFaults(faults: Faults): Faults {
@@ -124,7 +125,8 @@ export function createFaultInjector(initial: Faults = {}, log: (line: string) =>
         return Promise.race([work, crashed]);
       };
     },
-    imageFinished() {
+    observe(report) {
+      if (report.outcome !== "done" && report.outcome !== "failed") return;
       const state = invocation.getStore();
       const limit = faults.crashAfterRecords;
       if (!state || limit === undefined) return;

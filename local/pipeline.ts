@@ -18,7 +18,7 @@ import { startEventSourceMapping, type BatchHandler } from "./event-source-mappi
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
 import { ensureImageTable } from "./image-table.js";
-import { processorLogger } from "./processor-log.js";
+import { outcomeLine, processorLogger } from "./processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
@@ -117,7 +117,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const processorS3 = createS3Client(env);
     faults.instrumentS3(processorS3);
     cleanups.push(async () => processorS3.destroy());
-    const processorLog = processorLogger({ records, log, onImageFinished: () => faults.imageFinished() });
     const processor = createProcessor({
       s3: processorS3,
       records,
@@ -125,7 +124,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
       engine: imageEngineFor(settings),
-      logger: processorLog,
+      logger: processorLogger(log),
+      // Runs in the invocation's async context, where fault injection counts the images an invocation finished.
+      onOutcome: (report) => {
+        log(outcomeLine(report));
+        faults.observe(report);
+      },
     });
     const mapping = startEventSourceMapping({
       sqs,
@@ -175,7 +179,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         stopping ??= (async () => {
           await http.close();
           await mapping.stop(drainMs);
-          await processorLog.flush();
           // Uploads end here; an event not forwarded in time is reconciled at the next start.
           await standIns.stopS3();
           await forwarder.drain(NOTIFICATION_DRAIN_MS);

@@ -9,6 +9,7 @@ import {
   noteTransientError,
   startProcessing,
   type ErrorFacts,
+  type ImageRecord,
   type RecordStore,
   type VariantFacts,
 } from "../lib/records.js";
@@ -40,6 +41,8 @@ export interface ObjectResult {
   /** The record's status, for duplicates and superseded events. */
   status?: string;
   error?: ErrorFacts;
+  /** The image's record as this event left it (done, failed) or found it (duplicate). */
+  record?: ImageRecord;
 }
 
 export interface ObjectProcessingDeps {
@@ -103,8 +106,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
   const start = await startProcessing(deps.records, { id, sequencer, now: deps.now() });
   if (!start.started) {
     const status = start.record?.status;
-    const outcome = status === "done" || status === "failed" ? "duplicate" : "superseded";
-    return { outcome, imageId: id, status, attempts: start.record?.attempts };
+    if (status === "done" || status === "failed") return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record };
+    return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
   }
   const attempts = start.record.attempts;
 
@@ -124,8 +127,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     // upload's variants; only the record's conditional write below is the final word.
     const current = await getRecord(deps.records, id);
     if (current?.sequencer !== sequencer || current?.status !== "processing") {
-      const outcome = current?.sequencer === sequencer && current?.status === "done" ? "duplicate" : "superseded";
-      return { outcome, imageId: id, status: current?.status, attempts };
+      if (current?.sequencer === sequencer && current?.status === "done") return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
+      return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
     const variants = await writeVariants(deps, id, result.variants);
     const completed = await completeRecord(deps.records, {
@@ -137,7 +140,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       now: deps.now(),
     });
     const variantBytes = variants.reduce((sum, v) => sum + v.bytes, 0);
-    return { outcome: completed ? "done" : "superseded", imageId: id, bytes, variantBytes, attempts };
+    if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
+    return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {
     if (!isFinalError(error)) {
       // Best effort: the retry must happen even when the record cannot be written (DynamoDB may be the cause).
@@ -146,6 +150,7 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     }
     const facts = { code: error.code, message: error.message };
     const recorded = await failRecord(deps.records, { id, error: facts, sequencer, now: deps.now() });
-    return { outcome: recorded ? "failed" : "superseded", imageId: id, bytes, attempts, error: facts };
+    if (!recorded) return { outcome: "superseded", imageId: id, bytes, attempts, error: facts };
+    return { outcome: "failed", imageId: id, bytes, attempts, error: facts, record: recorded };
   }
 }

@@ -24,9 +24,9 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
 
     // The older run finishes late: neither outcome may land.
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) })).to.equal(true);
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(undefined);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(undefined);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) })).to.include({ id, status: "failed", sequencer: newer });
 
     // A redelivery of the same event, or an older one, finds the final state; a newer upload reopens it.
     expect(await startProcessing(store, { id, sequencer: newer, now: t(5) })).to.deep.include({ started: false });
@@ -35,7 +35,7 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     expect(reopened.started).to.equal(true);
     expect(reopened.record).to.deep.include({ status: "processing", attempts: 3, sequencer: newest, updatedAt: t(6).toISOString() });
     expect(reopened.record?.error).to.equal(undefined);
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: newest, now: t(7) })).to.equal(true);
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: newest, now: t(7) })).to.include({ id, status: "done", sequencer: newest });
     expect(await getRecord(store, id)).to.deep.include({ status: "done", attempts: 3, original, updatedAt: t(7).toISOString() });
   });
 
