@@ -1,3 +1,5 @@
+import { a, expected } from "./is.js";
+
 /**
  * The stack's settings: one typed, validated reader shared by the Pulumi program (components/), the local
  * runtime (local/) and the Lambda handlers, which receive only the part each reads at run time
@@ -112,16 +114,8 @@ export class SettingsError extends Error {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `${JSON.stringify(value)} of type array`;
-  if (typeof value === "string") return `"${value}" of type string`;
-  if (typeof value === "object") return `${JSON.stringify(value)} of type object`;
-  return `${String(value)} of type ${typeof value}`;
-}
-
-function invalid(key: string, expected: string, received: unknown): SettingsError {
-  return new SettingsError(key, `Expected ${expected} for ${key} but received ${describe(received)}`);
+function invalid(key: string, what: string, received: unknown): SettingsError {
+  return new SettingsError(key, expected(what, key, received));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -130,7 +124,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function integer(key: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(key, `integer between ${min} and ${max}`, value);
+    throw invalid(key, a.integerBetween(min, max), value);
   }
   return value;
 }
@@ -142,7 +136,7 @@ function boolean(key: string, value: unknown): boolean {
 
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw invalid(key, `one of ${allowed.join(", ")}`, value);
+    throw invalid(key, a.oneOf(allowed), value);
   }
   return value as T;
 }
@@ -204,7 +198,7 @@ function variants(value: unknown): VariantSpec[] {
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
     if (seen.has(spec.name)) {
-      throw new SettingsError(`variants[${i}].name`, `Expected unique name for variants[${i}].name but received duplicate "${spec.name}"`);
+      throw invalid(`variants[${i}].name`, "a name no other variant has", spec.name);
     }
     seen.add(spec.name);
   });

@@ -143,7 +143,7 @@ describe("API handler: the original project's routes", () => {
       expect(bodyOf(unknown)).to.deep.equal({ error: "No upload named never.jpg" });
       const missing = await api(httpEvent("GET", "/get-processed-image-url"));
       expect(missing.statusCode).to.equal(400);
-      expect(bodyOf(missing)).to.deep.equal({ error: "Expected query parameter filename=processed-<filename>" });
+      expect(bodyOf(missing)).to.deep.equal({ error: "Expected processed-<filename> for query parameter filename but received nothing" });
     });
 
     it("decodes a percent-encoded unicode filename from the query", async () => {

@@ -73,7 +73,7 @@ describe("stack settings", () => {
     ["an unknown format", { variants: [{ name: "a", width: 10, format: "bmp" }] }, "variants[0].format",
       'Expected one of webp, jpeg, png, avif for variants[0].format but received "bmp" of type string'],
     ["a duplicate variant name", { variants: [{ name: "a", width: 10 }, { name: "a", width: 20 }] }, "variants[1].name",
-      'Expected unique name for variants[1].name but received duplicate "a"'],
+      'Expected a name no other variant has for variants[1].name but received "a" of type string'],
     ["maxUploadBytes over 5 GiB", { maxUploadBytes: 5 * GIB + 1 }, "maxUploadBytes",
       `Expected integer between 1 and ${5 * GIB} for maxUploadBytes but received ${5 * GIB + 1} of type number`],
     ["an origin that is not a URL", { allowedOrigins: ["example.com"] }, "allowedOrigins[0]",
