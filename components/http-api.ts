@@ -27,7 +27,7 @@ export interface HttpApiArgs {
 /**
  * The HTTP API and the page: a Lambda behind a public Function URL. CORS for `allowedOrigins` is configured on
  * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
- * Reserved concurrency caps what abuse can cost.
+ * With `api.reservedConcurrency` set, reserved concurrency caps what abuse can cost (off by default).
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly function: LambdaFunction;
@@ -50,7 +50,9 @@ export class HttpApi extends pulumi.ComponentResource {
         memoryMb: args.memoryMb ?? 512,
         timeoutSeconds: args.timeoutSeconds ?? 10,
         logRetentionDays: settings.api.logRetentionDays,
-        reservedConcurrency: settings.api.reservedConcurrency,
+        // 0 (the default) leaves the function on the account's unreserved pool: reserving any amount fails on an
+        // account whose quota cannot spare it and keep Lambda's 100 unreserved.
+        reservedConcurrency: settings.api.reservedConcurrency > 0 ? settings.api.reservedConcurrency : undefined,
         environment: {
           [SETTINGS_ENV]: JSON.stringify(settings),
           UPLOADS_BUCKET: args.uploads.name,

@@ -49,6 +49,7 @@ export interface Settings {
   uploadUrlTtlSeconds: number;
   processor: ProcessorSettings;
   queue: { maxReceiveCount: number };
+  /** `reservedConcurrency` 0 leaves the API function unreserved (the default). */
   api: { reservedConcurrency: number; logRetentionDays: number };
   /** Days originals are kept in the uploads bucket; 0 keeps them forever. */
   originalsRetentionDays: number;
@@ -90,7 +91,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     logRetentionDays: 14,
   },
   queue: { maxReceiveCount: 5 },
-  api: { reservedConcurrency: 20, logRetentionDays: 14 },
+  api: { reservedConcurrency: 0, logRetentionDays: 14 },
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
@@ -155,6 +156,35 @@ function object(key: string, value: unknown, known: readonly string[]): Record<s
 /** Fills defaults for absent keys (undefined or null, as Pulumi config returns them). */
 function withDefault<T>(value: unknown, fallback: T): unknown {
   return value === undefined || value === null ? fallback : value;
+}
+
+/** The retention periods CloudWatch Logs accepts for a log group (PutRetentionPolicy's retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function logRetentionDays(key: string, value: unknown): number {
+  if (typeof value !== "number" || !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
+    throw invalid(key, `one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts)`, value);
+  }
+  return value;
+}
+
+/** Lambda keeps this much of an account's concurrency unreserved: no reservation may eat into it. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * What `api.reservedConcurrency` asks of the AWS account, in words, or undefined when nothing is reserved.
+ * The account's quota is not known here: the program says what it needs, and AWS refuses a reservation the
+ * account cannot spare.
+ */
+export function reservedConcurrencyRequirement(settings: Settings): string | undefined {
+  const reserved = settings.api.reservedConcurrency;
+  if (reserved === 0) return undefined;
+  return (
+    `api.reservedConcurrency ${reserved} reserves ${reserved} concurrent executions for the API function: the account's Lambda ` +
+    `concurrency quota, less what its other functions reserve, must be at least ${reserved + LAMBDA_UNRESERVED_MINIMUM} ` +
+    `(Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved); \`aws lambda get-account-settings\` shows the quota ` +
+    `(AccountLimit.ConcurrentExecutions) and what is left unreserved (UnreservedConcurrentExecutions)`
+  );
 }
 
 const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -228,7 +258,7 @@ function processor(value: unknown): ProcessorSettings {
     batchWindowSeconds: integer("processor.batchWindowSeconds", get("batchWindowSeconds"), 0, 300),
     maxConcurrency: integer("processor.maxConcurrency", get("maxConcurrency"), 2, 1000),
     imageConcurrency: integer("processor.imageConcurrency", get("imageConcurrency"), 1, 16),
-    logRetentionDays: integer("processor.logRetentionDays", get("logRetentionDays"), 1, 3653),
+    logRetentionDays: logRetentionDays("processor.logRetentionDays", get("logRetentionDays")),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
     throw invalid("processor.batchWindowSeconds", "at least 1 when processor.batchSize is over 10 (an SQS rule)", settings.batchWindowSeconds);
@@ -260,8 +290,9 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     // function is throttled count too, and would send healthy images to the DLQ.
     queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 5, 1000) },
     api: {
-      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 1, 1000),
-      logRetentionDays: integer("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays), 1, 3653),
+      // 0 or absent: unreserved. A reservation is refused by AWS on an account whose quota cannot spare it.
+      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 0, 1000),
+      logRetentionDays: logRetentionDays("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays)),
     },
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),

@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 import {
   DEFAULT_SETTINGS,
   GIB,
+  LOG_RETENTION_DAYS,
   parseSettings,
+  reservedConcurrencyRequirement,
   settingsFromEnv,
   SettingsError,
   SETTINGS_ENV,
@@ -45,7 +47,7 @@ describe("stack settings", () => {
       imageConcurrency: 2,
       logRetentionDays: 14,
     });
-    expect(settings.api).to.deep.equal({ reservedConcurrency: 20, logRetentionDays: 14 });
+    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14 });
     expect(settings.originalsRetentionDays).to.equal(30);
     expect(settings.forceDestroy).to.equal(false);
     expect(settings.deletionProtection).to.equal(false);
@@ -104,6 +106,13 @@ describe("stack settings", () => {
     ["a DLQ after fewer than 5 receives", { queue: { maxReceiveCount: 2 } }, "queue.maxReceiveCount",
       "Expected integer between 5 and 1000 for queue.maxReceiveCount but received 2 of type number"],
     ["a non-boolean switch", { forceDestroy: "yes" }, "forceDestroy", 'Expected boolean for forceDestroy but received "yes" of type string'],
+    ["a log retention CloudWatch does not offer", { processor: { logRetentionDays: 10 } }, "processor.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for processor.logRetentionDays but received 10 of type number`],
+    ["an API log retention CloudWatch does not offer", { api: { logRetentionDays: 10 } }, "api.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for api.logRetentionDays but received 10 of type number`],
+    ["a log retention of 0 (never expire is not offered)", { api: { logRetentionDays: 0 } }, "api.logRetentionDays", "Expected one of 1, 3, 5,"],
+    ["a negative reserved concurrency", { api: { reservedConcurrency: -1 } }, "api.reservedConcurrency",
+      "Expected integer between 0 and 1000 for api.reservedConcurrency but received -1 of type number"],
   ];
   for (const [what, raw, key, message] of refusals) {
     it(`refuses ${what}, naming ${key}`, () => {
@@ -112,6 +121,33 @@ describe("stack settings", () => {
       expect(error.message.startsWith(message), error.message).to.equal(true);
     });
   }
+
+  it("accepts every log retention CloudWatch Logs offers, and only those 22", () => {
+    expect(LOG_RETENTION_DAYS).to.deep.equal([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+    for (const days of LOG_RETENTION_DAYS) {
+      const settings = parseSettings({ processor: { logRetentionDays: days }, api: { logRetentionDays: days } });
+      expect([settings.processor.logRetentionDays, settings.api.logRetentionDays]).to.deep.equal([days, days]);
+    }
+    const refused = Array.from({ length: 3654 }, (_, days) => days).filter((days) => {
+      try {
+        parseSettings({ api: { logRetentionDays: days } });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(refused).to.have.length(3654 - LOG_RETENTION_DAYS.length);
+  });
+
+  it("reserves no API concurrency unless asked (0 or absent), and says what quota a reservation needs", () => {
+    expect(parseSettings({}).api.reservedConcurrency).to.equal(0);
+    expect(reservedConcurrencyRequirement(parseSettings({}))).to.equal(undefined);
+    expect(reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 0 } }))).to.equal(undefined);
+    const requirement = reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 20 } }));
+    expect(requirement).to.include("api.reservedConcurrency 20");
+    expect(requirement).to.include("must be at least 120 (Lambda keeps 100 unreserved)");
+    expect(requirement).to.include("aws lambda get-account-settings");
+  });
 
   it("reads the normalised settings from the handlers' environment variable, naming it when absent", () => {
     const settings = parseSettings({ maxUploadBytes: 1000 });
