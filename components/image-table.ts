@@ -36,7 +36,14 @@ export class ImageTable extends pulumi.ComponentResource {
           { name: FILENAME_INDEX_KEYS.sort, type: "S" },
         ],
         globalSecondaryIndexes: [
-          { name: FILENAME_INDEX, hashKey: FILENAME_INDEX_KEYS.partition, rangeKey: FILENAME_INDEX_KEYS.sort, projectionType: "ALL" },
+          {
+            name: FILENAME_INDEX,
+            keySchemas: [
+              { attributeName: FILENAME_INDEX_KEYS.partition, keyType: "HASH" },
+              { attributeName: FILENAME_INDEX_KEYS.sort, keyType: "RANGE" },
+            ],
+            projectionType: "ALL",
+          },
         ],
         pointInTimeRecovery: { enabled: true },
         deletionProtectionEnabled: args.deletionProtection ?? false,

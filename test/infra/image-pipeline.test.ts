@@ -268,7 +268,8 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
         dimensions: { QueueName: "image-pipeline-jobs-dlq" },
         statistic: "Maximum",
         period: 60,
-        evaluationPeriods: 1,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 1,
         comparisonOperator: "GreaterThanThreshold",
         threshold: 0,
         treatMissingData: "notBreaching",
@@ -383,8 +384,8 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
       ]);
     });
 
-    it("reserves (caps) its concurrency: dev 20, prod 50", function () {
-      expect(dev.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(20);
+    it("reserves (caps) its concurrency only where api.reservedConcurrency is set: dev none, prod 50", function () {
+      expect(dev.recorder.get(T.function, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
       expect(prod.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(50);
       expect(dev.recorder.get(T.function, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
     });
@@ -430,7 +431,16 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
           { name: "filename", type: "S" },
           { name: "createdAt", type: "S" },
         ],
-        globalSecondaryIndexes: [{ name: "byFilename", hashKey: "filename", rangeKey: "createdAt", projectionType: "ALL" }],
+        globalSecondaryIndexes: [
+          {
+            name: "byFilename",
+            keySchemas: [
+              { attributeName: "filename", keyType: "HASH" },
+              { attributeName: "createdAt", keyType: "RANGE" },
+            ],
+            projectionType: "ALL",
+          },
+        ],
         pointInTimeRecovery: { enabled: true },
         deletionProtectionEnabled: false,
       });
