@@ -13,7 +13,8 @@ export interface HttpApiArgs {
   code: pulumi.Input<pulumi.asset.Archive>;
   uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
-  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn: pulumi.Input<string> };
+  /** `filenameIndexArn` is needed (and only granted) when `settings.legacyApi` is on. */
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string> };
   /**
    * @default 512
    */
@@ -40,6 +41,9 @@ export class HttpApi extends pulumi.ComponentResource {
   constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.HttpApi, name, {}, opts);
     const { settings } = args;
+    if (settings.legacyApi && args.table.filenameIndexArn === undefined) {
+      throw new Error(`${name}: legacyApi needs the table's byFilename index (ImageTable filenameIndex: true)`);
+    }
 
     this.function = new LambdaFunction(
       name,
@@ -65,7 +69,9 @@ export class HttpApi extends pulumi.ComponentResource {
           { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           { sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
-          { sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn] },
+          ...(settings.legacyApi
+            ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }]
+            : []),
         ],
       },
       { parent: this },

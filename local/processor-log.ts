@@ -13,6 +13,7 @@ interface OutcomeFields {
   key?: string;
   durationMs?: number;
   attempts?: number;
+  reusedGrant?: boolean;
   error?: { code?: string; name?: string; message?: string };
 }
 
@@ -29,7 +30,9 @@ export function processorLogger(options: {
     if (fields.outcome === "done" || fields.outcome === "failed") options.onImageFinished?.();
     const id = fields.imageId ?? (fields.key ? imageIdFromOriginalKey(fields.key) : undefined);
     const ms = fields.durationMs === undefined ? "-" : `${fields.durationMs} ms`;
-    const error = fields.error ? ` (${fields.error.code ?? fields.error.name}: ${fields.error.message})` : "";
+    const error = fields.error
+      ? ` (${fields.error.code ?? fields.error.name}: ${fields.error.message})`
+      : fields.reusedGrant ? " (reused grant: not processed)" : "";
     const line = (filename: string) => `image ${id ?? fields.key ?? "-"} ${filename} ${ms} ${fields.outcome}${error}`;
     if (!id) return log(line("-"));
     const printed: Promise<void> = getRecord(records, id)

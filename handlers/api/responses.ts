@@ -25,6 +25,20 @@ export class HttpError extends Error {
   }
 }
 
+/** Headers on every response: no MIME sniffing, no Referer to anything the page links to. */
+export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;
+/** Added over HTTPS only (a browser ignores it over HTTP, and the local runtime is HTTP). */
+export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } as const;
+
+/** The longest piece of a client's input an error message repeats. */
+export const MAX_ECHO_CHARACTERS = 80;
+
+/** A client's input as an error message repeats it: cut to MAX_ECHO_CHARACTERS characters. */
+export function echo(input: string): string {
+  const characters = [...input];
+  return characters.length > MAX_ECHO_CHARACTERS ? `${characters.slice(0, MAX_ECHO_CHARACTERS).join("")}...` : input;
+}
+
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {

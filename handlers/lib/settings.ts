@@ -59,12 +59,35 @@ export interface Settings {
   deletionProtection: boolean;
   /** Optional address notified through SNS when the DLQ holds messages. */
   alarmEmail?: string;
+  /**
+   * The original project's routes (`POST /generate-upload-url`, `GET /get-processed-image-url`). They name images
+   * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
+   */
+  legacyApi: boolean;
+  /** Optional AWS Budgets alert on the stack's tagged resources. */
+  budget?: BudgetSettings;
+}
+
+export interface BudgetSettings {
+  monthlyUsd: number;
+  email: string;
 }
 
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
 /** The largest object a single S3 POST (or PUT) upload may carry. */
 export const MAX_S3_SINGLE_UPLOAD_BYTES = 5 * GIB;
+
+/**
+ * A slow phone upload: about 1 Mbit/s of uplink (a weak 4G or a busy 3G cell). At that rate `maxUploadBytes`
+ * takes `bytes * 8 / 1e6` seconds; a minute more covers the page's request for the grant and a stalled start,
+ * and the total is rounded up to whole minutes. 25 MiB: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 = 269.7 -> 300 s.
+ */
+export const SLOW_UPLINK_BITS_PER_SECOND = 1_000_000;
+export function defaultUploadUrlTtlSeconds(maxUploadBytes: number): number {
+  const seconds = (maxUploadBytes * 8) / SLOW_UPLINK_BITS_PER_SECOND + 60;
+  return Math.min(3600, Math.ceil(seconds / 60) * 60);
+}
 
 const DEFAULT_QUALITY: Record<OutputFormat, number> = { webp: 80, jpeg: 82, png: 100, avif: 55 };
 
@@ -79,7 +102,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,
-  uploadUrlTtlSeconds: 900,
+  uploadUrlTtlSeconds: defaultUploadUrlTtlSeconds(25 * MIB),
   processor: {
     memoryMb: 1536,
     timeoutSeconds: 60,
@@ -95,6 +118,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
+  legacyApi: false,
 };
 
 export class SettingsError extends Error {
@@ -266,7 +290,12 @@ function processor(value: unknown): ProcessorSettings {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail");
+function budget(value: unknown): BudgetSettings {
+  const raw = object("budget", value, ["monthlyUsd", "email"]);
+  return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -277,14 +306,15 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   const d = DEFAULT_SETTINGS;
   const queue = object("queue", withDefault(raw.queue, {}), ["maxReceiveCount"]);
   const api = object("api", withDefault(raw.api, {}), ["reservedConcurrency", "logRetentionDays"]);
+  const maxUploadBytes = integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES);
   const settings: Settings = {
     variants: variants(withDefault(raw.variants, d.variants)),
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
-    maxUploadBytes: integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES),
+    maxUploadBytes,
     maxInputPixels: integer("maxInputPixels", withDefault(raw.maxInputPixels, d.maxInputPixels), 1, 2 ** 31 - 1),
     // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
-    // an hour is as long as the URL's stated expiry can be promised.
-    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds), 60, 3600),
+    // an hour is as long as the URL's stated expiry can be promised. The default follows maxUploadBytes.
+    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes)), 60, 3600),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
@@ -297,6 +327,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
+    legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
@@ -304,6 +335,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
+  if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   return settings;
 }
 

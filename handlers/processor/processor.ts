@@ -52,7 +52,7 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
   function logOutcome(outcome: LoggedOutcome, fields: Record<string, unknown>): void {
     const entry = { outcome, ...fields };
     if (outcome === "retry") logger.error(OUTCOME_MESSAGE, entry);
-    else if (outcome === "failed" || outcome === "rejected" || outcome === "deferred") logger.warn(OUTCOME_MESSAGE, entry);
+    else if (outcome === "failed" || outcome === "rejected" || outcome === "deferred" || fields.reusedGrant) logger.warn(OUTCOME_MESSAGE, entry);
     else logger.info(OUTCOME_MESSAGE, entry);
   }
 

@@ -78,7 +78,13 @@ const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/image-pipeline-
 const logGroupArn = (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:/aws/lambda/${name}`;
 
 function statements(rolePolicy: RecordedResource) {
-  return policy(rolePolicy).Statement.map((s) => ({ sid: s.Sid, effect: s.Effect, actions: s.Action, resources: s.Resource }));
+  return policy(rolePolicy).Statement.map((s) => ({
+    sid: s.Sid,
+    effect: s.Effect,
+    actions: s.Action,
+    resources: s.Resource,
+    ...(s.Condition ? { conditions: s.Condition } : {}),
+  }));
 }
 
 describe("Pulumi program: ImagePipeline (mocks)", function () {
@@ -102,7 +108,8 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
       const { recorder } = dev;
       const components = recorder.resources.filter((r) => !r.custom);
       const tokens = new Set(components.map((r) => r.type));
-      expect([...tokens].sort()).to.deep.equal(Object.values(ResourceTypes).sort());
+      // The dev stack sets no budget: CostBudget is proven in cost-guard.test.ts.
+      expect([...tokens].sort()).to.deep.equal(Object.values(ResourceTypes).filter((t) => t !== ResourceTypes.CostBudget).sort());
       for (const type of tokens) expect(type).to.match(/^image-pipeline:[a-z]+:[A-Z][A-Za-z]+$/);
 
       const byUrn = new Map(recorder.resources.map((r) => [r.urn, r]));
@@ -341,7 +348,13 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
     it("may do exactly: read uploads/*, write variants/*, get and update records, consume the queue, write its logs", function () {
       expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy"))).to.deep.equal([
         { sid: "ReadOriginals", effect: "Allow", actions: ["s3:GetObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
-        { sid: "TellMissingOriginals", effect: "Allow", actions: ["s3:ListBucket"], resources: [bucketArn("image-pipeline-uploads")] },
+        {
+          sid: "TellMissingOriginals",
+          effect: "Allow",
+          actions: ["s3:ListBucket"],
+          resources: [bucketArn("image-pipeline-uploads")],
+          conditions: { StringLike: { "s3:prefix": ["uploads/*"] } },
+        },
         { sid: "WriteVariants", effect: "Allow", actions: ["s3:PutObject"], resources: [`${bucketArn("image-pipeline-variants")}/variants/*`] },
         { sid: "UpdateRecords", effect: "Allow", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn] },
         {
@@ -421,7 +434,7 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
   });
 
   describe("table", function () {
-    it("is on demand, keyed by id, with point-in-time recovery and the byFilename index", function () {
+    it("is on demand, keyed by id, with point-in-time recovery, TTL on expiresAt and (legacyApi) the byFilename index", function () {
       const table = dev.recorder.get(T.table, "image-pipeline-images").inputs;
       expect(table).to.deep.equal({
         billingMode: "PAY_PER_REQUEST",
@@ -441,6 +454,7 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
             projectionType: "ALL",
           },
         ],
+        ttl: { attributeName: "expiresAt", enabled: true },
         pointInTimeRecovery: { enabled: true },
         deletionProtectionEnabled: false,
       });

@@ -27,7 +27,10 @@ describe("stack settings", () => {
     const settings = parseSettings({});
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
     expect(settings.maxInputPixels).to.equal(100_000_000);
-    expect(settings.uploadUrlTtlSeconds).to.equal(900);
+    // A slow phone upload of 25 MiB at 1 Mbit/s: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 s, rounded up to 300 s.
+    expect(settings.uploadUrlTtlSeconds).to.equal(300);
+    expect(settings.legacyApi).to.equal(false);
+    expect(settings).not.to.have.property("budget");
     expect(settings.processor.memoryMb).to.equal(1536);
     expect(settings.processor.architecture).to.equal("arm64");
     expect(settings.queue.maxReceiveCount).to.equal(5);
