@@ -42,7 +42,13 @@ export class ImageProcessor extends pulumi.ComponentResource {
           { sid: "ReadOriginals", actions: ["s3:GetObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           // Without ListBucket, S3 answers a deleted original with 403 instead of 404, and the processor could not
           // tell "gone" (final: original_missing) from "not allowed" (transient: retried, then the DLQ).
-          { sid: "TellMissingOriginals", actions: ["s3:ListBucket"], resources: [args.uploads.arn] },
+          // Listing is limited to the originals' prefix: the role never learns what else the bucket holds.
+          {
+            sid: "TellMissingOriginals",
+            actions: ["s3:ListBucket"],
+            resources: [args.uploads.arn],
+            conditions: { StringLike: { "s3:prefix": [`${args.uploads.prefix}*`] } },
+          },
           { sid: "WriteVariants", actions: ["s3:PutObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
           {

@@ -15,6 +15,7 @@ import type { Settings } from "../handlers/lib/settings.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
+import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
 import { ensureImageTable } from "./image-table.js";
@@ -41,6 +42,8 @@ export interface LocalPipelineOptions {
   stackDir?: string;
   /** How long stop() waits for batches in flight; default the processor timeout, at most 10 s. */
   drainTimeoutMs?: number;
+  /** How often expired, never-used upload grants are deleted (dynalite has no TTL); default 10 minutes. */
+  grantSweepIntervalMs?: number;
 }
 
 export interface LocalPipeline {
@@ -102,6 +105,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await ensureBuckets(s3, names, origins);
     const queues = await ensureQueues(sqs, names, settings);
     await ensureImageTable(dynamodb, names.tableName);
+    const stopSweeper = startGrantSweeper({ records, intervalMs: options.grantSweepIntervalMs ?? 10 * 60_000, log });
+    cleanups.push(async () => stopSweeper());
 
     const forwarder = await createNotificationForwarder({
       sqs,

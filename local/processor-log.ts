@@ -10,7 +10,9 @@ export function outcomeLine(report: OutcomeReport): string {
   const id = report.imageId ?? report.key ?? "-";
   const filename = report.record ? JSON.stringify(report.record.filename) : "-";
   const ms = report.durationMs === undefined ? "-" : `${report.durationMs} ms`;
-  const error = report.error ? ` (${"code" in report.error ? report.error.code : report.error.name}: ${report.error.message})` : "";
+  const error = report.error
+    ? ` (${"code" in report.error ? report.error.code : report.error.name}: ${report.error.message})`
+    : report.reusedGrant ? " (reused grant: not processed)" : "";
   return `image ${id} ${filename} ${ms} ${report.outcome}${error}`;
 }
 

@@ -1,7 +1,8 @@
 /**
  * The embedded stand-ins for AWS, each on a random port and persisting under DATA_DIR:
  * s3rver (S3: files) and dynalite (DynamoDB: LevelDB) on `host` (loopback unless the caller says otherwise),
- * fauxqs (SQS: SQLite) always on loopback 127.0.0.1 only (see sqs-stand-in.ts).
+ * fauxqs (SQS: SQLite) always on loopback 127.0.0.1 only (see sqs-stand-in.ts). Each answers only requests whose
+ * Host is a loopback name with its port (loopback-host.ts).
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -10,6 +11,7 @@ import S3rver from "s3rver";
 // @ts-expect-error dynalite ships no types
 import dynalite from "dynalite";
 import type { DataDirLayout } from "./data-dir.js";
+import { acceptLoopbackHostsOnly } from "./loopback-host.js";
 import { SQS_STAND_IN_HOST, startLoopbackFauxqs } from "./sqs-stand-in.js";
 
 /** The part of s3rver's upload event the runtime reads: one record, key not URL-encoded. */
@@ -34,6 +36,7 @@ export interface RunningStandIns {
 export async function startS3rver(directory: string, host = "127.0.0.1") {
   const s3rver = new S3rver({ address: host, port: 0, silent: true, directory, allowMismatchedSignatures: true, vhostBuckets: false });
   const address = (await s3rver.run()) as AddressInfo;
+  acceptLoopbackHostsOnly(s3rver.httpServer as Server);
   let running = true;
   return {
     endpoint: `http://${host}:${address.port}`,
@@ -59,6 +62,7 @@ export async function startDynalite(path: string | undefined, host = "127.0.0.1"
       resolve();
     });
   });
+  acceptLoopbackHostsOnly(dynamo);
   return {
     endpoint: `http://${host}:${(dynamo.address() as AddressInfo).port}`,
     stop: () => new Promise<void>((resolve) => dynamo.close(() => resolve())),

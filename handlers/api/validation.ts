@@ -1,6 +1,7 @@
 import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/formats.js";
 import { expected } from "../lib/is.js";
-import { HttpError } from "./responses.js";
+import type { ApiRequest } from "./request.js";
+import { echo, HttpError } from "./responses.js";
 
 /** Request bodies over this are refused before parsing (the API only takes small JSON documents). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -11,6 +12,20 @@ export type JsonObject = Record<string, unknown>;
 
 function invalidField(field: string, what: string, received: unknown): HttpError {
   return new HttpError(400, "invalid_field", expected(what, field, received));
+}
+
+/**
+ * The body of a request declared `application/json`: anything else is 415. A cross-site HTML form can send only
+ * text/plain, urlencoded or multipart bodies without a preflight, so this keeps blind forms from creating grants.
+ */
+export function requireJsonBody(request: ApiRequest): Buffer {
+  const declared = request.headers["content-type"] ?? "";
+  const mediaType = declared.split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    const received = declared === "" ? "none" : echo(declared);
+    throw new HttpError(415, "unsupported_media_type", `Expected a request body of type application/json but received ${received}`);
+  }
+  return request.body;
 }
 
 export function parseJsonObject(body: Buffer): JsonObject {
@@ -40,6 +55,11 @@ export function requirePositiveInteger(body: JsonObject, field: string): number 
 
 // C0 controls, DEL and C1 controls.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// Format characters (zero-width, soft hyphen, joiners, bidi marks) and every bidi control: they make a name show
+// as something else (`photo\u202Egpj.exe` reads as photoexe.jpg).
+// A surrogate not part of a pair: not a character, and not encodable as UTF-8.
+const LONE_SURROGATE = /\p{Cs}/u;
+const INVISIBLE_OR_BIDI = /[\p{Cf}\p{Bidi_Control}]/u;
 
 /**
  * The filename as stored in the record: its last path segment (either separator), trimmed, in Unicode NFC (so a
@@ -50,8 +70,16 @@ export function sanitiseFilename(raw: string): string {
   if (Buffer.byteLength(raw, "utf8") > MAX_FILENAME_BYTES) {
     throw new HttpError(400, "filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
   }
+  if (LONE_SURROGATE.test(raw)) {
+    throw new HttpError(400, "invalid_filename", "The filename is not well-formed Unicode (it holds a lone surrogate)");
+  }
   if (CONTROL_CHARACTERS.test(raw)) {
     throw new HttpError(400, "invalid_filename", "The filename contains control characters");
+  }
+  const invisible = INVISIBLE_OR_BIDI.exec(raw);
+  if (invisible) {
+    const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    throw new HttpError(400, "invalid_filename", `The filename contains an invisible or text-direction character (${codePoint})`);
   }
   const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
   if (name === "" || name === "." || name === "..") {
@@ -62,7 +90,7 @@ export function sanitiseFilename(raw: string): string {
 
 export function requireAcceptedContentType(contentType: string): AcceptedContentType {
   if (!isAcceptedContentType(contentType)) {
-    throw new HttpError(415, "unsupported_media_type", `Content type ${contentType} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
+    throw new HttpError(415, "unsupported_media_type", `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
   }
   return contentType;
 }

@@ -4,19 +4,22 @@
  * Echoed input is cut to 80 characters.
  */
 
-const MAX_ECHO = 80;
+/** The longest piece of a client's input an error message repeats. */
+export const MAX_ECHO_CHARACTERS = 80;
 
-function cut(text: string): string {
-  return text.length > MAX_ECHO ? `${text.slice(0, MAX_ECHO)}...` : text;
+/** A client's input as an error message repeats it: cut to MAX_ECHO_CHARACTERS characters (code points). */
+export function echo(input: string): string {
+  const characters = [...input];
+  return characters.length > MAX_ECHO_CHARACTERS ? `${characters.slice(0, MAX_ECHO_CHARACTERS).join("")}...` : input;
 }
 
 /** How a received value is quoted: `nothing`, `null`, `"text" of type string`, `42 of type number`, `[1] of type array`. */
 export function describe(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "null";
-  if (typeof value === "string") return `${JSON.stringify(cut(value))} of type string`;
-  if (Array.isArray(value)) return `${cut(JSON.stringify(value))} of type array`;
-  if (typeof value === "object") return `${cut(JSON.stringify(value))} of type object`;
+  if (typeof value === "string") return `${JSON.stringify(echo(value))} of type string`;
+  if (Array.isArray(value)) return `${echo(JSON.stringify(value))} of type array`;
+  if (typeof value === "object") return `${echo(JSON.stringify(value))} of type object`;
   return `${String(value)} of type ${typeof value}`;
 }
 

@@ -57,6 +57,7 @@ export interface Settings {
   uploadUrlTtlSeconds: number;
   processor: ProcessorSettings;
   queue: { maxReceiveCount: number };
+  /** `reservedConcurrency` 0 leaves the API function unreserved (the default). */
   api: ApiSettings;
   /** Days originals are kept in the uploads bucket; 0 keeps them forever. */
   originalsRetentionDays: number;
@@ -66,12 +67,35 @@ export interface Settings {
   deletionProtection: boolean;
   /** Optional address notified through SNS when the DLQ holds messages. */
   alarmEmail?: string;
+  /**
+   * The original project's routes (`POST /generate-upload-url`, `GET /get-processed-image-url`). They name images
+   * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
+   */
+  legacyApi: boolean;
+  /** Optional AWS Budgets alert on the stack's tagged resources. */
+  budget?: BudgetSettings;
+}
+
+export interface BudgetSettings {
+  monthlyUsd: number;
+  email: string;
 }
 
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
 /** The largest object a single S3 POST (or PUT) upload may carry. */
 export const MAX_S3_SINGLE_UPLOAD_BYTES = 5 * GIB;
+
+/**
+ * A slow phone upload: about 1 Mbit/s of uplink (a weak 4G or a busy 3G cell). At that rate `maxUploadBytes`
+ * takes `bytes * 8 / 1e6` seconds; a minute more covers the page's request for the grant and a stalled start,
+ * and the total is rounded up to whole minutes. 25 MiB: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 = 269.7 -> 300 s.
+ */
+export const SLOW_UPLINK_BITS_PER_SECOND = 1_000_000;
+export function defaultUploadUrlTtlSeconds(maxUploadBytes: number): number {
+  const seconds = (maxUploadBytes * 8) / SLOW_UPLINK_BITS_PER_SECOND + 60;
+  return Math.min(3600, Math.ceil(seconds / 60) * 60);
+}
 
 const DEFAULT_QUALITY: Record<OutputFormat, number> = { webp: 80, jpeg: 82, png: 100, avif: 55 };
 
@@ -86,7 +110,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,
-  uploadUrlTtlSeconds: 900,
+  uploadUrlTtlSeconds: defaultUploadUrlTtlSeconds(25 * MIB),
   processor: {
     memoryMb: 1536,
     timeoutSeconds: 60,
@@ -98,10 +122,11 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     logRetentionDays: 14,
   },
   queue: { maxReceiveCount: 5 },
-  api: { reservedConcurrency: 20, logRetentionDays: 14, architecture: "arm64" },
+  api: { reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" },
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
+  legacyApi: false,
 };
 
 export class SettingsError extends Error {
@@ -155,6 +180,35 @@ function object(key: string, value: unknown, known: readonly string[]): Record<s
 /** Fills defaults for absent keys (undefined or null, as Pulumi config returns them). */
 function withDefault<T>(value: unknown, fallback: T): unknown {
   return value === undefined || value === null ? fallback : value;
+}
+
+/** The retention periods CloudWatch Logs accepts for a log group (PutRetentionPolicy's retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function logRetentionDays(key: string, value: unknown): number {
+  if (typeof value !== "number" || !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
+    throw invalid(key, `${a.oneOf(LOG_RETENTION_DAYS.map(String))} (the retention periods CloudWatch Logs accepts)`, value);
+  }
+  return value;
+}
+
+/** Lambda keeps this much of an account's concurrency unreserved: no reservation may eat into it. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * What `api.reservedConcurrency` asks of the AWS account, in words, or undefined when nothing is reserved.
+ * The account's quota is not known here: the program says what it needs, and AWS refuses a reservation the
+ * account cannot spare.
+ */
+export function reservedConcurrencyRequirement(settings: Settings): string | undefined {
+  const reserved = settings.api.reservedConcurrency;
+  if (reserved === 0) return undefined;
+  return (
+    `api.reservedConcurrency ${reserved} reserves ${reserved} concurrent executions for the API function: the account's Lambda ` +
+    `concurrency quota, less what its other functions reserve, must be at least ${reserved + LAMBDA_UNRESERVED_MINIMUM} ` +
+    `(Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved); \`aws lambda get-account-settings\` shows the quota ` +
+    `(AccountLimit.ConcurrentExecutions) and what is left unreserved (UnreservedConcurrentExecutions)`
+  );
 }
 
 /** Rules of the keys that both the stack's settings and a function's run-time settings carry. */
@@ -239,7 +293,7 @@ function processor(value: unknown): ProcessorSettings {
     batchWindowSeconds: integer("processor.batchWindowSeconds", get("batchWindowSeconds"), 0, 300),
     maxConcurrency: integer("processor.maxConcurrency", get("maxConcurrency"), 2, 1000),
     imageConcurrency: rules.imageConcurrency(get("imageConcurrency")),
-    logRetentionDays: integer("processor.logRetentionDays", get("logRetentionDays"), 1, 3653),
+    logRetentionDays: logRetentionDays("processor.logRetentionDays", get("logRetentionDays")),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
     throw invalid("processor.batchWindowSeconds", "at least 1 when processor.batchSize is over 10 (an SQS rule)", settings.batchWindowSeconds);
@@ -247,7 +301,12 @@ function processor(value: unknown): ProcessorSettings {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail");
+function budget(value: unknown): BudgetSettings {
+  const raw = object("budget", value, ["monthlyUsd", "email"]);
+  return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -258,24 +317,28 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   const d = DEFAULT_SETTINGS;
   const queue = object("queue", withDefault(raw.queue, {}), ["maxReceiveCount"]);
   const api = object("api", withDefault(raw.api, {}), Object.keys(d.api));
+  const maxUploadBytes = rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes));
   const settings: Settings = {
     variants: variants(withDefault(raw.variants, d.variants)),
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
-    maxUploadBytes: rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes)),
+    maxUploadBytes,
     maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
-    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds)),
+    // The default follows maxUploadBytes.
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes))),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
     queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 5, 1000) },
     api: {
-      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 1, 1000),
-      logRetentionDays: integer("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays), 1, 3653),
+      // 0 or absent: unreserved. A reservation is refused by AWS on an account whose quota cannot spare it.
+      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 0, 1000),
+      logRetentionDays: logRetentionDays("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays)),
       architecture: oneOf("api.architecture", withDefault(api.architecture, d.api.architecture), ARCHITECTURES),
     },
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
+    legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
@@ -283,6 +346,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
+  if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   return settings;
 }
 
@@ -308,6 +372,7 @@ export interface ApiRuntimeSettings {
   variants: VariantSpec[];
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
+  legacyApi: boolean;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -321,7 +386,12 @@ export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSe
 }
 
 export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
-  return { variants: settings.variants, maxUploadBytes: settings.maxUploadBytes, uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds };
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
+    legacyApi: settings.legacyApi,
+  };
 }
 
 /** Reads a function's run-time settings from JSON (its environment variable `source`), refusing what is off. */
@@ -348,10 +418,11 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
+    legacyApi: boolean("legacyApi", raw.legacyApi),
   };
 }

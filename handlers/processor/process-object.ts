@@ -24,7 +24,8 @@ import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
  * - done: variants written, record done.
  * - failed: a final error, recorded on the image (status failed, {code, message}).
  * - rejected: a final error with no image to record it on (the key is not uploads/{id}, or a foreign bucket).
- * - duplicate: the record was already done or failed (a redelivered or late message).
+ * - duplicate: the record was already done or failed: a redelivered or late message, or (`reusedGrant`) a newer
+ *   object sent with a grant already used, which is never processed (grants are single-use).
  * - superseded: a newer upload of the same key owns the record, or replaced the object.
  * - ignored: not an ObjectCreated event.
  */
@@ -40,6 +41,8 @@ export interface ObjectResult {
   attempts?: number;
   /** The record's status, for duplicates and superseded events. */
   status?: string;
+  /** A duplicate that is a newer object sent with a used grant, not a redelivery. */
+  reusedGrant?: true;
   error?: ErrorFacts;
   /** The image's record as this event left it (done, failed) or found it (duplicate). */
   record?: ImageRecord;
@@ -106,8 +109,10 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
   const start = await startProcessing(deps.records, { id, sequencer, now: deps.now() });
   if (!start.started) {
     const status = start.record?.status;
-    if (status === "done" || status === "failed") return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record };
-    return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
+    if (status !== "done" && status !== "failed") return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
+    const recorded = start.record?.sequencer;
+    const reused = sequencer !== undefined && recorded !== undefined && sequencer > recorded;
+    return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record, ...(reused ? { reusedGrant: true as const } : {}) };
   }
   const attempts = start.record.attempts;
 

@@ -8,7 +8,7 @@ import { parseSettings } from "../../handlers/lib/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 
-const settings = parseSettings({ uploadUrlTtlSeconds: 300 });
+const settings = parseSettings({ uploadUrlTtlSeconds: 300, legacyApi: true });
 
 describe("API handler: the original project's routes", () => {
   let standIns: StandIns;
@@ -86,7 +86,7 @@ describe("API handler: the original project's routes", () => {
     ];
     for (const [name, body, status, message] of refusals) {
       it(`refuses ${name} with ${status} and the original's {error: "..."} body`, async () => {
-        const response = await api(httpEvent("POST", "/generate-upload-url", { body }));
+        const response = await api(httpEvent("POST", "/generate-upload-url", { body, headers: { "content-type": "application/json" } }));
         expect(response.statusCode).to.equal(status);
         expect(bodyOf(response)).to.deep.equal({ error: message });
       });

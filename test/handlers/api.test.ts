@@ -85,6 +85,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
         createdAt: "2026-01-01T12:00:01.000Z",
         updatedAt: "2026-01-01T12:00:01.000Z",
         attempts: 0,
+        // The table's TTL: the grant's expiry (12:10:01) plus a day, in epoch seconds.
+        expiresAt: Date.UTC(2026, 0, 2, 12, 10, 1) / 1000,
       });
     });
 
@@ -107,7 +109,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
 
     it("decodes a base64-encoded body", async () => {
       const body = JSON.stringify({ filename: "b64.webp", contentType: "image/webp", size: 5 });
-      const response = await api(httpEvent("POST", "/uploads", { body, base64: true }));
+      const response = await api(httpEvent("POST", "/uploads", { body, base64: true, headers: { "content-type": "application/json" } }));
       expect(response.statusCode).to.equal(201);
       expect((await getRecord(standIns.records, bodyOf(response).id))?.filename).to.equal("b64.webp");
     });
@@ -161,7 +163,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
     ];
     for (const refusal of refusals) {
       it(`refuses ${refusal.name} with ${refusal.status} ${refusal.code}`, async () => {
-        const response = await api(httpEvent("POST", "/uploads", { body: refusal.body }));
+        const response = await api(httpEvent("POST", "/uploads", { body: refusal.body, headers: { "content-type": "application/json" } }));
         expect(response.statusCode).to.equal(refusal.status);
         expect(response.headers["content-type"]).to.equal("application/json");
         expect(bodyOf(response)).to.deep.equal({ error: { code: refusal.code, message: refusal.message } });
@@ -301,8 +303,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       const origin = { origin: "https://images.example.com", "access-control-request-method": "POST" };
       const preflight = await api(httpEvent("OPTIONS", "/uploads", { headers: origin }));
       expect(preflight.statusCode).to.equal(204);
-      expect(preflight.headers).to.deep.equal({ allow: "POST, OPTIONS" });
-      const post = await api(httpEvent("POST", "/uploads", { body: "{}", headers: origin }));
+      expect(preflight.headers).to.deep.equal({ allow: "POST, OPTIONS", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
+      const post = await api(httpEvent("POST", "/uploads", { body: "{}", headers: { ...origin, "content-type": "application/json" } }));
       const config = await api(httpEvent("GET", "/config", { headers: origin }));
       for (const response of [post, config]) {
         expect(Object.keys(response.headers).filter((h) => h.toLowerCase().startsWith("access-control-"))).to.deep.equal([]);

@@ -438,16 +438,21 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
       expect(outcomes()[0]).to.deep.include({ outcome: "duplicate", status: "done" });
     });
 
-    it("reprocesses a done image when the same key is uploaded again (newer sequencer)", async () => {
+    it("never processes a second object sent with a used grant: acknowledged, logged as reused, record and variants unchanged", async () => {
       const id = newImageId();
       const first = await upload(await makePhoto({ width: 640, height: 480, seed: 14 }), { id, pendingAs: "first.jpg" });
       await processor().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
+      const before = await record(id);
+      const thumbBefore = await readVariant(`variants/${id}/thumb.webp`);
       const second = await upload(await makePhoto({ width: 300, height: 400, seed: 15 }), { id });
+      const { handler, outcomes } = processor();
 
-      expect(await processor().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
-      expect(await record(id)).to.deep.include({ status: "done", attempts: 2, filename: "first.jpg", original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" } });
-      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
+      expect(before).to.deep.include({ status: "done", attempts: 1, filename: "first.jpg", original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg" } });
+      expect(await record(id)).to.deep.equal(before);
+      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
+      expect(outcomes()[0]).to.deep.include({ level: "warn", outcome: "duplicate", status: "done", reusedGrant: true });
     });
 
     it("never overwrites the variants of a newer upload that took the record while an older event was decoding", async () => {

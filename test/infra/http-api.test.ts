@@ -33,8 +33,8 @@ describe("Pulumi program: HttpApi (mocks)", function () {
     ]);
   });
 
-  it("reserves (caps) its concurrency: dev 20, prod 50", function () {
-    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(20);
+  it("reserves (caps) its concurrency only where api.reservedConcurrency is set: dev none, prod 50", function () {
+    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
     expect(prod.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(50);
     expect(dev.recorder.get(T.function, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
   });

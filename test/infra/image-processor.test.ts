@@ -65,7 +65,13 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
   it("may do exactly: read uploads/*, write variants/*, get and update records, consume the queue, write its logs", function () {
     expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy"))).to.deep.equal([
       { sid: "ReadOriginals", effect: "Allow", actions: ["s3:GetObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
-      { sid: "TellMissingOriginals", effect: "Allow", actions: ["s3:ListBucket"], resources: [bucketArn("image-pipeline-uploads")] },
+      {
+        sid: "TellMissingOriginals",
+        effect: "Allow",
+        actions: ["s3:ListBucket"],
+        resources: [bucketArn("image-pipeline-uploads")],
+        conditions: { StringLike: { "s3:prefix": ["uploads/*"] } },
+      },
       { sid: "WriteVariants", effect: "Allow", actions: ["s3:PutObject"], resources: [`${bucketArn("image-pipeline-variants")}/variants/*`] },
       { sid: "UpdateRecords", effect: "Allow", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn] },
       {

@@ -9,7 +9,7 @@ describe("Pulumi program: ImageTable (mocks)", function () {
     ({ dev, prod } = await devAndProd());
   });
 
-  it("is on demand, keyed by id, with point-in-time recovery and the byFilename index", function () {
+  it("is on demand, keyed by id, with point-in-time recovery, TTL on expiresAt and (legacyApi) the byFilename index", function () {
     const table = dev.recorder.get(T.table, "image-pipeline-images").inputs;
     expect(table).to.deep.equal({
       billingMode: "PAY_PER_REQUEST",
@@ -19,7 +19,17 @@ describe("Pulumi program: ImageTable (mocks)", function () {
         { name: "filename", type: "S" },
         { name: "createdAt", type: "S" },
       ],
-      globalSecondaryIndexes: [{ name: "byFilename", hashKey: "filename", rangeKey: "createdAt", projectionType: "ALL" }],
+      globalSecondaryIndexes: [
+        {
+          name: "byFilename",
+          keySchemas: [
+            { attributeName: "filename", keyType: "HASH" },
+            { attributeName: "createdAt", keyType: "RANGE" },
+          ],
+          projectionType: "ALL",
+        },
+      ],
+      ttl: { attributeName: "expiresAt", enabled: true },
       pointInTimeRecovery: { enabled: true },
       deletionProtectionEnabled: false,
     });

@@ -32,5 +32,7 @@ describe("Pulumi program: index.ts", function () {
       "image-pipeline-api": { architectures: ["arm64"], memorySize: 512, code: expected.api },
     });
     expect(recorder.get("aws:lambda/functionUrl:FunctionUrl", "image-pipeline-api-url").inputs.cors.allowOrigins).to.deep.equal(["https://photos.example.org"]);
+    // Every resource carries the stack tag the budget filters on (cost-guard.test.ts has the details).
+    expect(JSON.parse(recorder.get("pulumi:providers:aws", "image-pipeline-aws").inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "test" } });
   });
 });

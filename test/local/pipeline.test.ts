@@ -164,8 +164,8 @@ describe("local runtime, end to end through HTTP", function () {
     expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
   });
 
-  it("serves the original project's flow: presigned PUT, then polling processed-<filename> until it is ready", async () => {
-    running = await startTestPipeline();
+  it("serves the original project's flow where legacyApi is on: presigned PUT, then polling processed-<filename> until it is ready", async () => {
+    running = await startTestPipeline({ settings: testSettings({ legacyApi: true }) });
     const granted = await postJson(`${running.url}/generate-upload-url`, { filename: "holiday.jpg", contentType: "image/jpeg" });
     expect(granted.status).to.equal(200);
     expect(new URL(granted.body.url).origin).to.equal(running.pipeline.endpoints.s3);

@@ -3,7 +3,9 @@ import { readFile } from "node:fs/promises";
 import {
   DEFAULT_SETTINGS,
   GIB,
+  LOG_RETENTION_DAYS,
   parseSettings,
+  reservedConcurrencyRequirement,
   SettingsError,
 } from "../../handlers/lib/settings.js";
 import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/function-env.js";
@@ -24,7 +26,10 @@ describe("stack settings", () => {
     const settings = parseSettings({});
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
     expect(settings.maxInputPixels).to.equal(100_000_000);
-    expect(settings.uploadUrlTtlSeconds).to.equal(900);
+    // A slow phone upload of 25 MiB at 1 Mbit/s: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 s, rounded up to 300 s.
+    expect(settings.uploadUrlTtlSeconds).to.equal(300);
+    expect(settings.legacyApi).to.equal(false);
+    expect(settings).not.to.have.property("budget");
     expect(settings.processor.memoryMb).to.equal(1536);
     expect(settings.processor.architecture).to.equal("arm64");
     expect(settings.queue.maxReceiveCount).to.equal(5);
@@ -44,7 +49,7 @@ describe("stack settings", () => {
       imageConcurrency: 2,
       logRetentionDays: 14,
     });
-    expect(settings.api).to.deep.equal({ reservedConcurrency: 20, logRetentionDays: 14, architecture: "arm64" });
+    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" });
     expect(settings.originalsRetentionDays).to.equal(30);
     expect(settings.forceDestroy).to.equal(false);
     expect(settings.deletionProtection).to.equal(false);
@@ -103,6 +108,13 @@ describe("stack settings", () => {
     ["a DLQ after fewer than 5 receives", { queue: { maxReceiveCount: 2 } }, "queue.maxReceiveCount",
       "Expected integer between 5 and 1000 for queue.maxReceiveCount but received 2 of type number"],
     ["a non-boolean switch", { forceDestroy: "yes" }, "forceDestroy", 'Expected boolean for forceDestroy but received "yes" of type string'],
+    ["a log retention CloudWatch does not offer", { processor: { logRetentionDays: 10 } }, "processor.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for processor.logRetentionDays but received 10 of type number`],
+    ["an API log retention CloudWatch does not offer", { api: { logRetentionDays: 10 } }, "api.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for api.logRetentionDays but received 10 of type number`],
+    ["a log retention of 0 (never expire is not offered)", { api: { logRetentionDays: 0 } }, "api.logRetentionDays", "Expected one of 1, 3, 5,"],
+    ["a negative reserved concurrency", { api: { reservedConcurrency: -1 } }, "api.reservedConcurrency",
+      "Expected integer between 0 and 1000 for api.reservedConcurrency but received -1 of type number"],
   ];
   for (const [what, raw, key, message] of refusals) {
     it(`refuses ${what}, naming ${key}`, () => {
@@ -111,6 +123,33 @@ describe("stack settings", () => {
       expect(error.message.startsWith(message), error.message).to.equal(true);
     });
   }
+
+  it("accepts every log retention CloudWatch Logs offers, and only those 22", () => {
+    expect(LOG_RETENTION_DAYS).to.deep.equal([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+    for (const days of LOG_RETENTION_DAYS) {
+      const settings = parseSettings({ processor: { logRetentionDays: days }, api: { logRetentionDays: days } });
+      expect([settings.processor.logRetentionDays, settings.api.logRetentionDays]).to.deep.equal([days, days]);
+    }
+    const refused = Array.from({ length: 3654 }, (_, days) => days).filter((days) => {
+      try {
+        parseSettings({ api: { logRetentionDays: days } });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(refused).to.have.length(3654 - LOG_RETENTION_DAYS.length);
+  });
+
+  it("reserves no API concurrency unless asked (0 or absent), and says what quota a reservation needs", () => {
+    expect(parseSettings({}).api.reservedConcurrency).to.equal(0);
+    expect(reservedConcurrencyRequirement(parseSettings({}))).to.equal(undefined);
+    expect(reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 0 } }))).to.equal(undefined);
+    const requirement = reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 20 } }));
+    expect(requirement).to.include("api.reservedConcurrency 20");
+    expect(requirement).to.include("must be at least 120 (Lambda keeps 100 unreserved)");
+    expect(requirement).to.include("aws lambda get-account-settings");
+  });
 
   describe("the functions' environment (handlers/lib/function-env.ts)", () => {
     const resources = { uploadsBucket: "u", variantsBucket: "v", tableName: "t" };
@@ -123,6 +162,7 @@ describe("stack settings", () => {
       processor: { memoryMb: 3008, timeoutSeconds: 120, imageConcurrency: 3, logRetentionDays: 90 },
       api: { architecture: "x86_64" },
       alarmEmail: "ops@example.com",
+      legacyApi: true,
     });
 
     it("gives the processor exactly the settings it reads at run time, and reads them back", () => {
@@ -138,7 +178,7 @@ describe("stack settings", () => {
 
     it("gives the API exactly the settings it reads at run time, and reads them back with the optional web root", () => {
       const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web" });
-      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({ variants: settings.variants, maxUploadBytes: 700 * 1024 * 1024, uploadUrlTtlSeconds: 1200 });
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({ variants: settings.variants, maxUploadBytes: 700 * 1024 * 1024, uploadUrlTtlSeconds: 1200, legacyApi: true });
       expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web" });
       expect(readApiEnvironment(apiEnvironment(settings, resources))).to.not.have.property("webRoot");
     });

@@ -92,5 +92,11 @@ export const logGroupArn = (name: string) => `arn:aws:logs:${REGION}:${ACCOUNT_I
 
 /** A role policy's statements, in a shape that reads well in a deep equality. */
 export function statements(rolePolicy: RecordedResource) {
-  return policy(rolePolicy).Statement.map((s) => ({ sid: s.Sid, effect: s.Effect, actions: s.Action, resources: s.Resource }));
+  return policy(rolePolicy).Statement.map((s) => ({
+    sid: s.Sid,
+    effect: s.Effect,
+    actions: s.Action,
+    resources: s.Resource,
+    ...(s.Condition ? { conditions: s.Condition } : {}),
+  }));
 }

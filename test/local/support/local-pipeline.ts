@@ -36,7 +36,7 @@ export interface TestPipeline {
 }
 
 export async function startTestPipeline(
-  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string } = {},
+  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string; grantSweepIntervalMs?: number } = {},
 ): Promise<TestPipeline> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "local-pipeline-")));
   const lines: string[] = [];
@@ -46,6 +46,7 @@ export async function startTestPipeline(
     settings: options.settings ?? testSettings(),
     faults: options.faults,
     log: (line) => lines.push(line),
+    grantSweepIntervalMs: options.grantSweepIntervalMs,
   });
   return {
     pipeline,
