@@ -40,12 +40,20 @@ export class ImageTable extends pulumi.ComponentResource {
     super(ResourceTypes.ImageTable, name, {}, opts);
     const filenameIndex = args.filenameIndex ?? false;
     const ownerIndex = args.ownerIndex ?? false;
+    const index = (indexName: string, keys: { partition: string; sort: string }) => ({
+      name: indexName,
+      keySchemas: [
+        { attributeName: keys.partition, keyType: "HASH" },
+        { attributeName: keys.sort, keyType: "RANGE" },
+      ],
+      projectionType: "ALL",
+    });
     const indexes = [
-      ...(filenameIndex ? [{ name: FILENAME_INDEX, hashKey: FILENAME_INDEX_KEYS.partition, rangeKey: FILENAME_INDEX_KEYS.sort, projectionType: "ALL" }] : []),
-      ...(ownerIndex ? [{ name: OWNER_INDEX, hashKey: OWNER_INDEX_KEYS.partition, rangeKey: OWNER_INDEX_KEYS.sort, projectionType: "ALL" }] : []),
+      ...(filenameIndex ? [index(FILENAME_INDEX, FILENAME_INDEX_KEYS)] : []),
+      ...(ownerIndex ? [index(OWNER_INDEX, OWNER_INDEX_KEYS)] : []),
     ];
     // DynamoDB wants exactly the attributes some key or index uses.
-    const attributeNames = ["id", ...new Set(indexes.flatMap((index) => [index.hashKey, index.rangeKey]))];
+    const attributeNames = ["id", ...new Set(indexes.flatMap((ix) => ix.keySchemas.map((k) => k.attributeName)))];
     this.table = new aws.dynamodb.Table(
       name,
       {

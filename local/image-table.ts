@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FILENAME_INDEX, FILENAME_INDEX_KEYS, OWNER_INDEX, OWNER_INDEX_KEYS } from "../handlers/lib/records.js";
+import { until } from "./until.js";
 
 /**
  * Creates the image table as the Pulumi program declares it (key `id`), with both of its optional indexes
@@ -35,11 +35,16 @@ export async function ensureImageTable(client: DynamoDBClient, tableName: string
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let i = 0; i < 100; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const indexes = Table?.GlobalSecondaryIndexes ?? [];
-    if (Table?.TableStatus === "ACTIVE" && indexes.every((ix) => ix.IndexStatus === "ACTIVE")) return indexes.map((ix) => ix.IndexName!);
-    await sleep(50);
-  }
-  throw new Error(`DynamoDB table ${tableName} did not become ACTIVE`);
+  let indexes: string[] = [];
+  await until(
+    async () => {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const found = Table?.GlobalSecondaryIndexes ?? [];
+      indexes = found.map((ix) => ix.IndexName!);
+      return Table?.TableStatus === "ACTIVE" && found.every((ix) => ix.IndexStatus === "ACTIVE");
+    },
+    5_000,
+    `DynamoDB table ${tableName} to become ACTIVE`,
+  );
+  return indexes;
 }

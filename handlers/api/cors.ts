@@ -13,7 +13,7 @@ export interface CorsPolicy {
   maxAge: number;
 }
 
-export function apiCorsPolicy(settings: Settings): CorsPolicy {
+export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins" | "auth">): CorsPolicy {
   // Token mode adds the bearer token's header and the DELETE route.
   const token = settings.auth !== undefined;
   return {

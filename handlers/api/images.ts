@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { expected } from "../lib/is.js";
 import { isImageId, originalKey, variantKey } from "../lib/keys.js";
 import {
   deleteOwnedRecord,
@@ -157,7 +158,7 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
 export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
-    throw new HttpError(400, "invalid_field", "Expected query parameter filename=processed-<filename>");
+    throw new HttpError(400, "invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
   }
   const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
   const record = await findLatestRecordByFilename(ctx.records, filename);

@@ -40,7 +40,14 @@ describe("Pulumi program: nothing exposed that the settings do not ask for (mock
 
   it("with legacyApi, the index exists and the API may query exactly it", function () {
     expect(legacy.get(TABLE, "image-pipeline-images").inputs.globalSecondaryIndexes).to.deep.equal([
-      { name: "byFilename", hashKey: "filename", rangeKey: "createdAt", projectionType: "ALL" },
+      {
+        name: "byFilename",
+        keySchemas: [
+          { attributeName: "filename", keyType: "HASH" },
+          { attributeName: "createdAt", keyType: "RANGE" },
+        ],
+        projectionType: "ALL",
+      },
     ]);
     const query = policy(legacy.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.filter((s) => s.Action.includes("dynamodb:Query"));
     expect(query).to.deep.equal([{ Sid: "QueryByFilename", Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${tableArn}/index/byFilename`] }]);
