@@ -42,7 +42,16 @@ describe("Pulumi program: token mode (mocks)", function () {
       { name: "owner", type: "S" },
       { name: "createdAt", type: "S" },
     ]);
-    expect(table.globalSecondaryIndexes).to.deep.equal([{ name: "byOwner", hashKey: "owner", rangeKey: "createdAt", projectionType: "ALL" }]);
+    expect(table.globalSecondaryIndexes).to.deep.equal([
+      {
+        name: "byOwner",
+        keySchemas: [
+          { attributeName: "owner", keyType: "HASH" },
+          { attributeName: "createdAt", keyType: "RANGE" },
+        ],
+        projectionType: "ALL",
+      },
+    ]);
   });
 
   it("lets the API do exactly: sign, read and write records, query byOwner, delete the objects and the record, write logs", function () {
