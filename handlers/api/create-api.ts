@@ -73,7 +73,11 @@ export function createApi(deps: ApiDeps): ApiHandler {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error, style);
+      if (error instanceof HttpError) {
+        // A refusal that is the service's fault (the token issuer unreachable) is worth an operator's look.
+        if (error.status >= 500) ctx.logger.error("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
+        return errorResponse(error, style);
+      }
       const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
       ctx.logger.error("Request failed", { method: request.method, path: request.path, error: cause });
       return errorResponse(new HttpError(500, "internal_error", "The request failed; try again"), style);

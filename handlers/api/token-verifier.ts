@@ -44,12 +44,14 @@ function isFetchFailure(error: unknown): boolean {
 }
 
 /** The key set, with its fetch failures told apart from the token's own faults (an unknown kid stays a 401). */
-function distinguishingFetchFailures(keySet: JWTVerifyGetKey): JWTVerifyGetKey {
+function distinguishingFetchFailures(keySet: JWTVerifyGetKey, jwksUrl: string): JWTVerifyGetKey {
   return async (header, token) => {
     try {
       return await keySet(header, token);
     } catch (error) {
-      throw isFetchFailure(error) ? new KeySetUnavailable(String(error)) : error;
+      if (!isFetchFailure(error)) throw error;
+      const cause = (error as Error)?.cause;
+      throw new KeySetUnavailable(`GET ${jwksUrl}: ${String(error)}${cause ? ` (${String((cause as Error).message ?? cause)})` : ""}`);
     }
   };
 }
@@ -75,7 +77,7 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Calle
  * the key set cannot be fetched.
  */
 export function createTokenVerifier(auth: AuthSettings): TokenVerifier {
-  const keySet = distinguishingFetchFailures(keySetFor(auth.jwksUrl));
+  const keySet = distinguishingFetchFailures(keySetFor(auth.jwksUrl), auth.jwksUrl);
   return async (authorization) => {
     const match = /^Bearer[ ]+([A-Za-z0-9_\-.~+/]+=*)$/i.exec(authorization?.trim() ?? "");
     if (!authorization) throw unauthorized("Send the token as Authorization: Bearer <token>", false);
@@ -93,7 +95,7 @@ export function createTokenVerifier(auth: AuthSettings): TokenVerifier {
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof KeySetUnavailable) {
-        throw new HttpError(503, "auth_unavailable", "The token issuer's keys cannot be fetched right now; try again shortly", { "retry-after": "5" });
+        throw new HttpError(503, "auth_unavailable", "The token issuer's keys cannot be fetched right now; try again shortly", { "retry-after": "5" }, { cause: error.message });
       }
       throw unauthorized(reason(error), true);
     }

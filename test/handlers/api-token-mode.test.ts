@@ -89,6 +89,29 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     expect((await getRecord(standIns.records, id))?.owner).to.equal("alice");
   });
 
+  it("answers 503 auth_unavailable when the JWKS is unreachable, and logs why for operators (not for the client)", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const jwksUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const logged: Array<Record<string, unknown>> = [];
+    const down = createApi({
+      s3: standIns.s3,
+      records: standIns.records,
+      settings: parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl } }),
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+      logger: { error: (_message, attributes) => logged.push(attributes) },
+    });
+    const response = await down({ ...httpEvent("GET", "/images"), headers: await bearer("alice") });
+    expect(response.statusCode).to.equal(503);
+    expect(bodyOf(response).error.code).to.equal("auth_unavailable");
+    expect(response.body).not.to.include(jwksUrl);
+    expect(logged).to.have.length(1);
+    expect(logged[0]).to.include({ status: 503, code: "auth_unavailable" });
+    expect(String(logged[0]!.cause)).to.include(`GET ${jwksUrl}`).and.to.include("ECONNREFUSED");
+  });
+
   it("tells the page the issuer in /config without a token", async () => {
     const response = await api()(httpEvent("GET", "/config"));
     expect(response.statusCode).to.equal(200);
