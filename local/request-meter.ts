@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
@@ -14,6 +15,8 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 export interface RequestCounts {
   /** S3 commands sent, by name (PutObjectCommand, GetObjectCommand, HeadObjectCommand, ...). */
   s3: Record<string, number>;
+  /** SQS commands sent, by name (SendMessageCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, ...). */
+  sqs: Record<string, number>;
   /** DynamoDB commands sent, by name (PutItemCommand, UpdateItemCommand, GetItemCommand, QueryCommand, ...). */
   dynamodb: Record<string, number>;
   /** Table write units of the writes that succeeded. */
@@ -28,6 +31,7 @@ const WRITES = new Set(["PutItemCommand", "UpdateItemCommand", "DeleteItemComman
 
 export interface RequestMeter {
   instrumentS3(client: S3Client): void;
+  instrumentSqs(client: SQSClient): void;
   instrumentDynamoDb(client: DynamoDBClient | DynamoDBDocumentClient): void;
   /** A copy of the counts so far. */
   snapshot(): RequestCounts;
@@ -35,7 +39,7 @@ export interface RequestMeter {
 }
 
 function empty(): RequestCounts {
-  return { s3: {}, dynamodb: {}, writeUnits: 0, writes: [], conditionFailures: 0 };
+  return { s3: {}, sqs: {}, dynamodb: {}, writeUnits: 0, writes: [], conditionFailures: 0 };
 }
 
 type Middleware = Parameters<S3Client["middlewareStack"]["add"]>[0];
@@ -46,10 +50,13 @@ export function createRequestMeter(): RequestMeter {
     table[name] = (table[name] ?? 0) + 1;
   };
 
-  const s3Counter: Middleware = (next, context) => async (args) => {
-    bump(counts.s3, String(context.commandName));
-    return next(args);
-  };
+  const counter =
+    (service: "s3" | "sqs"): Middleware =>
+    (next, context) =>
+    async (args) => {
+      bump(counts[service], String(context.commandName));
+      return next(args);
+    };
   const dynamoCounter: Middleware = (next, context) => async (args) => {
     const command = String(context.commandName);
     bump(counts.dynamodb, command);
@@ -72,7 +79,11 @@ export function createRequestMeter(): RequestMeter {
 
   return {
     instrumentS3(client) {
-      client.middlewareStack.add(s3Counter as never, { step: "initialize", name: "requestMeterS3" });
+      // At the deserialize step, per attempt actually sent: a presigned URL runs the stack only up to signing.
+      client.middlewareStack.add(counter("s3") as never, { step: "deserialize", name: "requestMeterS3" });
+    },
+    instrumentSqs(client) {
+      client.middlewareStack.add(counter("sqs") as never, { step: "deserialize", name: "requestMeterSqs" });
     },
     instrumentDynamoDb(client) {
       // A document client shares its middleware stack with the client it wraps: one registration counts both.
