@@ -1,5 +1,6 @@
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
+import { createApi } from "../../handlers/api/create-api.js";
 import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
 import { createImageEngine } from "../../handlers/lib/image-engine.js";
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
@@ -10,6 +11,7 @@ import { createRequestMeter, type RequestMeter } from "../../local/request-meter
 import { makePhoto } from "../support/images.js";
 import { lambdaContext, s3Message, sqsEvent } from "../support/sqs-events.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
+import { bodyOf, httpEvent } from "./api-events.js";
 
 /**
  * What one image costs in requests, counted on the SDK clients the processor is given (real sharp, s3rver,
@@ -89,6 +91,18 @@ describe("processor: requests and write units per image (counted)", function () 
       (error: { name?: string }) => error.name,
     );
     expect(absent).to.equal("NoSuchKey");
+
+    // The API still lists every name, the shared one served from the one object, which downloads.
+    const api = createApi({ s3: standIns.s3, records, settings, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+    const view = bodyOf<{ variants: Array<{ name: string; width: number; url: string }> }>(await api(httpEvent("GET", `/images/${id}`)));
+    expect(view.variants.map((v) => [v.name, v.width, new URL(v.url).pathname])).to.deep.equal([
+      ["thumb", 320, `/${standIns.variantsBucket}/variants/${id}/thumb.webp`],
+      ["medium", 800, `/${standIns.variantsBucket}/variants/${id}/medium.webp`],
+      ["large", 800, `/${standIns.variantsBucket}/variants/${id}/medium.webp`],
+    ]);
+    const download = await fetch(view.variants[2]!.url);
+    expect(download.status).to.equal(200);
+    expect(Number(download.headers.get("content-length"))).to.equal(record!.variants![2]!.bytes);
   });
 
   it("a redelivered message costs one refused conditional write and no S3 request", async function () {
