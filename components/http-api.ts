@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { FILENAME_INDEX } from "../handlers/lib/records.js";
-import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
+import { apiEnvironment } from "../handlers/lib/function-env.js";
+import type { Settings } from "../handlers/lib/settings.js";
 import { API_WEB_ROOT } from "./artifacts/layout.js";
 import { objectsUnder } from "./iam.js";
 import { LambdaFunction } from "./lambda-function.js";
@@ -50,20 +51,19 @@ export class HttpApi extends pulumi.ComponentResource {
       {
         code: args.code,
         handler: "api.handler",
-        architecture: settings.processor.architecture,
+        architecture: settings.api.architecture,
         memoryMb: args.memoryMb ?? 512,
         timeoutSeconds: args.timeoutSeconds ?? 10,
         logRetentionDays: settings.api.logRetentionDays,
         // 0 (the default) leaves the function on the account's unreserved pool: reserving any amount fails on an
         // account whose quota cannot spare it and keep Lambda's 100 unreserved.
         reservedConcurrency: settings.api.reservedConcurrency > 0 ? settings.api.reservedConcurrency : undefined,
-        environment: {
-          [SETTINGS_ENV]: JSON.stringify(settings),
-          UPLOADS_BUCKET: args.uploads.name,
-          VARIANTS_BUCKET: args.variants.name,
-          TABLE_NAME: args.table.name,
-          WEB_ROOT: API_WEB_ROOT,
-        },
+        environment: apiEnvironment(settings, {
+          uploadsBucket: args.uploads.name,
+          variantsBucket: args.variants.name,
+          tableName: args.table.name,
+          webRoot: API_WEB_ROOT,
+        }),
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
           { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },

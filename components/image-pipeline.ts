@@ -12,7 +12,7 @@ import { PrivateBucket } from "./private-bucket.js";
 import { ResourceTypes } from "./resource-types.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
-
+import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/bucket-cors.js";
 
 export interface LambdaCode {
   api: pulumi.Input<pulumi.asset.Archive>;
@@ -91,23 +91,16 @@ export class ImagePipeline extends pulumi.ComponentResource {
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
 
     // Browsers POST the file straight to S3, from the page (served by the API's own origin) or an allowed origin.
-    // Made here, not in the bucket component, because the API's origin exists only once the API does.
+    // Made here, not in the bucket component, because the API's origin exists only once the API does. The
+    // variants bucket has a CORS configuration only if its rules (bucket-cors.ts) are not empty, and they are.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
-      {
-        bucket: this.uploads.bucket.id,
-        corsRules: [
-          {
-            allowedOrigins: this.api.origin.apply((origin) => [origin, ...settings.allowedOrigins]),
-            allowedMethods: ["POST", "PUT"],
-            allowedHeaders: ["*"],
-            exposeHeaders: ["ETag"],
-            maxAgeSeconds: 3600,
-          },
-        ],
-      },
+      { bucket: this.uploads.bucket.id, corsRules: this.api.origin.apply((origin) => uploadsCorsRules([origin, ...settings.allowedOrigins])) },
       parent,
     );
+    if (VARIANTS_CORS_RULES.length > 0) {
+      new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
+    }
 
     if (settings.budget) {
       this.budget = new CostBudget(

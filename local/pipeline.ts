@@ -8,7 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApi } from "../handlers/api/create-api.js";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { createDocumentClient, createS3Client, createSqsClient } from "../handlers/lib/aws-clients.js";
-import { createImageEngine } from "../handlers/lib/image-engine.js";
+import { imageEngineFor } from "../handlers/lib/image-engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
 import type { Settings } from "../handlers/lib/settings.js";
@@ -19,7 +19,7 @@ import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
 import { ensureImageTable } from "./image-table.js";
-import { processorLogger } from "./processor-log.js";
+import { outcomeLine, processorLogger } from "./processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
@@ -130,19 +130,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       options.meter.instrumentDynamoDb(records.client);
     }
     cleanups.push(async () => processorS3.destroy());
-    const processorLog = processorLogger({ records, log, onImageFinished: () => faults.imageFinished() });
     const processor = createProcessor({
       s3: processorS3,
       records,
       settings,
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
-      engine: createImageEngine({
-        variants: settings.variants,
-        maxInputPixels: settings.maxInputPixels,
-        concurrency: settings.processor.imageConcurrency,
-      }),
-      logger: processorLog,
+      engine: imageEngineFor(settings),
+      logger: processorLogger(log),
+      // Runs in the invocation's async context, where fault injection counts the images an invocation finished.
+      onOutcome: (report) => {
+        log(outcomeLine(report));
+        faults.observe(report);
+      },
     });
     const mapping = startEventSourceMapping({
       sqs,
@@ -192,7 +192,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         stopping ??= (async () => {
           await http.close();
           await mapping.stop(drainMs);
-          await processorLog.flush();
           // Uploads end here; an event not forwarded in time is reconciled at the next start.
           await standIns.stopS3();
           await forwarder.drain(NOTIFICATION_DRAIN_MS);

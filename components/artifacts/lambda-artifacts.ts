@@ -69,7 +69,7 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
         sharpModules({ cacheRoot: join(buildDir, "sharp"), architecture: options.architecture }),
       ]);
       const entries: ZipEntry[] = [{ name: "process.mjs", source: bundle }];
-      entries.push(...(await treeEntries(nodeModules, "node_modules", shippedModule)));
+      entries.push(...(await treeEntries(nodeModules, "node_modules", isNeverLoaded)));
       await writeZip(processor, entries);
       await removeStale(outDir, `processor-linux-${cpu}-`, processor);
     }),
@@ -89,8 +89,8 @@ async function cached(path: string, log: (line: string) => void, build: () => Pr
   await build();
 }
 
-/** Leaves out what Lambda never loads: npm's bookkeeping and sharp's C++ sources. */
-function shippedModule(name: string): boolean {
+/** What Lambda never loads, left out of the package: npm's bookkeeping and sharp's C++ sources. */
+function isNeverLoaded(name: string): boolean {
   return name === ".bin" || name === ".package-lock.json" || name === "src";
 }
 

@@ -1,5 +1,6 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { expected } from "../lib/is.js";
 import { isImageId } from "../lib/keys.js";
 import { findLatestRecordByFilename, getRecord, isExpiredPending, type ImageRecord, type VariantFacts } from "../lib/records.js";
 import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
@@ -77,7 +78,7 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
 export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
-    throw new HttpError(400, "invalid_field", "Expected query parameter filename=processed-<filename>");
+    throw new HttpError(400, "invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
   }
   const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
   const record = await findLatestRecordByFilename(ctx.records, filename);

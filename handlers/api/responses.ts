@@ -30,14 +30,8 @@ export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer
 /** Added over HTTPS only (a browser ignores it over HTTP, and the local runtime is HTTP). */
 export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } as const;
 
-/** The longest piece of a client's input an error message repeats. */
-export const MAX_ECHO_CHARACTERS = 80;
-
-/** A client's input as an error message repeats it: cut to MAX_ECHO_CHARACTERS characters. */
-export function echo(input: string): string {
-  const characters = [...input];
-  return characters.length > MAX_ECHO_CHARACTERS ? `${characters.slice(0, MAX_ECHO_CHARACTERS).join("")}...` : input;
-}
+// The echo rule is the validation vocabulary's (handlers/lib/is.ts).
+export { echo, MAX_ECHO_CHARACTERS } from "../lib/is.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
 

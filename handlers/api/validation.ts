@@ -1,4 +1,5 @@
 import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/formats.js";
+import { expected } from "../lib/is.js";
 import type { ApiRequest } from "./request.js";
 import { echo, HttpError } from "./responses.js";
 
@@ -9,17 +10,8 @@ export const MAX_FILENAME_BYTES = 255;
 
 export type JsonObject = Record<string, unknown>;
 
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)} of type string`;
-  if (typeof value === "object") return "an object";
-  return `${String(value)} of type ${typeof value}`;
-}
-
-function invalidField(field: string, expected: string, received: unknown): HttpError {
-  return new HttpError(400, "invalid_field", `Expected ${expected} for ${field} but received ${describe(received)}`);
+function invalidField(field: string, what: string, received: unknown): HttpError {
+  return new HttpError(400, "invalid_field", expected(what, field, received));
 }
 
 /**
@@ -41,10 +33,10 @@ export function parseJsonObject(body: Buffer): JsonObject {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new HttpError(400, "invalid_json", body.length === 0 ? "Expected a JSON body but received none" : "The request body is not valid JSON");
+    throw new HttpError(400, "invalid_json", body.length === 0 ? expected("a JSON object", "the request body", undefined) : "The request body is not valid JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "invalid_json", `Expected a JSON object but received ${describe(value)}`);
+    throw new HttpError(400, "invalid_json", expected("a JSON object", "the request body", value));
   }
   return value as JsonObject;
 }
@@ -91,7 +83,7 @@ export function sanitiseFilename(raw: string): string {
   }
   const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
   if (name === "" || name === "." || name === "..") {
-    throw new HttpError(400, "invalid_filename", `Expected a file name but received ${describe(raw)}`);
+    throw new HttpError(400, "invalid_filename", expected("a file name", "filename", raw));
   }
   return name;
 }

@@ -186,12 +186,13 @@ export async function startProcessing(
 
 /**
  * Updates a record still being processed by this attempt: status `processing` and (with a sequencer) still the
- * same upload. Returns false when the record has moved on (a final state, or a newer upload of the key).
+ * same upload. Returns the record as written, or undefined when it has moved on (a final state, or a newer upload
+ * of the key).
  */
 async function updateWhileProcessing(
   store: RecordStore,
   input: { id: string; sequencer: string | undefined; update: string; values: Record<string, unknown> },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   const values: Record<string, unknown> = { ...input.values, ":processing": "processing" };
   let condition = "#status = :processing";
   if (input.sequencer !== undefined) {
@@ -199,7 +200,7 @@ async function updateWhileProcessing(
     condition += " AND sequencer = :sequencer";
   }
   try {
-    await store.client.send(
+    const result = await store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: { id: input.id },
@@ -207,23 +208,24 @@ async function updateWhileProcessing(
         ConditionExpression: condition,
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
         ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
       }),
     );
-    return true;
+    return result.Attributes as ImageRecord;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (isConditionFailure(error)) return undefined;
     throw error;
   }
 }
 
 /**
- * Records the finished work; returns false when the record had already reached a final state, or (with a
- * sequencer) was reopened by a newer upload of the same key.
+ * Records the finished work and returns the `done` record; undefined when the record had already reached a final
+ * state, or (with a sequencer) was reopened by a newer upload of the same key.
  */
 export async function completeRecord(
   store: RecordStore,
   input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   return updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
@@ -238,11 +240,11 @@ export async function completeRecord(
   });
 }
 
-/** Marks a final failure; returns false when the record had already reached a final state (or a newer upload). */
+/** Marks a final failure and returns the `failed` record; undefined when it had already reached a final state (or a newer upload). */
 export async function failRecord(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   const values: Record<string, unknown> = { ":failed": "failed", ":now": input.now.toISOString(), ":error": input.error };
   let update = "SET #status = :failed, updatedAt = :now, #error = :error";
   if (input.original) {
@@ -261,10 +263,11 @@ export async function noteTransientError(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; sequencer?: string; now: Date },
 ): Promise<boolean> {
-  return updateWhileProcessing(store, {
+  const noted = await updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
     update: "SET updatedAt = :now, #error = :error",
     values: { ":now": input.now.toISOString(), ":error": input.error },
   });
+  return noted !== undefined;
 }

@@ -1,8 +1,9 @@
-import { requireEnv } from "./env.js";
+import { a, expected } from "./is.js";
 
 /**
  * The stack's settings: one typed, validated reader shared by the Pulumi program (components/), the local
- * runtime (local/) and the Lambda handlers (which receive the normalised settings as JSON in PIPELINE_SETTINGS).
+ * runtime (local/) and the Lambda handlers, which receive only the part each reads at run time
+ * (`processorRuntimeSettings`, `apiRuntimeSettings`) as JSON in their environment (handlers/lib/function-env.ts).
  *
  * Input keys are the un-namespaced Pulumi config keys (`variants`, not `image-pipeline:variants`). Every error
  * names the key, what was expected and what arrived, in the style of sharp's `invalidParameterError`.
@@ -41,6 +42,13 @@ export interface ProcessorSettings {
   logRetentionDays: number;
 }
 
+export interface ApiSettings {
+  reservedConcurrency: number;
+  logRetentionDays: number;
+  /** The API function's own architecture (its package is plain JavaScript, so any works). */
+  architecture: Architecture;
+}
+
 export interface Settings {
   variants: VariantSpec[];
   allowedOrigins: string[];
@@ -50,7 +58,7 @@ export interface Settings {
   processor: ProcessorSettings;
   queue: { maxReceiveCount: number };
   /** `reservedConcurrency` 0 leaves the API function unreserved (the default). */
-  api: { reservedConcurrency: number; logRetentionDays: number };
+  api: ApiSettings;
   /** Days originals are kept in the uploads bucket; 0 keeps them forever. */
   originalsRetentionDays: number;
   /** Let `pulumi destroy` delete non-empty buckets (dev stacks). */
@@ -114,7 +122,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     logRetentionDays: 14,
   },
   queue: { maxReceiveCount: 5 },
-  api: { reservedConcurrency: 0, logRetentionDays: 14 },
+  api: { reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" },
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
@@ -131,16 +139,8 @@ export class SettingsError extends Error {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `${JSON.stringify(value)} of type array`;
-  if (typeof value === "string") return `"${value}" of type string`;
-  if (typeof value === "object") return `${JSON.stringify(value)} of type object`;
-  return `${String(value)} of type ${typeof value}`;
-}
-
-function invalid(key: string, expected: string, received: unknown): SettingsError {
-  return new SettingsError(key, `Expected ${expected} for ${key} but received ${describe(received)}`);
+function invalid(key: string, what: string, received: unknown): SettingsError {
+  return new SettingsError(key, expected(what, key, received));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -149,7 +149,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function integer(key: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(key, `integer between ${min} and ${max}`, value);
+    throw invalid(key, a.integerBetween(min, max), value);
   }
   return value;
 }
@@ -161,7 +161,7 @@ function boolean(key: string, value: unknown): boolean {
 
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw invalid(key, `one of ${allowed.join(", ")}`, value);
+    throw invalid(key, a.oneOf(allowed), value);
   }
   return value as T;
 }
@@ -187,7 +187,7 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 
 function logRetentionDays(key: string, value: unknown): number {
   if (typeof value !== "number" || !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
-    throw invalid(key, `one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts)`, value);
+    throw invalid(key, `${a.oneOf(LOG_RETENTION_DAYS.map(String))} (the retention periods CloudWatch Logs accepts)`, value);
   }
   return value;
 }
@@ -210,6 +210,17 @@ export function reservedConcurrencyRequirement(settings: Settings): string | und
     `(AccountLimit.ConcurrentExecutions) and what is left unreserved (UnreservedConcurrentExecutions)`
   );
 }
+
+/** Rules of the keys that both the stack's settings and a function's run-time settings carry. */
+const rules = {
+  maxUploadBytes: (value: unknown) => integer("maxUploadBytes", value, 1, MAX_S3_SINGLE_UPLOAD_BYTES),
+  maxInputPixels: (value: unknown) => integer("maxInputPixels", value, 1, 2 ** 31 - 1),
+  // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
+  // an hour is as long as the URL's stated expiry can be promised.
+  uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
+  timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
+  imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
+};
 
 const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MAX_VARIANT_DIMENSION = 8192;
@@ -241,7 +252,7 @@ function variants(value: unknown): VariantSpec[] {
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
     if (seen.has(spec.name)) {
-      throw new SettingsError(`variants[${i}].name`, `Expected unique name for variants[${i}].name but received duplicate "${spec.name}"`);
+      throw invalid(`variants[${i}].name`, "a name no other variant has", spec.name);
     }
     seen.add(spec.name);
   });
@@ -276,12 +287,12 @@ function processor(value: unknown): ProcessorSettings {
   const get = (k: keyof ProcessorSettings) => withDefault(raw[k], d[k]);
   const settings: ProcessorSettings = {
     memoryMb: integer("processor.memoryMb", get("memoryMb"), 128, 10240),
-    timeoutSeconds: integer("processor.timeoutSeconds", get("timeoutSeconds"), 1, 900),
+    timeoutSeconds: rules.timeoutSeconds(get("timeoutSeconds")),
     architecture: oneOf("processor.architecture", get("architecture"), ARCHITECTURES),
     batchSize: integer("processor.batchSize", get("batchSize"), 1, 10000),
     batchWindowSeconds: integer("processor.batchWindowSeconds", get("batchWindowSeconds"), 0, 300),
     maxConcurrency: integer("processor.maxConcurrency", get("maxConcurrency"), 2, 1000),
-    imageConcurrency: integer("processor.imageConcurrency", get("imageConcurrency"), 1, 16),
+    imageConcurrency: rules.imageConcurrency(get("imageConcurrency")),
     logRetentionDays: logRetentionDays("processor.logRetentionDays", get("logRetentionDays")),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
@@ -305,16 +316,15 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   object("settings", raw, TOP_LEVEL_KEYS);
   const d = DEFAULT_SETTINGS;
   const queue = object("queue", withDefault(raw.queue, {}), ["maxReceiveCount"]);
-  const api = object("api", withDefault(raw.api, {}), ["reservedConcurrency", "logRetentionDays"]);
-  const maxUploadBytes = integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES);
+  const api = object("api", withDefault(raw.api, {}), Object.keys(d.api));
+  const maxUploadBytes = rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes));
   const settings: Settings = {
     variants: variants(withDefault(raw.variants, d.variants)),
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
     maxUploadBytes,
-    maxInputPixels: integer("maxInputPixels", withDefault(raw.maxInputPixels, d.maxInputPixels), 1, 2 ** 31 - 1),
-    // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
-    // an hour is as long as the URL's stated expiry can be promised. The default follows maxUploadBytes.
-    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes)), 60, 3600),
+    maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
+    // The default follows maxUploadBytes.
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes))),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
@@ -323,6 +333,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
       // 0 or absent: unreserved. A reservation is refused by AWS on an account whose quota cannot spare it.
       reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 0, 1000),
       logRetentionDays: logRetentionDays("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays)),
+      architecture: oneOf("api.architecture", withDefault(api.architecture, d.api.architecture), ARCHITECTURES),
     },
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
@@ -343,17 +354,75 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
 export const SETTINGS_KEYS: readonly string[] = TOP_LEVEL_KEYS;
 export const PROJECT_NAME = "image-pipeline";
 
-/** The environment variable through which handlers receive the normalised settings. */
-export const SETTINGS_ENV = "PIPELINE_SETTINGS";
+/**
+ * What the processor reads at run time, and all of the settings that reach its environment: a setting only the
+ * infrastructure reads (alarms, log retention, reserved concurrency...) is left out, so changing it redeploys no
+ * function. Full `Settings` fit this shape.
+ */
+export interface ProcessorRuntimeSettings {
+  variants: VariantSpec[];
+  /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "imageConcurrency">;
+}
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const json = requireEnv(SETTINGS_ENV, env);
+/** What the API reads at run time (see ProcessorRuntimeSettings). */
+export interface ApiRuntimeSettings {
+  variants: VariantSpec[];
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  legacyApi: boolean;
+}
+
+export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
+  const { timeoutSeconds, imageConcurrency } = settings.processor;
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    maxInputPixels: settings.maxInputPixels,
+    processor: { timeoutSeconds, imageConcurrency },
+  };
+}
+
+export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
+    legacyApi: settings.legacyApi,
+  };
+}
+
+/** Reads a function's run-time settings from JSON (its environment variable `source`), refusing what is off. */
+function runtimeJson(source: string, json: string, known: readonly string[]): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new SettingsError(SETTINGS_ENV, `Expected JSON in ${SETTINGS_ENV} but received ${describe(json.slice(0, 80))}`);
+    throw invalid(source, "JSON", json);
   }
-  if (!isPlainObject(raw)) throw invalid(SETTINGS_ENV, "JSON object", raw);
-  return parseSettings(raw);
+  if (!isPlainObject(raw)) throw invalid(source, "JSON object", raw);
+  return object("settings", raw, known);
+}
+
+export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "processor"]);
+  const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
+    processor: { timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds), imageConcurrency: rules.imageConcurrency(processor.imageConcurrency) },
+  };
+}
+
+export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
+    legacyApi: boolean("legacyApi", raw.legacyApi),
+  };
 }

@@ -9,10 +9,11 @@ import {
   noteTransientError,
   startProcessing,
   type ErrorFacts,
+  type ImageRecord,
   type RecordStore,
   type VariantFacts,
 } from "../lib/records.js";
-import type { Settings } from "../lib/settings.js";
+import type { ProcessorRuntimeSettings } from "../lib/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 
@@ -43,12 +44,14 @@ export interface ObjectResult {
   /** A duplicate that is a newer object sent with a used grant, not a redelivery. */
   reusedGrant?: true;
   error?: ErrorFacts;
+  /** The image's record as this event left it (done, failed) or found it (duplicate). */
+  record?: ImageRecord;
 }
 
 export interface ObjectProcessingDeps {
   s3: S3Client;
   records: RecordStore;
-  settings: Settings;
+  settings: ProcessorRuntimeSettings;
   /** When given, events from any other bucket are rejected. */
   uploadsBucket?: string;
   variantsBucket: string;
@@ -120,7 +123,7 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     if (status !== "done" && status !== "failed") return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
     const recorded = start.record?.sequencer;
     const reused = sequencer !== undefined && recorded !== undefined && sequencer > recorded;
-    return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, ...(reused ? { reusedGrant: true as const } : {}) };
+    return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record, ...(reused ? { reusedGrant: true as const } : {}) };
   }
   const attempts = start.record.attempts;
 
@@ -140,8 +143,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     // upload's variants; only the record's conditional write below is the final word.
     const current = await getRecord(deps.records, id);
     if (current?.sequencer !== sequencer || current?.status !== "processing") {
-      const outcome = current?.sequencer === sequencer && current?.status === "done" ? "duplicate" : "superseded";
-      return { outcome, imageId: id, status: current?.status, attempts };
+      if (current?.sequencer === sequencer && current?.status === "done") return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
+      return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
     const variants = await writeVariants(deps, id, result.variants);
     const completed = await completeRecord(deps.records, {
@@ -154,7 +157,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     });
     // What was written: a shared object counts once.
     const variantBytes = [...new Map(variants.map((v) => [v.key, v.bytes])).values()].reduce((sum, b) => sum + b, 0);
-    return { outcome: completed ? "done" : "superseded", imageId: id, bytes, variantBytes, attempts };
+    if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
+    return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {
     if (!isFinalError(error)) {
       // Best effort: the retry must happen even when the record cannot be written (DynamoDB may be the cause).
@@ -163,6 +167,7 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     }
     const facts = { code: error.code, message: error.message };
     const recorded = await failRecord(deps.records, { id, error: facts, sequencer, now: deps.now() });
-    return { outcome: recorded ? "failed" : "superseded", imageId: id, bytes, attempts, error: facts };
+    if (!recorded) return { outcome: "superseded", imageId: id, bytes, attempts, error: facts };
+    return { outcome: "failed", imageId: id, bytes, attempts, error: facts, record: recorded };
   }
 }

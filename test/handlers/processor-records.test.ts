@@ -24,10 +24,10 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
 
     // The older run finishes late: neither outcome may land.
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) })).to.equal(true);
-    const failed = await getRecord(store, id);
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(undefined);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(undefined);
+    const failed = await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) });
+    expect(failed).to.deep.equal(await getRecord(store, id));
 
     // A redelivery of the same event, an older one, and a newer upload (the grant used again) all find it final.
     expect(await startProcessing(store, { id, sequencer: newer, now: t(5) })).to.deep.include({ started: false });

@@ -6,10 +6,9 @@ import {
   LOG_RETENTION_DAYS,
   parseSettings,
   reservedConcurrencyRequirement,
-  settingsFromEnv,
   SettingsError,
-  SETTINGS_ENV,
 } from "../../handlers/lib/settings.js";
+import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/function-env.js";
 import { stackSettingsFromYaml } from "../../local/stack-settings.js";
 
 function errorOf(fn: () => unknown): SettingsError {
@@ -50,7 +49,7 @@ describe("stack settings", () => {
       imageConcurrency: 2,
       logRetentionDays: 14,
     });
-    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14 });
+    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" });
     expect(settings.originalsRetentionDays).to.equal(30);
     expect(settings.forceDestroy).to.equal(false);
     expect(settings.deletionProtection).to.equal(false);
@@ -79,7 +78,7 @@ describe("stack settings", () => {
     ["an unknown format", { variants: [{ name: "a", width: 10, format: "bmp" }] }, "variants[0].format",
       'Expected one of webp, jpeg, png, avif for variants[0].format but received "bmp" of type string'],
     ["a duplicate variant name", { variants: [{ name: "a", width: 10 }, { name: "a", width: 20 }] }, "variants[1].name",
-      'Expected unique name for variants[1].name but received duplicate "a"'],
+      'Expected a name no other variant has for variants[1].name but received "a" of type string'],
     ["maxUploadBytes over 5 GiB", { maxUploadBytes: 5 * GIB + 1 }, "maxUploadBytes",
       `Expected integer between 1 and ${5 * GIB} for maxUploadBytes but received ${5 * GIB + 1} of type number`],
     ["an origin that is not a URL", { allowedOrigins: ["example.com"] }, "allowedOrigins[0]",
@@ -152,10 +151,48 @@ describe("stack settings", () => {
     expect(requirement).to.include("aws lambda get-account-settings");
   });
 
-  it("reads the normalised settings from the handlers' environment variable, naming it when absent", () => {
-    const settings = parseSettings({ maxUploadBytes: 1000 });
-    expect(settingsFromEnv({ [SETTINGS_ENV]: JSON.stringify(settings) })).to.deep.equal(settings);
-    expect(() => settingsFromEnv({})).to.throw(`Missing environment variable ${SETTINGS_ENV}`);
+  describe("the functions' environment (handlers/lib/function-env.ts)", () => {
+    const resources = { uploadsBucket: "u", variantsBucket: "v", tableName: "t" };
+    // Every setting at a value other than its default, so nothing read back can come from a default.
+    const settings = parseSettings({
+      variants: [{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg", quality: 70 }],
+      maxUploadBytes: 700 * 1024 * 1024,
+      maxInputPixels: 50_000_000,
+      uploadUrlTtlSeconds: 1200,
+      processor: { memoryMb: 3008, timeoutSeconds: 120, imageConcurrency: 3, logRetentionDays: 90 },
+      api: { architecture: "x86_64" },
+      alarmEmail: "ops@example.com",
+      legacyApi: true,
+    });
+
+    it("gives the processor exactly the settings it reads at run time, and reads them back", () => {
+      const env = processorEnvironment(settings, resources);
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
+        variants: settings.variants,
+        maxUploadBytes: 700 * 1024 * 1024,
+        maxInputPixels: 50_000_000,
+        processor: { timeoutSeconds: 120, imageConcurrency: 3 },
+      });
+      expect(readProcessorEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources });
+    });
+
+    it("gives the API exactly the settings it reads at run time, and reads them back with the optional web root", () => {
+      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web" });
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({ variants: settings.variants, maxUploadBytes: 700 * 1024 * 1024, uploadUrlTtlSeconds: 1200, legacyApi: true });
+      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web" });
+      expect(readApiEnvironment(apiEnvironment(settings, resources))).to.not.have.property("webRoot");
+    });
+
+    it("names a missing or malformed variable, and refuses a setting the function does not read", () => {
+      expect(() => readProcessorEnvironment({})).to.throw(`Missing environment variable ${FUNCTION_ENV.settings}`);
+      const env = processorEnvironment(settings, resources);
+      expect(() => readProcessorEnvironment({ ...env, [FUNCTION_ENV.tableName]: "" })).to.throw(`Missing environment variable ${FUNCTION_ENV.tableName}`);
+      expect(() => readApiEnvironment({ ...env, [FUNCTION_ENV.settings]: "{not json" })).to.throw(SettingsError, "Expected JSON for PIPELINE_SETTINGS");
+      const full = { ...env, [FUNCTION_ENV.settings]: JSON.stringify(settings) };
+      expect(() => readProcessorEnvironment(full)).to.throw(SettingsError, "Unknown setting allowedOrigins");
+      const bad = { ...env, [FUNCTION_ENV.settings]: JSON.stringify({ ...JSON.parse(env[FUNCTION_ENV.settings]!), maxInputPixels: 0 }) };
+      expect(() => readProcessorEnvironment(bad)).to.throw(SettingsError, "Expected integer between 1 and 2147483647 for maxInputPixels but received 0 of type number");
+    });
   });
 
   it("reads Pulumi.dev.yaml as the dev stack's settings", async () => {

@@ -115,13 +115,7 @@ export async function waitForFinal(baseUrl: string, id: string, timeoutMs = 40_0
   }
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { until } from "../../../local/until.js";
 
 export function sqsClient(pipeline: LocalPipeline): SQSClient {
   return new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
