@@ -48,7 +48,7 @@ describe("Pulumi program: HttpApi (mocks)", function () {
       variants: dev.settings.variants,
       maxUploadBytes: dev.settings.maxUploadBytes,
       uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
-      legacyApi: dev.settings.legacyApi,
+      legacyApi: true,
     });
     expect(f.environment.variables).to.deep.include({ UPLOADS_BUCKET: dev.outputs.uploadsBucket, VARIANTS_BUCKET: dev.outputs.variantsBucket, TABLE_NAME: dev.outputs.tableName });
   });
