@@ -6,6 +6,8 @@ export interface CliOptions {
   stack: string;
   port: number;
   dataDir: string;
+  /** Choose new stand-in ports instead of the ones kept in DATA_DIR. */
+  newPorts: boolean;
   faults: Faults;
 }
 
@@ -22,6 +24,8 @@ Options:
   --stack NAME              settings from Pulumi.NAME.yaml (default dev)
   --port N                  HTTP port of the API and the page (default: PORT, else 3000)
   --data-dir DIR            where the state is kept (default: DATA_DIR, else .data)
+  --new-ports               choose new ports for the S3, SQS and DynamoDB stand-ins instead of the ones kept in
+                            DATA_DIR (when another program took one; URLs handed out before then stop working)
 Fault injection (to watch retries, redelivery and the DLQ at work):
   --fail-writes RATE        fail that fraction (0..1) of the processor's S3 writes with 503 SlowDown
   --fail-keys TEXT          fail every S3 write to a key containing TEXT (e.g. an image id)
@@ -52,6 +56,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     stack: "dev",
     port: env.PORT ? integer("PORT", env.PORT, 0, 65535) : 3000,
     dataDir: env.DATA_DIR || ".data",
+    newPorts: false,
     faults: {},
   };
   for (let i = 0; i < argv.length; i++) {
@@ -78,6 +83,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         options.dataDir = dir;
         break;
       }
+      case "--new-ports":
+        options.newPorts = true;
+        break;
       case "--fail-writes":
         options.faults.s3WriteFailureRate = rate("--fail-writes", value());
         break;

@@ -13,7 +13,7 @@ import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
 import type { Settings } from "../handlers/lib/settings.js";
 import { createProcessor } from "../handlers/processor/processor.js";
-import { lockDataDir, prepareDataDir } from "./data-dir.js";
+import { lockDataDir, prepareDataDir, type DataDirLayout } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
@@ -23,7 +23,10 @@ import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
 import { readStackSettings } from "./stack-settings.js";
-import { startStandIns } from "./stand-ins.js";
+import { recoverS3Store } from "./s3-recovery.js";
+import { keepPorts, readKeptPorts, StandInPortTakenError } from "./stand-in-ports.js";
+import { checkStandInStores } from "./stand-in-stores.js";
+import { startStandIns, type RunningStandIns } from "./stand-ins.js";
 
 export interface LocalPipelineOptions {
   /** 0 = random; default 3000. */
@@ -41,6 +44,8 @@ export interface LocalPipelineOptions {
   stackDir?: string;
   /** How long stop() waits for batches in flight; default the processor timeout, at most 10 s. */
   drainTimeoutMs?: number;
+  /** Choose new ports for the stand-ins instead of the ones kept in DATA_DIR (URLs handed out before stop working). */
+  newPorts?: boolean;
 }
 
 export interface LocalPipeline {
@@ -55,6 +60,20 @@ export interface LocalPipeline {
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
 const MAX_DRAIN_MS = 10_000;
 const NOTIFICATION_DRAIN_MS = 2_000;
+
+/** The stand-ins on the ports kept in DATA_DIR (chosen and kept at the first start, or when asked for new ones). */
+async function startKeptStandIns(layout: DataDirLayout, host: string, newPorts: boolean): Promise<RunningStandIns> {
+  const kept = newPorts ? undefined : await readKeptPorts(layout.root);
+  let standIns: RunningStandIns;
+  try {
+    standIns = await startStandIns(layout, host, kept);
+  } catch (error) {
+    if (error instanceof StandInPortTakenError) throw new Error(error.explain(layout.root));
+    throw error;
+  }
+  if (!kept) await keepPorts(layout.root, standIns.ports);
+  return standIns;
+}
 
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const host = options.host ?? "127.0.0.1";
@@ -73,8 +92,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   };
   try {
     const layout = await prepareDataDir(options.dataDir);
-    cleanups.push(await lockDataDir(layout));
-    const standIns = await startStandIns(layout, host);
+    const lock = await lockDataDir(layout);
+    cleanups.push(() => lock.release());
+    if (lock.previousHolderCrashed) log(`DATA_DIR ${layout.root} was not stopped cleanly: checking every stored object against its MD5`);
+    for (const line of await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, verifyContent: lock.previousHolderCrashed })) log(line);
+    await checkStandInStores(layout);
+    const standIns = await startKeptStandIns(layout, host, options.newPorts ?? false);
     cleanups.push(() => standIns.stop());
 
     const env = {
@@ -161,7 +184,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       dlqUrl: queues.dlqUrl,
       tableName: names.tableName,
     };
-    // Other processes (npm run dlq -- --local) find the stand-ins' random ports here.
+    // Other processes (npm run dlq -- --local) find the stand-ins here, and whether the runtime runs.
     cleanups.push(await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }));
     log(`ready ${http.url}`);
 

@@ -1,7 +1,8 @@
 /**
- * The embedded stand-ins for AWS, each on a random port and persisting under DATA_DIR:
- * s3rver (S3: files) and dynalite (DynamoDB: LevelDB) on `host` (loopback unless the caller says otherwise),
- * fauxqs (SQS: SQLite) always on loopback 127.0.0.1 only (see sqs-stand-in.ts).
+ * The embedded stand-ins for AWS, each on the port it is given (0 = a random one) and persisting under DATA_DIR:
+ * s3rver (S3: files, through the crash-safe store of s3-store.ts) and dynalite (DynamoDB: LevelDB) on `host`
+ * (loopback unless the caller says otherwise), fauxqs (SQS: SQLite) always on loopback 127.0.0.1 only (see
+ * sqs-stand-in.ts).
  */
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
@@ -10,6 +11,8 @@ import S3rver from "s3rver";
 // @ts-expect-error dynalite ships no types
 import dynalite from "dynalite";
 import type { DataDirLayout } from "./data-dir.js";
+import { DurableFilesystemStore } from "./s3-store.js";
+import { isAddressInUse, StandInPortTakenError, type StandInPorts } from "./stand-in-ports.js";
 import { SQS_STAND_IN_HOST, startLoopbackFauxqs } from "./sqs-stand-in.js";
 
 /** The part of s3rver's upload event the runtime reads: one record, key not URL-encoded. */
@@ -23,6 +26,7 @@ export interface S3rverEvent {
 
 export interface RunningStandIns {
   endpoints: { s3: string; sqs: string; dynamodb: string };
+  ports: StandInPorts;
   /** Subscribes to s3rver's in-process object events. */
   onS3Event(listener: (event: S3rverEvent) => void): void;
   /** Stops accepting S3 requests (uploads) while the rest keeps running. */
@@ -30,18 +34,31 @@ export interface RunningStandIns {
   stop(): Promise<void>;
 }
 
-export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): Promise<RunningStandIns> {
+const RANDOM_PORTS: StandInPorts = { s3: 0, sqs: 0, dynamodb: 0 };
+
+/** A port that is taken becomes a StandInPortTakenError naming the stand-in. */
+async function listening<T>(service: keyof StandInPorts, host: string, port: number, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (error) {
+    if (isAddressInUse(error)) throw new StandInPortTakenError(service, host, port);
+    throw error;
+  }
+}
+
+export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1", ports: StandInPorts = RANDOM_PORTS): Promise<RunningStandIns> {
   const stops: Array<() => Promise<void>> = [];
   try {
     const s3rver = new S3rver({
       address: host,
-      port: 0,
+      port: ports.s3,
       silent: true,
       directory: layout.s3,
       allowMismatchedSignatures: true,
       vhostBuckets: false,
     });
-    const s3Address = (await s3rver.run()) as AddressInfo;
+    s3rver.store = s3rver.context.store = new DurableFilesystemStore(layout.s3, layout.s3Pending);
+    const s3Address = (await listening("s3", host, ports.s3, () => s3rver.run())) as AddressInfo;
     let s3Running = true;
     const stopS3 = async () => {
       if (!s3Running) return;
@@ -51,17 +68,19 @@ export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): 
     };
     stops.push(stopS3);
 
-    const fauxqs = await startLoopbackFauxqs(layout.sqs);
+    const fauxqs = await listening("sqs", SQS_STAND_IN_HOST, ports.sqs, () => startLoopbackFauxqs(layout.sqs, ports.sqs));
     stops.push(() => fauxqs.stop());
 
     const dynamo = dynalite({ path: layout.dynamodb, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
-    await new Promise<void>((resolve, reject) => {
-      dynamo.once("error", reject);
-      dynamo.listen(0, host, () => {
-        dynamo.off("error", reject);
-        resolve();
-      });
-    });
+    await listening("dynamodb", host, ports.dynamodb, () =>
+      new Promise<void>((resolve, reject) => {
+        dynamo.once("error", reject);
+        dynamo.listen(ports.dynamodb, host, () => {
+          dynamo.off("error", reject);
+          resolve();
+        });
+      }),
+    );
     stops.push(() => new Promise<void>((resolve) => dynamo.close(() => resolve())));
     const dynamoPort = (dynamo.address() as AddressInfo).port;
 
@@ -71,6 +90,7 @@ export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1"): 
         sqs: `http://${SQS_STAND_IN_HOST}:${fauxqs.port}`,
         dynamodb: `http://${host}:${dynamoPort}`,
       },
+      ports: { s3: s3Address.port, sqs: fauxqs.port, dynamodb: dynamoPort },
       onS3Event(listener) {
         s3rver.on("event", listener);
       },
