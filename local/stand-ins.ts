@@ -5,7 +5,7 @@
  * sqs-stand-in.ts).
  */
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 // @ts-expect-error s3rver ships no types
 import S3rver from "s3rver";
 // @ts-expect-error dynalite ships no types
@@ -58,6 +58,20 @@ export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1", p
       vhostBuckets: false,
     });
     s3rver.store = s3rver.context.store = new DurableFilesystemStore(layout.s3, layout.s3Pending);
+    // s3rver's own listen() leaves a listening error (a taken port) unhandled, which ends the process: listen here.
+    s3rver.listen = (port: number, address: string) =>
+      new Promise<Server>((resolve, reject) => {
+        const server = createServer(s3rver.callback());
+        server.on("close", () => {
+          s3rver.logger.exceptions.unhandle();
+          s3rver.logger.close();
+        });
+        server.once("error", reject);
+        server.listen(port, address, () => {
+          server.off("error", reject);
+          resolve(server);
+        });
+      });
     const s3Address = (await listening("s3", host, ports.s3, () => s3rver.run())) as AddressInfo;
     let s3Running = true;
     const stopS3 = async () => {

@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 
 export const REPOSITORY_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** The entry point and tsx by absolute path, so that the runtime can run in another working directory. */
-const MAIN = fileURLToPath(new URL("../../../local/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+export const MAIN = fileURLToPath(new URL("../../../local/main.ts", import.meta.url));
+export const TSX = import.meta.resolve("tsx");
 
 export interface RuntimeProcess {
   child: ChildProcess;
