@@ -1,7 +1,6 @@
 import { constants, existsSync } from "node:fs";
 import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { writeFileDurably } from "./durable-files.js";
 
 export class DataDirError extends Error {
@@ -66,6 +65,7 @@ const LOCK_WAIT_MS = 1_000;
  */
 export async function lockDataDir(layout: DataDirLayout): Promise<DataDirLock> {
   const holderPath = join(layout.root, HOLDER_FILE);
+  const { DatabaseSync } = await loadSqlite();
   const database = new DatabaseSync(join(layout.root, LOCK_FILE), { timeout: LOCK_WAIT_MS });
   try {
     database.exec("BEGIN EXCLUSIVE");
@@ -91,9 +91,10 @@ export async function lockDataDir(layout: DataDirLayout): Promise<DataDirLock> {
 }
 
 /** Whether a runtime holds DATA_DIR now (checked by taking its lock for a moment). */
-export function isDataDirLocked(dataDirRoot: string): boolean {
+export async function isDataDirLocked(dataDirRoot: string): Promise<boolean> {
   const path = join(dataDirRoot, LOCK_FILE);
   if (!existsSync(path)) return false;
+  const { DatabaseSync } = await loadSqlite();
   const database = new DatabaseSync(path, { timeout: 0 });
   try {
     database.exec("BEGIN EXCLUSIVE");
@@ -105,6 +106,11 @@ export function isDataDirLocked(dataDirRoot: string): boolean {
   } finally {
     database.close();
   }
+}
+
+/** Loaded when needed: Node 22 warns that node:sqlite is experimental, which `npm run dlq` need not print otherwise. */
+function loadSqlite(): Promise<typeof import("node:sqlite")> {
+  return import("node:sqlite");
 }
 
 function isBusy(error: unknown): boolean {

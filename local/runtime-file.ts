@@ -40,5 +40,5 @@ export async function readRuntimeFile(dataDirRoot: string): Promise<LocalRuntime
     throw error;
   }
   const info = JSON.parse(text) as LocalRuntimeInfo;
-  return isDataDirLocked(dataDirRoot) ? info : undefined;
+  return (await isDataDirLocked(dataDirRoot)) ? info : undefined;
 }
