@@ -4,8 +4,8 @@
  * s3rver (3.7.1) streams an upload straight into `<key>._S3rver_object`, then writes `.md5` and `metadata.json`
  * in place; a crash in between leaves a torn object (announced at the next start as a new upload) or a 0-byte
  * metadata file (every request naming it then fails with InternalError). This store writes every piece into its
- * own directory under `pendingDir` first (`target.json` naming the bucket and key, then the content, its MD5 and
- * the metadata, each flushed to disk), and then renames them into place: the MD5, the metadata, and the content
+ * own directory under `pendingDir` first (`target.json` naming the bucket and key, the content, its MD5 and the
+ * metadata, each flushed to disk), and then renames them into place: the MD5, the metadata, and the content
  * last, since the content file is what makes the object exist. `recoverS3Store()` (s3-recovery.ts) finishes or
  * discards what a crash interrupted. The pieces are kept out of the buckets' folders so that a listing never
  * meets a file that is being renamed. Reading is s3rver's own code.
@@ -80,10 +80,13 @@ export class DurableFilesystemStore extends FilesystemStore {
     const pending = join(this.pendingDir, randomUUID());
     await mkdir(pending, { recursive: true });
     try {
-      await writeAndSync(join(pending, PENDING.target), JSON.stringify(target));
-      const { size, md5 } = await writeContent(join(pending, PENDING.object), object.content);
+      // Flushed in parallel (one disk flush's wait, not three); only the MD5 waits for the content.
+      const [{ size, md5 }] = await Promise.all([
+        writeContent(join(pending, PENDING.object), object.content),
+        writeAndSync(join(pending, PENDING.target), JSON.stringify(target)),
+        writeAndSync(join(pending, PENDING.metadata), JSON.stringify(DurableFilesystemStore.storedMetadata(object.metadata), null, 2)),
+      ]);
       await writeAndSync(join(pending, PENDING.md5), md5);
-      await writeAndSync(join(pending, PENDING.metadata), JSON.stringify(DurableFilesystemStore.storedMetadata(object.metadata), null, 2));
       await mkdir(dirname(paths.object), { recursive: true });
       await rename(join(pending, PENDING.md5), paths.md5);
       await rename(join(pending, PENDING.metadata), paths.metadata);
