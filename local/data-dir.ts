@@ -1,5 +1,5 @@
 import { constants, existsSync } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeFileDurably } from "./durable-files.js";
 
@@ -44,8 +44,11 @@ export async function prepareDataDir(dataDir: string): Promise<DataDirLayout> {
 }
 
 export interface DataDirLock {
-  /** The previous holder ended without releasing DATA_DIR (killed, crashed, power lost): its files need checking. */
-  previousHolderCrashed: boolean;
+  /**
+   * When the previous holder, which ended without releasing DATA_DIR (killed, crashed, power lost), had taken it:
+   * what it wrote since needs checking. Undefined when the previous stop was clean.
+   */
+  crashedRunStartedAt?: Date;
   release(): Promise<void>;
 }
 
@@ -77,11 +80,11 @@ export async function lockDataDir(layout: DataDirLayout): Promise<DataDirLock> {
     throw new DataDirError(`DATA_DIR ${layout.root} is in use by another runtime${holder}; stop it or choose another DATA_DIR`);
   }
   const legacyPath = join(layout.root, LEGACY_LOCK_FILE);
-  const previousHolderCrashed = (await exists(holderPath)) || (await exists(legacyPath));
+  const left = (await modifiedAt(holderPath)) ?? (await modifiedAt(legacyPath));
   await rm(legacyPath, { force: true });
   await writeFileDurably(holderPath, String(process.pid));
   return {
-    previousHolderCrashed,
+    ...(left ? { crashedRunStartedAt: left } : {}),
     async release() {
       await rm(holderPath, { force: true });
       database.exec("ROLLBACK");
@@ -119,9 +122,9 @@ function isBusy(error: unknown): boolean {
 
 const SQLITE_BUSY = 5;
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
+async function modifiedAt(path: string): Promise<Date | undefined> {
+  return stat(path).then(
+    (stats) => stats.mtime,
+    () => undefined,
   );
 }

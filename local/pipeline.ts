@@ -94,8 +94,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const layout = await prepareDataDir(options.dataDir);
     const lock = await lockDataDir(layout);
     cleanups.push(() => lock.release());
-    if (lock.previousHolderCrashed) log(`DATA_DIR ${layout.root} was not stopped cleanly: checking every stored object against its MD5`);
-    for (const line of await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, verifyContent: lock.previousHolderCrashed })) log(line);
+    const since = lock.crashedRunStartedAt;
+    if (since) log(`DATA_DIR ${layout.root} was not stopped cleanly: checking the objects stored since ${since.toISOString()} against their MD5`);
+    for (const line of await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, ...(since ? { verifyContentSince: since } : {}) })) log(line);
     await checkStandInStores(layout);
     const standIns = await startKeptStandIns(layout, host, options.newPorts ?? false);
     cleanups.push(() => standIns.stop());

@@ -7,7 +7,9 @@
  *   flushed before the first rename. One that had not is discarded: it was never acknowledged.
  * - An object whose metadata or MD5 is missing, empty or unparseable is discarded (s3rver itself, or a version
  *   of this runtime from before the durable store, wrote them in place), and so are the pieces left without an
- *   object. After a crash (`verifyContent`) every object's content is also checked against its MD5.
+ *   object. After a crash (`verifyContentSince`: when the crashed run began), the content of every object stored
+ *   since is also checked against its MD5. (The durable store cannot leave a torn object; this is for what was
+ *   written otherwise, by versions of this runtime before it, and costs reading only what changed.)
  * - A bucket configuration (CORS) that does not parse is discarded; the start sets it again.
  */
 import { createHash } from "node:crypto";
@@ -21,14 +23,16 @@ import { MD5_SUFFIX, METADATA_SUFFIX, OBJECT_SUFFIX, PENDING, type PendingTarget
 /** s3rver's folder of multipart uploads in progress, at a bucket's top; not objects. */
 const MULTIPART_UPLOADS = "._S3rver_uploads";
 const CONFIG_FILE = /^\._S3rver_(\w+)\.xml$/;
+/** File systems keep modification times to a second or two (FAT: 2 s). */
+const TIMESTAMP_SLACK_MS = 2_000;
 
 export interface S3RecoveryOptions {
   /** The store's root (DATA_DIR/s3): one folder per bucket. */
   root: string;
   /** Where DurableFilesystemStore writes aside. */
   pendingDir: string;
-  /** Also compare every object's content with its MD5 (after a crash; it reads every object). */
-  verifyContent: boolean;
+  /** Also compare with its MD5 the content of every object stored since then (after a crash). */
+  verifyContentSince?: Date;
 }
 
 export async function recoverS3Store(options: S3RecoveryOptions): Promise<string[]> {
@@ -36,7 +40,7 @@ export async function recoverS3Store(options: S3RecoveryOptions): Promise<string
   for (const bucket of await listDir(options.root)) {
     const bucketDir = join(options.root, bucket);
     if (!(await stat(bucketDir)).isDirectory()) continue;
-    lines.push(...(await checkBucket(bucket, bucketDir, options.verifyContent)));
+    lines.push(...(await checkBucket(bucket, bucketDir, options.verifyContentSince)));
   }
   return lines;
 }
@@ -68,7 +72,7 @@ async function finishPendingWrites({ root, pendingDir }: S3RecoveryOptions): Pro
   return lines;
 }
 
-async function checkBucket(bucket: string, bucketDir: string, verifyContent: boolean): Promise<string[]> {
+async function checkBucket(bucket: string, bucketDir: string, verifyContentSince: Date | undefined): Promise<string[]> {
   const lines: string[] = [];
   const files = (await readdir(bucketDir, { recursive: true, withFileTypes: true }))
     .filter((entry) => entry.isFile())
@@ -96,7 +100,7 @@ async function checkBucket(bucket: string, bucketDir: string, verifyContent: boo
     const pieces = [OBJECT_SUFFIX, MD5_SUFFIX, METADATA_SUFFIX].map((suffix) => join(bucketDir, keyPath + suffix));
 
     const problem = present.has(keyPath + OBJECT_SUFFIX)
-      ? await objectProblem(pieces[0]!, pieces[1]!, pieces[2]!, verifyContent)
+      ? await objectProblem(pieces[0]!, pieces[1]!, pieces[2]!, verifyContentSince)
       : "its metadata was left without its content";
     if (!problem) continue;
     for (const piece of pieces) await rm(piece, { force: true });
@@ -105,7 +109,7 @@ async function checkBucket(bucket: string, bucketDir: string, verifyContent: boo
   return lines;
 }
 
-async function objectProblem(object: string, md5File: string, metadataFile: string, verifyContent: boolean): Promise<string | undefined> {
+async function objectProblem(object: string, md5File: string, metadataFile: string, verifyContentSince: Date | undefined): Promise<string | undefined> {
   const metadata = await readFile(metadataFile, "utf8").catch(() => undefined);
   if (metadata === undefined) return "its metadata is missing (torn by a crash)";
   if (metadata.trim() === "") return "its metadata file is empty (torn by a crash)";
@@ -118,7 +122,8 @@ async function objectProblem(object: string, md5File: string, metadataFile: stri
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "its metadata is not valid JSON (torn by a crash)";
   const md5 = await readFile(md5File, "utf8").catch(() => undefined);
   if (md5 === undefined || !/^[0-9a-f]{32}$/.test(md5)) return "its MD5 is missing (torn by a crash)";
-  if (verifyContent && (await md5Of(object)) !== md5) return "its content does not match its MD5 (torn by a crash)";
+  const verify = verifyContentSince && (await stat(object)).mtimeMs >= verifyContentSince.getTime() - TIMESTAMP_SLACK_MS;
+  if (verify && (await md5Of(object)) !== md5) return "its content does not match its MD5 (torn by a crash)";
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,7 +85,7 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     await plant("2", "cut", cut);
     await writeFile(join(layout.s3Pending, "3.xml"), "<CORSConfigu"); // a bucket configuration written aside
 
-    const lines = await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, verifyContent: false });
+    const lines = await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending });
     expect(lines.sort()).to.deep.equal([
       "s3: discarded bkt/uploads/cut: its upload was cut short by a crash and never acknowledged",
       "s3: finished storing bkt/uploads/finished, interrupted by a crash",
@@ -97,5 +97,22 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     const object = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "uploads/finished" }));
     expect(object.ContentType).to.equal("image/webp");
     expect(await readFile(join(layout.s3, "bkt", "uploads", "finished._S3rver_object"), "utf8")).to.equal("renamed halfway");
+  });
+
+  it("after a crash, checks against its MD5 the content of what the crashed run stored, and only that", async () => {
+    const dir = join(layout.s3, "bkt", "uploads");
+    await mkdir(dir, { recursive: true });
+    for (const key of ["older", "newer"]) {
+      await writeFile(join(dir, `${key}._S3rver_object`), "torn");
+      await writeFile(join(dir, `${key}._S3rver_object.md5`), createHash("md5").update("whole").digest("hex"));
+      await writeFile(join(dir, `${key}._S3rver_metadata.json`), "{}");
+    }
+    const runStarted = new Date(Date.now() - 60_000);
+    const before = new Date(runStarted.getTime() - 60_000);
+    await utimes(join(dir, "older._S3rver_object"), before, before);
+
+    const lines = await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, verifyContentSince: runStarted });
+    expect(lines).to.deep.equal(["s3: discarded bkt/uploads/newer: its content does not match its MD5 (torn by a crash)"]);
+    expect(await readdir(dir)).to.have.members(["older._S3rver_object", "older._S3rver_object.md5", "older._S3rver_metadata.json"]);
   });
 });
