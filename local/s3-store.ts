@@ -57,6 +57,21 @@ export class DurableFilesystemStore extends FilesystemStore {
     super(rootDirectory);
   }
 
+  /** Commits under way, by object path: two writes of one key commit one after the other, never interleaved. */
+  private readonly commits = new Map<string, Promise<void>>();
+
+  private async committing(objectPath: string, commit: () => Promise<void>): Promise<void> {
+    const previous = this.commits.get(objectPath) ?? Promise.resolve();
+    const mine = previous.then(commit);
+    const settled = mine.catch(() => undefined);
+    this.commits.set(objectPath, settled);
+    try {
+      await mine;
+    } finally {
+      if (this.commits.get(objectPath) === settled) this.commits.delete(objectPath);
+    }
+  }
+
   /** The metadata s3rver keeps for an object: its standard headers and the x-amz-meta-* ones. */
   private static storedMetadata(metadata: Record<string, string>): Record<string, string> {
     const allowed = new Set<string>(S3Object.ALLOWED_METADATA);
@@ -87,11 +102,13 @@ export class DurableFilesystemStore extends FilesystemStore {
         writeAndSync(join(pending, PENDING.metadata), JSON.stringify(DurableFilesystemStore.storedMetadata(object.metadata), null, 2)),
       ]);
       await writeAndSync(join(pending, PENDING.md5), md5);
-      await mkdir(dirname(paths.object), { recursive: true });
-      await rename(join(pending, PENDING.md5), paths.md5);
-      await rename(join(pending, PENDING.metadata), paths.metadata);
-      await rename(join(pending, PENDING.object), paths.object);
-      await syncPath(dirname(paths.object));
+      await this.committing(paths.object, async () => {
+        await mkdir(dirname(paths.object), { recursive: true });
+        await rename(join(pending, PENDING.md5), paths.md5);
+        await rename(join(pending, PENDING.metadata), paths.metadata);
+        await rename(join(pending, PENDING.object), paths.object);
+        await syncPath(dirname(paths.object));
+      });
       await rm(pending, { recursive: true, force: true });
       return { size, md5 };
     } catch (error) {

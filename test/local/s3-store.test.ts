@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:f
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createS3Client } from "../../handlers/lib/aws-clients.js";
 import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
 import { recoverS3Store } from "../../local/s3-recovery.js";
@@ -65,6 +65,20 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     expect(object.ETag).to.equal(`"${createHash("md5").update(body).digest("hex")}"`);
     expect(Buffer.from(await object.Body!.transformToByteArray()).toString()).to.equal("a whole object");
     expect(await readdir(layout.s3Pending)).to.deep.equal([]);
+  });
+
+  it("keeps an object whole when two writes of its key race: its MD5 and metadata are those of the content kept", async () => {
+    await startS3();
+    for (let round = 0; round < 30; round++) {
+      const bodies = [Buffer.alloc(64 * 1024 + round, 1), Buffer.alloc(1024 + round, 2)];
+      const types = ["image/png", "image/gif"];
+      await Promise.all(bodies.map((Body, i) => s3.send(new PutObjectCommand({ Bucket: "bkt", Key: "uploads/raced", Body, ContentType: types[i] }))));
+      const object = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "uploads/raced" }));
+      const body = Buffer.from(await object.Body!.transformToByteArray());
+      const kept = bodies.findIndex((candidate) => candidate.equals(body));
+      expect(kept, `round ${round}`).to.not.equal(-1);
+      expect([object.ETag, object.ContentType], `round ${round}`).to.deep.equal([`"${createHash("md5").update(body).digest("hex")}"`, types[kept]]);
+    }
   });
 
   it("at start, finishes a write a crash cut between its renames and discards one it cut before them", async () => {
