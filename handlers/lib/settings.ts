@@ -74,7 +74,22 @@ export interface Settings {
   legacyApi: boolean;
   /** Optional AWS Budgets alert on the stack's tagged resources. */
   budget?: BudgetSettings;
+  /** Completion events on the stack's EventBridge bus; absent: no bus, nothing published. */
+  events?: EventsSettings;
 }
+
+export interface EventsSettings {
+  /** Each event POSTed to this HTTPS endpoint by an EventBridge API destination, with a secret header. */
+  webhook?: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  url: string;
+  /** The header carrying the config secret `webhookSecret`. @default "x-image-pipeline-secret" */
+  headerName: string;
+}
+
+export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
 
 export interface BudgetSettings {
   monthlyUsd: number;
@@ -306,7 +321,32 @@ function budget(value: unknown): BudgetSettings {
   return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget");
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+// EventBridge reserves these for itself (and a few more that are not API-key headers at all).
+const RESERVED_HEADERS = ["authorization", "content-type", "content-length", "host", "user-agent"];
+
+function webhook(value: unknown): WebhookSettings {
+  const raw = object("events.webhook", value, ["url", "headerName"]);
+  let url: URL | undefined;
+  try {
+    url = typeof raw.url === "string" ? new URL(raw.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
+  const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
+  if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {
+    throw invalid("events.webhook.headerName", "an HTTP header name of letters, digits and dashes, not one EventBridge reserves", headerName);
+  }
+  return { url: raw.url as string, headerName };
+}
+
+function events(value: unknown): EventsSettings {
+  const raw = object("events", value, ["webhook"]);
+  return raw.webhook === undefined || raw.webhook === null ? {} : { webhook: webhook(raw.webhook) };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "events");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -347,6 +387,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
   if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
+  if (raw.events !== undefined && raw.events !== null) settings.events = events(raw.events);
   return settings;
 }
 
