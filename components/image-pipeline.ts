@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
+import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
@@ -24,6 +25,8 @@ export interface ImagePipelineArgs {
   settings: Settings;
   /** The Lambda packages, built for `settings.processor.architecture` (components/artifacts). */
   code: LambdaCode;
+  /** The webhook's header value (config secret `webhookSecret`); required with `events.webhook`. */
+  webhookSecret?: pulumi.Input<string>;
 }
 
 /**
@@ -41,6 +44,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
   /** Only with the `budget` setting. */
   readonly budget?: CostBudget;
+  /** Only with the `events` setting. */
+  readonly events?: CompletionEvents;
+  /** Only with the `events` setting. */
+  readonly eventBusName?: pulumi.Output<string>;
 
   readonly apiUrl: pulumi.Output<string>;
   readonly uploadsBucket: pulumi.Output<string>;
@@ -81,11 +88,32 @@ export class ImagePipeline extends pulumi.ComponentResource {
       parent,
     );
 
+    if (settings.events) {
+      const webhook = settings.events.webhook;
+      if (webhook && args.webhookSecret === undefined) {
+        throw new pulumi.RunError(`${name}: events.webhook needs the config secret webhookSecret (pulumi config set --secret image-pipeline:webhookSecret ...)`);
+      }
+      this.events = new CompletionEvents(
+        `${name}-events`,
+        webhook ? { webhook: { url: webhook.url, headerName: webhook.headerName, secret: args.webhookSecret! } } : {},
+        parent,
+      );
+      this.eventBusName = this.events.busName;
+    }
+
     const uploads = { name: this.uploads.name, arn: this.uploads.arn, prefix: UPLOADS_PREFIX };
     const variants = { name: this.variants.name, arn: this.variants.arn, prefix: VARIANTS_PREFIX };
     this.processor = new ImageProcessor(
       `${name}-processor`,
-      { settings, code: code.processor, uploads, variants, table: this.table, queue: { arn: this.jobs.queueArn } },
+      {
+        settings,
+        code: code.processor,
+        uploads,
+        variants,
+        table: this.table,
+        queue: { arn: this.jobs.queueArn },
+        ...(this.events ? { events: { busName: this.events.busName, busArn: this.events.busArn } } : {}),
+      },
       parent,
     );
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
@@ -123,6 +151,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
       queueUrl: this.queueUrl,
       dlqUrl: this.dlqUrl,
       tableName: this.tableName,
+      ...(this.eventBusName ? { eventBusName: this.eventBusName } : {}),
     });
   }
 }

@@ -13,6 +13,7 @@ export const ResourceTypes = {
   ImageProcessor: "image-pipeline:compute:ImageProcessor",
   HttpApi: "image-pipeline:compute:HttpApi",
   CostBudget: "image-pipeline:operations:CostBudget",
+  CompletionEvents: "image-pipeline:events:CompletionEvents",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];
