@@ -1,5 +1,5 @@
 import { expected } from "../handlers/lib/is.js";
-import { integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
+import { httpUrlValue, integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
 import type { Faults } from "./faults.js";
 
 export { UsageError };
@@ -11,6 +11,8 @@ export interface CliOptions {
   port: number;
   dataDir: string;
   faults: Faults;
+  /** `--webhook URL`: every completion event POSTed there. */
+  webhook?: string;
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -22,6 +24,8 @@ Options:
   --stack NAME              settings from Pulumi.NAME.yaml (default dev)
   --port N                  HTTP port of the API and the page (default: PORT, else 3000)
   --data-dir DIR            where the state is kept (default: DATA_DIR, else .data)
+  --webhook URL             POST every completion event to URL (header value: WEBHOOK_SECRET, else
+                            DATA_DIR/webhook-secret), retried with backoff for up to 24 h, across restarts
 Fault injection (to watch retries, redelivery and the DLQ at work):
   --fail-writes RATE        fail that fraction (0..1) of the processor's S3 writes with 503 SlowDown
   --fail-keys TEXT          fail every S3 write to a key containing TEXT (e.g. an image id)
@@ -40,6 +44,7 @@ const OPTIONS = {
   "crash-after": { type: "string" },
   "pause-processor": { type: "boolean" },
   seed: { type: "string" },
+  webhook: { type: "string" },
 } as const;
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
@@ -79,5 +84,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (values.has("--pause-processor")) options.faults.processorPaused = true;
   const seed = text("--seed");
   if (seed !== undefined) options.faults.seed = integerValue("--seed", seed, 0, 2 ** 32 - 1);
+  const webhook = text("--webhook");
+  if (webhook !== undefined) options.webhook = httpUrlValue("--webhook", webhook);
   return options;
 }

@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       dataDir: options.dataDir,
       stack: options.stack,
       faults: options.faults,
+      ...(options.webhook ? { webhook: options.webhook } : {}),
       log: (line) => console.log(line),
     });
   } catch (error) {
