@@ -21,5 +21,6 @@ export const variantsBucket = pipeline.variantsBucket;
 export const queueUrl = pipeline.queueUrl;
 export const dlqUrl = pipeline.dlqUrl;
 export const tableName = pipeline.tableName;
+export const dashboardUrl = pipeline.dashboardUrl;
 /** Only with the `events` setting. */
 export const eventBusName = pipeline.eventBusName;

@@ -4,6 +4,7 @@ import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.
 import type { Settings } from "../handlers/lib/settings.js";
 import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
+import { Operations } from "./operations.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
 import { ImageProcessor } from "./image-processor.js";
@@ -46,6 +47,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly budget?: CostBudget;
   /** Only with the `events` setting. */
   readonly events?: CompletionEvents;
+  readonly operations: Operations;
+  readonly dashboardUrl: pulumi.Output<string>;
   /** Only with the `events` setting. */
   readonly eventBusName?: pulumi.Output<string>;
 
@@ -130,6 +133,24 @@ export class ImagePipeline extends pulumi.ComponentResource {
       new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
     }
 
+    const topic = this.deadLetterAlarm.topic;
+    this.operations = new Operations(
+      `${name}-operations`,
+      {
+        // The dashboard's widgets name their region; the stack's provider region (aws:region).
+        region: aws.config.region ?? "us-east-1",
+        queue: this.jobs.queue,
+        deadLetterQueue: this.jobs.deadLetterQueue,
+        processor: this.processor.function.function,
+        api: this.api.function.function,
+        table: this.table.table,
+        maxBacklogAgeMinutes: settings.alarms.maxBacklogAgeMinutes,
+        ...(topic ? { alarmActions: [topic.arn] } : {}),
+      },
+      parent,
+    );
+    this.dashboardUrl = this.operations.dashboardUrl;
+
     if (settings.budget) {
       this.budget = new CostBudget(
         `${name}-budget`,
@@ -151,6 +172,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
       queueUrl: this.queueUrl,
       dlqUrl: this.dlqUrl,
       tableName: this.tableName,
+      dashboardUrl: this.dashboardUrl,
       ...(this.eventBusName ? { eventBusName: this.eventBusName } : {}),
     });
   }

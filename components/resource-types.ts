@@ -14,6 +14,7 @@ export const ResourceTypes = {
   HttpApi: "image-pipeline:compute:HttpApi",
   CostBudget: "image-pipeline:operations:CostBudget",
   CompletionEvents: "image-pipeline:events:CompletionEvents",
+  Operations: "image-pipeline:operations:Operations",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

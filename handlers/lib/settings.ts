@@ -72,6 +72,8 @@ export interface Settings {
    * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
    */
   legacyApi: boolean;
+  /** The alarms' thresholds (infrastructure only). */
+  alarms: { maxBacklogAgeMinutes: number };
   /** Optional AWS Budgets alert on the stack's tagged resources. */
   budget?: BudgetSettings;
   /** Completion events on the stack's EventBridge bus; absent: no bus, nothing published. */
@@ -142,6 +144,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   forceDestroy: false,
   deletionProtection: false,
   legacyApi: false,
+  alarms: { maxBacklogAgeMinutes: 10 },
 };
 
 export class SettingsError extends Error {
@@ -379,6 +382,14 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
     legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
+    alarms: {
+      maxBacklogAgeMinutes: integer(
+        "alarms.maxBacklogAgeMinutes",
+        withDefault(object("alarms", withDefault(raw.alarms, {}), ["maxBacklogAgeMinutes"]).maxBacklogAgeMinutes, d.alarms.maxBacklogAgeMinutes),
+        1,
+        20160,
+      ),
+    },
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);

@@ -76,6 +76,7 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {
     outputs[key] = await valueOf(pipeline[key]);
   }
+  outputs.dashboardUrl = await valueOf(pipeline.dashboardUrl);
   if (pipeline.eventBusName) outputs.eventBusName = await valueOf(pipeline.eventBusName);
   await recorder.settled();
   return { recorder, settings, outputs };

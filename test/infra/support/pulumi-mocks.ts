@@ -18,6 +18,7 @@ export const EXPECTED_OUTPUTS = {
   queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs`,
   dlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs-dlq`,
   tableName: "image-pipeline-images-tbl",
+  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-operations`,
 };
 export const PROJECT = "image-pipeline";
 
