@@ -3,6 +3,7 @@ import { createDocumentClient, createEventBridgeClient, createS3Client } from ".
 import { readProcessorEnvironment } from "../lib/function-env.js";
 import { imageEngineFor } from "../lib/image-engine.js";
 import { eventBridgePublisher } from "./completion-events.js";
+import { createProcessorMetrics, recordMetrics } from "./processor-metrics.js";
 import { allOf, createProcessor, logOutcomes, type ProcessorHandler } from "./processor.js";
 
 /**
@@ -13,7 +14,8 @@ export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const { settings, uploadsBucket, variantsBucket, tableName, eventBusName } = readProcessorEnvironment(env);
   const logger = new Logger({ serviceName: "image-processor" });
   // Each outcome is logged, then (with a bus) published: a publish that fails sends the message back.
-  const hooks = [logOutcomes(logger)];
+  const metrics = createProcessorMetrics();
+  const hooks = [logOutcomes(logger), recordMetrics(metrics)];
   if (eventBusName !== undefined) hooks.push(eventBridgePublisher({ client: createEventBridgeClient(env), busName: eventBusName }));
   const processor = createProcessor({
     s3: createS3Client(env),
@@ -27,6 +29,10 @@ export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   });
   return async (event, context) => {
     if ("functionName" in context) logger.addContext(context as Parameters<Logger["addContext"]>[0]);
-    return processor(event, context);
+    try {
+      return await processor(event, context);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
   };
 }

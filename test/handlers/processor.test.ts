@@ -19,6 +19,7 @@ import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
 import { processorEnvironment } from "../../handlers/lib/function-env.js";
 import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
 import { eventBridgePublisher } from "../../handlers/processor/completion-events.js";
+import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";
 import { allOf, createProcessor, logOutcomes, OUTCOME_MESSAGE, type OutcomeReport, type ProcessorDeps } from "../../handlers/processor/processor.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
 import { makePhoto, makePixelBombPng, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
@@ -727,6 +728,38 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
       expect(await publishing().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
       expect(published().map((e) => e.Detail.id)).to.deep.equal([id]);
+    });
+  });
+
+  describe("processor metrics (Powertools Metrics, embedded metric format)", () => {
+    it("writes images done, failed by code, processing time and bytes as EMF lines, with no API call", async () => {
+      const good = await upload(await makePhoto({ width: 300, height: 200, seed: 60 }));
+      const bad = await upload(makeTextFile());
+      const metrics = createProcessorMetrics();
+      const handler = processor({ onOutcome: recordMetrics(metrics) }).handler;
+      const written: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        expect(await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+        metrics.publishStoredMetrics();
+      } finally {
+        process.stdout.write = write;
+      }
+      const emf = written.flatMap((chunk) => chunk.split("\n")).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+      const directives = emf.map((e) => e._aws.CloudWatchMetrics[0]);
+      for (const d of directives) expect(d.Namespace).to.equal("image-pipeline");
+      const byCode = emf.find((e) => e.code !== undefined);
+      expect(byCode).to.deep.include({ code: "not_an_image", service: "image-processor", ImagesFailed: 1 });
+      const batch = emf.find((e) => e.ImagesDone !== undefined);
+      const variantBytes = (await record(good.id)).variants!.reduce((sum, v) => sum + v.bytes, 0);
+      expect(batch).to.deep.include({ service: "image-processor", ImagesDone: 1, ImagesFailed: 1, OriginalBytes: good.event.size, VariantBytes: variantBytes });
+      expect(batch.ProcessingTime).to.be.a("number");
+      const units = Object.fromEntries(directives.find((d) => d.Metrics.some((m: { Name: string }) => m.Name === "ImagesDone")).Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]));
+      expect(units).to.deep.equal({ ImagesDone: "Count", ProcessingTime: "Milliseconds", OriginalBytes: "Bytes", VariantBytes: "Bytes", ImagesFailed: "Count" });
     });
   });
 
