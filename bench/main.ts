@@ -14,11 +14,14 @@ import { estimateCost } from "./cost-model.js";
 import { DEFAULT_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
+import { benchLatency } from "./latency.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "memory", "e2e"] as const;
+const PARTS = ["engine", "memory", "e2e", "latency"] as const;
+/** What runs without --only: the latency part is asked for by name. */
+const DEFAULT_PARTS = ["engine", "memory", "e2e"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
 
@@ -43,7 +46,7 @@ function parseOptions(argv: string[]) {
     },
     strict: true,
   });
-  const only = (values.only ?? [...PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
+  const only = (values.only ?? [...DEFAULT_PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
   for (const part of only) {
     if (!(PARTS as readonly string[]).includes(part)) throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
   }
@@ -107,6 +110,12 @@ async function main(): Promise<number> {
       stackDir: REPO,
       log,
     });
+  }
+
+  if (options.only.includes("latency")) {
+    const photo = corpus.find((image) => image.format === "jpeg" && Math.abs(image.megapixels - 12.2) < 0.5);
+    if (!photo) throw new Error("latency: the corpus has no 12 MP JPEG");
+    (report as BenchReport & { latency?: unknown }).latency = await benchLatency({ photo: photo.path, settings, runs: options.runs, log });
   }
 
   report.machine.load.end = loadavg()[0]!;

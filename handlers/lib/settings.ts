@@ -133,7 +133,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     timeoutSeconds: 60,
     architecture: "arm64",
     batchSize: 10,
-    batchWindowSeconds: 1,
+    batchWindowSeconds: 0,
     maxConcurrency: 5,
     imageConcurrency: 2,
     logRetentionDays: 14,

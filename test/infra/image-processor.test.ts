@@ -50,7 +50,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
       eventSourceArn: queueArn("image-pipeline-jobs"),
       functionName: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:image-pipeline-processor-fn`,
       batchSize: 10,
-      maximumBatchingWindowInSeconds: 1,
+      maximumBatchingWindowInSeconds: 0,
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });

@@ -44,7 +44,7 @@ describe("stack settings", () => {
       timeoutSeconds: 60,
       architecture: "arm64",
       batchSize: 10,
-      batchWindowSeconds: 1,
+      batchWindowSeconds: 0,
       maxConcurrency: 5,
       imageConcurrency: 2,
       logRetentionDays: 14,
