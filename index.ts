@@ -1,6 +1,6 @@
 import { lambdaCode } from "./components/artifacts/lambda-code.js";
 import { ImagePipeline } from "./components/image-pipeline.js";
-import { stackSettings } from "./components/stack-settings.js";
+import { stackSettings, webhookSecret } from "./components/stack-settings.js";
 import { taggedProvider } from "./components/stack-tags.js";
 import { PROJECT_NAME } from "./handlers/lib/settings.js";
 
@@ -11,7 +11,7 @@ import { PROJECT_NAME } from "./handlers/lib/settings.js";
 const settings = stackSettings();
 const pipeline = new ImagePipeline(
   PROJECT_NAME,
-  { settings, code: lambdaCode(settings.processor.architecture) },
+  { settings, code: lambdaCode(settings.processor.architecture), webhookSecret: webhookSecret(settings) },
   { providers: [taggedProvider(`${PROJECT_NAME}-aws`)] },
 );
 
@@ -21,3 +21,6 @@ export const variantsBucket = pipeline.variantsBucket;
 export const queueUrl = pipeline.queueUrl;
 export const dlqUrl = pipeline.dlqUrl;
 export const tableName = pipeline.tableName;
+export const dashboardUrl = pipeline.dashboardUrl;
+/** Only with the `events` setting. */
+export const eventBusName = pipeline.eventBusName;

@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e,scale] [--tiny]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e,scale,latency] [--tiny]
  *                  [--stack NAME] [--out DIR]
  *
  * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
@@ -14,12 +14,15 @@ import { estimateCost } from "./cost-model.js";
 import { DEFAULT_CORPUS, SCALE_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
+import { benchLatency } from "./latency.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
 import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "memory", "e2e", "scale"] as const;
+const PARTS = ["engine", "memory", "e2e", "scale", "latency"] as const;
+/** What runs without --only: the latency part is asked for by name. */
+const DEFAULT_PARTS = ["engine", "memory", "e2e", "scale"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
 
@@ -44,7 +47,7 @@ function parseOptions(argv: string[]) {
     },
     strict: true,
   });
-  const only = (values.only ?? [...PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
+  const only = (values.only ?? [...DEFAULT_PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
   for (const part of only) {
     if (!(PARTS as readonly string[]).includes(part)) throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
   }
@@ -115,6 +118,12 @@ async function main(): Promise<number> {
       stackDir: REPO,
       log,
     });
+  }
+
+  if (options.only.includes("latency")) {
+    const photo = corpus.find((image) => image.format === "jpeg" && Math.abs(image.megapixels - 12.2) < 0.5);
+    if (!photo) throw new Error("latency: the corpus has no 12 MP JPEG");
+    (report as BenchReport & { latency?: unknown }).latency = await benchLatency({ photo: photo.path, settings, runs: options.runs, log });
   }
 
   report.machine.load.end = loadavg()[0]!;

@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import { ResourceTypes } from "./resource-types.js";
 
@@ -38,15 +39,18 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
       new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.email }, parent);
     }
     const actions = this.topic ? [this.topic.arn] : [];
-    this.alarm = new aws.cloudwatch.MetricAlarm(
+    // awsx's metric helper for the queue's depth, and createAlarm on it (the way Operations builds its alarms).
+    const depth = new awsx.classic.cloudwatch.Metric({
+      namespace: "AWS/SQS",
+      name: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: args.queueName },
+      statistic: "Maximum",
+      period: 60,
+    });
+    this.alarm = depth.createAlarm(
       name,
       {
         alarmDescription: "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: args.queueName },
-        statistic: "Maximum",
-        period: 60,
         evaluationPeriods: DEAD_LETTER_LOOKBACK_MINUTES,
         datapointsToAlarm: 1,
         comparisonOperator: "GreaterThanThreshold",

@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
+import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
+import { Operations } from "./operations.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
 import { ImageProcessor } from "./image-processor.js";
@@ -24,6 +26,8 @@ export interface ImagePipelineArgs {
   settings: Settings;
   /** The Lambda packages, built for `settings.processor.architecture` (components/artifacts). */
   code: LambdaCode;
+  /** The webhook's header value (config secret `webhookSecret`); required with `events.webhook`. */
+  webhookSecret?: pulumi.Input<string>;
 }
 
 /**
@@ -41,6 +45,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
   /** Only with the `budget` setting. */
   readonly budget?: CostBudget;
+  /** Only with the `events` setting. */
+  readonly events?: CompletionEvents;
+  readonly operations: Operations;
+  readonly dashboardUrl: pulumi.Output<string>;
+  /** Only with the `events` setting. */
+  readonly eventBusName?: pulumi.Output<string>;
 
   readonly apiUrl: pulumi.Output<string>;
   readonly uploadsBucket: pulumi.Output<string>;
@@ -81,11 +91,32 @@ export class ImagePipeline extends pulumi.ComponentResource {
       parent,
     );
 
+    if (settings.events) {
+      const webhook = settings.events.webhook;
+      if (webhook && args.webhookSecret === undefined) {
+        throw new pulumi.RunError(`${name}: events.webhook needs the config secret webhookSecret (pulumi config set --secret image-pipeline:webhookSecret ...)`);
+      }
+      this.events = new CompletionEvents(
+        `${name}-events`,
+        webhook ? { webhook: { url: webhook.url, headerName: webhook.headerName, secret: args.webhookSecret! } } : {},
+        parent,
+      );
+      this.eventBusName = this.events.busName;
+    }
+
     const uploads = { name: this.uploads.name, arn: this.uploads.arn, prefix: UPLOADS_PREFIX };
     const variants = { name: this.variants.name, arn: this.variants.arn, prefix: VARIANTS_PREFIX };
     this.processor = new ImageProcessor(
       `${name}-processor`,
-      { settings, code: code.processor, uploads, variants, table: this.table, queue: { arn: this.jobs.queueArn } },
+      {
+        settings,
+        code: code.processor,
+        uploads,
+        variants,
+        table: this.table,
+        queue: { arn: this.jobs.queueArn },
+        ...(this.events ? { events: { busName: this.events.busName, busArn: this.events.busArn } } : {}),
+      },
       parent,
     );
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
@@ -101,6 +132,24 @@ export class ImagePipeline extends pulumi.ComponentResource {
     if (VARIANTS_CORS_RULES.length > 0) {
       new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
     }
+
+    const topic = this.deadLetterAlarm.topic;
+    this.operations = new Operations(
+      `${name}-operations`,
+      {
+        // The dashboard's widgets name their region; the stack's provider region (aws:region).
+        region: aws.config.region ?? "us-east-1",
+        queue: this.jobs.queue,
+        deadLetterQueue: this.jobs.deadLetterQueue,
+        processor: this.processor.function.function,
+        api: this.api.function.function,
+        table: this.table.table,
+        maxBacklogAgeMinutes: settings.alarms.maxBacklogAgeMinutes,
+        ...(topic ? { alarmActions: [topic.arn] } : {}),
+      },
+      parent,
+    );
+    this.dashboardUrl = this.operations.dashboardUrl;
 
     if (settings.budget) {
       this.budget = new CostBudget(
@@ -123,6 +172,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
       queueUrl: this.queueUrl,
       dlqUrl: this.dlqUrl,
       tableName: this.tableName,
+      dashboardUrl: this.dashboardUrl,
+      ...(this.eventBusName ? { eventBusName: this.eventBusName } : {}),
     });
   }
 }

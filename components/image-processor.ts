@@ -13,6 +13,11 @@ export interface ImageProcessorArgs {
   variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string> };
   queue: { arn: pulumi.Input<string> };
+  /**
+   * The bus completion events are published to (PutEvents on it, its name in the environment).
+   * @default undefined (nothing published)
+   */
+  events?: { busName: pulumi.Input<string>; busArn: pulumi.Input<string> };
 }
 
 /**
@@ -37,7 +42,12 @@ export class ImageProcessor extends pulumi.ComponentResource {
         memoryMb: processor.memoryMb,
         timeoutSeconds: processor.timeoutSeconds,
         logRetentionDays: processor.logRetentionDays,
-        environment: processorEnvironment(settings, { uploadsBucket: args.uploads.name, variantsBucket: args.variants.name, tableName: args.table.name }),
+        environment: processorEnvironment(settings, {
+          uploadsBucket: args.uploads.name,
+          variantsBucket: args.variants.name,
+          tableName: args.table.name,
+          ...(args.events ? { eventBusName: args.events.busName } : {}),
+        }),
         statements: [
           { sid: "ReadOriginals", actions: ["s3:GetObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           // Without ListBucket, S3 answers a deleted original with 403 instead of 404, and the processor could not
@@ -56,6 +66,7 @@ export class ImageProcessor extends pulumi.ComponentResource {
             actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             resources: [args.queue.arn],
           },
+          ...(args.events ? [{ sid: "PublishCompletionEvents", actions: ["events:PutEvents"], resources: [args.events.busArn] }] : []),
         ],
       },
       { parent: this },

@@ -13,6 +13,8 @@ export const ResourceTypes = {
   ImageProcessor: "image-pipeline:compute:ImageProcessor",
   HttpApi: "image-pipeline:compute:HttpApi",
   CostBudget: "image-pipeline:operations:CostBudget",
+  CompletionEvents: "image-pipeline:events:CompletionEvents",
+  Operations: "image-pipeline:operations:Operations",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

@@ -42,11 +42,29 @@ function readValue(config: pulumi.Config, key: string): unknown {
   }
 }
 
+/** Config secrets the program reads besides the settings (never parsed into Settings, never in a function's environment). */
+export const SECRET_KEYS: readonly string[] = ["webhookSecret"];
+
+/**
+ * The webhook's header value, `pulumi config set --secret image-pipeline:webhookSecret ...`: required where
+ * `events.webhook` is set, undefined elsewhere.
+ */
+export function webhookSecret(settings: Settings, config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): pulumi.Output<string> | undefined {
+  if (!settings.events?.webhook) return undefined;
+  const secret = config.getSecret("webhookSecret");
+  if (secret === undefined) {
+    throw new pulumi.RunError(
+      `Missing stack secret ${PROJECT_NAME}:webhookSecret: events.webhook needs it (pulumi config set --secret ${PROJECT_NAME}:webhookSecret <value>)`,
+    );
+  }
+  return secret;
+}
+
 /** A misspelt key would otherwise be ignored silently and its default used. */
 function rejectUnknownKeys(namespace: string): void {
   for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
     const [ns, key] = fullKey.split(":", 2) as [string, string | undefined];
-    if (ns === namespace && key !== undefined && !SETTINGS_KEYS.includes(key)) {
+    if (ns === namespace && key !== undefined && !SETTINGS_KEYS.includes(key) && !SECRET_KEYS.includes(key)) {
       throw new pulumi.RunError(`Unknown stack setting ${fullKey}; known settings: ${SETTINGS_KEYS.join(", ")}`);
     }
   }

@@ -1,5 +1,5 @@
 import { expected } from "../handlers/lib/is.js";
-import { integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
+import { httpUrlValue, integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
 import type { Faults } from "./faults.js";
 
 export { UsageError };
@@ -15,6 +15,8 @@ export interface CliOptions {
   faults: Faults;
   /** Token mode with the local issuer. */
   devAuth: boolean;
+  /** `--webhook URL`: every completion event POSTed there. */
+  webhook?: string;
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -30,6 +32,8 @@ Options:
                             DATA_DIR (when another program took one; URLs handed out before then stop working)
   --dev-auth                token mode with a local issuer (also DEV_AUTH=1); npm run token -- --sub NAME
                             prints a token
+  --webhook URL             POST every completion event to URL (header value: WEBHOOK_SECRET, else
+                            DATA_DIR/webhook-secret), retried with backoff for up to 24 h, across restarts
 Fault injection (to watch retries, redelivery and the DLQ at work):
   --fail-writes RATE        fail that fraction (0..1) of the processor's S3 writes with 503 SlowDown
   --fail-keys TEXT          fail every S3 write to a key containing TEXT (e.g. an image id)
@@ -50,6 +54,7 @@ const OPTIONS = {
   "pause-processor": { type: "boolean" },
   seed: { type: "string" },
   "dev-auth": { type: "boolean" },
+  webhook: { type: "string" },
 } as const;
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
@@ -92,5 +97,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (values.has("--dev-auth")) options.devAuth = true;
   const seed = text("--seed");
   if (seed !== undefined) options.faults.seed = integerValue("--seed", seed, 0, 2 ** 32 - 1);
+  const webhook = text("--webhook");
+  if (webhook !== undefined) options.webhook = httpUrlValue("--webhook", webhook);
   return options;
 }

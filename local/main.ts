@@ -67,6 +67,7 @@ async function main(): Promise<void> {
       newPorts: options.newPorts,
       faults: options.faults,
       devAuth: options.devAuth,
+      ...(options.webhook ? { webhook: options.webhook } : {}),
       log: (line) => console.log(line),
     });
   } catch (error) {

@@ -11,10 +11,11 @@ import { createDocumentClient, createS3Client, createSqsClient } from "../handle
 import { imageEngineFor } from "../handlers/lib/image-engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
-import { parseSettings, type Settings } from "../handlers/lib/settings.js";
+import { DEFAULT_WEBHOOK_HEADER, parseSettings, type Settings } from "../handlers/lib/settings.js";
 import { OWNER_INDEX } from "../handlers/lib/records.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir, type DataDirLayout } from "./data-dir.js";
+import { localWebhookSecret, startLocalEvents, type LocalEvents, type RetryTiming } from "./events.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
 import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
@@ -56,6 +57,10 @@ export interface LocalPipelineOptions {
   meter?: RequestMeter;
   /** Choose new ports for the stand-ins instead of the ones kept in DATA_DIR (URLs handed out before stop working). */
   newPorts?: boolean;
+  /** POST every completion event to this URL (`--webhook`), as the stack's API destination would. */
+  webhook?: string;
+  /** Backoff of webhook retries (tests shorten it); default 1 s doubling to 1 min, for up to 24 h. */
+  webhookRetry?: RetryTiming;
 }
 
 export interface LocalPipeline {
@@ -141,6 +146,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     if (settings.auth && !indexes.includes(OWNER_INDEX)) {
       throw new Error(`the image table in ${layout.dynamodb} was made before token mode existed and has no ${OWNER_INDEX} index (the local DynamoDB cannot add one); use a new DATA_DIR for token mode`);
     }
+    // Completion events where the stack has them (the dev stack does), or where a webhook is asked for.
+    let events: LocalEvents | undefined;
+    if (settings.events || options.webhook) {
+      const headerName = settings.events?.webhook?.headerName ?? DEFAULT_WEBHOOK_HEADER;
+      const webhook = options.webhook ? { url: options.webhook, headerName, secret: await localWebhookSecret(layout.root) } : undefined;
+      events = await startLocalEvents({ root: layout.root, region, log, ...(webhook ? { webhook } : {}), ...(options.webhookRetry ? { retry: options.webhookRetry } : {}) });
+      const started = events;
+      cleanups.push(() => started.stop());
+      if (webhook) log(`webhook: events are POSTed to ${webhook.url} with header ${headerName} (its value: WEBHOOK_SECRET, else DATA_DIR/webhook-secret)`);
+    }
     const stopSweeper = startGrantSweeper({ records, intervalMs: options.grantSweepIntervalMs ?? 10 * 60_000, log });
     cleanups.push(async () => stopSweeper());
 
@@ -172,9 +187,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       engine: imageEngineFor(settings),
       logger: processorLogger(log),
       // Runs in the invocation's async context, where fault injection counts the images an invocation finished.
-      onOutcome: (report) => {
+      onOutcome: async (report) => {
         log(outcomeLine(report));
         faults.observe(report);
+        await events?.hook(report);
       },
     });
     const mapping = startEventSourceMapping({
@@ -229,6 +245,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         stopping ??= (async () => {
           await http.close();
           await mapping.stop(drainMs);
+          await events?.stop();
           // Uploads end here; an event not forwarded in time is reconciled at the next start.
           await standIns.stopS3();
           await forwarder.drain(NOTIFICATION_DRAIN_MS);

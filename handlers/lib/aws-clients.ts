@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -40,6 +41,11 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
 export function createSqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
   const endpoint = optionalEnv("AWS_ENDPOINT_URL_SQS", env) ?? optionalEnv("AWS_ENDPOINT_URL", env);
   return new SQSClient(endpoint ? { endpoint, ...standInIdentity(env) } : {});
+}
+
+export function createEventBridgeClient(env: NodeJS.ProcessEnv = process.env): EventBridgeClient {
+  const endpoint = optionalEnv("AWS_ENDPOINT_URL_EVENTBRIDGE", env) ?? optionalEnv("AWS_ENDPOINT_URL", env);
+  return new EventBridgeClient(endpoint ? { endpoint, ...standInIdentity(env) } : {});
 }
 
 export function createDocumentClient(env: NodeJS.ProcessEnv = process.env): DynamoDBDocumentClient {

@@ -24,6 +24,8 @@ export const FUNCTION_ENV = {
   tableName: "TABLE_NAME",
   /** API only, optional: the folder the page is served from (else the repository's web/). */
   webRoot: "WEB_ROOT",
+  /** Processor only, where the stack has `events`: the bus completion events go to. */
+  eventBusName: "EVENT_BUS_NAME",
 } as const;
 
 export interface FunctionResources<V = string> {
@@ -40,10 +42,11 @@ function resourceVariables<V>(resources: FunctionResources<V>): Record<string, V
   };
 }
 
-export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V>): Record<string, V | string> {
+export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V> & { eventBusName?: V }): Record<string, V | string> {
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(processorRuntimeSettings(settings)),
     ...resourceVariables(resources),
+    ...(resources.eventBusName === undefined ? {} : { [FUNCTION_ENV.eventBusName]: resources.eventBusName }),
     // glibc's per-thread arenas fragment under libvips' threads; two halve peak memory over many images.
     MALLOC_ARENA_MAX: "2",
   };
@@ -59,6 +62,8 @@ export function apiEnvironment<V>(settings: Settings, resources: FunctionResourc
 
 export interface ProcessorEnvironment extends FunctionResources {
   settings: ProcessorRuntimeSettings;
+  /** Absent: the stack publishes no completion events. */
+  eventBusName?: string;
 }
 
 export interface ApiEnvironment extends FunctionResources {
@@ -77,7 +82,8 @@ function readResources(env: NodeJS.ProcessEnv): FunctionResources {
 /** The processor's environment, read once per container; a missing or malformed variable is named. */
 export function readProcessorEnvironment(env: NodeJS.ProcessEnv = process.env): ProcessorEnvironment {
   const settings = parseProcessorRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
-  return { settings, ...readResources(env) };
+  const eventBusName = optionalEnv(FUNCTION_ENV.eventBusName, env);
+  return { settings, ...readResources(env), ...(eventBusName === undefined ? {} : { eventBusName }) };
 }
 
 export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnvironment {

@@ -72,10 +72,14 @@ export interface Settings {
    * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
    */
   legacyApi: boolean;
+  /** The alarms' thresholds (infrastructure only). */
+  alarms: { maxBacklogAgeMinutes: number };
   /** Optional AWS Budgets alert on the stack's tagged resources. */
   budget?: BudgetSettings;
   /** Token mode: uploads and images need a JWT from this issuer; each image belongs to the token's `sub`. */
   auth?: AuthSettings;
+  /** Completion events on the stack's EventBridge bus; absent: no bus, nothing published. */
+  events?: EventsSettings;
 }
 
 /** Asymmetric JWS algorithms a token may be signed with; `none` and HS* are never accepted. */
@@ -92,6 +96,19 @@ export interface AuthSettings {
   /** Default RS256 and ES256. */
   algorithms: TokenAlgorithm[];
 }
+
+export interface EventsSettings {
+  /** Each event POSTed to this HTTPS endpoint by an EventBridge API destination, with a secret header. */
+  webhook?: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  url: string;
+  /** The header carrying the config secret `webhookSecret`. @default "x-image-pipeline-secret" */
+  headerName: string;
+}
+
+export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
 
 export interface BudgetSettings {
   monthlyUsd: number;
@@ -133,7 +150,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     timeoutSeconds: 60,
     architecture: "arm64",
     batchSize: 10,
-    batchWindowSeconds: 1,
+    batchWindowSeconds: 0,
     maxConcurrency: 5,
     imageConcurrency: 2,
     logRetentionDays: 14,
@@ -144,6 +161,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   forceDestroy: false,
   deletionProtection: false,
   legacyApi: false,
+  alarms: { maxBacklogAgeMinutes: 10 },
 };
 
 export class SettingsError extends Error {
@@ -353,7 +371,32 @@ function auth(value: unknown): AuthSettings {
   };
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "auth");
+const HEADER_NAME = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+// EventBridge reserves these for itself (and a few more that are not API-key headers at all).
+const RESERVED_HEADERS = ["authorization", "content-type", "content-length", "host", "user-agent"];
+
+function webhook(value: unknown): WebhookSettings {
+  const raw = object("events.webhook", value, ["url", "headerName"]);
+  let url: URL | undefined;
+  try {
+    url = typeof raw.url === "string" ? new URL(raw.url) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
+  const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
+  if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {
+    throw invalid("events.webhook.headerName", "an HTTP header name of letters, digits and dashes, not one EventBridge reserves", headerName);
+  }
+  return { url: raw.url as string, headerName };
+}
+
+function events(value: unknown): EventsSettings {
+  const raw = object("events", value, ["webhook"]);
+  return raw.webhook === undefined || raw.webhook === null ? {} : { webhook: webhook(raw.webhook) };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "auth", "events");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -386,6 +429,14 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
     legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
+    alarms: {
+      maxBacklogAgeMinutes: integer(
+        "alarms.maxBacklogAgeMinutes",
+        withDefault(object("alarms", withDefault(raw.alarms, {}), ["maxBacklogAgeMinutes"]).maxBacklogAgeMinutes, d.alarms.maxBacklogAgeMinutes),
+        1,
+        20160,
+      ),
+    },
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
@@ -395,6 +446,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
   if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   if (raw.auth !== undefined && raw.auth !== null) settings.auth = auth(raw.auth);
+  if (raw.events !== undefined && raw.events !== null) settings.events = events(raw.events);
   return settings;
 }
 

@@ -1,16 +1,22 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { createDocumentClient, createS3Client } from "../lib/aws-clients.js";
+import { createDocumentClient, createEventBridgeClient, createS3Client } from "../lib/aws-clients.js";
 import { readProcessorEnvironment } from "../lib/function-env.js";
 import { imageEngineFor } from "../lib/image-engine.js";
-import { createProcessor, type ProcessorHandler } from "./processor.js";
+import { eventBridgePublisher } from "./completion-events.js";
+import { createProcessorMetrics, recordMetrics } from "./processor-metrics.js";
+import { allOf, createProcessor, logOutcomes, type ProcessorHandler } from "./processor.js";
 
 /**
  * The processor as the Lambda runs it, everything read from the environment (handlers/lib/function-env.ts; a
  * missing variable is named). Called once per container, at module scope.
  */
 export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorHandler {
-  const { settings, uploadsBucket, variantsBucket, tableName } = readProcessorEnvironment(env);
+  const { settings, uploadsBucket, variantsBucket, tableName, eventBusName } = readProcessorEnvironment(env);
   const logger = new Logger({ serviceName: "image-processor" });
+  // Each outcome is logged, then (with a bus) published: a publish that fails sends the message back.
+  const metrics = createProcessorMetrics();
+  const hooks = [logOutcomes(logger), recordMetrics(metrics)];
+  if (eventBusName !== undefined) hooks.push(eventBridgePublisher({ client: createEventBridgeClient(env), busName: eventBusName }));
   const processor = createProcessor({
     s3: createS3Client(env),
     records: { client: createDocumentClient(env), tableName },
@@ -19,9 +25,14 @@ export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     variantsBucket,
     engine: imageEngineFor(settings),
     logger,
+    onOutcome: allOf(...hooks),
   });
   return async (event, context) => {
     if ("functionName" in context) logger.addContext(context as Parameters<Logger["addContext"]>[0]);
-    return processor(event, context);
+    try {
+      return await processor(event, context);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
   };
 }

@@ -85,6 +85,13 @@ export function logOutcomes(logger: ProcessorLogger): OutcomeHook {
   };
 }
 
+/** Several subscribers as one hook, run in order; the first that fails fails the whole (the message returns). */
+export function allOf(...hooks: OutcomeHook[]): OutcomeHook {
+  return async (report) => {
+    for (const hook of hooks) await hook(report);
+  };
+}
+
 export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
   const now = deps.now ?? (() => new Date());
   const objectDeps: ObjectProcessingDeps = { ...deps, now };

@@ -18,10 +18,13 @@ import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers
 import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
 import { processorEnvironment } from "../../handlers/lib/function-env.js";
 import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
-import { createProcessor, OUTCOME_MESSAGE, type OutcomeReport, type ProcessorDeps } from "../../handlers/processor/processor.js";
+import { eventBridgePublisher } from "../../handlers/processor/completion-events.js";
+import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";
+import { allOf, createProcessor, logOutcomes, OUTCOME_MESSAGE, type OutcomeReport, type ProcessorDeps } from "../../handlers/processor/processor.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
 import { makePhoto, makePixelBombPng, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { lambdaContext, s3EventRecord, s3Message, sqsEvent, sqsRecord, testEventMessage } from "../support/sqs-events.js";
+import { startEventBridgeDouble, type EventBridgeDouble } from "../support/eventbridge-double.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 
 type LogLine = { level: string; message: string } & Record<string, unknown>;
@@ -605,16 +608,178 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
     });
   });
 
+  describe("completion events (EventBridge PutEvents)", () => {
+    let bus: EventBridgeDouble;
+    before(async () => {
+      bus = await startEventBridgeDouble();
+    });
+    after(async () => bus.stop());
+    beforeEach(() => {
+      bus.entries.length = 0;
+      bus.answer = () => "accept";
+    });
+
+    function publishing() {
+      const client = bus.client();
+      const { logger, lines } = captureLogger();
+      const handler = createProcessor({
+        s3: standIns.s3,
+        records: standIns.records,
+        settings,
+        uploadsBucket: standIns.uploadsBucket,
+        variantsBucket: standIns.variantsBucket,
+        engine,
+        logger,
+        onOutcome: allOf(logOutcomes(logger), eventBridgePublisher({ client, busName: "image-pipeline-events" })),
+      });
+      return { handler, lines };
+    }
+    const published = () => bus.entries.map((e) => ({ ...e, Detail: JSON.parse(e.Detail) }));
+
+    it("publishes one event per final outcome with the record's view without URLs, and none for the rest", async () => {
+      const good = await upload(await makePhoto({ width: 320, height: 240, seed: 40 }), { pendingAs: "good.jpg" });
+      const bad = await upload(makeTextFile(), { pendingAs: "bad.jpg" });
+      const foreign = s3EventRecord({ bucket: "someone-elses", key: originalKey(newImageId()), size: 1, eTag: "x" });
+      const { handler } = publishing();
+
+      expect(await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event]), s3Message([foreign])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      const done = await record(good.id);
+      const failed = await record(bad.id);
+      expect(published()).to.have.deep.members([
+        {
+          EventBusName: "image-pipeline-events",
+          Source: "image-pipeline",
+          DetailType: "Image Processed",
+          Detail: {
+            eventId: `${good.id}:${done.sequencer}`,
+            id: good.id,
+            status: "done",
+            filename: "good.jpg",
+            original: done.original,
+            variants: done.variants!.map(({ name, width, height, format, bytes }) => ({ name, width, height, format, bytes })),
+            placeholder: done.placeholder,
+            createdAt: done.createdAt,
+            updatedAt: done.updatedAt,
+          },
+        },
+        {
+          EventBusName: "image-pipeline-events",
+          Source: "image-pipeline",
+          DetailType: "Image Failed",
+          Detail: {
+            eventId: `${bad.id}:${failed.sequencer}`,
+            id: bad.id,
+            status: "failed",
+            filename: "bad.jpg",
+            variants: [],
+            error: failed.error,
+            createdAt: failed.createdAt,
+            updatedAt: failed.updatedAt,
+          },
+        },
+      ]);
+      expect(done.sequencer).to.be.a("string");
+      expect(JSON.stringify(published())).to.not.include("http");
+    });
+
+    for (const answer of ["server-error", "fail-entry"] as const) {
+      it(`${answer === "server-error" ? "PutEvents failing" : "a failed entry (FailedEntryCount 1)"} sends only that message back; its redelivery publishes`, async () => {
+        const first = await upload(await makePhoto({ width: 200, height: 150, seed: 41 }));
+        const second = await upload(await makePhoto({ width: 150, height: 200, seed: 42 }));
+        const messages = [s3Message([first.event]), s3Message([second.event])];
+        bus.answer = (entry) => (JSON.parse(entry.Detail).id === first.id ? answer : "accept");
+        const { handler, lines } = publishing();
+
+        expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }] });
+        expect(published().map((e) => e.Detail.id)).to.deep.equal([second.id]);
+        expect((await record(first.id)).status, "the image itself is done").to.equal("done");
+        expect(lines.some((l) => l.message === "outcome hook failed; the message returns to the queue" && l.messageId === messages[0]!.messageId)).to.equal(true);
+
+        bus.answer = () => "accept";
+        expect(await publishing().handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+        expect(published().map((e) => [e.DetailType, e.Detail.eventId])).to.deep.equal([
+          ["Image Processed", `${second.id}:${(await record(second.id)).sequencer}`],
+          ["Image Processed", `${first.id}:${(await record(first.id)).sequencer}`],
+        ]);
+      });
+    }
+
+    it("a redelivered done or failed image publishes its event again, with the same eventId", async () => {
+      const good = await upload(await makePhoto({ width: 120, height: 90, seed: 43 }));
+      const bad = await upload(makeTextFile());
+      const messages = [s3Message([good.event]), s3Message([bad.event])];
+      await publishing().handler(sqsEvent(messages), lambdaContext());
+      const firstRound = published();
+
+      expect(await publishing().handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      const all = published();
+      expect(all).to.have.length(4);
+      expect(all.slice(2)).to.have.deep.members(firstRound);
+    });
+
+    it("publishes nothing for a second object sent with a used grant", async () => {
+      const id = newImageId();
+      const first = await upload(await makePhoto({ width: 100, height: 80, seed: 44 }), { id, pendingAs: "once.jpg" });
+      await publishing().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
+      const second = await upload(await makePhoto({ width: 80, height: 100, seed: 45 }), { id });
+
+      expect(await publishing().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      expect(published().map((e) => e.Detail.id)).to.deep.equal([id]);
+    });
+  });
+
+  describe("processor metrics (Powertools Metrics, embedded metric format)", () => {
+    it("writes images done, failed by code, processing time and bytes as EMF lines, with no API call", async () => {
+      const good = await upload(await makePhoto({ width: 300, height: 200, seed: 60 }));
+      const bad = await upload(makeTextFile());
+      const metrics = createProcessorMetrics();
+      const handler = processor({ onOutcome: recordMetrics(metrics) }).handler;
+      const written: string[] = [];
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = ((chunk: string | Uint8Array) => {
+        written.push(String(chunk));
+        return true;
+      }) as typeof process.stdout.write;
+      try {
+        expect(await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+        metrics.publishStoredMetrics();
+      } finally {
+        process.stdout.write = write;
+      }
+      const emf = written.flatMap((chunk) => chunk.split("\n")).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+      const directives = emf.map((e) => e._aws.CloudWatchMetrics[0]);
+      for (const d of directives) expect(d.Namespace).to.equal("image-pipeline");
+      const byCode = emf.find((e) => e.code !== undefined);
+      expect(byCode).to.deep.include({ code: "not_an_image", service: "image-processor", ImagesFailed: 1 });
+      const batch = emf.find((e) => e.ImagesDone !== undefined);
+      const variantBytes = (await record(good.id)).variants!.reduce((sum, v) => sum + v.bytes, 0);
+      expect(batch).to.deep.include({ service: "image-processor", ImagesDone: 1, ImagesFailed: 1, OriginalBytes: good.event.size, VariantBytes: variantBytes });
+      expect(batch.ProcessingTime).to.be.a("number");
+      const units = Object.fromEntries(directives.find((d) => d.Metrics.some((m: { Name: string }) => m.Name === "ImagesDone")).Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]));
+      expect(units).to.deep.equal({ ImagesDone: "Count", ProcessingTime: "Milliseconds", OriginalBytes: "Bytes", VariantBytes: "Bytes", ImagesFailed: "Count" });
+    });
+  });
+
   describe("Lambda entry point", () => {
     it("names a missing environment variable", () => {
       const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "" });
       expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
     });
 
-    it("handlers/process.ts processes a message with everything read from the environment", async () => {
+    it("handlers/process.ts processes a message with everything read from the environment, and publishes to its bus", async () => {
+      const bus = await startEventBridgeDouble();
       const env = {
         ...standIns.env,
-        ...processorEnvironment(settings, { uploadsBucket: standIns.uploadsBucket, variantsBucket: "variants-entry", tableName: standIns.records.tableName }),
+        ...processorEnvironment(settings, {
+          uploadsBucket: standIns.uploadsBucket,
+          variantsBucket: "variants-entry",
+          tableName: standIns.records.tableName,
+          eventBusName: "bus-entry",
+        }),
+        AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
         POWERTOOLS_LOG_LEVEL: "SILENT",
       };
       const saved = Object.fromEntries(Object.keys(env).map((n) => [n, process.env[n]]));
@@ -633,7 +798,9 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
         expect((await record(uploaded.id)).status).to.equal("done");
         const head = await standIns.s3.send(new HeadObjectCommand({ Bucket: "variants-entry", Key: `variants/${uploaded.id}/medium.jpg` }));
         expect(head.ContentType).to.equal("image/jpeg");
+        expect(bus.entries.map((e) => [e.EventBusName, e.DetailType, JSON.parse(e.Detail).id])).to.deep.equal([["bus-entry", "Image Processed", uploaded.id]]);
       } finally {
+        await bus.stop();
         for (const [n, v] of Object.entries(saved)) {
           if (v === undefined) delete process.env[n];
           else process.env[n] = v;

@@ -11,8 +11,9 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
     ({ dev, prod } = await devAndProd());
   });
 
-  it("exports the six outputs DESIGN.md lists, from the resources that hold them", function () {
-    expect(dev.outputs).to.deep.equal(EXPECTED_OUTPUTS);
+  it("exports the outputs DESIGN.md lists (with dashboardUrl, and eventBusName with events), from the resources that hold them", function () {
+    // The dev stack has `events`, so eventBusName too; without events (program.test.ts) only the six.
+    expect(dev.outputs).to.deep.equal({ ...EXPECTED_OUTPUTS, eventBusName: "image-pipeline-events-bus" });
   });
 
   it("declares every component with an image-pipeline:<module>:<Type> token and parents each child in it", function () {

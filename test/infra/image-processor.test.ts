@@ -21,7 +21,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
 
   it("receives its run-time settings, the resource names and MALLOC_ARENA_MAX=2 in its environment", function () {
     const variables = dev.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables;
-    expect(Object.keys(variables).sort()).to.deep.equal(["MALLOC_ARENA_MAX", "PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET"]);
+    expect(Object.keys(variables).sort()).to.deep.equal(["EVENT_BUS_NAME", "MALLOC_ARENA_MAX", "PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET"]);
     expect(variables.MALLOC_ARENA_MAX).to.equal("2");
     expect(JSON.parse(variables.PIPELINE_SETTINGS)).to.deep.equal({
       variants: dev.settings.variants,
@@ -50,7 +50,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
       eventSourceArn: queueArn("image-pipeline-jobs"),
       functionName: `arn:aws:lambda:${REGION}:${ACCOUNT_ID}:function:image-pipeline-processor-fn`,
       batchSize: 10,
-      maximumBatchingWindowInSeconds: 1,
+      maximumBatchingWindowInSeconds: 0,
       functionResponseTypes: ["ReportBatchItemFailures"],
       scalingConfig: { maximumConcurrency: 5 },
     });
@@ -62,7 +62,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
     expect(mapping.dependencies).to.include(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy").urn);
   });
 
-  it("may do exactly: read uploads/*, write variants/*, get and update records, consume the queue, write its logs", function () {
+  it("may do exactly: read uploads/*, write variants/*, get and update records, consume the queue, publish to its bus (dev has events), write its logs", function () {
     expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy"))).to.deep.equal([
       { sid: "ReadOriginals", effect: "Allow", actions: ["s3:GetObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
       {
@@ -80,6 +80,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
         actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
         resources: [queueArn("image-pipeline-jobs")],
       },
+      { sid: "PublishCompletionEvents", effect: "Allow", actions: ["events:PutEvents"], resources: [`arn:aws:events:${REGION}:${ACCOUNT_ID}:event-bus/image-pipeline-events-bus`] },
       {
         sid: "WriteOwnLogs",
         effect: "Allow",

@@ -12,8 +12,8 @@ describe("Pulumi program: JobQueue and DeadLetterAlarm (mocks)", function () {
     ({ dev, prod } = await devAndProd());
   });
 
-  it("visibility timeout = 6 x processor timeout + batching window (dev 6*60+1, prod 6*120+5)", function () {
-    expect(dev.recorder.get(T.queue, "image-pipeline-jobs").inputs.visibilityTimeoutSeconds).to.equal(361);
+  it("visibility timeout = 6 x processor timeout + batching window (dev 6*60+0, prod 6*120+5)", function () {
+    expect(dev.recorder.get(T.queue, "image-pipeline-jobs").inputs.visibilityTimeoutSeconds).to.equal(360);
     expect(prod.recorder.get(T.queue, "image-pipeline-jobs").inputs.visibilityTimeoutSeconds).to.equal(725);
   });
 

@@ -15,7 +15,7 @@ describe("Pulumi program: index.ts", function () {
     });
     const program = await import("../../index.js");
     const outputs: Record<string, unknown> = {};
-    for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {
+    for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName", "dashboardUrl"] as const) {
       outputs[key] = await valueOf(program[key]);
     }
     await recorder.settled();

@@ -44,7 +44,7 @@ describe("stack settings", () => {
       timeoutSeconds: 60,
       architecture: "arm64",
       batchSize: 10,
-      batchWindowSeconds: 1,
+      batchWindowSeconds: 0,
       maxConcurrency: 5,
       imageConcurrency: 2,
       logRetentionDays: 14,
@@ -149,6 +149,26 @@ describe("stack settings", () => {
     expect(requirement).to.include("api.reservedConcurrency 20");
     expect(requirement).to.include("must be at least 120 (Lambda keeps 100 unreserved)");
     expect(requirement).to.include("aws lambda get-account-settings");
+  });
+
+  it("reads events with an optional webhook (https only, a header name EventBridge allows, default x-image-pipeline-secret)", () => {
+    expect(parseSettings({}).events).to.equal(undefined);
+    expect(parseSettings({ events: {} }).events).to.deep.equal({});
+    expect(parseSettings({ events: { webhook: { url: "https://hooks.example.com/images" } } }).events).to.deep.equal({
+      webhook: { url: "https://hooks.example.com/images", headerName: "x-image-pipeline-secret" },
+    });
+    expect(parseSettings({ events: { webhook: { url: "https://h.example.com/", headerName: "X-Hook-Key" } } }).events?.webhook?.headerName).to.equal("X-Hook-Key");
+    const refusals: Array<[unknown, string, string]> = [
+      [{ webhook: { url: "http://hooks.example.com" } }, "events.webhook.url", 'Expected an https:// URL (API destinations call HTTPS only) for events.webhook.url but received "http://hooks.example.com" of type string'],
+      [{ webhook: { url: "https://h.example.com", headerName: "Authorization" } }, "events.webhook.headerName", "not one EventBridge reserves"],
+      [{ webhook: { url: "https://h.example.com", secret: "x" } }, "events.webhook.secret", "Unknown setting events.webhook.secret"],
+      [{ bus: "x" }, "events.bus", "Unknown setting events.bus"],
+    ];
+    for (const [events, key, message] of refusals) {
+      const error = errorOf(() => parseSettings({ events }));
+      expect(error.key).to.equal(key);
+      expect(error.message).to.include(message);
+    }
   });
 
   describe("the functions' environment (handlers/lib/function-env.ts)", () => {

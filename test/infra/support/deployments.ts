@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ImagePipeline } from "../../../components/image-pipeline.js";
-import { stackSettings } from "../../../components/stack-settings.js";
+import { stackSettings, webhookSecret } from "../../../components/stack-settings.js";
 import type { Settings } from "../../../handlers/lib/settings.js";
 import { ACCOUNT_ID, installMocks, policy, REGION, valueOf, type Recorder, type RecordedResource, type StackConfig } from "./pulumi-mocks.js";
 
@@ -33,6 +33,11 @@ export const T = {
   functionUrl: "aws:lambda/functionUrl:FunctionUrl",
   permission: "aws:lambda/permission:Permission",
   eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  eventBus: "aws:cloudwatch/eventBus:EventBus",
+  eventRule: "aws:cloudwatch/eventRule:EventRule",
+  eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
+  eventConnection: "aws:cloudwatch/eventConnection:EventConnection",
+  apiDestination: "aws:cloudwatch/eventApiDestination:EventApiDestination",
 } as const;
 
 /** The dev stack exactly as committed (Pulumi.dev.yaml), minus the provider's own keys. */
@@ -65,11 +70,14 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
   const pipeline = new ImagePipeline("image-pipeline", {
     settings,
     code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+    webhookSecret: webhookSecret(settings),
   });
   const outputs: Record<string, string> = {};
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {
     outputs[key] = await valueOf(pipeline[key]);
   }
+  outputs.dashboardUrl = await valueOf(pipeline.dashboardUrl);
+  if (pipeline.eventBusName) outputs.eventBusName = await valueOf(pipeline.eventBusName);
   await recorder.settled();
   return { recorder, settings, outputs };
 }

@@ -18,6 +18,7 @@ export const EXPECTED_OUTPUTS = {
   queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs`,
   dlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs-dlq`,
   tableName: "image-pipeline-images-tbl",
+  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-operations`,
 };
 export const PROJECT = "image-pipeline";
 
@@ -64,6 +65,14 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
       return { ...inputs, name: `/aws/lambda/${name}`, arn: arn("logs", `log-group:/aws/lambda/${name}`) };
     case "aws:iam/role:Role":
       return { ...inputs, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` };
+    case "aws:cloudwatch/eventBus:EventBus":
+      return { ...inputs, name: `${name}-bus`, arn: arn("events", `event-bus/${name}-bus`) };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { ...inputs, name: `${name}-rule`, arn: arn("events", `rule/${name}-rule`) };
+    case "aws:cloudwatch/eventApiDestination:EventApiDestination":
+      return { ...inputs, arn: arn("events", `api-destination/${name}`) };
+    case "aws:cloudwatch/eventConnection:EventConnection":
+      return { ...inputs, arn: arn("events", `connection/${name}`) };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: arn("sns", name) };
     default:

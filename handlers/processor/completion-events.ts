@@ -1,0 +1,82 @@
+import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { ImageRecord } from "../lib/records.js";
+import type { OutcomeHook, OutcomeReport } from "./processor.js";
+
+/**
+ * Completion events (DESIGN.md "Completion events"): when an image ends `done` or `failed`, one event with the
+ * image's view without URLs, `owner` when the record has one, and `eventId` = `{id}:{sequencer}` for consumers to
+ * deduplicate. Delivery is at least once: the publisher is an outcome hook, so a failed publish sends the message
+ * back, and a redelivered final image (a `duplicate`) publishes again. A second object sent with a used grant
+ * (`reusedGrant`) publishes nothing: the image did not change.
+ */
+
+export const EVENT_SOURCE = "image-pipeline";
+export const DETAIL_TYPES = { done: "Image Processed", failed: "Image Failed" } as const;
+export type CompletionDetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
+
+export interface CompletionDetail {
+  eventId: string;
+  id: string;
+  status: "done" | "failed";
+  filename: string;
+  owner?: string;
+  original?: ImageRecord["original"];
+  variants: Array<{ name: string; width: number; height: number; format: string; bytes: number }>;
+  placeholder?: string;
+  error?: ImageRecord["error"];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CompletionEvent {
+  source: typeof EVENT_SOURCE;
+  detailType: CompletionDetailType;
+  detail: CompletionDetail;
+}
+
+/** The event an outcome calls for, or undefined (not final, no record, or a reused grant). */
+export function completionEventOf(report: OutcomeReport): CompletionEvent | undefined {
+  const record = report.record;
+  if (!record || report.reusedGrant) return undefined;
+  if (report.outcome !== "done" && report.outcome !== "failed" && report.outcome !== "duplicate") return undefined;
+  if (record.status !== "done" && record.status !== "failed") return undefined;
+  const owner = (record as ImageRecord & { owner?: unknown }).owner;
+  const detail: CompletionDetail = {
+    // A record without a sequencer (an unsequenced event) is told apart by its final write's time, which a
+    // redelivery does not change.
+    eventId: `${record.id}:${record.sequencer ?? record.updatedAt}`,
+    id: record.id,
+    status: record.status,
+    filename: record.filename,
+    ...(typeof owner === "string" ? { owner } : {}),
+    ...(record.original ? { original: record.original } : {}),
+    variants: record.status === "done" ? (record.variants ?? []).map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes })) : [],
+    ...(record.placeholder ? { placeholder: record.placeholder } : {}),
+    ...(record.status === "failed" && record.error ? { error: record.error } : {}),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+  return { source: EVENT_SOURCE, detailType: DETAIL_TYPES[record.status], detail };
+}
+
+export class EventPublishError extends Error {
+  override name = "EventPublishError";
+}
+
+/** The outcome hook that puts each completion event on the bus; a failed or partly failed PutEvents throws. */
+export function eventBridgePublisher(options: { client: Pick<EventBridgeClient, "send">; busName: string }): OutcomeHook {
+  return async (report) => {
+    const event = completionEventOf(report);
+    if (!event) return;
+    const response = await options.client.send(
+      new PutEventsCommand({
+        Entries: [{ EventBusName: options.busName, Source: event.source, DetailType: event.detailType, Detail: JSON.stringify(event.detail) }],
+      }),
+    );
+    // PutEvents answers 200 with per-entry failures (throttling, internal errors): those are failures too.
+    if ((response.FailedEntryCount ?? 0) > 0) {
+      const entry = response.Entries?.find((e) => e.ErrorCode);
+      throw new EventPublishError(`PutEvents refused ${event.detail.eventId}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim());
+    }
+  };
+}
