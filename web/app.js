@@ -1,6 +1,6 @@
 /** The page: takes files (drop, picker, paste), refuses what the pipeline would refuse, uploads, and follows each image. */
 import { createUpload, getConfig, uploadForm } from "./api.js";
-import { contentTypeOfFile, refusalOf } from "./file-checks.js";
+import { contentTypeOfFile, previewNoteOf, refusalOf } from "./file-checks.js";
 import { formatBytes, listOfTypes } from "./format.js";
 import { ImageCard } from "./image-card.js";
 import { createLimit } from "./limit.js";
@@ -46,8 +46,8 @@ function updateGalleryChrome() {
   ui.clearGallery.hidden = count === 0;
 }
 
-function addCard(filename) {
-  const card = new ImageCard(ui.cardTemplate, filename);
+function addCard(filename, previewNote) {
+  const card = new ImageCard(ui.cardTemplate, filename, previewNote);
   ui.gallery.prepend(card.element);
   updateGalleryChrome();
   return card;
@@ -98,7 +98,7 @@ async function follow(card, id) {
 }
 
 function startUpload(file) {
-  const card = addCard(file.name);
+  const card = addCard(file.name, previewNoteOf(file));
   const addedAt = Date.now();
   let upload;
   let id;

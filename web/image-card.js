@@ -17,13 +17,14 @@ const STATUS_BADGES = {
 const PREVIEW_MIN_WIDTH = 640;
 
 export class ImageCard {
-  constructor(template, filename) {
+  /** @param {string} [previewNote] shown instead of "No preview yet" (a format the browser cannot show itself) */
+  constructor(template, filename, previewNote) {
     this.element = template.content.firstElementChild.cloneNode(true);
     this.element.dataset.filename = filename;
     this.filename = filename;
     this.part = (name) => this.element.querySelector(`.${name}`);
     this.part("filename").textContent = filename;
-    this.part("preview-empty").textContent = "No preview yet";
+    this.part("preview-empty").textContent = previewNote ?? "No preview yet";
     this.showQueued();
   }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { Browser, BrowserContext, Page, Request, Route } from "playwright-core";
+import { makeHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
 import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForStatus } from "./support/gallery-page.js";
@@ -141,7 +142,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
     ]);
 
     expect(await page.locator('.refusal[data-filename="notes.txt"]').innerText()).to.equal(
-      "notes.txt was not uploaded. It is a text/plain file; the pipeline accepts JPEG, PNG, WebP, AVIF, GIF or TIFF images.",
+      "notes.txt was not uploaded. It is a text/plain file; the pipeline accepts JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC or HEIF images.",
     );
     expect(await card(page, "notes.txt").count()).to.equal(0);
 
@@ -213,6 +214,35 @@ describe("the page, in Chromium, against the local pipeline", function () {
     );
     await waitForStatus(page, "pasted.webp", "done");
     expect(rowsOf(await readCard(page, "pasted.webp"))).to.deep.equal(EXPECTED_ROWS["800x600"]);
+  });
+
+  it("says a HEIC photo cannot be previewed before upload, then shows its placeholder and variants when ready", async function () {
+    const heic = await makeHeic({ width: 800, height: 600, seed: 17 });
+    // Hold the upload to storage until the card has been read, so the pending state is seen for certain.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const s3Origin = pipeline.s3Origin;
+    const holdUpload = async (route: Route) => {
+      await released;
+      await route.continue();
+    };
+    await page.route((url) => url.origin === s3Origin, holdUpload);
+    await page.setInputFiles("#file-input", [{ name: "IMG_0042.HEIC", mimeType: "", buffer: heic }]);
+    const empty = card(page, "IMG_0042.HEIC").locator(".preview-empty");
+    expect(await empty.innerText()).to.equal("Browsers cannot show HEIC photos; a preview appears here once it is converted.");
+    release();
+    await waitForStatus(page, "IMG_0042.HEIC", "done");
+    await page.unroute((url) => url.origin === s3Origin, holdUpload);
+
+    const view = await readCard(page, "IMG_0042.HEIC");
+    expect(rowsOf(view)).to.deep.equal(EXPECTED_ROWS["800x600"]);
+    const api = await imageFromApi(view.imageId);
+    expect(api.placeholder).to.match(/^data:image\/webp;base64,/);
+    expect(view.placeholderSrc).to.equal(api.placeholder);
+    expect(view.preview).to.deep.include({ naturalWidth: api.variants[1]!.width });
+    expect(await empty.isHidden()).to.equal(true);
+    const upload = requests.find((r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "IMG_0042.HEIC");
+    expect(upload?.postDataJSON().contentType, "the type the page derived from the extension").to.equal("image/heic");
   });
 
   it("shows, in plain words, why the processor refused an image", async function () {
