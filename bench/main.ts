@@ -1,7 +1,8 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e] [--tiny]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,heic,memory,e2e] [--tiny]
  *                  [--stack NAME] [--out DIR]
  *
+ * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone.
  * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
  * fails, in particular when an end-to-end upload does not end `done`.
  */
@@ -11,14 +12,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
 import { estimateCost } from "./cost-model.js";
-import { DEFAULT_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import { DEFAULT_CORPUS, HEIC_COMPARISON, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
+import { benchHeic } from "./heic.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "memory", "e2e"] as const;
+const PARTS = ["engine", "heic", "memory", "e2e"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
 
@@ -78,8 +80,15 @@ async function main(): Promise<number> {
     settings: describeSettings(options.stack, settings),
   };
   const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
-  const corpus = options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+  const onlyHeic = options.only.length === 1 && options.only[0] === "heic";
+  const corpus = onlyHeic ? [] : options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+  const heicPair = options.tiny ? TINY_HEIC_COMPARISON : HEIC_COMPARISON;
+  const needsHeic = options.only.some((part) => part === "engine" || part === "heic" || part === "memory");
+  const [pairJpeg, pairHeic] = needsHeic ? await ensureCorpus([heicPair.jpeg, heicPair.heic], options.out, log) : [];
 
+  if (options.only.includes("engine") || options.only.includes("heic")) {
+    report.heic = await benchHeic({ jpeg: pairJpeg!, heic: pairHeic!, settings, runs: options.runs, log });
+  }
   if (options.only.includes("engine")) {
     report.engine = await benchEngine({ corpus, settings, runs: options.runs, log });
     report.cost = {
@@ -95,7 +104,7 @@ async function main(): Promise<number> {
     // The largest JPEG of the generated set (24 MP by default), and distinct images of the same size for the batch.
     const base = specs.filter((s) => s.format === "jpeg").reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
     const batch = await ensureCorpus(batchOf(base, MEMORY_BATCH), options.out, log);
-    report.memory = await benchMemory({ single: batch[0]!, batch, settings, runs: options.runs, log });
+    report.memory = await benchMemory({ single: batch[0]!, batch, heic: pairHeic, settings, runs: options.runs, log });
   }
   if (options.only.includes("e2e")) {
     report.endToEnd = await benchEndToEnd({

@@ -284,18 +284,23 @@ export async function makeMirroredHeic(width: number, height: number): Promise<B
  * `grid` primary item whose output size crops the last row and column.
  */
 export async function makeGridHeic(width: number, height: number, tile = 256, options: { seed?: number; quality?: number } = {}): Promise<Buffer> {
+  return gridHeicOf(await makePhoto({ width, height, format: "png", seed: options.seed }), tile, options);
+}
+
+/** Any image sharp reads, as a grid HEIC of `tile` px tiles (iPhones use 512). */
+export async function gridHeicOf(image: Buffer, tile: number, options: { quality?: number } = {}): Promise<Buffer> {
+  const { width, height } = await sharp(image, { limitInputPixels: false }).metadata();
   const columns = Math.ceil(width / tile);
   const rows = Math.ceil(height / tile);
-  const upright = await makePhoto({ width, height, format: "png", seed: options.seed });
-  const covered = await sharp(upright)
+  const covered = await sharp(image, { limitInputPixels: false })
     .extend({ right: columns * tile - width, bottom: rows * tile - height, extendWith: "copy" })
-    .png()
-    .toBuffer();
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const limit = pLimit(2);
   const tiles = await Promise.all(
     Array.from({ length: rows * columns }, (_, i) =>
       limit(async () => {
-        const png = await sharp(covered)
+        const png = await sharp(covered.data, { raw: { width: covered.info.width, height: covered.info.height, channels: covered.info.channels } })
           .extract({ left: (i % columns) * tile, top: Math.floor(i / columns) * tile, width: tile, height: tile })
           .png({ compressionLevel: 1 })
           .toBuffer();
