@@ -36,8 +36,8 @@ export function refusalOf(file, config) {
   return undefined;
 }
 
-// No browser decodes HEIC/HEIF (Safari only on Apple systems, and not for a page's own preview): say so until the
-// pipeline's variants, which every browser shows, are ready.
+// Chromium and Firefox cannot display HEIC/HEIF at all (only Safari on Apple systems can): the card says why it shows
+// nothing until the pipeline's variants, WebP that every browser shows, are ready.
 const NO_BROWSER_PREVIEW = new Set(["image/heic", "image/heif"]);
 
 /** @returns {string | undefined} what the card says instead of a preview while the file is converted */
