@@ -2,7 +2,7 @@ import pLimit from "p-limit";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
-import { heicDecoder as sharedHeicDecoder, type HeicDecoder, type OpenedHeic } from "./heic-decoder.js";
+import { HEIC_MAX_PIXELS, heicDecoder as sharedHeicDecoder, type HeicDecoder, type OpenedHeic } from "./heic-decoder.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./image-sniff.js";
 import type { OriginalFacts } from "./records.js";
 import type { OutputFormat, VariantSpec } from "./settings.js";
@@ -264,7 +264,7 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
     heic = await (options.heicDecoder ?? sharedHeicDecoder).open(input);
     ({ width, height } = heic);
     try {
-      checkPixelLimit(width, height, options.maxInputPixels);
+      checkPixelLimit(width, height, Math.min(options.maxInputPixels, HEIC_MAX_PIXELS));
     } catch (error) {
       heic.close();
       throw error;

@@ -340,3 +340,12 @@ export async function makeJpegCodedHeif(width = 320, height = 240): Promise<Buff
   const jpeg = await makePhoto({ width, height, format: "jpeg", progressive: false });
   return writeHeif([{ id: 1, type: "jpeg", properties: [ispe(width, height)], data: jpeg }], 1, ["mif1", "mif1"]);
 }
+
+/** A grid of `side` x `side` copies of one small HEVC tile, each its own item: more items than libheif allows. */
+export async function makeHeicWithItems(side: number): Promise<Buffer> {
+  const tile = readCodedImage(await makeHeic({ width: 64, height: 64 }));
+  const tiles = Array.from({ length: side * side }, (_, i) => ({ id: i + 1, type: "hvc1", hidden: true, properties: tile.properties, data: tile.data }));
+  const descriptor = Buffer.concat([Buffer.from([0, 0, side - 1, side - 1]), u16(side * 64, side * 64)]);
+  const gridId = tiles.length + 1;
+  return writeHeif([...tiles, { id: gridId, type: "grid", properties: [ispe(side * 64, side * 64)], data: descriptor, derivedFrom: tiles.map((t) => t.id) }], gridId);
+}

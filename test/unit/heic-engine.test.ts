@@ -11,6 +11,7 @@ import {
   makeGridHeic,
   makeHeic,
   makeHeicDeclaring,
+  makeHeicWithItems,
   makeJpegCodedHeif,
   makeMirroredHeic,
   makeRotatedHeic,
@@ -209,6 +210,21 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
       // The same engine does decode a HEIC within the limit: the counter sees decodes.
       await counted.process(await makeHeic({ width: 64, height: 64 }));
       expect(decodes()).to.equal(1);
+    });
+
+    it("caps a HEIC at what the decoder's 2 GiB memory holds (200 MP), however high maxInputPixels is set", async () => {
+      const { lib, decodes } = await countingLibHeif();
+      const lax = createImageEngine({ variants: VARIANTS, maxInputPixels: 2 ** 31 - 1, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+      const error = await finalErrorOf(lax.process(await makeHeicDeclaring(20_000, 20_000)));
+      expect(error.code).to.equal("too_many_pixels");
+      expect(error.message).to.equal("The image is 20000 x 20000 pixels (400 MP); the limit is 200 MP");
+      expect(decodes()).to.equal(0);
+    });
+
+    it("refuses a HEIF beyond libheif's own security limits (over 1000 items) as unsupported, final", async () => {
+      const error = await finalErrorOf(engine.process(await makeHeicWithItems(32)));
+      expect(error.code).to.equal("unsupported_format");
+      expect(error.message).to.match(/^This HEIF image exceeds the decoder's limits \(Memory allocation error: Security limit exceeded: .*1000 items/);
     });
 
     it("refuses a HEIF holding a codec the WebAssembly build lacks (a JPEG-coded item) as unsupported", async () => {
