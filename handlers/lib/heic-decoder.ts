@@ -95,8 +95,12 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
         const close = () => {
           if (closed) return;
           closed = true;
-          if (handle) lib.heif_image_handle_release(handle);
-          lib.heif_context_free(context);
+          try {
+            if (handle) lib.heif_image_handle_release(handle);
+            lib.heif_context_free(context);
+          } catch {
+            // The module crashed meanwhile and has been dropped: there is nothing left to give back.
+          }
         };
         try {
           const read = lib.heif_context_read_from_memory(context, input);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import sharp from "sharp";
-import { FinalError } from "../../handlers/lib/errors.js";
+import { FinalError, TransientError } from "../../handlers/lib/errors.js";
 import { createHeicDecoder } from "../../handlers/lib/heic-decoder.js";
 import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image-engine.js";
 import { sniffImageFormat } from "../../handlers/lib/image-sniff.js";
@@ -236,6 +236,34 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
         "This HEIF image uses a feature or codec the pipeline cannot decode (Error while loading plugin: Support for this compression format has not been built in)",
       );
     });
+  });
+
+  it("treats a crash inside the module as transient, and loads a fresh module for the next image", async () => {
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      const lib = await loadLibHeif();
+      if (loads === 1) {
+        // What an Emscripten abort looks like from JavaScript.
+        lib.heif_js_decode_image2 = () => {
+          throw new WebAssembly.RuntimeError("unreachable");
+        };
+      }
+      return lib;
+    };
+    const crashing = createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(load) });
+    const input = await makeHeic({ width: 320, height: 240 });
+
+    const error = await crashing.process(input).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).to.be.instanceOf(TransientError);
+    expect((error as TransientError).message).to.equal("The HEIC decoder failed: unreachable");
+
+    const result = await crashing.process(input);
+    expect(result.original).to.include({ width: 320, height: 240, format: "heic" });
+    expect(loads).to.equal(2);
   });
 
   it("leaves AVIF to sharp", async () => {
