@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
+import { CostBudget } from "./cost-budget.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
 import { ImageProcessor } from "./image-processor.js";
@@ -9,8 +10,9 @@ import { ImageTable } from "./image-table.js";
 import { JobQueue } from "./job-queue.js";
 import { PrivateBucket } from "./private-bucket.js";
 import { ResourceTypes } from "./resource-types.js";
+import { STACK_TAG_KEY } from "./stack-tags.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
-
+import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/bucket-cors.js";
 
 export interface LambdaCode {
   api: pulumi.Input<pulumi.asset.Archive>;
@@ -37,6 +39,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly processor: ImageProcessor;
   readonly api: HttpApi;
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
+  /** Only with the `budget` setting. */
+  readonly budget?: CostBudget;
 
   readonly apiUrl: pulumi.Output<string>;
   readonly uploadsBucket: pulumi.Output<string>;
@@ -56,7 +60,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       parent,
     );
     this.variants = new PrivateBucket(`${name}-variants`, { forceDestroy: settings.forceDestroy }, parent);
-    this.table = new ImageTable(`${name}-images`, { deletionProtection: settings.deletionProtection }, parent);
+    this.table = new ImageTable(
+      `${name}-images`,
+      { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi },
+      parent,
+    );
 
     this.jobs = new JobQueue(
       `${name}-jobs`,
@@ -83,23 +91,24 @@ export class ImagePipeline extends pulumi.ComponentResource {
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
 
     // Browsers POST the file straight to S3, from the page (served by the API's own origin) or an allowed origin.
-    // Made here, not in the bucket component, because the API's origin exists only once the API does.
+    // Made here, not in the bucket component, because the API's origin exists only once the API does. The
+    // variants bucket has a CORS configuration only if its rules (bucket-cors.ts) are not empty, and they are.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
-      {
-        bucket: this.uploads.bucket.id,
-        corsRules: [
-          {
-            allowedOrigins: this.api.origin.apply((origin) => [origin, ...settings.allowedOrigins]),
-            allowedMethods: ["POST", "PUT"],
-            allowedHeaders: ["*"],
-            exposeHeaders: ["ETag"],
-            maxAgeSeconds: 3600,
-          },
-        ],
-      },
+      { bucket: this.uploads.bucket.id, corsRules: this.api.origin.apply((origin) => uploadsCorsRules([origin, ...settings.allowedOrigins])) },
       parent,
     );
+    if (VARIANTS_CORS_RULES.length > 0) {
+      new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
+    }
+
+    if (settings.budget) {
+      this.budget = new CostBudget(
+        `${name}-budget`,
+        { ...settings.budget, tag: { key: STACK_TAG_KEY, value: pulumi.getStack() } },
+        parent,
+      );
+    }
 
     this.apiUrl = this.api.url;
     this.uploadsBucket = this.uploads.name;

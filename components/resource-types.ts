@@ -12,6 +12,7 @@ export const ResourceTypes = {
   LambdaFunction: "image-pipeline:compute:LambdaFunction",
   ImageProcessor: "image-pipeline:compute:ImageProcessor",
   HttpApi: "image-pipeline:compute:HttpApi",
+  CostBudget: "image-pipeline:operations:CostBudget",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { buildLambdaArtifacts, LIBHEIF_FILES, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
 import { createPendingRecord, getRecord } from "../../handlers/lib/records.js";
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
+import { apiEnvironment, processorEnvironment } from "../../handlers/lib/function-env.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
 import { httpEvent, jsonEvent } from "../handlers/api-events.js";
 import { makeGridHeic } from "../support/heic.js";
@@ -134,11 +135,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        PIPELINE_SETTINGS: JSON.stringify(parseSettings({})),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: standIns.variantsBucket,
-        TABLE_NAME: standIns.records.tableName,
-        MALLOC_ARENA_MAX: "2",
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
       });
 
       expect(sharpPath, "sharp resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/sharp/dist/index.mjs`);
@@ -173,11 +170,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        PIPELINE_SETTINGS: JSON.stringify(parseSettings({})),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: standIns.variantsBucket,
-        TABLE_NAME: standIns.records.tableName,
-        MALLOC_ARENA_MAX: "2",
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
       });
 
       expect(libheifPath, "libheif resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/libheif-js/libheif-wasm/libheif.wasm`);
@@ -259,11 +252,12 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
           AWS_ACCESS_KEY_ID: "S3RVER",
           AWS_SECRET_ACCESS_KEY: "S3RVER",
           AWS_REGION: "us-east-1",
-          PIPELINE_SETTINGS: JSON.stringify(settings),
-          UPLOADS_BUCKET: standIns.uploadsBucket,
-          VARIANTS_BUCKET: standIns.variantsBucket,
-          TABLE_NAME: standIns.records.tableName,
-          WEB_ROOT: join(dir, "web"),
+          ...apiEnvironment(settings, {
+            uploadsBucket: standIns.uploadsBucket,
+            variantsBucket: standIns.variantsBucket,
+            tableName: standIns.records.tableName,
+            webRoot: join(dir, "web"),
+          }),
         },
       );
       const [page, css, upload] = results;

@@ -31,6 +31,8 @@ export interface RecordedResource {
   parent: string;
   /** URNs of the resources this one waits for (explicit dependsOn and those behind its inputs). */
   dependencies: string[];
+  /** The provider reference (`<provider urn>::<id>`) of a custom resource; empty for the default provider. */
+  provider: string;
 }
 
 export interface Recorder {
@@ -104,7 +106,7 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[] };
+    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string };
     register(req, (error, response) => {
       if (!error) {
         resources.push({
