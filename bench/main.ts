@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,heic,memory,e2e] [--tiny]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,heic,memory,e2e,scale] [--tiny]
  *                  [--stack NAME] [--out DIR]
  *
  * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone.
@@ -12,15 +12,16 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
 import { estimateCost } from "./cost-model.js";
-import { DEFAULT_CORPUS, HEIC_COMPARISON, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import { DEFAULT_CORPUS, HEIC_COMPARISON, SCALE_CORPUS, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
 import { benchHeic } from "./heic.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
+import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "heic", "memory", "e2e"] as const;
+const PARTS = ["engine", "heic", "memory", "e2e", "scale"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
 
@@ -89,14 +90,21 @@ async function main(): Promise<number> {
   if (options.only.includes("engine") || options.only.includes("heic")) {
     report.heic = await benchHeic({ jpeg: pairJpeg!, heic: pairHeic!, settings, runs: options.runs, log });
   }
+  if (options.only.includes("scale")) {
+    // Small originals matter here (identical variants share an object), so this part has its own corpus.
+    const scaleCorpus = options.corpus ? corpus : options.tiny ? corpus : await ensureCorpus(SCALE_CORPUS, options.out, log);
+    report.scale = await benchScale({ corpus: scaleCorpus, settings, uploads: options.uploads, clients: options.clients, stackDir: REPO, log });
+  }
   if (options.only.includes("engine")) {
     report.engine = await benchEngine({ corpus, settings, runs: options.runs, log });
+    const requests = report.scale?.perImage;
     report.cost = {
-      configured: estimateCost({ cpuMsPerImage: report.engine.median.engine.cpuMsPerImage, settings }),
+      configured: estimateCost({ cpuMsPerImage: report.engine.median.engine.cpuMsPerImage, settings, requests }),
       otherArchitecture: estimateCost({
         cpuMsPerImage: report.engine.median.engine.cpuMsPerImage,
         settings,
         architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
+        requests,
       }),
     };
   }
@@ -124,6 +132,7 @@ async function main(): Promise<number> {
   const path = await writeReport(report, options.out);
   log(`\nJSON: ${path} (${report.durationSeconds} s)`);
   if (report.endToEnd && !report.endToEnd.allDone) return 1;
+  if (report.scale && !report.scale.allDone) return 1;
   return 0;
 }
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
-import { FILENAME_INDEX } from "../handlers/lib/records.js";
+import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/records.js";
 import { apiEnvironment } from "../handlers/lib/function-env.js";
 import type { Settings } from "../handlers/lib/settings.js";
 import { API_WEB_ROOT } from "./artifacts/layout.js";
@@ -15,7 +15,7 @@ export interface HttpApiArgs {
   uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   /** `filenameIndexArn` is needed (and only granted) when `settings.legacyApi` is on. */
-  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string> };
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string>; ownerIndexArn?: pulumi.Input<string> };
   /**
    * @default 512
    */
@@ -42,8 +42,13 @@ export class HttpApi extends pulumi.ComponentResource {
   constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.HttpApi, name, {}, opts);
     const { settings } = args;
-    if (settings.legacyApi && args.table.filenameIndexArn === undefined) {
+    // The legacy routes are never served in token mode, so they get no permission there either.
+    const legacy = settings.legacyApi && !settings.auth;
+    if (legacy && args.table.filenameIndexArn === undefined) {
       throw new Error(`${name}: legacyApi needs the table's byFilename index (ImageTable filenameIndex: true)`);
+    }
+    if (settings.auth && args.table.ownerIndexArn === undefined) {
+      throw new Error(`${name}: auth needs the table's byOwner index (ImageTable ownerIndex: true)`);
     }
 
     this.function = new LambdaFunction(
@@ -69,8 +74,15 @@ export class HttpApi extends pulumi.ComponentResource {
           { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           { sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
-          ...(settings.legacyApi
-            ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }]
+          ...(legacy ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }] : []),
+          // Token mode: a caller's list, and the owner's DELETE of the image's objects and record.
+          ...(settings.auth
+            ? [
+                { sid: `Query${capitalise(OWNER_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.ownerIndexArn!] },
+                { sid: "DeleteOriginals", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
+                { sid: "DeleteVariants", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+                { sid: "DeleteRecords", actions: ["dynamodb:DeleteItem"], resources: [args.table.arn] },
+              ]
             : []),
         ],
       },

@@ -62,7 +62,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
     this.variants = new PrivateBucket(`${name}-variants`, { forceDestroy: settings.forceDestroy }, parent);
     this.table = new ImageTable(
       `${name}-images`,
-      { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi },
+      { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi && !settings.auth, ownerIndex: settings.auth !== undefined },
       parent,
     );
 

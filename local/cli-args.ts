@@ -11,6 +11,8 @@ export interface CliOptions {
   port: number;
   dataDir: string;
   faults: Faults;
+  /** Token mode with the local issuer. */
+  devAuth: boolean;
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -22,6 +24,8 @@ Options:
   --stack NAME              settings from Pulumi.NAME.yaml (default dev)
   --port N                  HTTP port of the API and the page (default: PORT, else 3000)
   --data-dir DIR            where the state is kept (default: DATA_DIR, else .data)
+  --dev-auth                token mode with a local issuer (also DEV_AUTH=1); npm run token -- --sub NAME
+                            prints a token
 Fault injection (to watch retries, redelivery and the DLQ at work):
   --fail-writes RATE        fail that fraction (0..1) of the processor's S3 writes with 503 SlowDown
   --fail-keys TEXT          fail every S3 write to a key containing TEXT (e.g. an image id)
@@ -40,6 +44,7 @@ const OPTIONS = {
   "crash-after": { type: "string" },
   "pause-processor": { type: "boolean" },
   seed: { type: "string" },
+  "dev-auth": { type: "boolean" },
 } as const;
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
@@ -54,6 +59,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     port: env.PORT ? integerValue("PORT", env.PORT, 0, 65535) : 3000,
     dataDir: env.DATA_DIR || ".data",
     faults: {},
+    devAuth: env.DEV_AUTH === "1",
   };
   const stack = text("--stack");
   if (stack !== undefined) {
@@ -77,6 +83,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const crashAfter = text("--crash-after");
   if (crashAfter !== undefined) options.faults.crashAfterRecords = integerValue("--crash-after", crashAfter, 0, 10000);
   if (values.has("--pause-processor")) options.faults.processorPaused = true;
+  if (values.has("--dev-auth")) options.devAuth = true;
   const seed = text("--seed");
   if (seed !== undefined) options.faults.seed = integerValue("--seed", seed, 0, 2 ** 32 - 1);
   return options;

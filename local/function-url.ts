@@ -23,16 +23,22 @@ export class PortInUseError extends Error {
 export interface FunctionUrlServer {
   url: string;
   port: number;
-  /** Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched. */
-  attach(handler: UrlHandler, cors: CorsPolicy): void;
+  /**
+   * Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched.
+   * `documents` are JSON documents of the runtime itself (the local issuer's JWKS), answered to GET before the
+   * function is invoked, as another service on the same origin would.
+   */
+  attach(handler: UrlHandler, cors: CorsPolicy, documents?: Record<string, unknown>): void;
   /** Stops accepting requests and waits for those under way. */
   close(): Promise<void>;
 }
 
 export async function listenFunctionUrl(options: { host: string; port: number }): Promise<FunctionUrlServer> {
-  let target: { handler: UrlHandler; cors: CorsPolicy } | undefined;
+  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown> } | undefined;
   const server = createServer((req, res) => {
     if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
+    const document = req.method === "GET" ? target.documents[new URL(req.url ?? "/", "http://local").pathname] : undefined;
+    if (document !== undefined) return send(res, 200, { "content-type": "application/json", "cache-control": "max-age=300" }, JSON.stringify(document));
     serve(req, res, target.handler, target.cors).catch((error: Error) => {
       if (!res.headersSent) send(res, 502, { "content-type": "application/json" }, json("internal_error", `The function failed: ${error.message}`));
       else res.destroy();
@@ -53,8 +59,8 @@ export async function listenFunctionUrl(options: { host: string; port: number })
   return {
     url: `http://${options.host}:${port}`,
     port,
-    attach(handler, cors) {
-      target = { handler, cors };
+    attach(handler, cors, documents = {}) {
+      target = { handler, cors, documents };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

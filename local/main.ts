@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       dataDir: options.dataDir,
       stack: options.stack,
       faults: options.faults,
+      devAuth: options.devAuth,
       log: (line) => console.log(line),
     });
   } catch (error) {

@@ -11,18 +11,21 @@ import { createDocumentClient, createS3Client, createSqsClient } from "../handle
 import { imageEngineFor } from "../handlers/lib/image-engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
-import type { Settings } from "../handlers/lib/settings.js";
+import { parseSettings, type Settings } from "../handlers/lib/settings.js";
+import { OWNER_INDEX } from "../handlers/lib/records.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
 import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
+import { devAuthSetting, devIssuer, JWKS_PATH } from "./dev-auth.js";
 import { listenFunctionUrl } from "./function-url.js";
 import { ensureImageTable } from "./image-table.js";
 import { outcomeLine, processorLogger } from "./processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
+import type { RequestMeter } from "./request-meter.js";
 import { readStackSettings } from "./stack-settings.js";
 import { startStandIns } from "./stand-ins.js";
 
@@ -44,6 +47,10 @@ export interface LocalPipelineOptions {
   drainTimeoutMs?: number;
   /** How often expired, never-used upload grants are deleted (dynalite has no TTL); default 10 minutes. */
   grantSweepIntervalMs?: number;
+  /** Token mode with the local issuer (DATA_DIR/auth/, JWKS at /.well-known/jwks.json). */
+  devAuth?: boolean;
+  /** Counts every request the API's and the processor's SDK clients send (bench --only scale). */
+  meter?: RequestMeter;
 }
 
 export interface LocalPipeline {
@@ -64,7 +71,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const log = options.log ?? (() => undefined);
   const stack = options.stack ?? "dev";
   const fromStack = options.settings ? undefined : await readStackSettings(stack, options.stackDir);
-  const settings = options.settings ?? fromStack!.settings;
+  let settings = options.settings ?? fromStack!.settings;
   const region = fromStack?.region ?? "us-east-1";
   const faults = createFaultInjector(options.faults, log);
 
@@ -77,6 +84,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   try {
     const layout = await prepareDataDir(options.dataDir);
     cleanups.push(await lockDataDir(layout));
+    const issuer = options.devAuth ? await devIssuer(layout.root) : undefined;
+    if (issuer) settings = { ...settings, auth: parseSettings({ auth: devAuthSetting(http.url) }).auth! };
     const standIns = await startStandIns(layout, host);
     cleanups.push(() => standIns.stop());
 
@@ -104,7 +113,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const origins = [...new Set([...settings.allowedOrigins, ...ownOrigins])];
     await ensureBuckets(s3, names, origins);
     const queues = await ensureQueues(sqs, names, settings);
-    await ensureImageTable(dynamodb, names.tableName);
+    const indexes = await ensureImageTable(dynamodb, names.tableName);
+    if (settings.auth && !indexes.includes(OWNER_INDEX)) {
+      throw new Error(`the image table in ${layout.dynamodb} was made before token mode existed and has no ${OWNER_INDEX} index (the local DynamoDB cannot add one); use a new DATA_DIR for token mode`);
+    }
     const stopSweeper = startGrantSweeper({ records, intervalMs: options.grantSweepIntervalMs ?? 10 * 60_000, log });
     cleanups.push(async () => stopSweeper());
 
@@ -121,6 +133,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     const processorS3 = createS3Client(env);
     faults.instrumentS3(processorS3);
+    if (options.meter) {
+      for (const client of [s3, processorS3]) options.meter.instrumentS3(client);
+      options.meter.instrumentSqs(sqs);
+      options.meter.instrumentDynamoDb(records.client);
+    }
     cleanups.push(async () => processorS3.destroy());
     const processor = createProcessor({
       s3: processorS3,
@@ -158,7 +175,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       variantsBucket: names.variantsBucket,
       logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
     });
-    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins });
+    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, issuer ? { [JWKS_PATH]: issuer.jwks } : {});
     const resourceNamesOut = {
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
@@ -168,6 +185,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     };
     // Other processes (npm run dlq -- --local) find the stand-ins' random ports here.
     cleanups.push(await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }));
+    if (issuer) {
+      log(`token mode: issuer ${issuer.issuer}, audience ${issuer.audience}, keys at ${http.url}${JWKS_PATH}`);
+      log(`  a token for a user: npm run token -- --sub alice --data-dir ${options.dataDir}`);
+    }
     log(`ready ${http.url}`);
 
     const drainMs = options.drainTimeoutMs ?? Math.min(MAX_DRAIN_MS, settings.processor.timeoutSeconds * 1000);

@@ -9,14 +9,22 @@ export class ApiError extends Error {
   }
 }
 
+/** Token mode: sent as `Authorization: Bearer` on every API call. */
+let bearer;
+
+export function useToken(token) {
+  bearer = token;
+}
+
 async function requestJson(path, init = {}) {
   let response;
+  const auth = bearer ? { authorization: `Bearer ${bearer}` } : {};
   try {
-    response = await fetch(path, { cache: "no-store", ...init, headers: { accept: "application/json", ...init.headers } });
+    response = await fetch(path, { cache: "no-store", ...init, headers: { accept: "application/json", ...auth, ...init.headers } });
   } catch {
     throw new ApiError(0, "network", "The pipeline's API could not be reached. Check your connection and try again.");
   }
-  const body = await response.json().catch(() => undefined);
+  const body = response.status === 204 ? undefined : await response.json().catch(() => undefined);
   if (!response.ok) {
     const error = body?.error;
     throw new ApiError(response.status, error?.code ?? "http_" + response.status, error?.message ?? `The API answered ${response.status}.`);
@@ -40,6 +48,18 @@ export function createUpload({ filename, contentType, size }) {
 
 export function getImage(id) {
   return requestJson(`/images/${encodeURIComponent(id)}`);
+}
+
+/** Token mode: the signed-in user's images, newest first. @returns {Promise<{images: object[], cursor?: string}>} */
+export function listImages(cursor) {
+  const query = new URLSearchParams({ limit: "50" });
+  if (cursor) query.set("cursor", cursor);
+  return requestJson(`/images?${query}`);
+}
+
+/** Token mode: deletes the image, its sizes and its original. */
+export function deleteImage(id) {
+  return requestJson(`/images/${encodeURIComponent(id)}`, { method: "DELETE" });
 }
 
 /**

@@ -1,11 +1,12 @@
 /** The page: takes files (drop, picker, paste), refuses what the pipeline would refuse, uploads, and follows each image. */
-import { createUpload, getConfig, uploadForm } from "./api.js";
+import { createUpload, deleteImage, getConfig, listImages, uploadForm, useToken } from "./api.js";
 import { contentTypeOfFile, previewNoteOf, refusalOf } from "./file-checks.js";
 import { formatBytes, listOfTypes } from "./format.js";
 import { ImageCard } from "./image-card.js";
 import { createLimit } from "./limit.js";
 import { POLL_DEFAULTS, pollImage } from "./poll.js";
 import { forgetUpload, loadGallery, rememberUpload } from "./session-gallery.js";
+import { forgetToken, loadToken, saveToken, subjectOf } from "./session-token.js";
 
 const UPLOADS_AT_ONCE = 3;
 /** A presigned upload is reused on retry only while it has at least this long left. */
@@ -27,10 +28,25 @@ const ui = {
   clearGallery: $("clear-gallery"),
   announcer: $("announcer"),
   cardTemplate: $("image-card"),
+  galleryHeading: $("gallery-heading"),
+  loadMore: $("load-more"),
+  signIn: $("sign-in"),
+  signInForm: $("sign-in-form"),
+  tokenInput: $("token-input"),
+  signInError: $("sign-in-error"),
+  signedIn: $("signed-in"),
+  signedInSub: $("signed-in-sub"),
+  signOut: $("sign-out"),
 };
 
 const uploadSlot = createLimit(UPLOADS_AT_ONCE);
 let config;
+/** Token mode (the API names an issuer in /config): uploads and images need a signed-in user. */
+let tokenMode = false;
+let signedIn = false;
+let nextPage;
+
+const uploadsOpen = () => config !== undefined && (!tokenMode || signedIn);
 
 function announce(text) {
   const line = document.createElement("p");
@@ -43,14 +59,38 @@ function updateGalleryChrome() {
   const count = ui.gallery.childElementCount;
   ui.galleryCount.textContent = String(count);
   ui.galleryEmpty.hidden = count > 0;
-  ui.clearGallery.hidden = count === 0;
+  // In token mode the list is the user's images, not this tab's: clearing it would only hide them.
+  ui.clearGallery.hidden = count === 0 || tokenMode;
 }
 
-function addCard(filename, previewNote) {
+function addCard(filename, { atEnd = false, previewNote } = {}) {
   const card = new ImageCard(ui.cardTemplate, filename, previewNote);
-  ui.gallery.prepend(card.element);
+  if (atEnd) ui.gallery.append(card.element);
+  else ui.gallery.prepend(card.element);
   updateGalleryChrome();
   return card;
+}
+
+/** Token mode: the owner's Delete, after a confirmation, for an image the API knows. */
+function offerDelete(card, id) {
+  if (!tokenMode) return;
+  card.offerDelete(async () => {
+    if (!window.confirm(`Delete ${card.filename}? Its sizes and its original are removed for good.`)) return;
+    try {
+      await deleteImage(id);
+    } catch (error) {
+      if (error.status !== 404) {
+        announce(`${card.filename} was not deleted. ${error.message}`);
+        card.part("failure").hidden = false;
+        card.part("failure").textContent = `Not deleted: ${error.message}`;
+        return;
+      }
+    }
+    forgetUpload(id);
+    card.element.remove();
+    updateGalleryChrome();
+    announce(`${card.filename} was deleted.`);
+  });
 }
 
 function showRefusal(filename, reason) {
@@ -101,7 +141,7 @@ async function follow(card, id) {
 let lastAddedAt = 0;
 
 function startUpload(file) {
-  const card = addCard(file.name, previewNoteOf(file));
+  const card = addCard(file.name, { previewNote: previewNoteOf(file) });
   const addedAt = Math.max(Date.now(), lastAddedAt + 1);
   lastAddedAt = addedAt;
   let upload;
@@ -130,6 +170,7 @@ function startUpload(file) {
       }
       id = upload.id;
       rememberUpload(id, file.name, addedAt);
+      offerDelete(card, id);
       card.showImage({ id, status: "pending", filename: file.name, variants: [] });
       announce(`${file.name} uploaded; waiting for processing.`);
       void follow(card, id);
@@ -147,6 +188,10 @@ function takeFiles(fileList) {
   if (files.length === 0) return;
   if (!config) {
     announce("The page is still loading the pipeline's limits; try again in a moment.");
+    return;
+  }
+  if (!uploadsOpen()) {
+    announce("Sign in first: this pipeline takes uploads from signed-in users only.");
     return;
   }
   for (const file of files) {
@@ -167,7 +212,7 @@ function restoreGallery() {
 
 function wireInputs() {
   const openPicker = () => {
-    if (config) ui.input.click();
+    if (uploadsOpen()) ui.input.click();
   };
   ui.dropZone.addEventListener("click", openPicker);
   ui.dropZone.addEventListener("keydown", (event) => {
@@ -208,6 +253,94 @@ function wireInputs() {
   });
 }
 
+/** Token mode: one page of the signed-in user's images, appended in order (newest first). */
+function showListedImages(page) {
+  for (const image of page.images) {
+    const card = addCard(image.filename, { atEnd: true });
+    card.showImage(image);
+    card.onCheckAgain(() => follow(card, image.id));
+    offerDelete(card, image.id);
+    if (image.status !== "done" && image.status !== "failed") void follow(card, image.id);
+  }
+  nextPage = page.cursor;
+  ui.loadMore.hidden = !nextPage;
+}
+
+function showSignIn(message) {
+  signedIn = false;
+  ui.signedIn.hidden = true;
+  ui.signIn.hidden = false;
+  ui.dropZone.setAttribute("aria-disabled", "true");
+  ui.hint.textContent = "Sign in to upload.";
+  ui.signInError.hidden = !message;
+  ui.signInError.textContent = message ?? "";
+}
+
+async function signIn(token) {
+  useToken(token);
+  let page;
+  try {
+    page = await listImages();
+  } catch (error) {
+    useToken(undefined);
+    forgetToken();
+    showSignIn(error.status === 401 ? `That token was not accepted: ${error.message}.` : `Signing in failed. ${error.message}`);
+    return;
+  }
+  saveToken(token);
+  signedIn = true;
+  ui.signIn.hidden = true;
+  ui.tokenInput.value = "";
+  ui.signedIn.hidden = false;
+  ui.signedInSub.textContent = subjectOf(token) ?? "an unnamed user";
+  ui.gallery.replaceChildren();
+  showListedImages(page);
+  updateGalleryChrome();
+  showUploadHint();
+  announce(`Signed in as ${ui.signedInSub.textContent}.`);
+}
+
+function signOut() {
+  forgetToken();
+  useToken(undefined);
+  ui.gallery.replaceChildren();
+  ui.loadMore.hidden = true;
+  updateGalleryChrome();
+  showSignIn();
+  announce("Signed out.");
+}
+
+function enterTokenMode() {
+  tokenMode = true;
+  ui.galleryHeading.textContent = "Your images";
+  ui.galleryEmpty.textContent = "Images you upload appear here, with every size the pipeline makes, on any device you sign in on.";
+  ui.signInForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = ui.tokenInput.value.trim();
+    if (!token) return showSignIn("Paste your access token first.");
+    void signIn(token);
+  });
+  ui.signOut.addEventListener("click", signOut);
+  ui.loadMore.addEventListener("click", async () => {
+    try {
+      showListedImages(await listImages(nextPage));
+    } catch (error) {
+      announce(`Older images could not be loaded. ${error.message}`);
+    }
+  });
+  updateGalleryChrome();
+  const saved = loadToken();
+  if (saved) void signIn(saved);
+  else showSignIn();
+}
+
+function showUploadHint() {
+  ui.dropZone.setAttribute("aria-disabled", "false");
+  ui.hint.textContent = `${listOfTypes(config.acceptedTypes)}, up to ${formatBytes(config.maxUploadBytes)} each. Several at once is fine.`;
+  const sizes = config.variants.map((variant) => `${variant.name} ${variant.width} px`).join(", ");
+  if (sizes) ui.hint.append(document.createElement("br"), `Each image becomes: ${sizes}.`);
+}
+
 async function loadConfig() {
   try {
     config = await getConfig();
@@ -215,15 +348,14 @@ async function loadConfig() {
     ui.configError.hidden = false;
     ui.configError.textContent = `The pipeline's settings could not be loaded, so uploads are off. ${error.message} Reload the page to try again.`;
     ui.hint.textContent = "Uploads are unavailable.";
+    restoreGallery();
     return;
   }
   ui.input.accept = config.acceptedTypes.join(",");
-  ui.dropZone.setAttribute("aria-disabled", "false");
-  ui.hint.textContent = `${listOfTypes(config.acceptedTypes)}, up to ${formatBytes(config.maxUploadBytes)} each. Several at once is fine.`;
-  const sizes = config.variants.map((variant) => `${variant.name} ${variant.width} px`).join(", ");
-  if (sizes) ui.hint.append(document.createElement("br"), `Each image becomes: ${sizes}.`);
+  if (config.auth) return enterTokenMode();
+  restoreGallery();
+  showUploadHint();
 }
 
 wireInputs();
-restoreGallery();
 void loadConfig();

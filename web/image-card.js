@@ -41,6 +41,14 @@ export class ImageCard {
     this.part("check-again").addEventListener("click", handler);
   }
 
+  /** Token mode: the owner may delete the image; `handler` asks for confirmation itself. */
+  offerDelete(handler) {
+    const button = this.part("delete-image");
+    button.setAttribute("aria-label", `Delete ${this.filename}`);
+    button.addEventListener("click", handler);
+    this.part("owner-actions").hidden = false;
+  }
+
   showUploading(fraction) {
     const percent = Math.round(fraction * 100);
     this.#setStatus("uploading", `Uploading… ${percent}%`);

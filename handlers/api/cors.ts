@@ -13,8 +13,15 @@ export interface CorsPolicy {
   maxAge: number;
 }
 
-export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins">): CorsPolicy {
-  return { allowOrigins: [...settings.allowedOrigins], allowMethods: ["GET", "POST"], allowHeaders: ["content-type"], maxAge: 300 };
+export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins" | "auth">): CorsPolicy {
+  // Token mode adds the bearer token's header and the DELETE route.
+  const token = settings.auth !== undefined;
+  return {
+    allowOrigins: [...settings.allowedOrigins],
+    allowMethods: token ? ["GET", "POST", "DELETE"] : ["GET", "POST"],
+    allowHeaders: token ? ["content-type", "authorization"] : ["content-type"],
+    maxAge: 300,
+  };
 }
 
 export interface CorsRequest {

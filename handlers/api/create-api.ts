@@ -5,6 +5,7 @@ import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type Api
 import { ROUTES, type Route } from "./routes.js";
 import { pageContentSecurityPolicy } from "./content-security-policy.js";
 import { createStaticFiles } from "./static-files.js";
+import { createTokenVerifier } from "./token-verifier.js";
 import { MAX_BODY_BYTES } from "./validation.js";
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<ApiResponse>;
@@ -35,8 +36,11 @@ export function createApi(deps: ApiDeps): ApiHandler {
     return file;
   }
 
-  // The original project's routes exist only where legacyApi is on: elsewhere their paths are unknown (404).
-  const servedRoutes = ROUTES.filter((route) => !route.legacy || ctx.settings.legacyApi);
+  // The original project's routes exist only where legacyApi is on and never in token mode (they name images by
+  // filename, which no owner can scope); the list and delete routes only in token mode. Elsewhere: unknown (404).
+  const tokenMode = ctx.settings.auth !== undefined;
+  const servedRoutes = ROUTES.filter((route) => (route.legacy ? ctx.settings.legacyApi && !tokenMode : !route.tokenOnly || tokenMode));
+  const verifyToken = ctx.settings.auth ? createTokenVerifier(ctx.settings.auth) : undefined;
 
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
     const candidates: Array<{ route: Route; params: string[] }> = [];
@@ -58,7 +62,10 @@ export function createApi(deps: ApiDeps): ApiHandler {
     if (request.body.length > MAX_BODY_BYTES) {
       return errorResponse(new HttpError(413, "payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
     }
-    return guarded(request, style, () => chosen.route.handle(ctx, request, chosen.params));
+    return guarded(request, style, async () => {
+      const caller = verifyToken && !chosen.route.public ? await verifyToken(request.headers.authorization) : undefined;
+      return chosen.route.handle(ctx, request, chosen.params, caller);
+    });
   }
 
   /** Refusals render in the route's error style; anything else is a logged 500, never an escaped exception. */
@@ -66,7 +73,11 @@ export function createApi(deps: ApiDeps): ApiHandler {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error, style);
+      if (error instanceof HttpError) {
+        // A refusal that is the service's fault (the token issuer unreachable) is worth an operator's look.
+        if (error.status >= 500) ctx.logger.error("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
+        return errorResponse(error, style);
+      }
       const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
       ctx.logger.error("Request failed", { method: request.method, path: request.path, error: cause });
       return errorResponse(new HttpError(500, "internal_error", "The request failed; try again"), style);

@@ -1,10 +1,21 @@
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
+import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { expected } from "../lib/is.js";
-import { isImageId } from "../lib/keys.js";
-import { findLatestRecordByFilename, getRecord, isExpiredPending, type ImageRecord, type VariantFacts } from "../lib/records.js";
+import { isImageId, originalKey, variantKey } from "../lib/keys.js";
+import {
+  deleteOwnedRecord,
+  findLatestRecordByFilename,
+  getRecord,
+  isExpiredPending,
+  listRecordsByOwner,
+  type ImageRecord,
+  type OwnerPagePosition,
+  type VariantFacts,
+} from "../lib/records.js";
 import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
 import { echo, HttpError, notFound } from "./responses.js";
+import type { Caller } from "./token-verifier.js";
 import { sanitiseFilename } from "./validation.js";
 
 export interface VariantView {
@@ -54,12 +65,81 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord): Promise
   return view;
 }
 
-/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally. */
-export async function getImage(ctx: ApiContext, id: string): Promise<ImageView> {
+/**
+ * The record of `id` as its reader may see it: absent, an expired grant (gone for readers before DynamoDB's TTL
+ * deletes it, which can take days) and, in token mode, another owner's image are all the same 404, so a caller
+ * learns nothing about ids that are not theirs.
+ */
+async function readableRecord(ctx: ApiContext, id: string, caller: Caller | undefined): Promise<ImageRecord> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
-  // An expired grant's record is gone for readers before DynamoDB's TTL deletes it (which can take days).
-  if (!record || isExpiredPending(record, ctx.now())) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
-  return toImageView(ctx, record);
+  if (!record || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
+    throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
+  }
+  return record;
+}
+
+/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally. */
+export async function getImage(ctx: ApiContext, id: string, caller?: Caller): Promise<ImageView> {
+  return toImageView(ctx, await readableRecord(ctx, id, caller));
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/** Ties a cursor to its owner without showing who that is. */
+function ownerTag(owner: string): string {
+  return createHash("sha256").update(owner).digest("base64url").slice(0, 16);
+}
+
+function encodeCursor(owner: string, position: OwnerPagePosition): string {
+  return Buffer.from(JSON.stringify({ o: ownerTag(owner), c: position.createdAt, i: position.id })).toString("base64url");
+}
+
+function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
+  const invalid = new HttpError(400, "invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
+  let parsed: { o?: unknown; c?: unknown; i?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    throw invalid;
+  }
+  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
+  return { createdAt: parsed.c, id: parsed.i };
+}
+
+function pageSize(query: URLSearchParams): number {
+  const raw = query.get("limit");
+  if (raw === null) return DEFAULT_PAGE_SIZE;
+  const limit = Number(raw);
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new HttpError(400, "invalid_field", `Expected an integer from 1 to ${MAX_PAGE_SIZE} for limit but received ${JSON.stringify(echo(raw))}`);
+  }
+  return limit;
+}
+
+/** `GET /images?limit&cursor` (token mode): the caller's images, newest first, through the byOwner index. */
+export async function listImages(ctx: ApiContext, caller: Caller, query: URLSearchParams): Promise<{ images: ImageView[]; cursor?: string }> {
+  const limit = pageSize(query);
+  const cursor = query.get("cursor");
+  const after = cursor ? decodeCursor(caller.sub, cursor) : undefined;
+  const now = ctx.now();
+  const page = await listRecordsByOwner(ctx.records, { owner: caller.sub, limit, ...(after ? { after } : {}) });
+  const images = await Promise.all(page.records.filter((r) => !isExpiredPending(r, now)).map((r) => toImageView(ctx, r)));
+  return page.next ? { images, cursor: encodeCursor(caller.sub, page.next) } : { images };
+}
+
+/**
+ * `DELETE /images/{id}` (token mode, owner only): the variants, then the original, then the record. The record
+ * goes last, so a crash halfway leaves it in place and repeating the DELETE finishes the job (deleting an absent
+ * object succeeds). Variant keys come from the record and from the settings, which covers variants written by a
+ * run still in progress.
+ */
+export async function deleteImage(ctx: ApiContext, caller: Caller, id: string): Promise<void> {
+  const record = await readableRecord(ctx, id, caller);
+  const variantKeys = new Set([...(record.variants ?? []).map((v) => v.key), ...ctx.settings.variants.map((v) => variantKey(id, v))]);
+  await Promise.all([...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))));
+  await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.uploadsBucket, Key: originalKey(id) }));
+  if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub }))) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 
 export const PROCESSED_PREFIX = "processed-";

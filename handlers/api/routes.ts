@@ -1,19 +1,25 @@
 import { publicConfig } from "./config.js";
 import type { ApiContext } from "./deps.js";
-import { getImage, getProcessedImageUrl } from "./images.js";
+import { deleteImage, getImage, getProcessedImageUrl, listImages } from "./images.js";
 import type { ApiRequest } from "./request.js";
 import { json, type ApiResponse, type ErrorStyle } from "./responses.js";
 import { createLegacyUpload, createUpload } from "./uploads.js";
+import type { Caller } from "./token-verifier.js";
 import { requireJsonBody } from "./validation.js";
 
 export interface Route {
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "DELETE";
   /** Matched against the whole path; capture groups become the handler's params. */
   path: RegExp;
   errorStyle: ErrorStyle;
-  /** The original project's routes: served only where the `legacyApi` setting is on. */
+  /** The original project's routes: served only where the `legacyApi` setting is on, and never in token mode. */
   legacy?: true;
-  handle(ctx: ApiContext, request: ApiRequest, params: string[]): Promise<ApiResponse>;
+  /** Served in token mode only. */
+  tokenOnly?: true;
+  /** Open to anyone even in token mode (the page's configuration). Every other route needs a token there. */
+  public?: true;
+  /** `caller` is the verified token's subject in token mode, undefined in open mode. */
+  handle(ctx: ApiContext, request: ApiRequest, params: string[], caller: Caller | undefined): Promise<ApiResponse>;
 }
 
 export const ROUTES: readonly Route[] = [
@@ -21,18 +27,36 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: /^\/uploads$/,
     errorStyle: "api",
-    handle: async (ctx, request) => json(201, await createUpload(ctx, requireJsonBody(request))),
+    handle: async (ctx, request, _params, caller) => json(201, await createUpload(ctx, requireJsonBody(request), caller)),
+  },
+  {
+    method: "GET",
+    path: /^\/images$/,
+    errorStyle: "api",
+    tokenOnly: true,
+    handle: async (ctx, request, _params, caller) => json(200, await listImages(ctx, caller!, request.query)),
   },
   {
     method: "GET",
     path: /^\/images\/([^/]+)$/,
     errorStyle: "api",
-    handle: async (ctx, _request, [id]) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""))),
+    handle: async (ctx, _request, [id], caller) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), caller)),
+  },
+  {
+    method: "DELETE",
+    path: /^\/images\/([^/]+)$/,
+    errorStyle: "api",
+    tokenOnly: true,
+    handle: async (ctx, _request, [id], caller) => {
+      await deleteImage(ctx, caller!, decodeURIComponentSafely(id ?? ""));
+      return { statusCode: 204, headers: { "cache-control": "no-store" } };
+    },
   },
   {
     method: "GET",
     path: /^\/config$/,
     errorStyle: "api",
+    public: true,
     handle: async (ctx) => json(200, publicConfig(ctx.settings)),
   },
   {

@@ -4,6 +4,7 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { originalKey } from "../lib/keys.js";
 import { createPendingRecord } from "../lib/records.js";
 import type { ApiContext } from "./deps.js";
+import type { Caller } from "./token-verifier.js";
 import {
   parseJsonObject,
   requireAcceptedContentType,
@@ -23,7 +24,7 @@ export interface UploadGrant {
  * `POST /uploads`: a server-made id, a pending record holding the sanitised filename, and a presigned POST for
  * `uploads/{id}` whose policy makes S3 itself enforce the size range and the exact Content-Type.
  */
-export async function createUpload(ctx: ApiContext, body: Buffer): Promise<UploadGrant> {
+export async function createUpload(ctx: ApiContext, body: Buffer, caller?: Caller): Promise<UploadGrant> {
   const request = parseJsonObject(body);
   const rawFilename = requireString(request, "filename");
   const rawContentType = requireString(request, "contentType");
@@ -46,7 +47,7 @@ export async function createUpload(ctx: ApiContext, body: Buffer): Promise<Uploa
     Expires: ttl,
   });
   const expiresAt = new Date(now.getTime() + ttl * 1000);
-  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: expiresAt });
+  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: expiresAt, ...(caller ? { owner: caller.sub } : {}) });
   return { id, upload, expiresAt: expiresAt.toISOString() };
 }
 

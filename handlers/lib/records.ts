@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "./settings.js";
 
 /**
@@ -56,6 +56,8 @@ export interface ImageRecord {
    * events delayed in the queue), removed when processing starts, so abandoned grants disappear.
    */
   expiresAt?: number;
+  /** Token mode: the `sub` of the token that asked for the upload. Absent: nobody's (open mode, or straight to S3). */
+  owner?: string;
 }
 
 /** The TTL attribute of the image table. */
@@ -72,6 +74,10 @@ export function isExpiredPending(record: ImageRecord, now: Date): boolean {
 export const FILENAME_INDEX = "byFilename";
 export const FILENAME_INDEX_KEYS = { partition: "filename", sort: "createdAt" } as const;
 
+/** The global secondary index behind `GET /images` in token mode: a caller's images, newest first. */
+export const OWNER_INDEX = "byOwner";
+export const OWNER_INDEX_KEYS = { partition: "owner", sort: "createdAt" } as const;
+
 export interface RecordStore {
   client: DynamoDBDocumentClient;
   tableName: string;
@@ -84,7 +90,7 @@ function isConditionFailure(error: unknown): boolean {
 /** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
 export async function createPendingRecord(
   store: RecordStore,
-  input: { id: string; filename: string; contentType: string; now: Date; grantExpiresAt?: Date },
+  input: { id: string; filename: string; contentType: string; now: Date; grantExpiresAt?: Date; owner?: string },
 ): Promise<ImageRecord> {
   const at = input.now.toISOString();
   const record: ImageRecord = {
@@ -96,6 +102,7 @@ export async function createPendingRecord(
     updatedAt: at,
     attempts: 0,
   };
+  if (input.owner !== undefined) record.owner = input.owner;
   if (input.grantExpiresAt) record.expiresAt = Math.ceil(input.grantExpiresAt.getTime() / 1000) + PENDING_GRACE_SECONDS;
   await store.client.send(
     new PutCommand({ TableName: store.tableName, Item: record, ConditionExpression: "attribute_not_exists(id)" }),
@@ -122,6 +129,54 @@ export async function findLatestRecordByFilename(store: RecordStore, filename: s
     }),
   );
   return result.Items?.[0] as ImageRecord | undefined;
+}
+
+/** The table key and index keys of a record in byOwner: where a page of the owner's images stopped. */
+export interface OwnerPagePosition {
+  id: string;
+  createdAt: string;
+}
+
+/** One page of an owner's records, newest first, and where the next page starts (absent on the last page). */
+export async function listRecordsByOwner(
+  store: RecordStore,
+  input: { owner: string; limit: number; after?: OwnerPagePosition },
+): Promise<{ records: ImageRecord[]; next?: OwnerPagePosition }> {
+  const result = await store.client.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: OWNER_INDEX,
+      KeyConditionExpression: "#owner = :owner",
+      ExpressionAttributeNames: { "#owner": OWNER_INDEX_KEYS.partition },
+      ExpressionAttributeValues: { ":owner": input.owner },
+      ScanIndexForward: false,
+      Limit: input.limit,
+      // The position is rebuilt with the caller's own owner: a page can only ever continue that owner's list.
+      ExclusiveStartKey: input.after ? { id: input.after.id, owner: input.owner, createdAt: input.after.createdAt } : undefined,
+    }),
+  );
+  const last = result.LastEvaluatedKey;
+  const records = (result.Items ?? []) as ImageRecord[];
+  return last ? { records, next: { id: String(last.id), createdAt: String(last.createdAt) } } : { records };
+}
+
+/** Deletes the record if `owner` still owns it; false when it is gone already (or someone else's). */
+export async function deleteOwnedRecord(store: RecordStore, input: { id: string; owner: string }): Promise<boolean> {
+  try {
+    await store.client.send(
+      new DeleteCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        ConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: { ":owner": input.owner },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
 }
 
 export type StartOutcome =

@@ -74,6 +74,23 @@ export interface Settings {
   legacyApi: boolean;
   /** Optional AWS Budgets alert on the stack's tagged resources. */
   budget?: BudgetSettings;
+  /** Token mode: uploads and images need a JWT from this issuer; each image belongs to the token's `sub`. */
+  auth?: AuthSettings;
+}
+
+/** Asymmetric JWS algorithms a token may be signed with; `none` and HS* are never accepted. */
+export const TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
+
+export interface AuthSettings {
+  /** The tokens' `iss`. */
+  issuer: string;
+  /** The tokens' `aud` (one of them). */
+  audience: string;
+  /** Where the issuer's public keys are; default `<issuer>/.well-known/jwks.json`. */
+  jwksUrl: string;
+  /** Default RS256 and ES256. */
+  algorithms: TokenAlgorithm[];
 }
 
 export interface BudgetSettings {
@@ -306,7 +323,37 @@ function budget(value: unknown): BudgetSettings {
   return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget");
+const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
+
+/** An https URL, or http on a loopback host (the local runtime's own issuer). */
+function secureUrl(key: string, value: unknown): string {
+  if (typeof value === "string") {
+    try {
+      const url = new URL(value);
+      if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname))) return value;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw invalid(key, "an https URL (http only on 127.0.0.1, localhost or [::1])", value);
+}
+
+function auth(value: unknown): AuthSettings {
+  const raw = object("auth", value, ["issuer", "audience", "jwksUrl", "algorithms"]);
+  const issuer = secureUrl("auth.issuer", raw.issuer);
+  if (typeof raw.audience !== "string" || raw.audience.trim() === "") throw invalid("auth.audience", "non-empty string", raw.audience);
+  const jwksUrl = secureUrl("auth.jwksUrl", withDefault(raw.jwksUrl, `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`));
+  const algorithms = withDefault(raw.algorithms, ["RS256", "ES256"]);
+  if (!Array.isArray(algorithms) || algorithms.length === 0) throw invalid("auth.algorithms", `non-empty list of ${TOKEN_ALGORITHMS.join(", ")}`, algorithms);
+  return {
+    issuer,
+    audience: raw.audience,
+    jwksUrl,
+    algorithms: [...new Set(algorithms.map((a, i) => oneOf(`auth.algorithms[${i}]`, a, TOKEN_ALGORITHMS)))],
+  };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "auth");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -347,6 +394,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
   if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
+  if (raw.auth !== undefined && raw.auth !== null) settings.auth = auth(raw.auth);
   return settings;
 }
 
@@ -373,6 +421,8 @@ export interface ApiRuntimeSettings {
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
   legacyApi: boolean;
+  /** Token mode: the issuer the API verifies tokens against. */
+  auth?: AuthSettings;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -391,6 +441,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     maxUploadBytes: settings.maxUploadBytes,
     uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
     legacyApi: settings.legacyApi,
+    ...(settings.auth ? { auth: settings.auth } : {}),
   };
 }
 
@@ -418,11 +469,12 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
     legacyApi: boolean("legacyApi", raw.legacyApi),
+    ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
   };
 }

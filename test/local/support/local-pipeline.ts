@@ -36,7 +36,7 @@ export interface TestPipeline {
 }
 
 export async function startTestPipeline(
-  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string; grantSweepIntervalMs?: number } = {},
+  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string; grantSweepIntervalMs?: number; devAuth?: boolean } = {},
 ): Promise<TestPipeline> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "local-pipeline-")));
   const lines: string[] = [];
@@ -47,6 +47,7 @@ export async function startTestPipeline(
     faults: options.faults,
     log: (line) => lines.push(line),
     grantSweepIntervalMs: options.grantSweepIntervalMs,
+    devAuth: options.devAuth,
   });
   return {
     pipeline,

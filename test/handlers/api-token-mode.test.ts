@@ -1,0 +1,127 @@
+import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import { variantKey } from "../../handlers/lib/keys.js";
+import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
+import { parseSettings } from "../../handlers/lib/settings.js";
+import { devIssuer, type DevIssuer } from "../../local/dev-auth.js";
+import { startStandIns, type StandIns } from "../support/stand-ins.js";
+import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+
+describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dynalite)", () => {
+  let standIns: StandIns;
+  let dataDir: string;
+  let issuer: DevIssuer;
+  let jwks: Server;
+  let settings: ReturnType<typeof parseSettings>;
+  const bearer = async (sub: string) => ({ authorization: `Bearer ${await issuer.sign(sub, 300)}` });
+
+  before(async () => {
+    standIns = await startStandIns();
+    dataDir = await mkdtemp(join(tmpdir(), "api-token-"));
+    issuer = await devIssuer(dataDir);
+    jwks = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)));
+    await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
+    const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
+    settings = parseSettings({ legacyApi: true, auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants: [{ name: "small", width: 10, format: "webp" }] });
+  });
+  after(async () => {
+    jwks.close();
+    await standIns.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function api(s3: S3Client = standIns.s3): ApiHandler {
+    return createApi({ s3, records: standIns.records, settings, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+  }
+
+  /** A done image of `owner` with its variant and original in the buckets. */
+  async function doneImage(owner: string): Promise<{ id: string; variant: string }> {
+    const granted = await api()({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...(await bearer(owner)) } });
+    expect(granted.statusCode).to.equal(201);
+    const { id } = bodyOf(granted);
+    expect((await getRecord(standIns.records, id))?.owner).to.equal(owner);
+    const variant = variantKey(id, settings.variants[0]!);
+    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: `uploads/${id}`, Body: "abc" }));
+    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: variant, Body: "v" }));
+    await startProcessing(standIns.records, { id, now: new Date() });
+    await completeRecord(standIns.records, { id, original: { bytes: 3, width: 1, height: 1, format: "jpeg" }, variants: [{ name: "small", key: variant, width: 1, height: 1, format: "webp", bytes: 1 }], placeholder: "data:,", now: new Date() });
+    return { id, variant };
+  }
+
+  const exists = (bucket: string, key: string) => standIns.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+
+  it("a DELETE that fails halfway (the original's delete) is finished by repeating it", async () => {
+    const { id, variant } = await doneImage("alice");
+    let failOriginal = true;
+    const flaky = {
+      send(command: { input: { Bucket?: string } }) {
+        if (failOriginal && command.constructor.name === "DeleteObjectCommand" && command.input.Bucket === standIns.uploadsBucket) {
+          return Promise.reject(Object.assign(new Error("SlowDown"), { name: "SlowDown", $metadata: { httpStatusCode: 503 } }));
+        }
+        return standIns.s3.send(command as never);
+      },
+    } as unknown as S3Client;
+    const first = await api(flaky)({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") });
+    expect(first.statusCode).to.equal(500);
+    expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
+    expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(true);
+    expect(await getRecord(standIns.records, id)).to.not.equal(undefined); // still listed, so the owner can repeat
+
+    failOriginal = false;
+    expect((await api(flaky)({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode).to.equal(204);
+    expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
+    expect(await getRecord(standIns.records, id)).to.equal(undefined);
+    expect((await api()({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode).to.equal(404);
+  });
+
+  it("another owner's DELETE is 404 and deletes nothing", async () => {
+    const { id, variant } = await doneImage("alice");
+    const response = await api()({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("bob") });
+    expect(response.statusCode).to.equal(404);
+    expect(await exists(standIns.variantsBucket, variant)).to.equal(true);
+    expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(true);
+    expect((await getRecord(standIns.records, id))?.owner).to.equal("alice");
+  });
+
+  it("answers 503 auth_unavailable when the JWKS is unreachable, and logs why for operators (not for the client)", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const jwksUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const logged: Array<Record<string, unknown>> = [];
+    const down = createApi({
+      s3: standIns.s3,
+      records: standIns.records,
+      settings: parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl } }),
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+      logger: { error: (_message, attributes) => logged.push(attributes) },
+    });
+    const response = await down({ ...httpEvent("GET", "/images"), headers: await bearer("alice") });
+    expect(response.statusCode).to.equal(503);
+    expect(bodyOf(response).error.code).to.equal("auth_unavailable");
+    expect(response.body).not.to.include(jwksUrl);
+    expect(logged).to.have.length(1);
+    expect(logged[0]).to.include({ status: 503, code: "auth_unavailable" });
+    expect(String(logged[0]!.cause)).to.include(`GET ${jwksUrl}`).and.to.include("ECONNREFUSED");
+  });
+
+  it("tells the page the issuer in /config without a token", async () => {
+    const response = await api()(httpEvent("GET", "/config"));
+    expect(response.statusCode).to.equal(200);
+    expect(bodyOf(response).auth).to.deep.equal({ issuer: issuer.issuer, audience: issuer.audience });
+  });
+
+  it("in open mode, has no list route (404) and no DELETE (405)", async () => {
+    const open = createApi({ s3: standIns.s3, records: standIns.records, settings: parseSettings({}), uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+    expect((await open(httpEvent("GET", "/images"))).statusCode).to.equal(404);
+    expect((await open(httpEvent("DELETE", "/images/019b7a00-0000-7000-8000-0000000000d1"))).statusCode).to.equal(405);
+    expect(bodyOf(await open(httpEvent("GET", "/config")))).not.to.have.property("auth");
+  });
+});

@@ -1,0 +1,96 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { ImagePipeline } from "../../components/image-pipeline.js";
+import { stackSettings } from "../../components/stack-settings.js";
+import { ACCOUNT_ID, installMocks, policy, REGION, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
+
+const TABLE = "aws:dynamodb/table:Table";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+const FUNCTION = "aws:lambda/function:Function";
+const FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl";
+const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/image-pipeline-images-tbl`;
+const logs = `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:/aws/lambda/image-pipeline-api-logs:*`;
+const AUTH = { issuer: "https://example.auth0.com/", audience: "https://images.example.com/api" };
+
+async function deploy(config: StackConfig, stack: string): Promise<Recorder> {
+  const recorder = await installMocks(config, stack);
+  const pipeline = new ImagePipeline("image-pipeline", {
+    settings: stackSettings(),
+    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+  });
+  await new Promise((resolve) => pipeline.apiUrl.apply(resolve));
+  await recorder.settled();
+  return recorder;
+}
+
+describe("Pulumi program: token mode (mocks)", function () {
+  let token: Recorder;
+  let open: Recorder;
+
+  before(async function () {
+    token = await deploy(
+      { "image-pipeline:auth": AUTH, "image-pipeline:legacyApi": true, "image-pipeline:allowedOrigins": ["https://app.example.com"] },
+      "token",
+    );
+    open = await deploy({}, "open");
+  });
+
+  it("adds the byOwner index (and, token mode refusing the legacy routes, no byFilename)", function () {
+    const table = token.get(TABLE, "image-pipeline-images").inputs;
+    expect(table.attributes).to.deep.equal([
+      { name: "id", type: "S" },
+      { name: "owner", type: "S" },
+      { name: "createdAt", type: "S" },
+    ]);
+    expect(table.globalSecondaryIndexes).to.deep.equal([
+      {
+        name: "byOwner",
+        keySchemas: [
+          { attributeName: "owner", keyType: "HASH" },
+          { attributeName: "createdAt", keyType: "RANGE" },
+        ],
+        projectionType: "ALL",
+      },
+    ]);
+  });
+
+  it("lets the API do exactly: sign, read and write records, query byOwner, delete the objects and the record, write logs", function () {
+    expect(policy(token.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement).to.deep.equal([
+      { Sid: "SignUploads", Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::image-pipeline-uploads-bkt/uploads/*"] },
+      { Sid: "SignVariantDownloads", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::image-pipeline-variants-bkt/variants/*"] },
+      { Sid: "ReadWriteRecords", Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:GetItem"], Resource: [tableArn] },
+      { Sid: "QueryByOwner", Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${tableArn}/index/byOwner`] },
+      { Sid: "DeleteOriginals", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: ["arn:aws:s3:::image-pipeline-uploads-bkt/uploads/*"] },
+      { Sid: "DeleteVariants", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: ["arn:aws:s3:::image-pipeline-variants-bkt/variants/*"] },
+      { Sid: "DeleteRecords", Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: [tableArn] },
+      { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [logs] },
+    ]);
+  });
+
+  it("gives the API the issuer, audience, JWKS URL and algorithms in its settings", function () {
+    const variables = token.get(FUNCTION, "image-pipeline-api").inputs.environment.variables;
+    expect(JSON.parse(variables.PIPELINE_SETTINGS).auth).to.deep.equal({ ...AUTH, jwksUrl: "https://example.auth0.com/.well-known/jwks.json", algorithms: ["RS256", "ES256"] });
+  });
+
+  it("lets other origins send the token and DELETE through CORS", function () {
+    expect(token.get(FUNCTION_URL, "image-pipeline-api-url").inputs.cors).to.deep.equal({
+      allowOrigins: ["https://app.example.com"],
+      allowMethods: ["GET", "POST", "DELETE"],
+      allowHeaders: ["content-type", "authorization"],
+      maxAge: 300,
+    });
+  });
+
+  it("without auth: no byOwner index, no delete or owner-query permission, no auth in the settings", function () {
+    const table = open.get(TABLE, "image-pipeline-images").inputs;
+    expect(JSON.stringify(table)).not.to.include("byOwner");
+    const actions = policy(open.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.flatMap((s) => s.Action);
+    expect(actions).to.deep.equal(["s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:GetItem", "logs:CreateLogStream", "logs:PutLogEvents"]);
+    expect(JSON.parse(open.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS)).not.to.have.property("auth");
+  });
+
+  it("refuses an http issuer, naming the key", async function () {
+    await installMocks({ "image-pipeline:auth": { issuer: "http://issuer.example", audience: "a" } }, "bad");
+    expect(() => stackSettings()).to.throw(/image-pipeline:auth: Expected an https URL .* for auth\.issuer/);
+  });
+});
