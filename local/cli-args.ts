@@ -10,6 +10,8 @@ export interface CliOptions {
   stack: string;
   port: number;
   dataDir: string;
+  /** Choose new stand-in ports instead of the ones kept in DATA_DIR. */
+  newPorts: boolean;
   faults: Faults;
   /** Token mode with the local issuer. */
   devAuth: boolean;
@@ -24,6 +26,8 @@ Options:
   --stack NAME              settings from Pulumi.NAME.yaml (default dev)
   --port N                  HTTP port of the API and the page (default: PORT, else 3000)
   --data-dir DIR            where the state is kept (default: DATA_DIR, else .data)
+  --new-ports               choose new ports for the S3, SQS and DynamoDB stand-ins instead of the ones kept in
+                            DATA_DIR (when another program took one; URLs handed out before then stop working)
   --dev-auth                token mode with a local issuer (also DEV_AUTH=1); npm run token -- --sub NAME
                             prints a token
 Fault injection (to watch retries, redelivery and the DLQ at work):
@@ -39,6 +43,7 @@ const OPTIONS = {
   stack: { type: "string" },
   port: { type: "string" },
   "data-dir": { type: "string" },
+  "new-ports": { type: "boolean" },
   "fail-writes": { type: "string" },
   "fail-keys": { type: "string" },
   "crash-after": { type: "string" },
@@ -58,6 +63,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     stack: "dev",
     port: env.PORT ? integerValue("PORT", env.PORT, 0, 65535) : 3000,
     dataDir: env.DATA_DIR || ".data",
+    newPorts: values.has("--new-ports"),
     faults: {},
     devAuth: env.DEV_AUTH === "1",
   };

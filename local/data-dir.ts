@@ -1,6 +1,7 @@
-import { constants } from "node:fs";
-import { access, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { access, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { writeFileDurably } from "./durable-files.js";
 
 export class DataDirError extends Error {
   override name = "DataDirError";
@@ -10,6 +11,8 @@ export class DataDirError extends Error {
 export interface DataDirLayout {
   root: string;
   s3: string;
+  /** Where the S3 store writes aside before renaming into s3/ (s3-store.ts). */
+  s3Pending: string;
   sqs: string;
   dynamodb: string;
   notifications: string;
@@ -17,14 +20,14 @@ export interface DataDirLayout {
 
 export function dataDirLayout(dataDir: string): DataDirLayout {
   const root = resolve(dataDir);
-  return { root, s3: join(root, "s3"), sqs: join(root, "sqs"), dynamodb: join(root, "dynamodb"), notifications: join(root, "notifications") };
+  return { root, s3: join(root, "s3"), s3Pending: join(root, "s3-pending"), sqs: join(root, "sqs"), dynamodb: join(root, "dynamodb"), notifications: join(root, "notifications") };
 }
 
 /** Creates DATA_DIR and its sub-directories, and proves it writable, with an error that says which and why. */
 export async function prepareDataDir(dataDir: string): Promise<DataDirLayout> {
   const layout = dataDirLayout(dataDir);
   try {
-    for (const dir of [layout.root, layout.s3, layout.sqs, layout.dynamodb, layout.notifications]) {
+    for (const dir of [layout.root, layout.s3, layout.s3Pending, layout.sqs, layout.dynamodb, layout.notifications]) {
       await mkdir(dir, { recursive: true });
       await access(dir, constants.W_OK);
     }
@@ -40,33 +43,88 @@ export async function prepareDataDir(dataDir: string): Promise<DataDirLayout> {
   return layout;
 }
 
-/**
- * Takes DATA_DIR for this process (stand-ins cannot share their files with another runtime). A lock left by a
- * process that no longer runs is taken over. Returns the release function.
- */
-export async function lockDataDir(layout: DataDirLayout): Promise<() => Promise<void>> {
-  const path = join(layout.root, "runtime.lock");
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, String(process.pid), { flag: "wx" });
-      return () => rm(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = Number(await readFile(path, "utf8").catch(() => ""));
-      if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
-        throw new DataDirError(`DATA_DIR ${layout.root} is in use by another runtime (pid ${pid}); stop it or choose another DATA_DIR`);
-      }
-      await rm(path, { force: true });
-    }
-  }
-  throw new DataDirError(`DATA_DIR ${layout.root}: cannot take its lock file ${path}`);
+export interface DataDirLock {
+  /**
+   * When the previous holder, which ended without releasing DATA_DIR (killed, crashed, power lost), had taken it:
+   * what it wrote since needs checking. Undefined when the previous stop was clean.
+   */
+  crashedRunStartedAt?: Date;
+  release(): Promise<void>;
 }
 
-function isRunning(pid: number): boolean {
+/** The lock itself: an SQLite database whose exclusive lock this process holds for as long as it runs. */
+const LOCK_FILE = "runtime.lock.db";
+/** Who holds the lock (its pid, for the refusal); removed by a clean stop, so finding it means a crash. */
+const HOLDER_FILE = "runtime.pid";
+/** The lock file of versions before the kernel-held lock; left behind only by a runtime that did not stop cleanly. */
+const LEGACY_LOCK_FILE = "runtime.lock";
+/** How long a start waits for the lock, so that a process only checking whether it is held never refuses a start. */
+const LOCK_WAIT_MS = 1_000;
+
+/**
+ * Takes DATA_DIR for this process (stand-ins cannot share their files with another runtime). The lock is an
+ * SQLite exclusive lock, an advisory file lock the kernel releases the moment its holder dies: a restart right
+ * after a SIGKILL takes it, whether the killed process is still a zombie or its pid now belongs to another program.
+ */
+export async function lockDataDir(layout: DataDirLayout): Promise<DataDirLock> {
+  const holderPath = join(layout.root, HOLDER_FILE);
+  const { DatabaseSync } = await loadSqlite();
+  const database = new DatabaseSync(join(layout.root, LOCK_FILE), { timeout: LOCK_WAIT_MS });
   try {
-    process.kill(pid, 0);
-    return true;
+    database.exec("BEGIN EXCLUSIVE");
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    database.close();
+    if (!isBusy(error)) throw new DataDirError(`DATA_DIR ${layout.root}: cannot take its lock ${join(layout.root, LOCK_FILE)} (${(error as Error).message})`);
+    const pid = Number(await readFile(holderPath, "utf8").catch(() => ""));
+    const holder = Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : "";
+    throw new DataDirError(`DATA_DIR ${layout.root} is in use by another runtime${holder}; stop it or choose another DATA_DIR`);
   }
+  const legacyPath = join(layout.root, LEGACY_LOCK_FILE);
+  const left = (await modifiedAt(holderPath)) ?? (await modifiedAt(legacyPath));
+  await rm(legacyPath, { force: true });
+  await writeFileDurably(holderPath, String(process.pid));
+  return {
+    ...(left ? { crashedRunStartedAt: left } : {}),
+    async release() {
+      await rm(holderPath, { force: true });
+      database.exec("ROLLBACK");
+      database.close();
+    },
+  };
+}
+
+/** Whether a runtime holds DATA_DIR now (checked by taking its lock for a moment). */
+export async function isDataDirLocked(dataDirRoot: string): Promise<boolean> {
+  const path = join(dataDirRoot, LOCK_FILE);
+  if (!existsSync(path)) return false;
+  const { DatabaseSync } = await loadSqlite();
+  const database = new DatabaseSync(path, { timeout: 0 });
+  try {
+    database.exec("BEGIN EXCLUSIVE");
+    database.exec("ROLLBACK");
+    return false;
+  } catch (error) {
+    if (isBusy(error)) return true;
+    throw error;
+  } finally {
+    database.close();
+  }
+}
+
+/** Loaded when needed: Node 22 warns that node:sqlite is experimental, which `npm run dlq` need not print otherwise. */
+function loadSqlite(): Promise<typeof import("node:sqlite")> {
+  return import("node:sqlite");
+}
+
+function isBusy(error: unknown): boolean {
+  return (error as { errcode?: number }).errcode === SQLITE_BUSY;
+}
+
+const SQLITE_BUSY = 5;
+
+async function modifiedAt(path: string): Promise<Date | undefined> {
+  return stat(path).then(
+    (stats) => stats.mtime,
+    () => undefined,
+  );
 }

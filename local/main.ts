@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       port: options.port,
       dataDir: options.dataDir,
       stack: options.stack,
+      newPorts: options.newPorts,
       faults: options.faults,
       devAuth: options.devAuth,
       log: (line) => console.log(line),

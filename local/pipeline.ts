@@ -14,7 +14,7 @@ import type { RecordStore } from "../handlers/lib/records.js";
 import { parseSettings, type Settings } from "../handlers/lib/settings.js";
 import { OWNER_INDEX } from "../handlers/lib/records.js";
 import { createProcessor } from "../handlers/processor/processor.js";
-import { lockDataDir, prepareDataDir } from "./data-dir.js";
+import { lockDataDir, prepareDataDir, type DataDirLayout } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
 import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
@@ -27,7 +27,10 @@ import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
 import type { RequestMeter } from "./request-meter.js";
 import { readStackSettings } from "./stack-settings.js";
-import { startStandIns } from "./stand-ins.js";
+import { recoverS3Store } from "./s3-recovery.js";
+import { keepPorts, readKeptPorts, StandInPortTakenError } from "./stand-in-ports.js";
+import { checkStandInStores } from "./stand-in-stores.js";
+import { startStandIns, type RunningStandIns } from "./stand-ins.js";
 
 export interface LocalPipelineOptions {
   /** 0 = random; default 3000. */
@@ -51,6 +54,8 @@ export interface LocalPipelineOptions {
   devAuth?: boolean;
   /** Counts every request the API's and the processor's SDK clients send (bench --only scale). */
   meter?: RequestMeter;
+  /** Choose new ports for the stand-ins instead of the ones kept in DATA_DIR (URLs handed out before stop working). */
+  newPorts?: boolean;
 }
 
 export interface LocalPipeline {
@@ -65,6 +70,20 @@ export interface LocalPipeline {
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER" };
 const MAX_DRAIN_MS = 10_000;
 const NOTIFICATION_DRAIN_MS = 2_000;
+
+/** The stand-ins on the ports kept in DATA_DIR (chosen and kept at the first start, or when asked for new ones). */
+async function startKeptStandIns(layout: DataDirLayout, host: string, newPorts: boolean): Promise<RunningStandIns> {
+  const kept = newPorts ? undefined : await readKeptPorts(layout.root);
+  let standIns: RunningStandIns;
+  try {
+    standIns = await startStandIns(layout, host, kept);
+  } catch (error) {
+    if (error instanceof StandInPortTakenError) throw new Error(error.explain(layout.root));
+    throw error;
+  }
+  if (!kept) await keepPorts(layout.root, standIns.ports);
+  return standIns;
+}
 
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const host = options.host ?? "127.0.0.1";
@@ -83,10 +102,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   };
   try {
     const layout = await prepareDataDir(options.dataDir);
-    cleanups.push(await lockDataDir(layout));
+    const lock = await lockDataDir(layout);
+    cleanups.push(() => lock.release());
+    const since = lock.crashedRunStartedAt;
+    if (since) log(`DATA_DIR ${layout.root} was not stopped cleanly: checking the objects stored since ${since.toISOString()} against their MD5`);
+    for (const line of await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, ...(since ? { verifyContentSince: since } : {}) })) log(line);
+    await checkStandInStores(layout);
     const issuer = options.devAuth ? await devIssuer(layout.root) : undefined;
     if (issuer) settings = { ...settings, auth: parseSettings({ auth: devAuthSetting(http.url) }).auth! };
-    const standIns = await startStandIns(layout, host);
+    const standIns = await startKeptStandIns(layout, host, options.newPorts ?? false);
     cleanups.push(() => standIns.stop());
 
     const env = {
@@ -183,7 +207,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       dlqUrl: queues.dlqUrl,
       tableName: names.tableName,
     };
-    // Other processes (npm run dlq -- --local) find the stand-ins' random ports here.
+    // Other processes (npm run dlq -- --local) find the stand-ins here, and whether the runtime runs.
     cleanups.push(await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }));
     if (issuer) {
       log(`token mode: issuer ${issuer.issuer}, audience ${issuer.audience}, keys at ${http.url}${JWKS_PATH}`);

@@ -1,9 +1,11 @@
 /**
- * While it runs, the local runtime publishes where its stand-ins listen (random ports) in DATA_DIR/runtime.json,
- * so that other processes on this machine (`npm run dlq -- --local`) can reach them.
+ * While it runs, the local runtime publishes where its stand-ins listen in DATA_DIR/runtime.json, so that other
+ * processes on this machine (`npm run dlq -- --local`) can reach them.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { isDataDirLocked } from "./data-dir.js";
+import { writeFileDurably } from "./durable-files.js";
 
 export const RUNTIME_FILE = "runtime.json";
 
@@ -21,13 +23,13 @@ export function runtimeFilePath(dataDirRoot: string): string {
 /** Written once the runtime is ready; returns the function that removes it at stop. */
 export async function writeRuntimeFile(dataDirRoot: string, info: Omit<LocalRuntimeInfo, "pid">): Promise<() => Promise<void>> {
   const path = runtimeFilePath(dataDirRoot);
-  await writeFile(path, `${JSON.stringify({ pid: process.pid, ...info }, null, 2)}\n`);
+  await writeFileDurably(path, `${JSON.stringify({ pid: process.pid, ...info }, null, 2)}\n`);
   return () => rm(path, { force: true });
 }
 
 /**
  * The running runtime's info, or undefined when none runs: no file, or a file left by a process that has ended
- * (killed without its stop).
+ * (killed without its stop), which no longer holds DATA_DIR's lock (a pid can be a zombie's, or reused).
  */
 export async function readRuntimeFile(dataDirRoot: string): Promise<LocalRuntimeInfo | undefined> {
   let text: string;
@@ -38,15 +40,5 @@ export async function readRuntimeFile(dataDirRoot: string): Promise<LocalRuntime
     throw error;
   }
   const info = JSON.parse(text) as LocalRuntimeInfo;
-  return isRunning(info.pid) ? info : undefined;
-}
-
-function isRunning(pid: unknown): boolean {
-  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return (await isDataDirLocked(dataDirRoot)) ? info : undefined;
 }

@@ -8,16 +8,19 @@
  *   identities are persisted (forwarded.jsonl under DATA_DIR), so a restart does not send them again either;
  * - a failed send is retried with backoff until it succeeds or the runtime stops;
  * - an upload whose event was not forwarded when the runtime stopped (or crashed) is found at the next start by
- *   reconcile(): every object under the prefix that was never forwarded is forwarded then.
+ *   reconcile(): every object under the prefix that was never forwarded is forwarded then (the S3 store only ever
+ *   lists complete objects: see s3-store.ts);
+ * - the log stays bounded: reconcile() rewrites it with only the identities of objects still in the bucket.
  * Like S3 itself this is at-least-once (a crash between SQS accepting a message and the log line being written
  * resends it at the next start); the processor treats a duplicate as such.
  */
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { nextSequencer, s3EventRecord, s3Notification, s3TestEvent } from "./s3-events.js";
+import { writeFileDurably } from "./durable-files.js";
 import type { S3rverEvent } from "./stand-ins.js";
 
 export interface NotificationTarget {
@@ -61,8 +64,15 @@ export async function createNotificationForwarder(options: {
 }): Promise<NotificationForwarder> {
   const { sqs, target, stateDir, log } = options;
   const logPath = join(stateDir, FORWARDED_LOG);
-  const forwarded = await readForwarded(logPath);
+  const { ids: forwarded, lines: logLines } = await readForwarded(logPath);
   const underWay = new Map<string, Promise<void>>();
+  // Appends and the compaction's rewrite go one at a time, so that a rewrite never drops a line just appended.
+  let logWrites: Promise<unknown> = Promise.resolve();
+  const writeLog = (write: () => Promise<void>) => {
+    const done = logWrites.then(write);
+    logWrites = done.catch(() => undefined);
+    return done;
+  };
   let stopping = false;
 
   const identity = (key: string, eTag: string) => `${target.bucket}/${key}@${unquote(eTag)}`;
@@ -98,7 +108,7 @@ export async function createNotificationForwarder(options: {
     const work = send(s3Notification([record]))
       .then(async () => {
         forwarded.add(id);
-        await appendFile(logPath, `${JSON.stringify({ id, at: new Date().toISOString() })}\n`);
+        await writeLog(() => appendFile(logPath, logLine(id)));
       })
       .catch((error: Error) => log(`notification for ${object.key} not sent (${error.message}); it is sent at the next start`))
       .finally(() => underWay.delete(id));
@@ -112,7 +122,7 @@ export async function createNotificationForwarder(options: {
       const current = await readFile(path, "utf8").then((text) => text, () => "");
       if (current && current === JSON.stringify(wanted)) return;
       await send(s3TestEvent(target.bucket));
-      await writeFile(path, JSON.stringify(wanted));
+      await writeFileDurably(path, JSON.stringify(wanted));
     },
 
     handleS3rverEvent(event) {
@@ -132,6 +142,8 @@ export async function createNotificationForwarder(options: {
     async reconcile(s3) {
       let count = 0;
       let startAfter: string | undefined;
+      const loggedBefore = new Set(forwarded);
+      const listed = new Set<string>();
       // Paged by StartAfter rather than continuation tokens: s3rver's tokens need OpenSSL's legacy DES cipher.
       for (;;) {
         const page = await s3.send(
@@ -140,6 +152,7 @@ export async function createNotificationForwarder(options: {
         const contents = page.Contents ?? [];
         for (const object of contents) {
           if (!object.Key || !object.ETag) continue;
+          listed.add(identity(object.Key, object.ETag));
           if (forwarded.has(identity(object.Key, object.ETag))) continue;
           count++;
           forward({
@@ -157,6 +170,14 @@ export async function createNotificationForwarder(options: {
         startAfter = contents[contents.length - 1]!.Key;
       }
       await Promise.all(underWay.values());
+      // What reconciliation needs is the forwarded objects still in the bucket: the rest leaves the log. (The log
+      // may hold another stack's bucket too, when stacks take turns on one DATA_DIR: those entries stay.)
+      const ours = `${target.bucket}/${target.prefix}`;
+      const gone = [...loggedBefore].filter((id) => id.startsWith(ours) && !listed.has(id));
+      if (gone.length > 0 || logLines !== loggedBefore.size) {
+        for (const id of gone) forwarded.delete(id);
+        await writeLog(() => writeFileDurably(logPath, [...forwarded].map(logLine).join("")));
+      }
       return count;
     },
 
@@ -175,19 +196,25 @@ function unquote(eTag: string): string {
   return eTag.replace(/"/g, "");
 }
 
-async function readForwarded(path: string): Promise<Set<string>> {
+function logLine(id: string): string {
+  return `${JSON.stringify({ id, at: new Date().toISOString() })}\n`;
+}
+
+async function readForwarded(path: string): Promise<{ ids: Set<string>; lines: number }> {
   const text = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return "";
     throw error;
   });
   const ids = new Set<string>();
+  let lines = 0;
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
+    lines++;
     try {
       ids.add((JSON.parse(line) as { id: string }).id);
     } catch {
       // a line cut short by a crash: that object is forwarded again, which is safe
     }
   }
-  return ids;
+  return { ids, lines };
 }

@@ -21,7 +21,7 @@ interface FastifyInstanceLike {
   listen(options: { port: number; host?: string }): Promise<string>;
 }
 
-export async function startLoopbackFauxqs(dataDir: string): Promise<FauxqsServer> {
+export async function startLoopbackFauxqs(dataDir: string, port = 0): Promise<FauxqsServer> {
   const initialization = channel("fastify.initialization");
   let app: FastifyInstanceLike | undefined;
   const pinToLoopback = (message: unknown) => {
@@ -33,7 +33,7 @@ export async function startLoopbackFauxqs(dataDir: string): Promise<FauxqsServer
   initialization.subscribe(pinToLoopback);
   let server: FauxqsServer;
   try {
-    server = await startFauxqs({ port: 0, logger: false, dataDir });
+    server = await startFauxqs({ port, logger: false, dataDir });
   } finally {
     initialization.unsubscribe(pinToLoopback);
   }

@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { setTimeout } from "node:timers/promises";
 import { join } from "node:path";
-import { GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createS3Client, createSqsClient } from "../../handlers/lib/aws-clients.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
@@ -158,5 +159,30 @@ describe("local S3 event notifications", function () {
     expect(resent! > earlier!, `${resent} after ${earlier}`).to.equal(true);
     // Made at reconciliation time (nextSequencer: milliseconds * 4096), not from LastModified's whole seconds.
     expect(Number(BigInt(`0x${objects[1].sequencer}`) / 4096n)).to.be.at.least(reconciledAfter);
+  });
+
+  it("keeps its log bounded: a start leaves one line per forwarded object still in the bucket, and sends nothing again", async () => {
+    const first = await forwarder();
+    await put("uploads/a.jpg", "first");
+    await put("uploads/b.jpg");
+    await first.drain(5_000);
+    await put("uploads/a.jpg", "replaced");
+    await first.drain(5_000);
+    await s3.send(new DeleteObjectCommand({ Bucket: names.uploadsBucket, Key: "uploads/b.jpg" }));
+    const log = join(layout.notifications, "forwarded.jsonl");
+    const otherStack = `{"id":"image-pipeline-other-uploads/uploads/x.jpg@0cc175b9c0f1b6a831c399e269772661","at":"2026-01-01T00:00:00.000Z"}\n`;
+    const [line] = (await readFile(log, "utf8")).split("\n");
+    await appendFile(log, `${otherStack}${line}\n{"id":"cut sho`); // another stack's entry, a duplicate, a line a crash cut
+    const sentBefore = (await messages()).length;
+
+    expect(await (await forwarder()).reconcile(s3)).to.equal(0);
+    const ids = (await readFile(log, "utf8")).split("\n").filter(Boolean).map((text) => (JSON.parse(text) as { id: string }).id);
+    listeners.length = 0; // stopped: c.jpg is found by the next start
+    await put("uploads/c.jpg");
+    const replaced = createHash("md5").update("replaced").digest("hex");
+    expect(ids.sort()).to.deep.equal([`${names.uploadsBucket}/uploads/a.jpg@${replaced}`, "image-pipeline-other-uploads/uploads/x.jpg@0cc175b9c0f1b6a831c399e269772661"]);
+    expect(sentBefore).to.equal(3);
+    expect(await (await forwarder()).reconcile(s3)).to.equal(1); // only c.jpg, put after the previous start
+    expect((await messages()).map((m) => m.Records[0].s3.object.key)).to.deep.equal(["uploads/c.jpg"]);
   });
 });

@@ -129,11 +129,11 @@ describe("npm run dlq against the local runtime", function () {
   });
 
   it("list shows each failing image's id, key, receive count and the record's error", async () => {
-    // The real command line, which finds the running runtime through DATA_DIR/runtime.json.
+    // The real command line (as `npm run dlq` runs it), which finds the running runtime through DATA_DIR/runtime.json.
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ["--import", "tsx", "ops/dlq.ts", "list", "--local", "--json"],
+        ["--disable-warning=ExperimentalWarning", "--import", "tsx", "ops/dlq.ts", "list", "--local", "--json"],
         { env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir } },
         (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
       );

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { dataDirLayout, lockDataDir } from "../../local/data-dir.js";
 import { OperationalError, UsageError } from "../../ops/dlq/errors.js";
 import { resolveTarget } from "../../ops/dlq/target.js";
 
@@ -72,8 +73,9 @@ describe("dlq targets: where the queues are", () => {
       names: { queueUrl: "http://127.0.0.1:2/000000000000/jobs", dlqUrl: "http://127.0.0.1:2/000000000000/jobs-dlq", tableName: "images" },
     };
     await writeFile(join(dir, "runtime.json"), JSON.stringify(runtime));
+    const lock = await lockDataDir(dataDirLayout(dir)); // as the running runtime holds it
 
-    const target = await resolveTarget({ kind: "local" }, { env: { DATA_DIR: dir }, cwd: "/" });
+    const target = await resolveTarget({ kind: "local" }, { env: { DATA_DIR: dir }, cwd: "/" }).finally(() => lock.release());
 
     expect(target).to.deep.equal({
       kind: "local",
@@ -92,12 +94,15 @@ describe("dlq targets: where the queues are", () => {
     expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
   });
 
-  it("--local ignores a runtime.json left by a runtime that no longer runs", async () => {
-    const ended = { pid: 2 ** 22 + 12345, endpoints: { sqs: "http://127.0.0.1:2", dynamodb: "http://127.0.0.1:3" }, names: {} };
-    await writeFile(join(dir, "runtime.json"), JSON.stringify(ended));
-    const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
-    expect(error).to.be.instanceOf(OperationalError);
-    expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
+  it("--local ignores a runtime.json left by a runtime that no longer runs, even when its pid is alive again", async () => {
+    // A killed runtime's pid may be a zombie's, or belong to another program since: only the held lock counts.
+    for (const pid of [2 ** 22 + 12345, process.pid]) {
+      const ended = { pid, endpoints: { sqs: "http://127.0.0.1:2", dynamodb: "http://127.0.0.1:3" }, names: {} };
+      await writeFile(join(dir, "runtime.json"), JSON.stringify(ended));
+      const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
+      expect(error).to.be.instanceOf(OperationalError);
+      expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
+    }
   });
 
   it("--local with the stand-ins' endpoints named directly derives the queues from the stack's local names", async () => {

@@ -3,6 +3,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const REPOSITORY_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** The entry point and tsx by absolute path, so that the runtime can run in another working directory. */
+export const MAIN = fileURLToPath(new URL("../../../local/main.ts", import.meta.url));
+export const TSX = import.meta.resolve("tsx");
 
 export interface RuntimeProcess {
   child: ChildProcess;
@@ -14,9 +17,17 @@ export interface RuntimeProcess {
   ready: Promise<string>;
 }
 
-export function startRuntimeProcess(args: string[], env: NodeJS.ProcessEnv = {}): RuntimeProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts", ...args], {
-    cwd: REPOSITORY_ROOT,
+export interface RuntimeProcessOptions {
+  /** Where Pulumi.<stack>.yaml is read from; default the repository. */
+  cwd?: string;
+  /** Its own process group (kill it whole with process.kill(-pid)). */
+  detached?: boolean;
+}
+
+export function startRuntimeProcess(args: string[], env: NodeJS.ProcessEnv = {}, options: RuntimeProcessOptions = {}): RuntimeProcess {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    cwd: options.cwd ?? REPOSITORY_ROOT,
+    detached: options.detached ?? false,
     env: { ...process.env, PORT: "", DATA_DIR: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
