@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { CDN_ORIGIN_SECRET_ENV } from "../handlers/api/delivery.js";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { FILENAME_INDEX } from "../handlers/lib/records.js";
 import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
@@ -25,12 +27,15 @@ export interface HttpApiArgs {
 }
 
 /**
- * The HTTP API and the page: a Lambda behind a public Function URL. CORS for `allowedOrigins` is configured on
+ * The HTTP API and the page: a Lambda behind a public Function URL (with `delivery: cdn`, public but answering
+ * only requests carrying the origin secret CloudFront adds). CORS for `allowedOrigins` is configured on
  * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
  * Reserved concurrency caps what abuse can cost.
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly function: LambdaFunction;
+  /** With `delivery: cdn`: the value CloudFront must send for the API to answer (kept secret in the state). */
+  readonly originSecret?: pulumi.Output<string>;
   readonly functionUrl: aws.lambda.FunctionUrl;
   /** `https://<id>.lambda-url.<region>.on.aws/` */
   readonly url: pulumi.Output<string>;
@@ -40,6 +45,13 @@ export class HttpApi extends pulumi.ComponentResource {
   constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.HttpApi, name, {}, opts);
     const { settings } = args;
+    // @pulumi/random keeps the value in the stack's state, so it stays the same across deploys (a value made here
+    // would change the function and the distribution on every `pulumi up`). The provider marks `result` secret;
+    // saying so here too keeps it encrypted wherever it flows, whatever the provider's version.
+    const originSecret =
+      settings.delivery === "cdn"
+        ? pulumi.secret(new random.RandomPassword(`${name}-origin-secret`, { length: 48, special: false }, { parent: this }).result)
+        : undefined;
 
     this.function = new LambdaFunction(
       name,
@@ -57,6 +69,7 @@ export class HttpApi extends pulumi.ComponentResource {
           VARIANTS_BUCKET: args.variants.name,
           TABLE_NAME: args.table.name,
           WEB_ROOT: API_WEB_ROOT,
+          ...(originSecret ? { [CDN_ORIGIN_SECRET_ENV]: originSecret } : {}),
         },
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
@@ -92,6 +105,7 @@ export class HttpApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    if (originSecret) this.originSecret = originSecret;
     this.url = this.functionUrl.functionUrl;
     this.origin = this.url.apply((url) => new URL(url).origin);
     this.registerOutputs({ url: this.url });

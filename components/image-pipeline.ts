@@ -2,12 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
+import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
 import { ImageProcessor } from "./image-processor.js";
 import { ImageTable } from "./image-table.js";
 import { JobQueue } from "./job-queue.js";
 import { PrivateBucket } from "./private-bucket.js";
+import { RateLimitAcl } from "./rate-limit-acl.js";
 import { ResourceTypes } from "./resource-types.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
 
@@ -37,6 +39,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly processor: ImageProcessor;
   readonly api: HttpApi;
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
+  /** With `delivery: cdn`. */
+  readonly cdn?: CdnDistribution;
+  /** With `delivery: cdn` and `rateLimitPer5Minutes`. */
+  readonly rateLimit?: RateLimitAcl;
 
   readonly apiUrl: pulumi.Output<string>;
   readonly uploadsBucket: pulumi.Output<string>;
@@ -44,6 +50,9 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly queueUrl: pulumi.Output<string>;
   readonly dlqUrl: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
+  /** With `delivery: cdn`: the Function URL behind the distribution, and the distribution's domain. */
+  readonly functionUrl?: pulumi.Output<string>;
+  readonly cdnDomain?: pulumi.Output<string>;
 
   constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.ImagePipeline, name, {}, opts);
@@ -55,7 +64,15 @@ export class ImagePipeline extends pulumi.ComponentResource {
       { forceDestroy: settings.forceDestroy, expiration: { prefix: UPLOADS_PREFIX, days: settings.originalsRetentionDays } },
       parent,
     );
-    this.variants = new PrivateBucket(`${name}-variants`, { forceDestroy: settings.forceDestroy }, parent);
+    // The bucket's policy names the distribution, which is made later from the bucket's domain: a deferred
+    // output carries the distribution's ARN (and the dependency on it) back into the policy.
+    const [distributionArn, resolveDistributionArn] = pulumi.deferredOutput<string>();
+    const cdnDelivery = settings.delivery === "cdn";
+    this.variants = new PrivateBucket(
+      `${name}-variants`,
+      { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn)] } : {}) },
+      parent,
+    );
     this.table = new ImageTable(`${name}-images`, { deletionProtection: settings.deletionProtection }, parent);
 
     this.jobs = new JobQueue(
@@ -82,7 +99,28 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
 
-    // Browsers POST the file straight to S3, from the page (served by the API's own origin) or an allowed origin.
+    if (cdnDelivery) {
+      if (settings.rateLimitPer5Minutes !== undefined) {
+        this.rateLimit = new RateLimitAcl(`${name}-rate-limit`, { limitPer5Minutes: settings.rateLimitPer5Minutes }, parent);
+      }
+      this.cdn = new CdnDistribution(
+        `${name}-cdn`,
+        {
+          variants: { bucketRegionalDomainName: this.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
+          api: { functionUrl: this.api.url, originSecret: this.api.originSecret! },
+          invalidatorRole: this.api.function.role.id,
+          priceClass: settings.priceClass,
+          ...(this.rateLimit ? { webAclArn: this.rateLimit.arn } : {}),
+        },
+        parent,
+      );
+      resolveDistributionArn(this.cdn.arn);
+    } else {
+      resolveDistributionArn(pulumi.output("")); // unused: no grant names it
+    }
+    const pageOrigin = this.cdn ? this.cdn.origin : this.api.origin;
+
+    // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed origin.
     // Made here, not in the bucket component, because the API's origin exists only once the API does.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
@@ -90,7 +128,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         bucket: this.uploads.bucket.id,
         corsRules: [
           {
-            allowedOrigins: this.api.origin.apply((origin) => [origin, ...settings.allowedOrigins]),
+            allowedOrigins: pageOrigin.apply((origin) => [origin, ...settings.allowedOrigins]),
             allowedMethods: ["POST", "PUT"],
             allowedHeaders: ["*"],
             exposeHeaders: ["ETag"],
@@ -101,7 +139,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       parent,
     );
 
-    this.apiUrl = this.api.url;
+    this.apiUrl = this.cdn ? this.cdn.url : this.api.url;
+    if (this.cdn) {
+      this.functionUrl = this.api.url;
+      this.cdnDomain = this.cdn.domainName;
+    }
     this.uploadsBucket = this.uploads.name;
     this.variantsBucket = this.variants.name;
     this.queueUrl = this.jobs.queueUrl;
@@ -114,6 +156,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
       queueUrl: this.queueUrl,
       dlqUrl: this.dlqUrl,
       tableName: this.tableName,
+      ...(this.cdn ? { functionUrl: this.functionUrl, cdnDomain: this.cdnDomain } : {}),
     });
   }
 }

@@ -12,6 +12,8 @@ export const ResourceTypes = {
   LambdaFunction: "image-pipeline:compute:LambdaFunction",
   ImageProcessor: "image-pipeline:compute:ImageProcessor",
   HttpApi: "image-pipeline:compute:HttpApi",
+  CdnDistribution: "image-pipeline:edge:CdnDistribution",
+  RateLimitAcl: "image-pipeline:edge:RateLimitAcl",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

@@ -1,9 +1,9 @@
-import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { isImageId } from "../lib/keys.js";
 import { findLatestRecordByFilename, getRecord, type ImageRecord, type VariantFacts } from "../lib/records.js";
-import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
+import type { VariantUrl } from "./delivery.js";
+import type { ApiContext } from "./deps.js";
 import { HttpError, notFound } from "./responses.js";
+import { srcsetOf } from "./srcset.js";
 import { sanitiseFilename } from "./validation.js";
 
 export interface VariantView {
@@ -22,41 +22,39 @@ export interface ImageView {
   filename: string;
   original?: ImageRecord["original"];
   variants: VariantView[];
+  /** `done` only: the variants a browser may choose from by width (srcset.ts). */
+  srcset?: string;
   placeholder?: string;
   error?: ImageRecord["error"];
   createdAt: string;
   updatedAt: string;
 }
 
-function signVariantUrl(ctx: ApiContext, variant: VariantFacts): Promise<string> {
-  return getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), {
-    expiresIn: DOWNLOAD_URL_TTL_SECONDS,
-  });
-}
-
-export async function toImageView(ctx: ApiContext, record: ImageRecord): Promise<ImageView> {
+export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: VariantUrl): Promise<ImageView> {
   const variants = record.status === "done" ? (record.variants ?? []) : [];
   const view: ImageView = {
     id: record.id,
     status: record.status,
     filename: record.filename,
     variants: await Promise.all(
-      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await signVariantUrl(ctx, v) })),
+      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await urlOf(v) })),
     ),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
+  const srcset = record.status === "done" ? srcsetOf(view.variants, ctx.settings.variants) : undefined;
+  if (srcset) view.srcset = srcset;
   if (record.original) view.original = record.original;
   if (record.placeholder) view.placeholder = record.placeholder;
   if (record.error) view.error = record.error;
   return view;
 }
 
-/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally. */
-export async function getImage(ctx: ApiContext, id: string): Promise<ImageView> {
+/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally (or are CDN paths). */
+export async function getImage(ctx: ApiContext, id: string, urlOf: VariantUrl): Promise<ImageView> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
   if (!record) throw notFound(`No image with id ${JSON.stringify(id.slice(0, 80))}`);
-  return toImageView(ctx, record);
+  return toImageView(ctx, record, urlOf);
 }
 
 export const PROCESSED_PREFIX = "processed-";
@@ -72,7 +70,7 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
  * The original project's `GET /get-processed-image-url?filename=processed-<filename>`: the largest variant of the
  * most recent upload of that filename, once it is done.
  */
-export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams): Promise<{ url: string }> {
+export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams, urlOf: VariantUrl): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
     throw new HttpError(400, "invalid_field", "Expected query parameter filename=processed-<filename>");
@@ -85,5 +83,5 @@ export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchPara
     const reason = record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
     throw notFound(`${filename} is not processed: the latest upload ${reason}`);
   }
-  return { url: await signVariantUrl(ctx, variant) };
+  return { url: await urlOf(variant) };
 }

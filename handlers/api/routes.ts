@@ -1,4 +1,5 @@
 import { publicConfig } from "./config.js";
+import { variantUrls } from "./delivery.js";
 import type { ApiContext } from "./deps.js";
 import { getImage, getProcessedImageUrl } from "./images.js";
 import type { ApiRequest } from "./request.js";
@@ -24,7 +25,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: /^\/images\/([^/]+)$/,
     errorStyle: "api",
-    handle: async (ctx, _request, [id]) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""))),
+    handle: async (ctx, request, [id]) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), variantUrls(ctx, request))),
   },
   {
     method: "GET",
@@ -42,7 +43,7 @@ export const ROUTES: readonly Route[] = [
     method: "GET",
     path: /^\/get-processed-image-url$/,
     errorStyle: "legacy",
-    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query)),
+    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query, variantUrls(ctx, request))),
   },
 ];
 

@@ -17,6 +17,16 @@ export type Fit = (typeof FITS)[number];
 export const ARCHITECTURES = ["arm64", "x86_64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+export const DELIVERIES = ["presigned", "cdn"] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+
+/** CloudFront's price classes: which edge locations serve viewers (100: North America and Europe only). */
+export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_All"] as const;
+export type PriceClass = (typeof PRICE_CLASSES)[number];
+
+/** WAF's bounds for a rate-based rule's limit (requests per IP per 5-minute window). */
+export const RATE_LIMIT_BOUNDS = { min: 10, max: 2_000_000_000 } as const;
+
 export interface VariantSpec {
   /** Unique, lower-case: becomes part of the variant's key `variants/{id}/{name}.{ext}`. */
   name: string;
@@ -58,6 +68,12 @@ export interface Settings {
   deletionProtection: boolean;
   /** Optional address notified through SNS when the DLQ holds messages. */
   alarmEmail?: string;
+  /** How variants reach viewers: presigned S3 GETs, or a CloudFront distribution in front of everything. */
+  delivery: Delivery;
+  /** The distribution's price class (`delivery: cdn` only). */
+  priceClass: PriceClass;
+  /** Requests one IP may make to the API per 5 minutes before the WAF blocks it (`delivery: cdn` only). */
+  rateLimitPer5Minutes?: number;
 }
 
 export const MIB = 1024 * 1024;
@@ -94,6 +110,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
+  delivery: "presigned",
+  priceClass: "PriceClass_100",
 };
 
 export class SettingsError extends Error {
@@ -236,7 +254,7 @@ function processor(value: unknown): ProcessorSettings {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail");
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "rateLimitPer5Minutes");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -266,6 +284,8 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
+    delivery: oneOf("delivery", withDefault(raw.delivery, d.delivery), DELIVERIES),
+    priceClass: oneOf("priceClass", withDefault(raw.priceClass, d.priceClass), PRICE_CLASSES),
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
@@ -273,7 +293,18 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
+  parseRateLimit(raw, settings);
   return settings;
+}
+
+/** The rate limit is a rule of the distribution's web ACL, so it means nothing without a distribution. */
+function parseRateLimit(raw: Record<string, unknown>, settings: Settings): void {
+  if (raw.rateLimitPer5Minutes !== undefined && raw.rateLimitPer5Minutes !== null) {
+    if (settings.delivery !== "cdn") {
+      throw invalid("rateLimitPer5Minutes", `no value unless delivery is cdn (delivery is ${settings.delivery})`, raw.rateLimitPer5Minutes);
+    }
+    settings.rateLimitPer5Minutes = integer("rateLimitPer5Minutes", raw.rateLimitPer5Minutes, RATE_LIMIT_BOUNDS.min, RATE_LIMIT_BOUNDS.max);
+  }
 }
 
 /** The settings' names as they appear in `Pulumi.<stack>.yaml` (namespaced by the project name). */

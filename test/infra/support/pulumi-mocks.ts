@@ -31,6 +31,8 @@ export interface RecordedResource {
   parent: string;
   /** URNs of the resources this one waits for (explicit dependsOn and those behind its inputs). */
   dependencies: string[];
+  /** The explicit provider's reference (`<urn>::<id>`), or "" for the default provider. */
+  provider: string;
 }
 
 export interface Recorder {
@@ -49,7 +51,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT_ID}:${resource}`;
   switch (type) {
     case "aws:s3/bucket:Bucket":
-      return { ...inputs, bucket: `${name}-bkt`, arn: `arn:aws:s3:::${name}-bkt` };
+      return { ...inputs, bucket: `${name}-bkt`, arn: `arn:aws:s3:::${name}-bkt`, bucketRegionalDomainName: `${name}-bkt.s3.${REGION}.amazonaws.com` };
     case "aws:sqs/queue:Queue":
       return { ...inputs, name, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`, arn: arn("sqs", name) };
     case "aws:dynamodb/table:Table":
@@ -62,6 +64,14 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
       return { ...inputs, name: `/aws/lambda/${name}`, arn: arn("logs", `log-group:/aws/lambda/${name}`) };
     case "aws:iam/role:Role":
       return { ...inputs, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}` };
+    case "aws:cloudfront/distribution:Distribution":
+      return { ...inputs, domainName: `${name}.cloudfront.net`, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${name}-id` };
+    case "aws:cloudfront/function:Function":
+      return { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:function/${name}` };
+    case "aws:wafv2/webAcl:WebAcl":
+      return { ...inputs, arn: `arn:aws:wafv2:us-east-1:${ACCOUNT_ID}:global/webacl/${name}/${name}-id` };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `${name}-value` };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: arn("sns", name) };
     default:
@@ -104,7 +114,7 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[] };
+    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string };
     register(req, (error, response) => {
       if (!error) {
         resources.push({

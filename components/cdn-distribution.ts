@@ -1,0 +1,160 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
+import type { PriceClass } from "../handlers/lib/settings.js";
+import { ResourceTypes } from "./resource-types.js";
+
+/** AWS's managed CloudFront policies (their ids are the same in every account). */
+export const MANAGED_POLICIES = {
+  /** Cache policy: long TTLs, gzip and brotli in the key, no headers, cookies or query strings. */
+  cachingOptimized: "658327ea-f89d-4fab-a63d-7e88639e58f6",
+  cachingDisabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+  /** Origin request policy: every viewer header (Authorization too, as caching is disabled) but Host, every query string and cookie. */
+  allViewerExceptHostHeader: "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+} as const;
+
+export const ORIGIN_IDS = { variants: "variants", api: "api" } as const;
+
+/**
+ * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the two headers whatever the viewer
+ * sent, so the API can trust them once the origin secret proves the request came through this distribution.
+ */
+export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
+  var request = event.request;
+  request.headers["${VIEWER_HOST_HEADER}"] = { value: request.headers.host.value };
+  request.headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  return request;
+}
+`;
+
+export interface CdnDistributionArgs {
+  /** The bucket holding `variants/`, reached through Origin Access Control. */
+  variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
+  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`) and the secret it expects. */
+  api: { functionUrl: pulumi.Input<string>; originSecret: pulumi.Input<string> };
+  /** The role allowed to invalidate this distribution's variants (the API's, for deletes). */
+  invalidatorRole: pulumi.Input<string>;
+  /** @default "PriceClass_100" */
+  priceClass?: PriceClass;
+  /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
+  webAclArn?: pulumi.Input<string>;
+}
+
+/**
+ * A CloudFront distribution serving the page, the API and the variants on one HTTPS origin: `variants/*` from the
+ * variants bucket (signed with SigV4 through Origin Access Control, cached as the immutable objects they are,
+ * GET/HEAD only, compressed), everything else from the API's Function URL (never cached; every method; the
+ * viewer's headers but Host, and its query strings). Viewers on HTTP are redirected to HTTPS; HTTP/2 and HTTP/3.
+ *
+ * The viewer side keeps CloudFront's default `*.cloudfront.net` certificate, for which CloudFront always applies
+ * its TLSv1 security policy: a TLS 1.2 minimum for viewers needs an alternate domain and an ACM certificate (not
+ * built). The origin side speaks TLS 1.2 only.
+ */
+export class CdnDistribution extends pulumi.ComponentResource {
+  readonly originAccessControl: aws.cloudfront.OriginAccessControl;
+  readonly viewerRequestFunction: aws.cloudfront.Function;
+  readonly distribution: aws.cloudfront.Distribution;
+  readonly invalidatePolicy: aws.iam.RolePolicy;
+  readonly arn: pulumi.Output<string>;
+  /** `d111111abcdef8.cloudfront.net` */
+  readonly domainName: pulumi.Output<string>;
+  /** `https://d111111abcdef8.cloudfront.net` (no trailing slash). */
+  readonly origin: pulumi.Output<string>;
+  /** `https://d111111abcdef8.cloudfront.net/` */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: CdnDistributionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.CdnDistribution, name, {}, opts);
+    const parent = { parent: this };
+
+    this.originAccessControl = new aws.cloudfront.OriginAccessControl(
+      `${name}-oac`,
+      { description: "Signs CloudFront's requests to the variants bucket", originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
+      parent,
+    );
+    this.viewerRequestFunction = new aws.cloudfront.Function(
+      `${name}-viewer-request`,
+      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host and distribution", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      parent,
+    );
+
+    const readOnly = ["GET", "HEAD"];
+    this.distribution = new aws.cloudfront.Distribution(
+      name,
+      {
+        enabled: true,
+        comment: "image-pipeline: page, API and variants",
+        httpVersion: "http2and3",
+        isIpv6Enabled: true,
+        priceClass: args.priceClass ?? "PriceClass_100",
+        webAclId: args.webAclArn,
+        origins: [
+          { originId: ORIGIN_IDS.variants, domainName: args.variants.bucketRegionalDomainName, originAccessControlId: this.originAccessControl.id },
+          {
+            originId: ORIGIN_IDS.api,
+            domainName: pulumi.output(args.api.functionUrl).apply((url) => new URL(url).host),
+            customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+            customHeaders: [{ name: ORIGIN_SECRET_HEADER, value: args.api.originSecret }],
+          },
+        ],
+        orderedCacheBehaviors: [
+          {
+            pathPattern: args.variants.pathPattern,
+            targetOriginId: ORIGIN_IDS.variants,
+            viewerProtocolPolicy: "redirect-to-https",
+            allowedMethods: readOnly,
+            cachedMethods: readOnly,
+            cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+            compress: true,
+          },
+        ],
+        defaultCacheBehavior: {
+          targetOriginId: ORIGIN_IDS.api,
+          viewerProtocolPolicy: "redirect-to-https",
+          allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+          cachedMethods: readOnly,
+          cachePolicyId: MANAGED_POLICIES.cachingDisabled,
+          originRequestPolicyId: MANAGED_POLICIES.allViewerExceptHostHeader,
+          compress: true,
+          functionAssociations: [{ eventType: "viewer-request", functionArn: this.viewerRequestFunction.arn }],
+        },
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+        viewerCertificate: { cloudfrontDefaultCertificate: true },
+      },
+      parent,
+    );
+
+    this.invalidatePolicy = new aws.iam.RolePolicy(
+      `${name}-invalidate`,
+      {
+        role: args.invalidatorRole,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [this.distribution.arn] }],
+        }),
+      },
+      parent,
+    );
+
+    this.arn = this.distribution.arn;
+    this.domainName = this.distribution.domainName;
+    this.origin = pulumi.interpolate`https://${this.domainName}`;
+    this.url = pulumi.interpolate`https://${this.domainName}/`;
+    this.registerOutputs({ arn: this.arn, domainName: this.domainName, url: this.url });
+  }
+}
+
+/**
+ * The variants bucket's grant to this distribution only: CloudFront's service principal may read `prefix` objects
+ * when the request is made for the distribution whose ARN is given (OAC signs it as such).
+ */
+export function cloudFrontReadStatement(bucketArn: pulumi.Input<string>, prefix: string, distributionArn: pulumi.Input<string>) {
+  return {
+    Sid: "AllowCloudFrontToReadVariants",
+    Effect: "Allow",
+    Principal: { Service: "cloudfront.amazonaws.com" },
+    Action: "s3:GetObject",
+    Resource: pulumi.interpolate`${bucketArn}/${prefix}*`,
+    Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+  };
+}
