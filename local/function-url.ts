@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { corsHeaders, isPreflight, type CorsPolicy } from "../handlers/api/cors.js";
+import type { LocalEdge } from "./variant-origin.js";
 
 export type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 
@@ -21,17 +22,21 @@ export class PortInUseError extends Error {
 export interface FunctionUrlServer {
   url: string;
   port: number;
-  /** Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched. */
-  attach(handler: UrlHandler, cors: CorsPolicy): void;
+  /**
+   * Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched.
+   * An `edge` (the CDN's `/variants/` behaviour, with `delivery: cdn`) answers the paths it claims before the API.
+   */
+  attach(handler: UrlHandler, cors: CorsPolicy, edge?: LocalEdge): void;
   /** Stops accepting requests and waits for those under way. */
   close(): Promise<void>;
 }
 
 export async function listenFunctionUrl(options: { host: string; port: number }): Promise<FunctionUrlServer> {
-  let target: { handler: UrlHandler; cors: CorsPolicy } | undefined;
+  let target: { handler: UrlHandler; cors: CorsPolicy; edge?: LocalEdge } | undefined;
   const server = createServer((req, res) => {
     if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
-    serve(req, res, target.handler, target.cors).catch((error: Error) => {
+    const { handler, cors, edge } = target;
+    (edge ? edge(req, res) : Promise.resolve(false)).then((served) => (served ? undefined : serve(req, res, handler, cors))).catch((error: Error) => {
       if (!res.headersSent) send(res, 502, { "content-type": "application/json" }, json("internal_error", `The function failed: ${error.message}`));
       else res.destroy();
     });
@@ -50,8 +55,8 @@ export async function listenFunctionUrl(options: { host: string; port: number })
   return {
     url: `http://${options.host}:${port}`,
     port,
-    attach(handler, cors) {
-      target = { handler, cors };
+    attach(handler, cors, edge) {
+      target = edge ? { handler, cors, edge } : { handler, cors };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

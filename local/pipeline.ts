@@ -24,6 +24,7 @@ import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
 import { readStackSettings } from "./stack-settings.js";
 import { startStandIns } from "./stand-ins.js";
+import { createVariantOrigin } from "./variant-origin.js";
 
 export interface LocalPipelineOptions {
   /** 0 = random; default 3000. */
@@ -152,8 +153,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
       logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
+      // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
+      ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url } } : {}),
     });
-    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins });
+    const edge = settings.delivery === "cdn" ? createVariantOrigin(s3, names.variantsBucket) : undefined;
+    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, edge);
     const resourceNamesOut = {
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
