@@ -10,7 +10,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
-import { estimateCost } from "./cost-model.js";
+import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
+
+/** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
+const BYTES_PER_VIEW = 100 * 1024;
 import { DEFAULT_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
@@ -89,6 +92,7 @@ async function main(): Promise<number> {
         settings,
         architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
       }),
+      delivery: estimateDeliveryCost({ settings, bytesPerView: BYTES_PER_VIEW }),
     };
   }
   if (options.only.includes("memory")) {
