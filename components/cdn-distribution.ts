@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
-import type { PriceClass } from "../handlers/lib/settings.js";
+import type { CustomDomain, PriceClass } from "../handlers/lib/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
 /** AWS's managed CloudFront policies (their ids are the same in every account). */
@@ -38,6 +38,23 @@ export interface CdnDistributionArgs {
   priceClass?: PriceClass;
   /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
   webAclArn?: pulumi.Input<string>;
+  /**
+   * The distribution's own domain and ACM certificate: viewers then get a TLS 1.2 minimum (TLSv1.2_2021).
+   * @default undefined (CloudFront's `*.cloudfront.net` name and certificate)
+   */
+  customDomain?: CustomDomain;
+}
+
+/** The security policy viewers get with a custom domain: TLS 1.2 and up, modern ciphers only. */
+export const VIEWER_SECURITY_POLICY = "TLSv1.2_2021";
+
+/**
+ * CloudFront applies its TLSv1 policy to its own `*.cloudfront.net` certificate whatever is asked, so a TLS 1.2
+ * minimum needs the distribution's own domain and certificate.
+ */
+function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cloudfront.DistributionViewerCertificate {
+  if (!domain) return { cloudfrontDefaultCertificate: true };
+  return { acmCertificateArn: domain.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: VIEWER_SECURITY_POLICY };
 }
 
 /**
@@ -46,9 +63,8 @@ export interface CdnDistributionArgs {
  * GET/HEAD only, compressed), everything else from the API's Function URL (never cached; every method; the
  * viewer's headers but Host, and its query strings). Viewers on HTTP are redirected to HTTPS; HTTP/2 and HTTP/3.
  *
- * The viewer side keeps CloudFront's default `*.cloudfront.net` certificate, for which CloudFront always applies
- * its TLSv1 security policy: a TLS 1.2 minimum for viewers needs an alternate domain and an ACM certificate (not
- * built). The origin side speaks TLS 1.2 only.
+ * With a custom domain viewers need TLS 1.2 or later; on CloudFront's own `*.cloudfront.net` name CloudFront
+ * always allows TLSv1 (see viewerCertificate). The origin side speaks TLS 1.2 only.
  */
 export class CdnDistribution extends pulumi.ComponentResource {
   readonly originAccessControl: aws.cloudfront.OriginAccessControl;
@@ -58,9 +74,9 @@ export class CdnDistribution extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>;
   /** `d111111abcdef8.cloudfront.net` */
   readonly domainName: pulumi.Output<string>;
-  /** `https://d111111abcdef8.cloudfront.net` (no trailing slash). */
-  readonly origin: pulumi.Output<string>;
-  /** `https://d111111abcdef8.cloudfront.net/` */
+  /** The origins viewers may load the page from: the distribution's own, and the custom domain's if any. */
+  readonly origins: pulumi.Output<string[]>;
+  /** `https://<custom domain or d111111abcdef8.cloudfront.net>/` */
   readonly url: pulumi.Output<string>;
 
   constructor(name: string, args: CdnDistributionArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -88,6 +104,7 @@ export class CdnDistribution extends pulumi.ComponentResource {
         isIpv6Enabled: true,
         priceClass: args.priceClass ?? "PriceClass_100",
         webAclId: args.webAclArn,
+        aliases: args.customDomain ? [args.customDomain.name] : [],
         origins: [
           { originId: ORIGIN_IDS.variants, domainName: args.variants.bucketRegionalDomainName, originAccessControlId: this.originAccessControl.id },
           {
@@ -119,7 +136,7 @@ export class CdnDistribution extends pulumi.ComponentResource {
           functionAssociations: [{ eventType: "viewer-request", functionArn: this.viewerRequestFunction.arn }],
         },
         restrictions: { geoRestriction: { restrictionType: "none" } },
-        viewerCertificate: { cloudfrontDefaultCertificate: true },
+        viewerCertificate: viewerCertificate(args.customDomain),
       },
       parent,
     );
@@ -138,8 +155,9 @@ export class CdnDistribution extends pulumi.ComponentResource {
 
     this.arn = this.distribution.arn;
     this.domainName = this.distribution.domainName;
-    this.origin = pulumi.interpolate`https://${this.domainName}`;
-    this.url = pulumi.interpolate`https://${this.domainName}/`;
+    const custom = args.customDomain ? [`https://${args.customDomain.name}`] : [];
+    this.origins = this.domainName.apply((domain) => [...custom, `https://${domain}`]);
+    this.url = args.customDomain ? pulumi.output(`https://${args.customDomain.name}/`) : pulumi.interpolate`https://${this.domainName}/`;
     this.registerOutputs({ arn: this.arn, domainName: this.domainName, url: this.url });
   }
 }

@@ -111,6 +111,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
           invalidatorRole: this.api.function.role.id,
           priceClass: settings.priceClass,
           ...(this.rateLimit ? { webAclArn: this.rateLimit.arn } : {}),
+          ...(settings.customDomain ? { customDomain: settings.customDomain } : {}),
         },
         parent,
       );
@@ -118,7 +119,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
     } else {
       resolveDistributionArn(pulumi.output("")); // unused: no grant names it
     }
-    const pageOrigin = this.cdn ? this.cdn.origin : this.api.origin;
+    const pageOrigins = this.cdn ? this.cdn.origins : this.api.origin.apply((origin) => [origin]);
 
     // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed origin.
     // Made here, not in the bucket component, because the API's origin exists only once the API does.
@@ -128,7 +129,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         bucket: this.uploads.bucket.id,
         corsRules: [
           {
-            allowedOrigins: pageOrigin.apply((origin) => [origin, ...settings.allowedOrigins]),
+            allowedOrigins: pageOrigins.apply((origins) => [...new Set([...origins, ...settings.allowedOrigins])]),
             allowedMethods: ["POST", "PUT"],
             allowedHeaders: ["*"],
             exposeHeaders: ["ETag"],

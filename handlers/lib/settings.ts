@@ -74,6 +74,15 @@ export interface Settings {
   priceClass: PriceClass;
   /** Requests one IP may make to the API per 5 minutes before the WAF blocks it (`delivery: cdn` only). */
   rateLimitPer5Minutes?: number;
+  /** The distribution's own domain and its ACM certificate (`delivery: cdn` only); enables a TLS 1.2 minimum. */
+  customDomain?: CustomDomain;
+}
+
+export interface CustomDomain {
+  /** `images.example.com`: a CNAME (or Route 53 alias) to the distribution's domain, made by the user. */
+  name: string;
+  /** An ACM certificate in us-east-1 (CloudFront's region) covering `name`. */
+  certificateArn: string;
 }
 
 export const MIB = 1024 * 1024;
@@ -254,7 +263,7 @@ function processor(value: unknown): ProcessorSettings {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "rateLimitPer5Minutes");
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "rateLimitPer5Minutes", "customDomain");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -293,18 +302,35 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
-  parseRateLimit(raw, settings);
+  parseCdnOnly(raw, settings);
   return settings;
 }
 
-/** The rate limit is a rule of the distribution's web ACL, so it means nothing without a distribution. */
-function parseRateLimit(raw: Record<string, unknown>, settings: Settings): void {
-  if (raw.rateLimitPer5Minutes !== undefined && raw.rateLimitPer5Minutes !== null) {
-    if (settings.delivery !== "cdn") {
-      throw invalid("rateLimitPer5Minutes", `no value unless delivery is cdn (delivery is ${settings.delivery})`, raw.rateLimitPer5Minutes);
+/** The rate limit and the custom domain configure the distribution, so they mean nothing without one. */
+function parseCdnOnly(raw: Record<string, unknown>, settings: Settings): void {
+  for (const key of ["rateLimitPer5Minutes", "customDomain"] as const) {
+    if (raw[key] !== undefined && raw[key] !== null && settings.delivery !== "cdn") {
+      throw invalid(key, `no value unless delivery is cdn (delivery is ${settings.delivery})`, raw[key]);
     }
+  }
+  if (raw.rateLimitPer5Minutes !== undefined && raw.rateLimitPer5Minutes !== null) {
     settings.rateLimitPer5Minutes = integer("rateLimitPer5Minutes", raw.rateLimitPer5Minutes, RATE_LIMIT_BOUNDS.min, RATE_LIMIT_BOUNDS.max);
   }
+  if (raw.customDomain !== undefined && raw.customDomain !== null) settings.customDomain = customDomain(raw.customDomain);
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CLOUDFRONT_CERTIFICATE_ARN = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+function customDomain(value: unknown): CustomDomain {
+  const raw = object("customDomain", value, ["name", "certificateArn"]);
+  if (typeof raw.name !== "string" || !HOSTNAME.test(raw.name)) {
+    throw invalid("customDomain.name", "lower-case host name such as images.example.com", raw.name);
+  }
+  if (typeof raw.certificateArn !== "string" || !CLOUDFRONT_CERTIFICATE_ARN.test(raw.certificateArn)) {
+    throw invalid("customDomain.certificateArn", "ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only)", raw.certificateArn);
+  }
+  return { name: raw.name, certificateArn: raw.certificateArn };
 }
 
 /** The settings' names as they appear in `Pulumi.<stack>.yaml` (namespaced by the project name). */

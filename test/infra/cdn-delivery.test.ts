@@ -56,11 +56,17 @@ describe("Pulumi program: delivery (mocks)", function () {
   let presigned: Deployed;
   let cdn: Deployed;
   let limited: Deployed;
+  let branded: Deployed;
+  const CERTIFICATE = `arn:aws:acm:us-east-1:${ACCOUNT_ID}:certificate/0d3e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b`;
 
   before(async function () {
     presigned = await deploy({}, "presigned");
     cdn = await deploy({ "image-pipeline:delivery": "cdn", "image-pipeline:allowedOrigins": ["https://images.example.com"] }, "cdn");
     limited = await deploy({ "image-pipeline:delivery": "cdn", "image-pipeline:rateLimitPer5Minutes": 500, "image-pipeline:priceClass": "PriceClass_All" }, "limited");
+    branded = await deploy(
+      { "image-pipeline:delivery": "cdn", "image-pipeline:customDomain": { name: "images.example.com", certificateArn: CERTIFICATE } },
+      "branded",
+    );
   });
 
   describe("presigned (the default)", function () {
@@ -134,14 +140,15 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(fn.inputs).to.deep.include({ runtime: "cloudfront-js-2.0", code: VIEWER_REQUEST_FUNCTION, publish: true });
     });
 
-    it("HTTP/2 and HTTP/3, IPv6, the default price class, no WAF without a rate limit, the default certificate", function () {
+    it("HTTP/2 and HTTP/3, IPv6, the default price class, no WAF without a rate limit, no alias, the default certificate", function () {
       const { inputs } = distribution;
-      expect({ enabled: inputs.enabled, httpVersion: inputs.httpVersion, isIpv6Enabled: inputs.isIpv6Enabled, priceClass: inputs.priceClass, webAclId: inputs.webAclId }).to.deep.equal({
+      expect({ enabled: inputs.enabled, httpVersion: inputs.httpVersion, isIpv6Enabled: inputs.isIpv6Enabled, priceClass: inputs.priceClass, webAclId: inputs.webAclId, aliases: inputs.aliases }).to.deep.equal({
         enabled: true,
         httpVersion: "http2and3",
         isIpv6Enabled: true,
         priceClass: "PriceClass_100",
         webAclId: undefined,
+        aliases: [],
       });
       expect(inputs.viewerCertificate).to.deep.equal({ cloudfrontDefaultCertificate: true });
       expect(inputs.restrictions).to.deep.equal({ geoRestriction: { restrictionType: "none" } });
@@ -204,6 +211,22 @@ describe("Pulumi program: delivery (mocks)", function () {
         functionUrl: EXPECTED_OUTPUTS.apiUrl,
         cdnDomain: CDN_DOMAIN,
       });
+    });
+  });
+
+  describe("cdn with a customDomain", function () {
+    it("serves the domain with its ACM certificate, SNI and a TLS 1.2 minimum (TLSv1.2_2021)", function () {
+      const { inputs } = branded.recorder.get(T.distribution, "image-pipeline-cdn");
+      expect(inputs.aliases).to.deep.equal(["images.example.com"]);
+      expect(inputs.viewerCertificate).to.deep.equal({ acmCertificateArn: CERTIFICATE, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" });
+    });
+
+    it("apiUrl is the custom domain's; cdnDomain stays the distribution's (the CNAME target); uploads CORS allows both", function () {
+      expect(branded.outputs).to.deep.include({ apiUrl: "https://images.example.com/", cdnDomain: CDN_DOMAIN, functionUrl: EXPECTED_OUTPUTS.apiUrl });
+      expect(branded.recorder.get(T.cors, "image-pipeline-uploads-cors").inputs.corsRules[0].allowedOrigins).to.deep.equal([
+        "https://images.example.com",
+        `https://${CDN_DOMAIN}`,
+      ]);
     });
   });
 

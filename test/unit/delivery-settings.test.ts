@@ -43,4 +43,16 @@ describe("stack settings: delivery, priceClass, rateLimitPer5Minutes", () => {
       "Expected no value unless delivery is cdn (delivery is presigned) for rateLimitPer5Minutes but received 500 of type number",
     ]);
   });
+
+  it("takes a customDomain with a us-east-1 ACM certificate, with cdn only", () => {
+    const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/0d3e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+    expect(parseSettings({ delivery: "cdn", customDomain: { name: "images.example.com", certificateArn } }).customDomain).to.deep.equal({ name: "images.example.com", certificateArn });
+    expect(errorOf(() => parseSettings({ customDomain: { name: "images.example.com", certificateArn } })).key).to.equal("customDomain");
+    const euCertificate = certificateArn.replace("us-east-1", "eu-west-1");
+    expect(errorOf(() => parseSettings({ delivery: "cdn", customDomain: { name: "images.example.com", certificateArn: euCertificate } })).message).to.equal(
+      `Expected ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only) for customDomain.certificateArn but received "${euCertificate}" of type string`,
+    );
+    expect(errorOf(() => parseSettings({ delivery: "cdn", customDomain: { name: "https://images.example.com", certificateArn } })).key).to.equal("customDomain.name");
+    expect(errorOf(() => parseSettings({ delivery: "cdn", customDomain: { name: "images.example.com", certificateArn, zone: "x" } })).key).to.equal("customDomain.zone");
+  });
 });
