@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import sharp from "sharp";
+import { VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
 import { DISTRIBUTION_ID_HEADER, invalidateDeletedVariants, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
 import { withDefaults, type ApiDeps } from "../../handlers/api/deps.js";
@@ -27,6 +28,20 @@ const variantsConfig = [
 ];
 const cdnSettings = parseSettings({ delivery: "cdn", variants: variantsConfig });
 const presignedSettings = parseSettings({ variants: variantsConfig });
+
+type CloudFrontHeaders = Record<string, { value: string }>;
+
+/** Runs the distribution's viewer-request function (as deployed) on a viewer's request, as CloudFront would. */
+function viewerRequest(headers: CloudFrontHeaders, distributionId: string): CloudFrontHeaders {
+  const handler = new Function(`${VIEWER_REQUEST_FUNCTION}; return handler;`)() as (event: unknown) => { headers: CloudFrontHeaders };
+  const event = {
+    version: "1.0",
+    context: { distributionDomainName: CDN_HOST, distributionId, eventType: "viewer-request", requestId: "r-1" },
+    viewer: { ip: "198.51.100.7" },
+    request: { method: "GET", uri: "/config", querystring: {}, headers, cookies: {} },
+  };
+  return handler(event).headers;
+}
 
 /** Records what would have been sent to CloudFront. */
 function recordingCloudFront(): InvalidationClient & { sent: CreateInvalidationCommand[] } {
@@ -116,6 +131,25 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
 
     it("refuses to start with delivery cdn but neither a secret nor (locally) a public origin", () => {
       expect(() => withDefaults({ ...deps, cdn: undefined })).to.throw("delivery is cdn: the API needs the CDN's origin secret");
+    });
+  });
+
+  describe("the distribution's viewer-request function", () => {
+    it("overwrites the host and distribution headers a viewer sends, with the ones the API reads", async () => {
+      const forged = { host: { value: CDN_HOST }, [VIEWER_HOST_HEADER]: { value: "evil.example" }, [DISTRIBUTION_ID_HEADER]: { value: "EVIL" } };
+      const forwarded = viewerRequest(forged, DISTRIBUTION_ID);
+      expect(forwarded).to.deep.equal({
+        host: { value: CDN_HOST },
+        [VIEWER_HOST_HEADER]: { value: CDN_HOST },
+        [DISTRIBUTION_ID_HEADER]: { value: DISTRIBUTION_ID },
+      });
+      // Then CloudFront adds the origin header (replacing any of the viewer's) and the Function URL gets Host anew.
+      const headers = { ...Object.fromEntries(Object.entries(forwarded).map(([k, v]) => [k, v.value])), [ORIGIN_SECRET_HEADER]: SECRET };
+      const view = bodyOf(await api(httpEvent("GET", `/images/${id}`, { headers: { ...headers, host: "abc.lambda-url.us-east-1.on.aws" } })));
+      expect(view.variants[0].url).to.equal(`https://${CDN_HOST}/variants/${id}/thumb.webp`);
+      const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers }));
+      await invalidateDeletedVariants(withDefaults(deps), request, id);
+      expect(cloudFront.sent.map((c) => c.input.DistributionId)).to.deep.equal([DISTRIBUTION_ID]);
     });
   });
 

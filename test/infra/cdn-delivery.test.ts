@@ -151,6 +151,10 @@ describe("Pulumi program: delivery (mocks)", function () {
         aliases: [],
       });
       expect(inputs.viewerCertificate).to.deep.equal({ cloudfrontDefaultCertificate: true });
+      // Nothing else is set: every input is one of those asserted in this suite.
+      expect(Object.keys(inputs).sort()).to.deep.equal(
+        ["aliases", "comment", "defaultCacheBehavior", "enabled", "httpVersion", "isIpv6Enabled", "orderedCacheBehaviors", "origins", "priceClass", "restrictions", "viewerCertificate"].sort(),
+      );
       expect(inputs.restrictions).to.deep.equal({ geoRestriction: { restrictionType: "none" } });
       expect(cdn.recorder.ofType(T.webAcl)).to.deep.equal([]);
       expect(cdn.recorder.ofType(T.provider)).to.deep.equal([]);
