@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
+import { HSTS_HEADER, SECURITY_HEADERS } from "../handlers/api/responses.js";
 import type { CustomDomain, PriceClass } from "../handlers/lib/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
@@ -69,6 +70,7 @@ function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cl
 export class CdnDistribution extends pulumi.ComponentResource {
   readonly originAccessControl: aws.cloudfront.OriginAccessControl;
   readonly viewerRequestFunction: aws.cloudfront.Function;
+  readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
   readonly distribution: aws.cloudfront.Distribution;
   readonly invalidatePolicy: aws.iam.RolePolicy;
   readonly arn: pulumi.Output<string>;
@@ -91,6 +93,13 @@ export class CdnDistribution extends pulumi.ComponentResource {
     this.viewerRequestFunction = new aws.cloudfront.Function(
       `${name}-viewer-request`,
       { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host and distribution", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      parent,
+    );
+
+    // S3 sends none of the headers the API puts on every response; the edge adds them to the variants.
+    this.variantHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+      `${name}-variant-headers`,
+      { comment: "The API's security headers on variants", securityHeadersConfig: variantSecurityHeaders() },
       parent,
     );
 
@@ -122,6 +131,7 @@ export class CdnDistribution extends pulumi.ComponentResource {
             allowedMethods: readOnly,
             cachedMethods: readOnly,
             cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+            responseHeadersPolicyId: this.variantHeaders.id,
             compress: true,
           },
         ],
@@ -160,6 +170,16 @@ export class CdnDistribution extends pulumi.ComponentResource {
     this.url = args.customDomain ? pulumi.output(`https://${args.customDomain.name}/`) : pulumi.interpolate`https://${this.domainName}/`;
     this.registerOutputs({ arn: this.arn, domainName: this.domainName, url: this.url });
   }
+}
+
+/** handlers/api/responses.ts' SECURITY_HEADERS and HSTS_HEADER, as a response headers policy states them. */
+export function variantSecurityHeaders(): aws.types.input.cloudfront.ResponseHeadersPolicySecurityHeadersConfig {
+  const maxAge = Number(/max-age=(\d+)/.exec(HSTS_HEADER["strict-transport-security"])![1]);
+  return {
+    contentTypeOptions: { override: true }, // x-content-type-options: nosniff
+    referrerPolicy: { referrerPolicy: SECURITY_HEADERS["referrer-policy"], override: true },
+    strictTransportSecurity: { accessControlMaxAgeSec: maxAge, includeSubdomains: false, preload: false, override: true },
+  };
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * What the CDN serves at `/variants/...` with `delivery: cdn`, on the runtime's own origin: the object from the
  * variants bucket with the headers a CloudFront hit carries (the object's Content-Type and Cache-Control, its
- * ETag), `304 Not Modified` when the browser already holds that ETag, and GET/HEAD only.
+ * ETag, and the security headers the distribution's response headers policy adds; no HSTS over HTTP), `304 Not
+ * Modified` when the browser already holds that ETag, and GET/HEAD only.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
+import { SECURITY_HEADERS } from "../handlers/api/responses.js";
 import { VARIANTS_PREFIX } from "../handlers/lib/keys.js";
 import { VARIANT_CACHE_CONTROL } from "../handlers/processor/process-object.js";
 
@@ -36,6 +38,7 @@ export function createVariantOrigin(s3: S3Client, bucket: string): LocalEdge {
       throw error;
     }
     const headers: Record<string, string> = {
+      ...SECURITY_HEADERS,
       "cache-control": object.CacheControl ?? VARIANT_CACHE_CONTROL,
       etag: object.ETag ?? "",
     };
@@ -61,6 +64,6 @@ function matchesEtag(header: string | undefined, etag: string | undefined): bool
 }
 
 function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.writeHead(status, { "content-type": "application/json", ...SECURITY_HEADERS, ...headers });
   res.end(JSON.stringify({ error: { code, message } }));
 }

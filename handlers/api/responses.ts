@@ -25,6 +25,11 @@ export class HttpError extends Error {
   }
 }
 
+/** Headers on every response: no MIME sniffing, no Referer to anything the page links to. */
+export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;
+/** Added over HTTPS only (a browser ignores it over HTTP, and the local runtime is HTTP). */
+export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } as const;
+
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {

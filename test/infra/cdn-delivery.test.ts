@@ -19,7 +19,7 @@ const T = {
   cors: "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
 } as const;
 
-const CDN_ONLY_TYPES = [T.distribution, T.oac, T.cfFunction, T.webAcl, T.provider, T.password, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl];
+const CDN_ONLY_TYPES = ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", T.distribution, T.oac, T.cfFunction, T.webAcl, T.provider, T.password, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl];
 
 const DISTRIBUTION_ARN = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`;
 const CDN_DOMAIN = "image-pipeline-cdn.cloudfront.net";
@@ -119,10 +119,20 @@ describe("Pulumi program: delivery (mocks)", function () {
           allowedMethods: ["GET", "HEAD"],
           cachedMethods: ["GET", "HEAD"],
           cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+          responseHeadersPolicyId: "image-pipeline-cdn-variant-headers-id",
           compress: true,
         },
       ]);
       expect(MANAGED_POLICIES.cachingOptimized).to.equal("658327ea-f89d-4fab-a63d-7e88639e58f6");
+    });
+
+    it("adds the API's security headers to variants at the edge: nosniff, no Referer, HSTS for a year", function () {
+      const headers = cdn.recorder.get("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "image-pipeline-cdn-variant-headers");
+      expect(headers.inputs.securityHeadersConfig).to.deep.equal({
+        contentTypeOptions: { override: true },
+        referrerPolicy: { referrerPolicy: "no-referrer", override: true },
+        strictTransportSecurity: { accessControlMaxAgeSec: 31536000, includeSubdomains: false, preload: false, override: true },
+      });
     });
 
     it("sends everything else to the API uncached, every method, the viewer's headers but Host, with the viewer-request function", function () {
@@ -245,6 +255,7 @@ describe("Pulumi program: delivery (mocks)", function () {
         [T.distribution, "image-pipeline-cdn"],
         [T.oac, "image-pipeline-cdn-oac"],
         [T.cfFunction, "image-pipeline-cdn-viewer-request"],
+        ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "image-pipeline-cdn-variant-headers"],
         [T.rolePolicy, "image-pipeline-cdn-invalidate"],
       ] as const) {
         expect(parentOf(type, name), name).to.equal("image-pipeline-cdn");

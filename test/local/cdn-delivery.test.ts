@@ -57,6 +57,8 @@ describe("local runtime with a delivery: cdn stack", function () {
     expect(first.status).to.equal(200);
     expect(thumbBytes.length).to.equal(image.variants[0]!.bytes);
     expect(headersOf(first)).to.deep.equal({
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
       "cache-control": "public, max-age=31536000, immutable",
       "content-type": "image/webp",
       "content-length": String(thumbBytes.length),
@@ -66,7 +68,12 @@ describe("local runtime with a delivery: cdn stack", function () {
     const revalidated = await fetch(url, { headers: { "if-none-match": etag } });
     expect(revalidated.status).to.equal(304);
     expect(Buffer.from(await revalidated.arrayBuffer()).length).to.equal(0);
-    expect(headersOf(revalidated)).to.deep.equal({ "cache-control": "public, max-age=31536000, immutable", etag });
+    expect(headersOf(revalidated)).to.deep.equal({
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cache-control": "public, max-age=31536000, immutable",
+      etag,
+    });
 
     const stale = await fetch(url, { headers: { "if-none-match": '"0123"' } });
     expect(stale.status).to.equal(200);
