@@ -28,7 +28,8 @@ export interface ImagePipelineArgs {
 
 /**
  * The whole pipeline: uploads bucket -> jobs queue (+ DLQ and its alarm) -> processor -> variants bucket and
- * image table, and the HTTP API that serves the page, signs uploads and reports progress.
+ * image table, and the HTTP API that serves the page, signs uploads and reports progress; with `delivery: cdn`, a
+ * CloudFront distribution in front of the API and the variants (and its WAF rate limit when set).
  */
 export class ImagePipeline extends pulumi.ComponentResource {
   readonly uploads: PrivateBucket;
@@ -66,11 +67,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     // The bucket's policy names the distribution, which is made later from the bucket's domain: a deferred
     // output carries the distribution's ARN (and the dependency on it) back into the policy.
-    const [distributionArn, resolveDistributionArn] = pulumi.deferredOutput<string>();
     const cdnDelivery = settings.delivery === "cdn";
+    const [distributionArn, resolveDistributionArn] = cdnDelivery ? pulumi.deferredOutput<string>() : [];
     this.variants = new PrivateBucket(
       `${name}-variants`,
-      { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn)] } : {}) },
+      { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn!)] } : {}) },
       parent,
     );
     this.table = new ImageTable(`${name}-images`, { deletionProtection: settings.deletionProtection }, parent);
@@ -115,9 +116,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         },
         parent,
       );
-      resolveDistributionArn(this.cdn.arn);
-    } else {
-      resolveDistributionArn(pulumi.output("")); // unused: no grant names it
+      resolveDistributionArn!(this.cdn.arn);
     }
     const pageOrigins = this.cdn ? this.cdn.origins : this.api.origin.apply((origin) => [origin]);
 
