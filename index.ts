@@ -1,11 +1,19 @@
 import { lambdaCode } from "./components/artifacts/lambda-code.js";
 import { ImagePipeline } from "./components/image-pipeline.js";
 import { stackSettings } from "./components/stack-settings.js";
+import { taggedProvider } from "./components/stack-tags.js";
 import { PROJECT_NAME } from "./handlers/lib/settings.js";
 
-/** The stack: its settings (Pulumi.<stack>.yaml), one ImagePipeline, and the outputs DESIGN.md lists. */
+/**
+ * The stack: its settings (Pulumi.<stack>.yaml), one ImagePipeline whose every resource carries the stack tag
+ * (the budget's filter), and the outputs DESIGN.md lists.
+ */
 const settings = stackSettings();
-const pipeline = new ImagePipeline(PROJECT_NAME, { settings, code: lambdaCode(settings.processor.architecture) });
+const pipeline = new ImagePipeline(
+  PROJECT_NAME,
+  { settings, code: lambdaCode(settings.processor.architecture) },
+  { providers: [taggedProvider(`${PROJECT_NAME}-aws`)] },
+);
 
 export const apiUrl = pipeline.apiUrl;
 export const uploadsBucket = pipeline.uploadsBucket;

@@ -72,11 +72,13 @@ function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: 
 async function loadLambdaCode(job: ChildJob): Promise<void> {
   const { createProcessorFromEnv } = await import("../handlers/processor/environment.js");
   const { parseSettings } = await import("../handlers/lib/settings.js");
+  const { processorEnvironment } = await import("../handlers/lib/function-env.js");
   createProcessorFromEnv({
-    PIPELINE_SETTINGS: JSON.stringify(parseSettings({ variants: job.variants, maxInputPixels: job.maxInputPixels })),
-    UPLOADS_BUCKET: "bench-uploads",
-    VARIANTS_BUCKET: "bench-variants",
-    TABLE_NAME: "bench-images",
+    ...processorEnvironment(parseSettings({ variants: job.variants, maxInputPixels: job.maxInputPixels }), {
+      uploadsBucket: "bench-uploads",
+      variantsBucket: "bench-variants",
+      tableName: "bench-images",
+    }),
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "bench",
     AWS_SECRET_ACCESS_KEY: "bench",

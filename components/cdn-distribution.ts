@@ -172,14 +172,34 @@ export class CdnDistribution extends pulumi.ComponentResource {
   }
 }
 
-/** handlers/api/responses.ts' SECURITY_HEADERS and HSTS_HEADER, as a response headers policy states them. */
-export function variantSecurityHeaders(): aws.types.input.cloudfront.ResponseHeadersPolicySecurityHeadersConfig {
-  const maxAge = Number(/max-age=(\d+)/.exec(HSTS_HEADER["strict-transport-security"])![1]);
-  return {
-    contentTypeOptions: { override: true }, // x-content-type-options: nosniff
-    referrerPolicy: { referrerPolicy: SECURITY_HEADERS["referrer-policy"], override: true },
-    strictTransportSecurity: { accessControlMaxAgeSec: maxAge, includeSubdomains: false, preload: false, override: true },
-  };
+type SecurityHeadersConfig = aws.types.input.cloudfront.ResponseHeadersPolicySecurityHeadersConfig;
+type ApiSecurityHeader = keyof typeof SECURITY_HEADERS | keyof typeof HSTS_HEADER;
+
+/**
+ * Each of the API's security headers (handlers/api/responses.ts, the one place they are defined) as the field of a
+ * response headers policy that sends it. A header added there fails to compile here until the edge states it too.
+ */
+const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHeadersConfig } = {
+  "x-content-type-options": (value) => {
+    // The policy's field can only send `nosniff`.
+    if (value !== "nosniff") throw new Error(`x-content-type-options ${value}: a response headers policy sends only nosniff`);
+    return { contentTypeOptions: { override: true } };
+  },
+  "referrer-policy": (value) => ({ referrerPolicy: { referrerPolicy: value, override: true } }),
+  "strict-transport-security": (value) => ({
+    strictTransportSecurity: {
+      accessControlMaxAgeSec: Number(/max-age=(\d+)/i.exec(value)![1]),
+      includeSubdomains: /;\s*includeSubDomains/i.test(value),
+      preload: /;\s*preload/i.test(value),
+      override: true,
+    },
+  }),
+};
+
+/** handlers/api/responses.ts' SECURITY_HEADERS and HSTS_HEADER (viewers reach the edge over HTTPS only), as a policy. */
+export function variantSecurityHeaders(): SecurityHeadersConfig {
+  const headers: Record<ApiSecurityHeader, string> = { ...SECURITY_HEADERS, ...HSTS_HEADER };
+  return Object.assign({}, ...Object.entries(headers).map(([name, value]) => POLICY_FIELD_OF[name as ApiSecurityHeader](value)));
 }
 
 /**

@@ -12,7 +12,19 @@ export interface DeadLetterAlarmArgs {
   email?: string;
 }
 
-/** Alarms as soon as the dead-letter queue holds any message: each one is an image that could not be processed. */
+/** How many one-minute periods the alarm looks back over for a single data point above 0. */
+export const DEAD_LETTER_LOOKBACK_MINUTES = 5;
+
+/**
+ * Alarms when the dead-letter queue holds any message: each one is an image that could not be processed.
+ *
+ * What AWS documents shapes it: SQS publishes metrics only for an active queue (one holding messages, or
+ * called in the last six hours), so an idle DLQ sends no data at all (missing data is "not breaching": the
+ * queue is empty) and, once a message lands, its first data points can come minutes late. A message SQS moves
+ * to a DLQ is not counted by NumberOfMessagesSent; the visible count is the metric that sees it. The alarm fires
+ * on one data point above 0 within the last DEAD_LETTER_LOOKBACK_MINUTES periods, so a late point still counts;
+ * nothing consumes the DLQ, so the count stays up until an operator replays or purges it.
+ */
 export class DeadLetterAlarm extends pulumi.ComponentResource {
   readonly alarm: aws.cloudwatch.MetricAlarm;
   readonly topic?: aws.sns.Topic;
@@ -35,7 +47,8 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
         dimensions: { QueueName: args.queueName },
         statistic: "Maximum",
         period: 60,
-        evaluationPeriods: 1,
+        evaluationPeriods: DEAD_LETTER_LOOKBACK_MINUTES,
+        datapointsToAlarm: 1,
         comparisonOperator: "GreaterThanThreshold",
         threshold: 0,
         treatMissingData: "notBreaching",

@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { CDN_ORIGIN_SECRET_ENV } from "../handlers/api/delivery.js";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { FILENAME_INDEX } from "../handlers/lib/records.js";
-import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
+import { apiEnvironment } from "../handlers/lib/function-env.js";
+import type { Settings } from "../handlers/lib/settings.js";
 import { API_WEB_ROOT } from "./artifacts/layout.js";
 import { objectsUnder } from "./iam.js";
 import { LambdaFunction } from "./lambda-function.js";
@@ -15,7 +15,8 @@ export interface HttpApiArgs {
   code: pulumi.Input<pulumi.asset.Archive>;
   uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
-  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn: pulumi.Input<string> };
+  /** `filenameIndexArn` is needed (and only granted) when `settings.legacyApi` is on. */
+  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string> };
   /**
    * @default 512
    */
@@ -30,7 +31,7 @@ export interface HttpApiArgs {
  * The HTTP API and the page: a Lambda behind a public Function URL (with `delivery: cdn`, public but answering
  * only requests carrying the origin secret CloudFront adds). CORS for `allowedOrigins` is configured on
  * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
- * Reserved concurrency caps what abuse can cost.
+ * With `api.reservedConcurrency` set, reserved concurrency caps what abuse can cost (off by default).
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly function: LambdaFunction;
@@ -45,6 +46,9 @@ export class HttpApi extends pulumi.ComponentResource {
   constructor(name: string, args: HttpApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.HttpApi, name, {}, opts);
     const { settings } = args;
+    if (settings.legacyApi && args.table.filenameIndexArn === undefined) {
+      throw new Error(`${name}: legacyApi needs the table's byFilename index (ImageTable filenameIndex: true)`);
+    }
     // @pulumi/random keeps the value in the stack's state, so it stays the same across deploys (a value made here
     // would change the function and the distribution on every `pulumi up`). The provider marks `result` secret;
     // saying so here too keeps it encrypted wherever it flows, whatever the provider's version.
@@ -58,25 +62,28 @@ export class HttpApi extends pulumi.ComponentResource {
       {
         code: args.code,
         handler: "api.handler",
-        architecture: settings.processor.architecture,
+        architecture: settings.api.architecture,
         memoryMb: args.memoryMb ?? 512,
         timeoutSeconds: args.timeoutSeconds ?? 10,
         logRetentionDays: settings.api.logRetentionDays,
-        reservedConcurrency: settings.api.reservedConcurrency,
-        environment: {
-          [SETTINGS_ENV]: JSON.stringify(settings),
-          UPLOADS_BUCKET: args.uploads.name,
-          VARIANTS_BUCKET: args.variants.name,
-          TABLE_NAME: args.table.name,
-          WEB_ROOT: API_WEB_ROOT,
-          ...(originSecret ? { [CDN_ORIGIN_SECRET_ENV]: originSecret } : {}),
-        },
+        // 0 (the default) leaves the function on the account's unreserved pool: reserving any amount fails on an
+        // account whose quota cannot spare it and keep Lambda's 100 unreserved.
+        reservedConcurrency: settings.api.reservedConcurrency > 0 ? settings.api.reservedConcurrency : undefined,
+        environment: apiEnvironment(settings, {
+          uploadsBucket: args.uploads.name,
+          variantsBucket: args.variants.name,
+          tableName: args.table.name,
+          webRoot: API_WEB_ROOT,
+          ...(originSecret === undefined ? {} : { cdnOriginSecret: originSecret }),
+        }),
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
           { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           { sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
-          { sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn] },
+          ...(settings.legacyApi
+            ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }]
+            : []),
         ],
       },
       { parent: this },

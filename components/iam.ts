@@ -6,6 +6,8 @@ export interface PolicyStatement {
   sid: string;
   actions: string[];
   resources: pulumi.Input<string>[];
+  /** IAM condition block, e.g. `{ StringLike: { "s3:prefix": ["uploads/*"] } }`. @default none */
+  conditions?: Record<string, Record<string, string[]>>;
 }
 
 /** The trust policy letting the Lambda service assume a function's role. */
@@ -17,7 +19,13 @@ export const LAMBDA_ASSUME_ROLE_POLICY = JSON.stringify({
 export function policyDocument(statements: PolicyStatement[]): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
-    Statement: statements.map((s) => ({ Sid: s.sid, Effect: "Allow", Action: s.actions, Resource: s.resources })),
+    Statement: statements.map((s) => ({
+      Sid: s.sid,
+      Effect: "Allow",
+      Action: s.actions,
+      Resource: s.resources,
+      ...(s.conditions ? { Condition: s.conditions } : {}),
+    })),
   });
 }
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
 import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
+import { CostBudget } from "./cost-budget.js";
 import { DeadLetterAlarm } from "./dead-letter-alarm.js";
 import { HttpApi } from "./http-api.js";
 import { ImageProcessor } from "./image-processor.js";
@@ -11,8 +12,9 @@ import { JobQueue } from "./job-queue.js";
 import { PrivateBucket } from "./private-bucket.js";
 import { RateLimitAcl } from "./rate-limit-acl.js";
 import { ResourceTypes } from "./resource-types.js";
+import { STACK_TAG_KEY } from "./stack-tags.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
-
+import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/bucket-cors.js";
 
 export interface LambdaCode {
   api: pulumi.Input<pulumi.asset.Archive>;
@@ -44,6 +46,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly cdn?: CdnDistribution;
   /** With `delivery: cdn` and `rateLimitPer5Minutes`. */
   readonly rateLimit?: RateLimitAcl;
+  /** Only with the `budget` setting. */
+  readonly budget?: CostBudget;
 
   readonly apiUrl: pulumi.Output<string>;
   readonly uploadsBucket: pulumi.Output<string>;
@@ -74,7 +78,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn!)] } : {}) },
       parent,
     );
-    this.table = new ImageTable(`${name}-images`, { deletionProtection: settings.deletionProtection }, parent);
+    this.table = new ImageTable(
+      `${name}-images`,
+      { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi },
+      parent,
+    );
 
     this.jobs = new JobQueue(
       `${name}-jobs`,
@@ -120,24 +128,28 @@ export class ImagePipeline extends pulumi.ComponentResource {
     }
     const pageOrigins = this.cdn ? this.cdn.origins : this.api.origin.apply((origin) => [origin]);
 
-    // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed origin.
-    // Made here, not in the bucket component, because the API's origin exists only once the API does.
+    // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed
+    // origin. Made here, not in the bucket component, because the API's origin exists only once the API does. The
+    // variants bucket has a CORS configuration only if its rules (bucket-cors.ts) are not empty, and they are.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
       {
         bucket: this.uploads.bucket.id,
-        corsRules: [
-          {
-            allowedOrigins: pageOrigins.apply((origins) => [...new Set([...origins, ...settings.allowedOrigins])]),
-            allowedMethods: ["POST", "PUT"],
-            allowedHeaders: ["*"],
-            exposeHeaders: ["ETag"],
-            maxAgeSeconds: 3600,
-          },
-        ],
+        corsRules: pageOrigins.apply((origins) => uploadsCorsRules([...new Set([...origins, ...settings.allowedOrigins])])),
       },
       parent,
     );
+    if (VARIANTS_CORS_RULES.length > 0) {
+      new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
+    }
+
+    if (settings.budget) {
+      this.budget = new CostBudget(
+        `${name}-budget`,
+        { ...settings.budget, tag: { key: STACK_TAG_KEY, value: pulumi.getStack() } },
+        parent,
+      );
+    }
 
     this.apiUrl = this.cdn ? this.cdn.url : this.api.url;
     if (this.cdn) {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SETTINGS_ENV, type Settings } from "../handlers/lib/settings.js";
+import { processorEnvironment } from "../handlers/lib/function-env.js";
+import type { Settings } from "../handlers/lib/settings.js";
 import { objectsUnder } from "./iam.js";
 import { LambdaFunction } from "./lambda-function.js";
 import { ResourceTypes } from "./resource-types.js";
@@ -36,19 +37,18 @@ export class ImageProcessor extends pulumi.ComponentResource {
         memoryMb: processor.memoryMb,
         timeoutSeconds: processor.timeoutSeconds,
         logRetentionDays: processor.logRetentionDays,
-        environment: {
-          [SETTINGS_ENV]: JSON.stringify(settings),
-          UPLOADS_BUCKET: args.uploads.name,
-          VARIANTS_BUCKET: args.variants.name,
-          TABLE_NAME: args.table.name,
-          // glibc's per-thread arenas fragment under libvips' threads; two halve peak memory over many images.
-          MALLOC_ARENA_MAX: "2",
-        },
+        environment: processorEnvironment(settings, { uploadsBucket: args.uploads.name, variantsBucket: args.variants.name, tableName: args.table.name }),
         statements: [
           { sid: "ReadOriginals", actions: ["s3:GetObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           // Without ListBucket, S3 answers a deleted original with 403 instead of 404, and the processor could not
           // tell "gone" (final: original_missing) from "not allowed" (transient: retried, then the DLQ).
-          { sid: "TellMissingOriginals", actions: ["s3:ListBucket"], resources: [args.uploads.arn] },
+          // Listing is limited to the originals' prefix: the role never learns what else the bucket holds.
+          {
+            sid: "TellMissingOriginals",
+            actions: ["s3:ListBucket"],
+            resources: [args.uploads.arn],
+            conditions: { StringLike: { "s3:prefix": [`${args.uploads.prefix}*`] } },
+          },
           { sid: "WriteVariants", actions: ["s3:PutObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
           {

@@ -14,6 +14,7 @@ export const ResourceTypes = {
   HttpApi: "image-pipeline:compute:HttpApi",
   CdnDistribution: "image-pipeline:edge:CdnDistribution",
   RateLimitAcl: "image-pipeline:edge:RateLimitAcl",
+  CostBudget: "image-pipeline:operations:CostBudget",
 } as const;
 
 export type ResourceType = (typeof ResourceTypes)[keyof typeof ResourceTypes];

@@ -1,28 +1,36 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings, PROJECT_NAME, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/settings.js";
+import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/settings.js";
 
 /**
  * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same
  * parser the handlers and the local runtime use. Structured values (lists, objects, numbers, booleans) arrive
  * from the engine as JSON; a plain string such as `alarmEmail` arrives as itself.
  *
- * A bad value stops the program with a RunError (no stack trace) naming the key.
+ * A bad value stops the program with a RunError (no stack trace) naming the key. What a valid setting asks of
+ * the account that the program cannot check (the Lambda concurrency quota) is said through `notice`.
  */
-export function stackSettings(config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): Settings {
+export function stackSettings(
+  config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
+  notice: (message: string) => void = (message) => void pulumi.log.info(message),
+): Settings {
   rejectUnknownKeys(config.name);
   const raw: Record<string, unknown> = {};
   for (const key of SETTINGS_KEYS) {
     const value = readValue(config, key);
     if (value !== undefined) raw[key] = value;
   }
+  let settings: Settings;
   try {
-    return parseSettings(raw);
+    settings = parseSettings(raw);
   } catch (error) {
     if (error instanceof SettingsError) {
       throw new pulumi.RunError(`Invalid stack setting ${PROJECT_NAME}:${error.key.split(/[.[]/)[0]}: ${error.message}`);
     }
     throw error;
   }
+  const requirement = reservedConcurrencyRequirement(settings);
+  if (requirement) notice(requirement);
+  return settings;
 }
 
 function readValue(config: pulumi.Config, key: string): unknown {

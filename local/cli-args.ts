@@ -1,4 +1,8 @@
+import { expected } from "../handlers/lib/is.js";
+import { integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
 import type { Faults } from "./faults.js";
+
+export { UsageError };
 
 /** What `npm start -- ...` was asked to do. */
 export interface CliOptions {
@@ -7,10 +11,6 @@ export interface CliOptions {
   port: number;
   dataDir: string;
   faults: Faults;
-}
-
-export class UsageError extends Error {
-  override name = "UsageError";
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -30,75 +30,54 @@ Fault injection (to watch retries, redelivery and the DLQ at work):
   --seed N                  seed of --fail-writes' draws (default 1)
   --help                    this text`;
 
-function integer(flag: string, value: string | undefined, min: number, max: number): number {
-  const n = Number(value);
-  if (value === undefined || value.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`Expected an integer between ${min} and ${max} for ${flag} but received ${JSON.stringify(value ?? null)}`);
-  }
-  return n;
-}
-
-function rate(flag: string, value: string | undefined): number {
-  const n = Number(value);
-  if (value === undefined || value.trim() === "" || !(n >= 0 && n <= 1)) {
-    throw new UsageError(`Expected a number between 0 and 1 for ${flag} but received ${JSON.stringify(value ?? null)}`);
-  }
-  return n;
-}
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  stack: { type: "string" },
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+  "fail-writes": { type: "string" },
+  "fail-keys": { type: "string" },
+  "crash-after": { type: "string" },
+  "pause-processor": { type: "boolean" },
+  seed: { type: "string" },
+} as const;
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
+  const { values } = parseCommandLine(argv, OPTIONS);
+  const text = (flag: string): string | undefined => {
+    const value = values.get(flag);
+    return typeof value === "string" ? value : undefined;
+  };
   const options: CliOptions = {
-    help: false,
+    help: values.has("--help"),
     stack: "dev",
-    port: env.PORT ? integer("PORT", env.PORT, 0, 65535) : 3000,
+    port: env.PORT ? integerValue("PORT", env.PORT, 0, 65535) : 3000,
     dataDir: env.DATA_DIR || ".data",
     faults: {},
   };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case "--help":
-      case "-h":
-        options.help = true;
-        break;
-      case "--stack": {
-        const stack = value();
-        if (!stack || !/^[\w.-]+$/.test(stack)) throw new UsageError(`Expected a stack name for --stack but received ${JSON.stringify(stack ?? null)}`);
-        options.stack = stack;
-        break;
-      }
-      case "--port":
-        options.port = integer("--port", value(), 0, 65535);
-        break;
-      case "--data-dir": {
-        const dir = value();
-        if (!dir) throw new UsageError("Expected a directory for --data-dir");
-        options.dataDir = dir;
-        break;
-      }
-      case "--fail-writes":
-        options.faults.s3WriteFailureRate = rate("--fail-writes", value());
-        break;
-      case "--fail-keys": {
-        const text = value();
-        if (!text) throw new UsageError("Expected text for --fail-keys");
-        options.faults.failAlwaysKeys = (key) => key.includes(text);
-        break;
-      }
-      case "--crash-after":
-        options.faults.crashAfterRecords = integer("--crash-after", value(), 0, 10000);
-        break;
-      case "--pause-processor":
-        options.faults.processorPaused = true;
-        break;
-      case "--seed":
-        options.faults.seed = integer("--seed", value(), 0, 2 ** 32 - 1);
-        break;
-      default:
-        throw new UsageError(`Unknown option ${arg}; see --help`);
-    }
+  const stack = text("--stack");
+  if (stack !== undefined) {
+    if (!/^[\w.-]+$/.test(stack)) throw new UsageError(expected("a stack name (letters, digits, . _ -)", "--stack", stack));
+    options.stack = stack;
   }
+  const port = text("--port");
+  if (port !== undefined) options.port = integerValue("--port", port, 0, 65535);
+  const dataDir = text("--data-dir");
+  if (dataDir !== undefined) {
+    if (dataDir === "") throw new UsageError(expected("a directory", "--data-dir", dataDir));
+    options.dataDir = dataDir;
+  }
+  const rate = text("--fail-writes");
+  if (rate !== undefined) options.faults.s3WriteFailureRate = numberValue("--fail-writes", rate, 0, 1);
+  const failKeys = text("--fail-keys");
+  if (failKeys !== undefined) {
+    if (failKeys === "") throw new UsageError(expected("text a key contains", "--fail-keys", failKeys));
+    options.faults.failAlwaysKeys = (key) => key.includes(failKeys);
+  }
+  const crashAfter = text("--crash-after");
+  if (crashAfter !== undefined) options.faults.crashAfterRecords = integerValue("--crash-after", crashAfter, 0, 10000);
+  if (values.has("--pause-processor")) options.faults.processorPaused = true;
+  const seed = text("--seed");
+  if (seed !== undefined) options.faults.seed = integerValue("--seed", seed, 0, 2 ** 32 - 1);
   return options;
 }

@@ -13,6 +13,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
+import { a, expected } from "../handlers/lib/is.js";
+import type { OutcomeReport } from "../handlers/processor/processor.js";
 import type { BatchHandler } from "./event-source-mapping.js";
 import { seededRandom } from "./seeded-random.js";
 
@@ -44,18 +46,16 @@ export interface FaultInjector {
   instrumentS3(client: S3Client): void;
   /** Wraps the processor so an invocation can crash. */
   wrapHandler(handler: BatchHandler): BatchHandler;
-  /** Called for each image an invocation finishes (done or failed). */
-  imageFinished(): void;
+  /** Subscribes to the processor's outcomes: each image an invocation finishes (done or failed) counts. */
+  observe(report: Pick<OutcomeReport, "outcome">): void;
 }
 
 export function validateFaults(faults: Faults): Faults {
   const rate = faults.s3WriteFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1)) {
-    throw new RangeError(`Expected a number between 0 and 1 for s3WriteFailureRate but received ${rate}`);
-  }
+  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(expected(a.numberBetween(0, 1), "s3WriteFailureRate", rate));
   const crash = faults.crashAfterRecords;
   if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0)) {
-    throw new RangeError(`Expected a non-negative integer for crashAfterRecords but received ${crash}`);
+    throw new RangeError(expected("a non-negative integer", "crashAfterRecords", crash));
   }
   return faults;
 }
@@ -124,7 +124,8 @@ export function createFaultInjector(initial: Faults = {}, log: (line: string) =>
         return Promise.race([work, crashed]);
       };
     },
-    imageFinished() {
+    observe(report) {
+      if (report.outcome !== "done" && report.outcome !== "failed") return;
       const state = invocation.getStore();
       const limit = faults.crashAfterRecords;
       if (!state || limit === undefined) return;

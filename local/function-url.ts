@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { corsHeaders, isPreflight, type CorsPolicy } from "../handlers/api/cors.js";
+import { SECURITY_HEADERS } from "../handlers/api/responses.js";
+import { acceptLoopbackHostsOnly } from "./loopback-host.js";
 import type { LocalEdge } from "./variant-origin.js";
 
 export type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
@@ -51,6 +53,7 @@ export async function listenFunctionUrl(options: { host: string; port: number })
     });
     server.listen(options.port, options.host, () => resolve());
   });
+  acceptLoopbackHostsOnly(server);
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${options.host}:${port}`,
@@ -71,7 +74,7 @@ function json(code: string, message: string): string {
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
-  res.writeHead(status, headers);
+  res.writeHead(status, { ...headers, ...SECURITY_HEADERS });
   res.end(body);
 }
 

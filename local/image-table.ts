@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { FILENAME_INDEX, FILENAME_INDEX_KEYS } from "../handlers/lib/records.js";
+import { until } from "./until.js";
 
 /** Creates the image table as the Pulumi program declares it (key `id`, the filename index), if it is absent. */
 export async function ensureImageTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -30,11 +30,13 @@ export async function ensureImageTable(client: DynamoDBClient, tableName: string
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
-  for (let i = 0; i < 100; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === "ACTIVE");
-    if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
-    await sleep(50);
-  }
-  throw new Error(`DynamoDB table ${tableName} did not become ACTIVE`);
+  await until(
+    async () => {
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === "ACTIVE");
+      return Table?.TableStatus === "ACTIVE" && indexesActive;
+    },
+    5_000,
+    `DynamoDB table ${tableName} to become ACTIVE`,
+  );
 }

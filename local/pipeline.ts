@@ -8,17 +8,18 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApi } from "../handlers/api/create-api.js";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { createDocumentClient, createS3Client, createSqsClient } from "../handlers/lib/aws-clients.js";
-import { createImageEngine } from "../handlers/lib/image-engine.js";
+import { imageEngineFor } from "../handlers/lib/image-engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/keys.js";
 import type { RecordStore } from "../handlers/lib/records.js";
 import type { Settings } from "../handlers/lib/settings.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir } from "./data-dir.js";
 import { startEventSourceMapping, type BatchHandler } from "./event-source-mapping.js";
+import { startGrantSweeper } from "./expired-grants.js";
 import { createFaultInjector, type Faults } from "./faults.js";
 import { listenFunctionUrl } from "./function-url.js";
 import { ensureImageTable } from "./image-table.js";
-import { processorLogger } from "./processor-log.js";
+import { outcomeLine, processorLogger } from "./processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
@@ -42,6 +43,8 @@ export interface LocalPipelineOptions {
   stackDir?: string;
   /** How long stop() waits for batches in flight; default the processor timeout, at most 10 s. */
   drainTimeoutMs?: number;
+  /** How often expired, never-used upload grants are deleted (dynalite has no TTL); default 10 minutes. */
+  grantSweepIntervalMs?: number;
 }
 
 export interface LocalPipeline {
@@ -103,6 +106,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     await ensureBuckets(s3, names, origins);
     const queues = await ensureQueues(sqs, names, settings);
     await ensureImageTable(dynamodb, names.tableName);
+    const stopSweeper = startGrantSweeper({ records, intervalMs: options.grantSweepIntervalMs ?? 10 * 60_000, log });
+    cleanups.push(async () => stopSweeper());
 
     const forwarder = await createNotificationForwarder({
       sqs,
@@ -118,19 +123,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const processorS3 = createS3Client(env);
     faults.instrumentS3(processorS3);
     cleanups.push(async () => processorS3.destroy());
-    const processorLog = processorLogger({ records, log, onImageFinished: () => faults.imageFinished() });
     const processor = createProcessor({
       s3: processorS3,
       records,
       settings,
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
-      engine: createImageEngine({
-        variants: settings.variants,
-        maxInputPixels: settings.maxInputPixels,
-        concurrency: settings.processor.imageConcurrency,
-      }),
-      logger: processorLog,
+      engine: imageEngineFor(settings),
+      logger: processorLogger(log),
+      // Runs in the invocation's async context, where fault injection counts the images an invocation finished.
+      onOutcome: (report) => {
+        log(outcomeLine(report));
+        faults.observe(report);
+      },
     });
     const mapping = startEventSourceMapping({
       sqs,
@@ -183,7 +188,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         stopping ??= (async () => {
           await http.close();
           await mapping.stop(drainMs);
-          await processorLog.flush();
           // Uploads end here; an event not forwarded in time is reconciled at the next start.
           await standIns.stopS3();
           await forwarder.drain(NOTIFICATION_DRAIN_MS);

@@ -2,7 +2,8 @@
  * The local equivalents of the stack's resources, created idempotently at every start (a restart finds them in
  * place and only refreshes their configuration: queue attributes and CORS follow the current settings and port).
  */
-import { CreateBucketCommand, PutBucketCorsCommand, type CORSRule, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteBucketCorsCommand, PutBucketCorsCommand, type CORSRule, type S3Client } from "@aws-sdk/client-s3";
+import { uploadsCorsRules, VARIANTS_CORS_RULES, type BucketCorsRule } from "../handlers/lib/bucket-cors.js";
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
   DLQ_RETENTION_SECONDS,
@@ -68,24 +69,25 @@ async function createQueue(sqs: SQSClient, name: string): Promise<{ url: string;
   return { url: QueueUrl, arn };
 }
 
-/**
- * Browser access to the stand-in S3: uploads (presigned POST, or the original project's presigned PUT) to the
- * uploads bucket and downloads (presigned GET) from the variants bucket, from the stack's allowed origins and
- * the runtime's own origin.
- */
-export function bucketCorsRules(origins: string[]): { uploads: CORSRule[]; variants: CORSRule[] } {
-  const common = { AllowedOrigins: origins, AllowedHeaders: ["*"], ExposeHeaders: ["ETag"], MaxAgeSeconds: 3000 };
-  return {
-    uploads: [{ ...common, AllowedMethods: ["POST", "PUT"] }],
-    variants: [{ ...common, AllowedMethods: ["GET", "HEAD"] }],
-  };
+/** The stack's bucket CORS rules (handlers/lib/bucket-cors.ts) as the S3 API spells them. */
+function s3CorsRules(rules: readonly BucketCorsRule[]): CORSRule[] {
+  return rules.map((rule) => ({
+    AllowedOrigins: rule.allowedOrigins,
+    AllowedMethods: rule.allowedMethods,
+    AllowedHeaders: rule.allowedHeaders,
+    ExposeHeaders: rule.exposeHeaders,
+    MaxAgeSeconds: rule.maxAgeSeconds,
+  }));
 }
 
+/**
+ * The buckets with the stack's CORS rules, from the stack's allowed origins and the runtime's own origin. A bucket
+ * without rules has its configuration deleted (a DATA_DIR made by an older version may hold one).
+ */
 export async function ensureBuckets(s3: S3Client, names: ResourceNames, corsOrigins: string[]): Promise<void> {
-  const cors = bucketCorsRules(corsOrigins);
   for (const [bucket, rules] of [
-    [names.uploadsBucket, cors.uploads],
-    [names.variantsBucket, cors.variants],
+    [names.uploadsBucket, s3CorsRules(uploadsCorsRules(corsOrigins))],
+    [names.variantsBucket, s3CorsRules(VARIANTS_CORS_RULES)],
   ] as const) {
     try {
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -93,6 +95,7 @@ export async function ensureBuckets(s3: S3Client, names: ResourceNames, corsOrig
       const name = (error as { name?: string }).name;
       if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw error;
     }
-    await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: [...rules] } }));
+    if (rules.length > 0) await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: rules } }));
+    else await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
   }
 }

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { nextSequencer, s3EventRecord, s3Notification, s3TestEvent } from "../handlers/processor/s3-event.js";
+import { nextSequencer, s3EventRecord, s3Notification, s3TestEvent } from "./s3-events.js";
 import type { S3rverEvent } from "./stand-ins.js";
 
 export interface NotificationTarget {

@@ -9,7 +9,9 @@
  */
 import { channel } from "node:diagnostics_channel";
 import type { AddressInfo, Server } from "node:net";
+import type { Server as HttpServer } from "node:http";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
+import { acceptLoopbackHostsOnly } from "./loopback-host.js";
 
 export const SQS_STAND_IN_HOST = "127.0.0.1";
 
@@ -42,5 +44,6 @@ export async function startLoopbackFauxqs(dataDir: string): Promise<FauxqsServer
     await server.stop();
     throw new Error(`the SQS stand-in (fauxqs) listens on ${listeningOn}, not only on loopback ${SQS_STAND_IN_HOST}; refusing to run`);
   }
+  acceptLoopbackHostsOnly(app!.server as HttpServer);
   return server;
 }

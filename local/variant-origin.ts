@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
-import { SECURITY_HEADERS } from "../handlers/api/responses.js";
+import { echo, SECURITY_HEADERS } from "../handlers/api/responses.js";
 import { VARIANTS_PREFIX } from "../handlers/lib/keys.js";
 import { VARIANT_CACHE_CONTROL } from "../handlers/processor/process-object.js";
 
@@ -20,11 +20,11 @@ export function createVariantOrigin(s3: S3Client, bucket: string): LocalEdge {
     const path = new URL(req.url ?? "/", "http://local").pathname;
     if (!path.startsWith(`/${VARIANTS_PREFIX}`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
-      sendError(res, 405, "method_not_allowed", `${req.method} is not allowed on ${path.slice(0, 80)}`, { allow: "GET, HEAD" });
+      sendError(res, 405, "method_not_allowed", `${req.method} is not allowed on ${echo(path)}`, { allow: "GET, HEAD" });
       return true;
     }
     if (!VARIANT_PATH.test(path)) {
-      sendError(res, 404, "not_found", `No variant at ${path.slice(0, 80)}`);
+      sendError(res, 404, "not_found", `No variant at ${echo(path)}`);
       return true;
     }
     let object;
@@ -32,7 +32,7 @@ export function createVariantOrigin(s3: S3Client, bucket: string): LocalEdge {
       object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: path.slice(1) }));
     } catch (error) {
       if (error instanceof NoSuchKey) {
-        sendError(res, 404, "not_found", `No variant at ${path.slice(0, 80)}`);
+        sendError(res, 404, "not_found", `No variant at ${echo(path)}`);
         return true;
       }
       throw error;

@@ -97,9 +97,13 @@ async function follow(card, id) {
   }
 }
 
+/** The last `addedAt` handed out: files chosen together (one millisecond) still get distinct, ordered times. */
+let lastAddedAt = 0;
+
 function startUpload(file) {
   const card = addCard(file.name);
-  const addedAt = Date.now();
+  const addedAt = Math.max(Date.now(), lastAddedAt + 1);
+  lastAddedAt = addedAt;
   let upload;
   let id;
   card.onCheckAgain(() => follow(card, id));

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join, relative, sep } from "node:path";
 
 const SOURCES_ONLY = (name: string) => name.startsWith(".") || name === "node_modules";
 
@@ -45,7 +45,8 @@ export async function contentHash(root: string, paths: string[], values: string[
         if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
         throw error;
       }
-      hash.update(`file:${relative(root, file)}\0`).update(body).update("\0");
+      // Named with forward slashes, so that Windows hashes the same as Linux and macOS.
+      hash.update(`file:${relative(root, file).split(sep).join("/")}\0`).update(body).update("\0");
     }
   }
   return hash.digest("hex").slice(0, 16);

@@ -4,7 +4,7 @@ import type { Architecture } from "../../handlers/lib/settings.js";
 import { bundleHandler } from "./bundle.js";
 import { contentHash, filesUnder } from "./content-hash.js";
 import { BOOTSTRAP_DIR_IN_WEB } from "./layout.js";
-import { npmCpu, projectSharpVersion, sharpModules } from "./sharp-modules.js";
+import { npmCpu, projectSharpVersion, readSharpLock, SHARP_PACKAGE_DIR, sharpModules } from "./sharp-modules.js";
 import { writeZip, type ZipEntry } from "./zip.js";
 
 /** Bump when the packages' layout changes without any input changing. */
@@ -40,11 +40,18 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
   const log = options.log ?? (() => {});
   const outDir = join(buildDir, "lambda");
   await mkdir(outDir, { recursive: true });
+  const sharpLock = await readSharpLock();
   const sharpVersion = await projectSharpVersion(root);
+  if (sharpLock.version !== sharpVersion) {
+    throw new Error(
+      `The processor package would ship sharp ${sharpLock.version} (${SHARP_PACKAGE_DIR}package-lock.json) but the project runs sharp ${sharpVersion}: ` +
+        `in that folder run npm install --package-lock-only --save-exact sharp@${sharpVersion}`,
+    );
+  }
   const cpu = npmCpu(options.architecture);
 
   const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
-  const processorHash = await contentHash(root, COMMON_INPUTS, [BUILDER_VERSION, cpu, sharpVersion]);
+  const processorHash = await contentHash(root, COMMON_INPUTS, [BUILDER_VERSION, cpu, sharpLock.hash]);
   const api = join(outDir, `api-${apiHash}.zip`);
   const processor = join(outDir, `processor-linux-${cpu}-${processorHash}.zip`);
 
@@ -59,10 +66,10 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
     cached(processor, log, async () => {
       const [bundle, nodeModules] = await Promise.all([
         bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp"] }),
-        sharpModules({ cacheRoot: join(buildDir, "sharp"), version: sharpVersion, architecture: options.architecture }),
+        sharpModules({ cacheRoot: join(buildDir, "sharp"), architecture: options.architecture }),
       ]);
       const entries: ZipEntry[] = [{ name: "process.mjs", source: bundle }];
-      entries.push(...(await treeEntries(nodeModules, "node_modules", shippedModule)));
+      entries.push(...(await treeEntries(nodeModules, "node_modules", isNeverLoaded)));
       await writeZip(processor, entries);
       await removeStale(outDir, `processor-linux-${cpu}-`, processor);
     }),
@@ -82,8 +89,8 @@ async function cached(path: string, log: (line: string) => void, build: () => Pr
   await build();
 }
 
-/** Leaves out what Lambda never loads: npm's bookkeeping and sharp's C++ sources. */
-function shippedModule(name: string): boolean {
+/** What Lambda never loads, left out of the package: npm's bookkeeping and sharp's C++ sources. */
+function isNeverLoaded(name: string): boolean {
   return name === ".bin" || name === ".package-lock.json" || name === "src";
 }
 

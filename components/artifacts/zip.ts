@@ -9,7 +9,11 @@ export interface ZipEntry {
   source: Buffer | { file: string };
 }
 
-/** 1980-01-01, the earliest time a zip can hold: a fixed time keeps the archive's bytes (and hash) stable. */
+/**
+ * 1980-01-01, the earliest time a zip can hold: a fixed time keeps the archive's bytes (and hash) stable. yazl
+ * writes it as DOS date and time fields from the Date's local-time parts, the same in every time zone; its
+ * "UT" extra field (on unless forceDosTimestamp) would add the instant in UTC, which differs by zone.
+ */
 const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
 /** A regular file, rw-r--r--: never a symlink entry, whatever the source was. */
 const FILE_MODE = 0o100644;
@@ -23,7 +27,7 @@ export async function writeZip(path: string, entries: ZipEntry[]): Promise<void>
   const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of sorted) {
     const buffer = Buffer.isBuffer(entry.source) ? entry.source : await readFile(entry.source.file);
-    zip.addBuffer(buffer, entry.name, { mtime: FIXED_MTIME, mode: FILE_MODE, compress: true });
+    zip.addBuffer(buffer, entry.name, { mtime: FIXED_MTIME, mode: FILE_MODE, compress: true, forceDosTimestamp: true });
   }
   zip.end();
   const temporary = `${path}.${process.pid}.tmp`;

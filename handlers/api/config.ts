@@ -1,5 +1,5 @@
 import { ACCEPTED_CONTENT_TYPES } from "../lib/formats.js";
-import type { OutputFormat, Settings } from "../lib/settings.js";
+import type { ApiRuntimeSettings, OutputFormat } from "../lib/settings.js";
 
 export interface PublicConfig {
   maxUploadBytes: number;
@@ -8,7 +8,7 @@ export interface PublicConfig {
 }
 
 /** `GET /config`: what the page needs to refuse a file before uploading it. */
-export function publicConfig(settings: Settings): PublicConfig {
+export function publicConfig(settings: ApiRuntimeSettings): PublicConfig {
   return {
     maxUploadBytes: settings.maxUploadBytes,
     acceptedTypes: [...ACCEPTED_CONTENT_TYPES],

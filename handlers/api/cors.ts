@@ -13,7 +13,7 @@ export interface CorsPolicy {
   maxAge: number;
 }
 
-export function apiCorsPolicy(settings: Settings): CorsPolicy {
+export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins">): CorsPolicy {
   return { allowOrigins: [...settings.allowedOrigins], allowMethods: ["GET", "POST"], allowHeaders: ["content-type"], maxAge: 300 };
 }
 

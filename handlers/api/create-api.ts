@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { refusalOutsideCdn } from "./delivery.js";
 import { withDefaults, type ApiDeps } from "./deps.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
-import { errorResponse, HttpError, type ApiResponse, type ErrorStyle } from "./responses.js";
+import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type ApiResponse, type ErrorStyle } from "./responses.js";
 import { ROUTES, type Route } from "./routes.js";
 import { pageContentSecurityPolicy } from "./content-security-policy.js";
 import { createStaticFiles } from "./static-files.js";
@@ -36,24 +36,27 @@ export function createApi(deps: ApiDeps): ApiHandler {
     return file;
   }
 
+  // The original project's routes exist only where legacyApi is on: elsewhere their paths are unknown (404).
+  const servedRoutes = ROUTES.filter((route) => !route.legacy || ctx.settings.legacyApi);
+
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
     const outsideCdn = refusalOutsideCdn(ctx, request);
     if (outsideCdn) return errorResponse(outsideCdn, "api");
     const candidates: Array<{ route: Route; params: string[] }> = [];
-    for (const route of ROUTES) {
+    for (const route of servedRoutes) {
       const match = route.path.exec(request.path);
       if (match) candidates.push({ route, params: match.slice(1) });
     }
     if (candidates.length === 0) {
       const file = request.method === "GET" ? await guarded(request, "api", () => serveFile(request.path)) : undefined;
-      return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${request.path}`), "api");
+      return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${echo(request.path)}`), "api");
     }
     const routes = candidates.map((c) => c.route);
     if (request.method === "OPTIONS") return { statusCode: 204, headers: allowHeader(routes) };
     const chosen = candidates.find((c) => c.route.method === request.method);
     const style = (chosen ?? candidates[0]!).route.errorStyle;
     if (!chosen) {
-      return errorResponse(new HttpError(405, "method_not_allowed", `${request.method} is not allowed on ${request.path}`, allowHeader(routes)), style);
+      return errorResponse(new HttpError(405, "method_not_allowed", `${request.method} is not allowed on ${echo(request.path)}`, allowHeader(routes)), style);
     }
     if (request.body.length > MAX_BODY_BYTES) {
       return errorResponse(new HttpError(413, "payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
@@ -73,6 +76,13 @@ export function createApi(deps: ApiDeps): ApiHandler {
     }
   }
 
-  return async (event) => dispatch(requestFromEvent(event));
+  return async (event) => {
+    const request = requestFromEvent(event);
+    const response = await dispatch(request);
+    // A Function URL is reached over HTTPS only and says so in X-Forwarded-Proto; the local runtime is HTTP.
+    const https = request.headers["x-forwarded-proto"]?.toLowerCase() === "https";
+    response.headers = { ...response.headers, ...SECURITY_HEADERS, ...(https ? HSTS_HEADER : {}) };
+    return response;
+  };
 }
 

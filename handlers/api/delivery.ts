@@ -19,8 +19,6 @@ import { HttpError } from "./responses.js";
 export const ORIGIN_SECRET_HEADER = "x-origin-verify";
 export const VIEWER_HOST_HEADER = "x-forwarded-host";
 export const DISTRIBUTION_ID_HEADER = "x-cdn-distribution-id";
-/** The API function's environment variable holding the origin secret (set only with `delivery: cdn`). */
-export const CDN_ORIGIN_SECRET_ENV = "CDN_ORIGIN_SECRET";
 
 export interface CdnDelivery {
   /** What CloudFront sends in ORIGIN_SECRET_HEADER. Absent only locally, where no CDN stands in front. */

@@ -2,7 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { newImageId } from "../lib/keys.js";
 import type { CdnDelivery } from "./delivery.js";
 import type { RecordStore } from "../lib/records.js";
-import type { Settings } from "../lib/settings.js";
+import type { ApiRuntimeSettings } from "../lib/settings.js";
 
 /** The narrow logger the API uses (powertools' Logger fits). */
 export interface ApiLogger {
@@ -12,7 +12,7 @@ export interface ApiLogger {
 export interface ApiDeps {
   s3: S3Client;
   records: RecordStore;
-  settings: Settings;
+  settings: ApiRuntimeSettings;
   uploadsBucket: string;
   variantsBucket: string;
   now?: () => Date;

@@ -1,8 +1,9 @@
+import { expected } from "../lib/is.js";
 import { isImageId } from "../lib/keys.js";
-import { findLatestRecordByFilename, getRecord, type ImageRecord, type VariantFacts } from "../lib/records.js";
+import { findLatestRecordByFilename, getRecord, isExpiredPending, type ImageRecord, type VariantFacts } from "../lib/records.js";
 import type { VariantUrl } from "./delivery.js";
 import type { ApiContext } from "./deps.js";
-import { HttpError, notFound } from "./responses.js";
+import { echo, HttpError, notFound } from "./responses.js";
 import { srcsetOf } from "./srcset.js";
 import { sanitiseFilename } from "./validation.js";
 
@@ -46,14 +47,16 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: V
   if (srcset) view.srcset = srcset;
   if (record.original) view.original = record.original;
   if (record.placeholder) view.placeholder = record.placeholder;
-  if (record.error) view.error = record.error;
+  // A retried attempt's error is for operators (it may name buckets, keys, roles): clients see final errors only.
+  if (record.error && record.status === "failed") view.error = record.error;
   return view;
 }
 
 /** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally (or are CDN paths). */
 export async function getImage(ctx: ApiContext, id: string, urlOf: VariantUrl): Promise<ImageView> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
-  if (!record) throw notFound(`No image with id ${JSON.stringify(id.slice(0, 80))}`);
+  // An expired grant's record is gone for readers before DynamoDB's TTL deletes it (which can take days).
+  if (!record || isExpiredPending(record, ctx.now())) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
   return toImageView(ctx, record, urlOf);
 }
 
@@ -73,15 +76,15 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
 export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams, urlOf: VariantUrl): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
-    throw new HttpError(400, "invalid_field", "Expected query parameter filename=processed-<filename>");
+    throw new HttpError(400, "invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
   }
   const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
   const record = await findLatestRecordByFilename(ctx.records, filename);
-  if (!record) throw notFound(`No upload named ${filename}`);
+  if (!record) throw notFound(`No upload named ${echo(filename)}`);
   const variant = record.status === "done" ? largestVariant(record.variants ?? []) : undefined;
   if (!variant) {
     const reason = record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
-    throw notFound(`${filename} is not processed: the latest upload ${reason}`);
+    throw notFound(`${echo(filename)} is not processed: the latest upload ${reason}`);
   }
   return { url: await urlOf(variant) };
 }

@@ -5,12 +5,15 @@ import { getImage, getProcessedImageUrl } from "./images.js";
 import type { ApiRequest } from "./request.js";
 import { json, type ApiResponse, type ErrorStyle } from "./responses.js";
 import { createLegacyUpload, createUpload } from "./uploads.js";
+import { requireJsonBody } from "./validation.js";
 
 export interface Route {
   method: "GET" | "POST";
   /** Matched against the whole path; capture groups become the handler's params. */
   path: RegExp;
   errorStyle: ErrorStyle;
+  /** The original project's routes: served only where the `legacyApi` setting is on. */
+  legacy?: true;
   handle(ctx: ApiContext, request: ApiRequest, params: string[]): Promise<ApiResponse>;
 }
 
@@ -19,7 +22,7 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: /^\/uploads$/,
     errorStyle: "api",
-    handle: async (ctx, request) => json(201, await createUpload(ctx, request.body)),
+    handle: async (ctx, request) => json(201, await createUpload(ctx, requireJsonBody(request))),
   },
   {
     method: "GET",
@@ -37,12 +40,14 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: /^\/generate-upload-url$/,
     errorStyle: "legacy",
-    handle: async (ctx, request) => json(200, await createLegacyUpload(ctx, request.body)),
+    legacy: true,
+    handle: async (ctx, request) => json(200, await createLegacyUpload(ctx, requireJsonBody(request))),
   },
   {
     method: "GET",
     path: /^\/get-processed-image-url$/,
     errorStyle: "legacy",
+    legacy: true,
     handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query, variantUrls(ctx, request))),
   },
 ];

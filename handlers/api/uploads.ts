@@ -45,24 +45,29 @@ export async function createUpload(ctx: ApiContext, body: Buffer): Promise<Uploa
     Fields: { "Content-Type": contentType },
     Expires: ttl,
   });
-  await createPendingRecord(ctx.records, { id, filename, contentType, now });
-  return { id, upload, expiresAt: new Date(now.getTime() + ttl * 1000).toISOString() };
+  const expiresAt = new Date(now.getTime() + ttl * 1000);
+  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: expiresAt });
+  return { id, upload, expiresAt: expiresAt.toISOString() };
 }
 
 /**
- * The original project's `POST /generate-upload-url`: a presigned PUT for a server-made key. A PUT cannot limit
- * the size; the processor checks it again.
+ * The original project's `POST /generate-upload-url`: a presigned PUT for a server-made key, whose signature
+ * covers the Content-Type (S3 refuses a PUT with another). A PUT cannot limit the size; the processor checks it
+ * again.
  */
 export async function createLegacyUpload(ctx: ApiContext, body: Buffer): Promise<{ url: string }> {
   const request = parseJsonObject(body);
   const filename = sanitiseFilename(requireString(request, "filename"));
   const contentType = requireAcceptedContentType(requireString(request, "contentType"));
   const id = ctx.newId();
+  const now = ctx.now();
+  const ttl = ctx.settings.uploadUrlTtlSeconds;
   const url = await getSignedUrl(
     ctx.s3,
     new PutObjectCommand({ Bucket: ctx.uploadsBucket, Key: originalKey(id), ContentType: contentType }),
-    { expiresIn: ctx.settings.uploadUrlTtlSeconds },
+    // The presigner leaves content-type unsigned unless told: then any type would be accepted.
+    { expiresIn: ttl, signableHeaders: new Set(["content-type"]) },
   );
-  await createPendingRecord(ctx.records, { id, filename, contentType, now: ctx.now() });
+  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: new Date(now.getTime() + ttl * 1000) });
   return { url };
 }

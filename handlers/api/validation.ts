@@ -1,5 +1,7 @@
 import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/formats.js";
-import { HttpError } from "./responses.js";
+import { expected } from "../lib/is.js";
+import type { ApiRequest } from "./request.js";
+import { echo, HttpError } from "./responses.js";
 
 /** Request bodies over this are refused before parsing (the API only takes small JSON documents). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -8,17 +10,22 @@ export const MAX_FILENAME_BYTES = 255;
 
 export type JsonObject = Record<string, unknown>;
 
-function describe(value: unknown): string {
-  if (value === undefined) return "nothing";
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)} of type string`;
-  if (typeof value === "object") return "an object";
-  return `${String(value)} of type ${typeof value}`;
+function invalidField(field: string, what: string, received: unknown): HttpError {
+  return new HttpError(400, "invalid_field", expected(what, field, received));
 }
 
-function invalidField(field: string, expected: string, received: unknown): HttpError {
-  return new HttpError(400, "invalid_field", `Expected ${expected} for ${field} but received ${describe(received)}`);
+/**
+ * The body of a request declared `application/json`: anything else is 415. A cross-site HTML form can send only
+ * text/plain, urlencoded or multipart bodies without a preflight, so this keeps blind forms from creating grants.
+ */
+export function requireJsonBody(request: ApiRequest): Buffer {
+  const declared = request.headers["content-type"] ?? "";
+  const mediaType = declared.split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "application/json") {
+    const received = declared === "" ? "none" : echo(declared);
+    throw new HttpError(415, "unsupported_media_type", `Expected a request body of type application/json but received ${received}`);
+  }
+  return request.body;
 }
 
 export function parseJsonObject(body: Buffer): JsonObject {
@@ -26,10 +33,10 @@ export function parseJsonObject(body: Buffer): JsonObject {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new HttpError(400, "invalid_json", body.length === 0 ? "Expected a JSON body but received none" : "The request body is not valid JSON");
+    throw new HttpError(400, "invalid_json", body.length === 0 ? expected("a JSON object", "the request body", undefined) : "The request body is not valid JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "invalid_json", `Expected a JSON object but received ${describe(value)}`);
+    throw new HttpError(400, "invalid_json", expected("a JSON object", "the request body", value));
   }
   return value as JsonObject;
 }
@@ -48,6 +55,11 @@ export function requirePositiveInteger(body: JsonObject, field: string): number 
 
 // C0 controls, DEL and C1 controls.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// Format characters (zero-width, soft hyphen, joiners, bidi marks) and every bidi control: they make a name show
+// as something else (`photo\u202Egpj.exe` reads as photoexe.jpg).
+// A surrogate not part of a pair: not a character, and not encodable as UTF-8.
+const LONE_SURROGATE = /\p{Cs}/u;
+const INVISIBLE_OR_BIDI = /[\p{Cf}\p{Bidi_Control}]/u;
 
 /**
  * The filename as stored in the record: its last path segment (either separator), trimmed, in Unicode NFC (so a
@@ -58,19 +70,27 @@ export function sanitiseFilename(raw: string): string {
   if (Buffer.byteLength(raw, "utf8") > MAX_FILENAME_BYTES) {
     throw new HttpError(400, "filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
   }
+  if (LONE_SURROGATE.test(raw)) {
+    throw new HttpError(400, "invalid_filename", "The filename is not well-formed Unicode (it holds a lone surrogate)");
+  }
   if (CONTROL_CHARACTERS.test(raw)) {
     throw new HttpError(400, "invalid_filename", "The filename contains control characters");
   }
+  const invisible = INVISIBLE_OR_BIDI.exec(raw);
+  if (invisible) {
+    const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    throw new HttpError(400, "invalid_filename", `The filename contains an invisible or text-direction character (${codePoint})`);
+  }
   const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
   if (name === "" || name === "." || name === "..") {
-    throw new HttpError(400, "invalid_filename", `Expected a file name but received ${describe(raw)}`);
+    throw new HttpError(400, "invalid_filename", expected("a file name", "filename", raw));
   }
   return name;
 }
 
 export function requireAcceptedContentType(contentType: string): AcceptedContentType {
   if (!isAcceptedContentType(contentType)) {
-    throw new HttpError(415, "unsupported_media_type", `Content type ${contentType} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
+    throw new HttpError(415, "unsupported_media_type", `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
   }
   return contentType;
 }

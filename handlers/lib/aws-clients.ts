@@ -8,11 +8,9 @@ import { optionalEnv } from "./env.js";
  * AWS SDK clients as the handlers use them. In Lambda every endpoint is AWS's own. The local runtime points the
  * same code at its stand-ins through the SDK's standard service endpoint variables (AWS_ENDPOINT_URL_S3,
  * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB); only then does S3 need path-style addressing and checksums
- * only when required (the stand-in would otherwise store aws-chunked framing as the body).
- */
-/**
- * With stand-ins, credentials and region given in `env` itself (the local runtime passes dummy ones) are used
- * as they are, so a developer's own AWS profile is never consulted; otherwise the SDK's default chain applies.
+ * only when required (the stand-in would otherwise store aws-chunked framing as the body), and only then are the
+ * credentials and region given in `env` itself (the local runtime passes dummy ones) used as they are, so a
+ * developer's own AWS profile is never consulted; otherwise the SDK's default chain applies.
  */
 function standInIdentity(env: NodeJS.ProcessEnv): { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
   const region = optionalEnv("AWS_REGION", env);

@@ -4,15 +4,20 @@
  * TransientError or an unexpected error — is retried, and lands in the DLQ once the queue gives up.
  */
 
-export type FinalErrorCode =
-  | "not_an_image"
-  | "unsupported_format"
-  | "too_many_pixels"
-  | "corrupt_image"
-  | "empty_file"
-  | "too_large"
-  | "original_missing"
-  | "bad_event";
+/** The codes a `failed` image record can carry (the page words each for people). */
+export const IMAGE_FAILURE_CODES = [
+  "not_an_image",
+  "unsupported_format",
+  "too_many_pixels",
+  "corrupt_image",
+  "empty_file",
+  "too_large",
+  "original_missing",
+] as const;
+
+/** Every final code: the image failures, and `bad_event` for a message that names no image (logged only). */
+export const FINAL_ERROR_CODES = [...IMAGE_FAILURE_CODES, "bad_event"] as const;
+export type FinalErrorCode = (typeof FINAL_ERROR_CODES)[number];
 
 export class PipelineError extends Error {
   override name = "PipelineError";

@@ -4,7 +4,7 @@ import { FinalError, PipelineError, TransientError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./image-sniff.js";
 import type { OriginalFacts } from "./records.js";
-import type { OutputFormat, VariantSpec } from "./settings.js";
+import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "./settings.js";
 
 /**
  * The image engine: from an original's bytes to every variant, decoding the original once.
@@ -14,10 +14,8 @@ import type { OutputFormat, VariantSpec } from "./settings.js";
  * WebP shrink on load; libvips streams the rest, so the full-size bitmap is never held) -> every smaller
  * variant resized from the smallest already-made bitmap still large enough (a cascade) -> encode.
  *
- * Why a cascade (bench/engine-strategies.ts, progressive JPEGs, thumb/medium/large WebP, 2 images in flight on
- * 2 cores, median ms per image): 12 MP cascade 744, decode-whole-then-resize-each 812 (x1.13), clone() 1033
- * (x1.49), decode per variant 933 (x1.50); 24 MP cascade 730, 854 (x1.17), 1581 (x2.17), 1495 (x2.05). Its
- * variants are as close to a lossless reference as the others' (PSNR within 0.2 dB).
+ * Why a cascade: it is the fastest of the strategies bench/engine-strategies.ts compares, with variants as close
+ * to a lossless reference as the others'; the figures of the last run are in README.md ("Performance").
  *
  * Outputs carry no metadata at all: they are encoded from raw pixels, so EXIF (orientation, GPS), XMP and ICC
  * never reach them; colours are converted to sRGB on decode. Animated GIF/WebP and multi-page TIFF give their
@@ -251,6 +249,15 @@ export function createImageEngine(options: EngineOptions): ImageEngine {
   if (options.variants.length === 0) throw new TypeError("Expected at least one variant for the image engine but received none");
   // Every input is a new buffer, so libvips' operation cache never hits; it would only hold memory.
   sharp.cache(false);
+  // This limit bounds libvips' work per process: every caller shares it (in `npm start`, the batches the event
+  // source mapping runs at once; in the bench, the images in flight). The processor's own p-limit bounds what
+  // one invocation holds besides (its originals, read before they reach the engine); in Lambda both are
+  // processor.imageConcurrency, since one container runs one invocation at a time.
   const limit = pLimit(options.concurrency);
   return { process: (input) => limit(() => processImage(input, options)) };
+}
+
+/** The engine of a processor with these settings: the Lambda's and the local runtime's are made here. */
+export function imageEngineFor(settings: ProcessorRuntimeSettings): ImageEngine {
+  return createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: settings.processor.imageConcurrency });
 }

@@ -10,8 +10,9 @@ import type { OutputFormat } from "./settings.js";
  *                  |  ^  \-> failed   (final errors only)
  *                  '--'               (a transient failure leaves it processing; the retry increments attempts)
  *
- * `done` is terminal. `failed` is terminal for the same upload. With S3 event sequencers (see startProcessing),
- * only a newer upload of the same key reopens a final record, and only the latest upload's run may finish it.
+ * `done` and `failed` are terminal: a grant is single-use, so another object sent with it later is never
+ * processed. While a record is processing, a newer upload of the same key (sequencers, see startProcessing) takes
+ * it over, and only the latest upload's run may finish it.
  */
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
 
@@ -50,6 +51,21 @@ export interface ImageRecord {
   error?: ErrorFacts;
   /** The S3 event sequencer of the upload this record describes (padded, see handlers/processor/s3-event.ts). */
   sequencer?: string;
+  /**
+   * Epoch seconds, the table's TTL attribute: set on `pending` records (the grant's expiry plus a day, for
+   * events delayed in the queue), removed when processing starts, so abandoned grants disappear.
+   */
+  expiresAt?: number;
+}
+
+/** The TTL attribute of the image table. */
+export const EXPIRES_AT_ATTRIBUTE = "expiresAt";
+/** How long a pending record outlives its grant: an upload accepted just before the grant expired may wait in the queue. */
+export const PENDING_GRACE_SECONDS = 24 * 60 * 60;
+
+/** A `pending` record past its expiresAt: gone for every reader, whether or not DynamoDB has deleted it yet. */
+export function isExpiredPending(record: ImageRecord, now: Date): boolean {
+  return record.status === "pending" && record.expiresAt !== undefined && record.expiresAt * 1000 <= now.getTime();
 }
 
 /** The global secondary index behind the original project's `GET /get-processed-image-url?filename=`. */
@@ -68,7 +84,7 @@ function isConditionFailure(error: unknown): boolean {
 /** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
 export async function createPendingRecord(
   store: RecordStore,
-  input: { id: string; filename: string; contentType: string; now: Date },
+  input: { id: string; filename: string; contentType: string; now: Date; grantExpiresAt?: Date },
 ): Promise<ImageRecord> {
   const at = input.now.toISOString();
   const record: ImageRecord = {
@@ -80,6 +96,7 @@ export async function createPendingRecord(
     updatedAt: at,
     attempts: 0,
   };
+  if (input.grantExpiresAt) record.expiresAt = Math.ceil(input.grantExpiresAt.getTime() / 1000) + PENDING_GRACE_SECONDS;
   await store.client.send(
     new PutCommand({ TableName: store.tableName, Item: record, ConditionExpression: "attribute_not_exists(id)" }),
   );
@@ -112,13 +129,14 @@ export type StartOutcome =
   | { started: false; record: ImageRecord | undefined };
 
 /**
- * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed` (a redelivered
- * or late message: the caller acknowledges it without work). An original with no record (uploaded straight to
- * the bucket) gets one, named after its id.
+ * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed`: a redelivered
+ * or late message, or another object sent with a grant already used (grants are single-use); the caller
+ * acknowledges it without work. An original with no record (uploaded straight to the bucket) gets one, named
+ * after its id. Starting removes `expiresAt`: the record is no longer an abandoned grant.
  *
  * With a `sequencer` (the S3 event's, padded so that strings compare in event order), the record remembers which
  * upload of its key it describes: an event older than the one recorded never starts, and a newer one (the same
- * key uploaded again while its presigned POST was valid) reopens even a `done` or `failed` record.
+ * key uploaded again while the first is still processing) takes the record over.
  */
 export async function startProcessing(
   store: RecordStore,
@@ -145,15 +163,14 @@ export async function startProcessing(
     update += ", sequencer = :sequencer";
     condition =
       "attribute_not_exists(id)" +
-      " OR (NOT (#status IN (:done, :failed)) AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer))" +
-      " OR sequencer < :sequencer";
+      " OR (NOT (#status IN (:done, :failed)) AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer))";
   }
   try {
     const result = await store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: { id: input.id },
-        UpdateExpression: `${update} REMOVE #error`,
+        UpdateExpression: `${update} REMOVE #error, ${EXPIRES_AT_ATTRIBUTE}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
         ExpressionAttributeValues: values,
@@ -169,12 +186,13 @@ export async function startProcessing(
 
 /**
  * Updates a record still being processed by this attempt: status `processing` and (with a sequencer) still the
- * same upload. Returns false when the record has moved on (a final state, or a newer upload of the key).
+ * same upload. Returns the record as written, or undefined when it has moved on (a final state, or a newer upload
+ * of the key).
  */
 async function updateWhileProcessing(
   store: RecordStore,
   input: { id: string; sequencer: string | undefined; update: string; values: Record<string, unknown> },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   const values: Record<string, unknown> = { ...input.values, ":processing": "processing" };
   let condition = "#status = :processing";
   if (input.sequencer !== undefined) {
@@ -182,7 +200,7 @@ async function updateWhileProcessing(
     condition += " AND sequencer = :sequencer";
   }
   try {
-    await store.client.send(
+    const result = await store.client.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: { id: input.id },
@@ -190,23 +208,24 @@ async function updateWhileProcessing(
         ConditionExpression: condition,
         ExpressionAttributeNames: { "#status": "status", "#error": "error" },
         ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
       }),
     );
-    return true;
+    return result.Attributes as ImageRecord;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (isConditionFailure(error)) return undefined;
     throw error;
   }
 }
 
 /**
- * Records the finished work; returns false when the record had already reached a final state, or (with a
- * sequencer) was reopened by a newer upload of the same key.
+ * Records the finished work and returns the `done` record; undefined when the record had already reached a final
+ * state, or (with a sequencer) was reopened by a newer upload of the same key.
  */
 export async function completeRecord(
   store: RecordStore,
   input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   return updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
@@ -221,11 +240,11 @@ export async function completeRecord(
   });
 }
 
-/** Marks a final failure; returns false when the record had already reached a final state (or a newer upload). */
+/** Marks a final failure and returns the `failed` record; undefined when it had already reached a final state (or a newer upload). */
 export async function failRecord(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
-): Promise<boolean> {
+): Promise<ImageRecord | undefined> {
   const values: Record<string, unknown> = { ":failed": "failed", ":now": input.now.toISOString(), ":error": input.error };
   let update = "SET #status = :failed, updatedAt = :now, #error = :error";
   if (input.original) {
@@ -244,10 +263,11 @@ export async function noteTransientError(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; sequencer?: string; now: Date },
 ): Promise<boolean> {
-  return updateWhileProcessing(store, {
+  const noted = await updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
     update: "SET updatedAt = :now, #error = :error",
     values: { ":now": input.now.toISOString(), ":error": input.error },
   });
+  return noted !== undefined;
 }

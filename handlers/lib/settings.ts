@@ -1,8 +1,9 @@
-import { requireEnv } from "./env.js";
+import { a, expected } from "./is.js";
 
 /**
  * The stack's settings: one typed, validated reader shared by the Pulumi program (components/), the local
- * runtime (local/) and the Lambda handlers (which receive the normalised settings as JSON in PIPELINE_SETTINGS).
+ * runtime (local/) and the Lambda handlers, which receive only the part each reads at run time
+ * (`processorRuntimeSettings`, `apiRuntimeSettings`) as JSON in their environment (handlers/lib/function-env.ts).
  *
  * Input keys are the un-namespaced Pulumi config keys (`variants`, not `image-pipeline:variants`). Every error
  * names the key, what was expected and what arrived, in the style of sharp's `invalidParameterError`.
@@ -51,6 +52,13 @@ export interface ProcessorSettings {
   logRetentionDays: number;
 }
 
+export interface ApiSettings {
+  reservedConcurrency: number;
+  logRetentionDays: number;
+  /** The API function's own architecture (its package is plain JavaScript, so any works). */
+  architecture: Architecture;
+}
+
 export interface Settings {
   variants: VariantSpec[];
   allowedOrigins: string[];
@@ -59,7 +67,8 @@ export interface Settings {
   uploadUrlTtlSeconds: number;
   processor: ProcessorSettings;
   queue: { maxReceiveCount: number };
-  api: { reservedConcurrency: number; logRetentionDays: number };
+  /** `reservedConcurrency` 0 leaves the API function unreserved (the default). */
+  api: ApiSettings;
   /** Days originals are kept in the uploads bucket; 0 keeps them forever. */
   originalsRetentionDays: number;
   /** Let `pulumi destroy` delete non-empty buckets (dev stacks). */
@@ -76,6 +85,13 @@ export interface Settings {
   rateLimitPer5Minutes?: number;
   /** The distribution's own domain and its ACM certificate (`delivery: cdn` only); enables a TLS 1.2 minimum. */
   customDomain?: CustomDomain;
+  /**
+   * The original project's routes (`POST /generate-upload-url`, `GET /get-processed-image-url`). They name images
+   * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
+   */
+  legacyApi: boolean;
+  /** Optional AWS Budgets alert on the stack's tagged resources. */
+  budget?: BudgetSettings;
 }
 
 export interface CustomDomain {
@@ -85,10 +101,26 @@ export interface CustomDomain {
   certificateArn: string;
 }
 
+export interface BudgetSettings {
+  monthlyUsd: number;
+  email: string;
+}
+
 export const MIB = 1024 * 1024;
 export const GIB = 1024 * MIB;
 /** The largest object a single S3 POST (or PUT) upload may carry. */
 export const MAX_S3_SINGLE_UPLOAD_BYTES = 5 * GIB;
+
+/**
+ * A slow phone upload: about 1 Mbit/s of uplink (a weak 4G or a busy 3G cell). At that rate `maxUploadBytes`
+ * takes `bytes * 8 / 1e6` seconds; a minute more covers the page's request for the grant and a stalled start,
+ * and the total is rounded up to whole minutes. 25 MiB: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 = 269.7 -> 300 s.
+ */
+export const SLOW_UPLINK_BITS_PER_SECOND = 1_000_000;
+export function defaultUploadUrlTtlSeconds(maxUploadBytes: number): number {
+  const seconds = (maxUploadBytes * 8) / SLOW_UPLINK_BITS_PER_SECOND + 60;
+  return Math.min(3600, Math.ceil(seconds / 60) * 60);
+}
 
 const DEFAULT_QUALITY: Record<OutputFormat, number> = { webp: 80, jpeg: 82, png: 100, avif: 55 };
 
@@ -103,7 +135,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,
-  uploadUrlTtlSeconds: 900,
+  uploadUrlTtlSeconds: defaultUploadUrlTtlSeconds(25 * MIB),
   processor: {
     memoryMb: 1536,
     timeoutSeconds: 60,
@@ -115,12 +147,13 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
     logRetentionDays: 14,
   },
   queue: { maxReceiveCount: 5 },
-  api: { reservedConcurrency: 20, logRetentionDays: 14 },
+  api: { reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" },
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
   delivery: "presigned",
   priceClass: "PriceClass_100",
+  legacyApi: false,
 };
 
 export class SettingsError extends Error {
@@ -133,16 +166,8 @@ export class SettingsError extends Error {
   }
 }
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `${JSON.stringify(value)} of type array`;
-  if (typeof value === "string") return `"${value}" of type string`;
-  if (typeof value === "object") return `${JSON.stringify(value)} of type object`;
-  return `${String(value)} of type ${typeof value}`;
-}
-
-function invalid(key: string, expected: string, received: unknown): SettingsError {
-  return new SettingsError(key, `Expected ${expected} for ${key} but received ${describe(received)}`);
+function invalid(key: string, what: string, received: unknown): SettingsError {
+  return new SettingsError(key, expected(what, key, received));
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -151,7 +176,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function integer(key: string, value: unknown, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(key, `integer between ${min} and ${max}`, value);
+    throw invalid(key, a.integerBetween(min, max), value);
   }
   return value;
 }
@@ -163,7 +188,7 @@ function boolean(key: string, value: unknown): boolean {
 
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw invalid(key, `one of ${allowed.join(", ")}`, value);
+    throw invalid(key, a.oneOf(allowed), value);
   }
   return value as T;
 }
@@ -183,6 +208,47 @@ function object(key: string, value: unknown, known: readonly string[]): Record<s
 function withDefault<T>(value: unknown, fallback: T): unknown {
   return value === undefined || value === null ? fallback : value;
 }
+
+/** The retention periods CloudWatch Logs accepts for a log group (PutRetentionPolicy's retentionInDays). */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+function logRetentionDays(key: string, value: unknown): number {
+  if (typeof value !== "number" || !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
+    throw invalid(key, `${a.oneOf(LOG_RETENTION_DAYS.map(String))} (the retention periods CloudWatch Logs accepts)`, value);
+  }
+  return value;
+}
+
+/** Lambda keeps this much of an account's concurrency unreserved: no reservation may eat into it. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * What `api.reservedConcurrency` asks of the AWS account, in words, or undefined when nothing is reserved.
+ * The account's quota is not known here: the program says what it needs, and AWS refuses a reservation the
+ * account cannot spare.
+ */
+export function reservedConcurrencyRequirement(settings: Settings): string | undefined {
+  const reserved = settings.api.reservedConcurrency;
+  if (reserved === 0) return undefined;
+  return (
+    `api.reservedConcurrency ${reserved} reserves ${reserved} concurrent executions for the API function: the account's Lambda ` +
+    `concurrency quota, less what its other functions reserve, must be at least ${reserved + LAMBDA_UNRESERVED_MINIMUM} ` +
+    `(Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved); \`aws lambda get-account-settings\` shows the quota ` +
+    `(AccountLimit.ConcurrentExecutions) and what is left unreserved (UnreservedConcurrentExecutions)`
+  );
+}
+
+/** Rules of the keys that both the stack's settings and a function's run-time settings carry. */
+const rules = {
+  maxUploadBytes: (value: unknown) => integer("maxUploadBytes", value, 1, MAX_S3_SINGLE_UPLOAD_BYTES),
+  maxInputPixels: (value: unknown) => integer("maxInputPixels", value, 1, 2 ** 31 - 1),
+  // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
+  // an hour is as long as the URL's stated expiry can be promised.
+  uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
+  delivery: (value: unknown) => oneOf("delivery", value, DELIVERIES),
+  timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
+  imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
+};
 
 const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MAX_VARIANT_DIMENSION = 8192;
@@ -214,7 +280,7 @@ function variants(value: unknown): VariantSpec[] {
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
     if (seen.has(spec.name)) {
-      throw new SettingsError(`variants[${i}].name`, `Expected unique name for variants[${i}].name but received duplicate "${spec.name}"`);
+      throw invalid(`variants[${i}].name`, "a name no other variant has", spec.name);
     }
     seen.add(spec.name);
   });
@@ -249,13 +315,13 @@ function processor(value: unknown): ProcessorSettings {
   const get = (k: keyof ProcessorSettings) => withDefault(raw[k], d[k]);
   const settings: ProcessorSettings = {
     memoryMb: integer("processor.memoryMb", get("memoryMb"), 128, 10240),
-    timeoutSeconds: integer("processor.timeoutSeconds", get("timeoutSeconds"), 1, 900),
+    timeoutSeconds: rules.timeoutSeconds(get("timeoutSeconds")),
     architecture: oneOf("processor.architecture", get("architecture"), ARCHITECTURES),
     batchSize: integer("processor.batchSize", get("batchSize"), 1, 10000),
     batchWindowSeconds: integer("processor.batchWindowSeconds", get("batchWindowSeconds"), 0, 300),
     maxConcurrency: integer("processor.maxConcurrency", get("maxConcurrency"), 2, 1000),
-    imageConcurrency: integer("processor.imageConcurrency", get("imageConcurrency"), 1, 16),
-    logRetentionDays: integer("processor.logRetentionDays", get("logRetentionDays"), 1, 3653),
+    imageConcurrency: rules.imageConcurrency(get("imageConcurrency")),
+    logRetentionDays: logRetentionDays("processor.logRetentionDays", get("logRetentionDays")),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
     throw invalid("processor.batchWindowSeconds", "at least 1 when processor.batchSize is over 10 (an SQS rule)", settings.batchWindowSeconds);
@@ -263,7 +329,12 @@ function processor(value: unknown): ProcessorSettings {
   return settings;
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "rateLimitPer5Minutes", "customDomain");
+function budget(value: unknown): BudgetSettings {
+  const raw = object("budget", value, ["monthlyUsd", "email"]);
+  return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
+}
+
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "rateLimitPer5Minutes", "customDomain");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -273,28 +344,31 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   object("settings", raw, TOP_LEVEL_KEYS);
   const d = DEFAULT_SETTINGS;
   const queue = object("queue", withDefault(raw.queue, {}), ["maxReceiveCount"]);
-  const api = object("api", withDefault(raw.api, {}), ["reservedConcurrency", "logRetentionDays"]);
+  const api = object("api", withDefault(raw.api, {}), Object.keys(d.api));
+  const maxUploadBytes = rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes));
   const settings: Settings = {
     variants: variants(withDefault(raw.variants, d.variants)),
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
-    maxUploadBytes: integer("maxUploadBytes", withDefault(raw.maxUploadBytes, d.maxUploadBytes), 1, MAX_S3_SINGLE_UPLOAD_BYTES),
-    maxInputPixels: integer("maxInputPixels", withDefault(raw.maxInputPixels, d.maxInputPixels), 1, 2 ** 31 - 1),
-    // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
-    // an hour is as long as the URL's stated expiry can be promised.
-    uploadUrlTtlSeconds: integer("uploadUrlTtlSeconds", withDefault(raw.uploadUrlTtlSeconds, d.uploadUrlTtlSeconds), 60, 3600),
+    maxUploadBytes,
+    maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
+    // The default follows maxUploadBytes.
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes))),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
     queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 5, 1000) },
     api: {
-      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 1, 1000),
-      logRetentionDays: integer("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays), 1, 3653),
+      // 0 or absent: unreserved. A reservation is refused by AWS on an account whose quota cannot spare it.
+      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 0, 1000),
+      logRetentionDays: logRetentionDays("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays)),
+      architecture: oneOf("api.architecture", withDefault(api.architecture, d.api.architecture), ARCHITECTURES),
     },
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
-    delivery: oneOf("delivery", withDefault(raw.delivery, d.delivery), DELIVERIES),
+    delivery: rules.delivery(withDefault(raw.delivery, d.delivery)),
     priceClass: oneOf("priceClass", withDefault(raw.priceClass, d.priceClass), PRICE_CLASSES),
+    legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
   };
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
@@ -302,6 +376,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
   }
   if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
+  if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   parseCdnOnly(raw, settings);
   return settings;
 }
@@ -337,17 +412,79 @@ function customDomain(value: unknown): CustomDomain {
 export const SETTINGS_KEYS: readonly string[] = TOP_LEVEL_KEYS;
 export const PROJECT_NAME = "image-pipeline";
 
-/** The environment variable through which handlers receive the normalised settings. */
-export const SETTINGS_ENV = "PIPELINE_SETTINGS";
+/**
+ * What the processor reads at run time, and all of the settings that reach its environment: a setting only the
+ * infrastructure reads (alarms, log retention, reserved concurrency...) is left out, so changing it redeploys no
+ * function. Full `Settings` fit this shape.
+ */
+export interface ProcessorRuntimeSettings {
+  variants: VariantSpec[];
+  /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "imageConcurrency">;
+}
 
-export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const json = requireEnv(SETTINGS_ENV, env);
+/** What the API reads at run time (see ProcessorRuntimeSettings). */
+export interface ApiRuntimeSettings {
+  variants: VariantSpec[];
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  legacyApi: boolean;
+  /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
+  delivery: Delivery;
+}
+
+export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
+  const { timeoutSeconds, imageConcurrency } = settings.processor;
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    maxInputPixels: settings.maxInputPixels,
+    processor: { timeoutSeconds, imageConcurrency },
+  };
+}
+
+export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
+    legacyApi: settings.legacyApi,
+    delivery: settings.delivery,
+  };
+}
+
+/** Reads a function's run-time settings from JSON (its environment variable `source`), refusing what is off. */
+function runtimeJson(source: string, json: string, known: readonly string[]): Record<string, unknown> {
   let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    throw new SettingsError(SETTINGS_ENV, `Expected JSON in ${SETTINGS_ENV} but received ${describe(json.slice(0, 80))}`);
+    throw invalid(source, "JSON", json);
   }
-  if (!isPlainObject(raw)) throw invalid(SETTINGS_ENV, "JSON object", raw);
-  return parseSettings(raw);
+  if (!isPlainObject(raw)) throw invalid(source, "JSON object", raw);
+  return object("settings", raw, known);
+}
+
+export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "processor"]);
+  const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
+    processor: { timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds), imageConcurrency: rules.imageConcurrency(processor.imageConcurrency) },
+  };
+}
+
+export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "delivery"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
+    legacyApi: boolean("legacyApi", raw.legacyApi),
+    delivery: rules.delivery(raw.delivery),
+  };
 }

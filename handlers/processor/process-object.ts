@@ -9,10 +9,11 @@ import {
   noteTransientError,
   startProcessing,
   type ErrorFacts,
+  type ImageRecord,
   type RecordStore,
   type VariantFacts,
 } from "../lib/records.js";
-import type { Settings } from "../lib/settings.js";
+import type { ProcessorRuntimeSettings } from "../lib/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 
@@ -23,7 +24,8 @@ import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
  * - done: variants written, record done.
  * - failed: a final error, recorded on the image (status failed, {code, message}).
  * - rejected: a final error with no image to record it on (the key is not uploads/{id}, or a foreign bucket).
- * - duplicate: the record was already done or failed (a redelivered or late message).
+ * - duplicate: the record was already done or failed: a redelivered or late message, or (`reusedGrant`) a newer
+ *   object sent with a grant already used, which is never processed (grants are single-use).
  * - superseded: a newer upload of the same key owns the record, or replaced the object.
  * - ignored: not an ObjectCreated event.
  */
@@ -39,13 +41,17 @@ export interface ObjectResult {
   attempts?: number;
   /** The record's status, for duplicates and superseded events. */
   status?: string;
+  /** A duplicate that is a newer object sent with a used grant, not a redelivery. */
+  reusedGrant?: true;
   error?: ErrorFacts;
+  /** The image's record as this event left it (done, failed) or found it (duplicate). */
+  record?: ImageRecord;
 }
 
 export interface ObjectProcessingDeps {
   s3: S3Client;
   records: RecordStore;
-  settings: Settings;
+  settings: ProcessorRuntimeSettings;
   /** When given, events from any other bucket are rejected. */
   uploadsBucket?: string;
   variantsBucket: string;
@@ -103,8 +109,10 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
   const start = await startProcessing(deps.records, { id, sequencer, now: deps.now() });
   if (!start.started) {
     const status = start.record?.status;
-    const outcome = status === "done" || status === "failed" ? "duplicate" : "superseded";
-    return { outcome, imageId: id, status, attempts: start.record?.attempts };
+    if (status !== "done" && status !== "failed") return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
+    const recorded = start.record?.sequencer;
+    const reused = sequencer !== undefined && recorded !== undefined && sequencer > recorded;
+    return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record, ...(reused ? { reusedGrant: true as const } : {}) };
   }
   const attempts = start.record.attempts;
 
@@ -124,8 +132,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     // upload's variants; only the record's conditional write below is the final word.
     const current = await getRecord(deps.records, id);
     if (current?.sequencer !== sequencer || current?.status !== "processing") {
-      const outcome = current?.sequencer === sequencer && current?.status === "done" ? "duplicate" : "superseded";
-      return { outcome, imageId: id, status: current?.status, attempts };
+      if (current?.sequencer === sequencer && current?.status === "done") return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
+      return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
     const variants = await writeVariants(deps, id, result.variants);
     const completed = await completeRecord(deps.records, {
@@ -137,7 +145,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       now: deps.now(),
     });
     const variantBytes = variants.reduce((sum, v) => sum + v.bytes, 0);
-    return { outcome: completed ? "done" : "superseded", imageId: id, bytes, variantBytes, attempts };
+    if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
+    return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {
     if (!isFinalError(error)) {
       // Best effort: the retry must happen even when the record cannot be written (DynamoDB may be the cause).
@@ -146,6 +155,7 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     }
     const facts = { code: error.code, message: error.message };
     const recorded = await failRecord(deps.records, { id, error: facts, sequencer, now: deps.now() });
-    return { outcome: recorded ? "failed" : "superseded", imageId: id, bytes, attempts, error: facts };
+    if (!recorded) return { outcome: "superseded", imageId: id, bytes, attempts, error: facts };
+    return { outcome: "failed", imageId: id, bytes, attempts, error: facts, record: recorded };
   }
 }

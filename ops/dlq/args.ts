@@ -1,3 +1,5 @@
+import { httpUrlValue, integerValue, parseCommandLine } from "../../local/command-line.js";
+import { expected } from "../../handlers/lib/is.js";
 import { UsageError } from "./errors.js";
 
 export type Command = "list" | "replay";
@@ -31,19 +33,22 @@ targets (one of):
 /** Most messages one move task may move per second (SQS's MaxNumberOfMessagesPerSecond). */
 export const MAX_RATE = 500;
 
-const VALUE_FLAGS = new Set([
-  "--stack",
-  "--region",
-  "--dlq-url",
-  "--queue-url",
-  "--table",
-  "--data-dir",
-  "--sqs-endpoint",
-  "--dynamodb-endpoint",
-  "--max",
-  "--rate",
-]);
-const SWITCHES = new Set(["--json", "--dry-run", "--local", "--help", "-h"]);
+const OPTIONS = {
+  stack: { type: "string" },
+  region: { type: "string" },
+  "dlq-url": { type: "string" },
+  "queue-url": { type: "string" },
+  table: { type: "string" },
+  "data-dir": { type: "string" },
+  "sqs-endpoint": { type: "string" },
+  "dynamodb-endpoint": { type: "string" },
+  max: { type: "string" },
+  rate: { type: "string" },
+  json: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  local: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 const ALLOWED: Record<Command, Set<string>> = {
   list: new Set(["--max", "--json"]),
   replay: new Set(["--max", "--rate", "--dry-run", "--json"]),
@@ -52,34 +57,19 @@ const TARGET_FLAGS = ["--stack", "--region", "--dlq-url", "--queue-url", "--tabl
 
 /** Parses the command line (without `node ops/dlq.ts`); every mistake is a UsageError naming the flag. */
 export function parseArgs(argv: string[]): DlqArgs {
+  const parsed = parseCommandLine(argv, OPTIONS, true);
   const values = new Map<string, string>();
   const switches = new Set<string>();
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    const eq = token.indexOf("=");
-    const [flag, inline] = token.startsWith("--") && eq > 0 ? [token.slice(0, eq), token.slice(eq + 1)] : [token, undefined];
-    if (VALUE_FLAGS.has(flag)) {
-      const value = inline ?? argv[++i];
-      if (value === undefined || value === "" || (inline === undefined && value.startsWith("--"))) {
-        throw new UsageError(`${flag} needs a value`);
-      }
-      if (values.has(flag)) throw new UsageError(`${flag} is given twice`);
-      values.set(flag, value);
-    } else if (SWITCHES.has(flag) && inline === undefined) {
-      switches.add(flag);
-    } else if (token.startsWith("-")) {
-      throw new UsageError(`unknown option ${flag}`);
-    } else {
-      positionals.push(token);
-    }
+  for (const [flag, value] of parsed.values) {
+    if (value === true) switches.add(flag);
+    else values.set(flag, value);
   }
+  const positionals = parsed.positionals;
 
-  if (switches.has("--help") || switches.has("-h")) return { command: "help", json: false, dryRun: false };
+  if (switches.has("--help")) return { command: "help", json: false, dryRun: false };
   const [command, ...extra] = positionals;
-  if (command === undefined) throw new UsageError("missing subcommand: list or replay");
-  if (command !== "list" && command !== "replay") throw new UsageError(`unknown subcommand "${command}": expected list or replay`);
-  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+  if (command !== "list" && command !== "replay") throw new UsageError(expected("list or replay", "the subcommand", command));
+  if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
 
   for (const flag of [...values.keys(), ...switches]) {
     if (!ALLOWED[command].has(flag) && !TARGET_FLAGS.includes(flag)) {
@@ -97,11 +87,7 @@ export function parseArgs(argv: string[]): DlqArgs {
 }
 
 function positiveInteger(flag: string, raw: string, max: number): number {
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(`${flag} expects an integer from 1 to ${max}, got "${raw}"`);
-  }
-  return value;
+  return integerValue(flag, raw, 1, max);
 }
 
 function parseTarget(values: Map<string, string>, switches: Set<string>): TargetSpec {
@@ -148,11 +134,5 @@ function parseTarget(values: Map<string, string>, switches: Set<string>): Target
 }
 
 function checkUrl(flag: string, raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.protocol === "http:" || url.protocol === "https:") return raw;
-  } catch {
-    // fall through to the usage error
-  }
-  throw new UsageError(`${flag} expects an http(s) URL, got "${raw}"`);
+  return httpUrlValue(flag, raw);
 }

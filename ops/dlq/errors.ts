@@ -3,9 +3,9 @@
  * a usage error (bad flags, missing target: exit 2) and an operational failure (the target is unreachable or
  * refused the work: exit 1).
  */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { UsageError } from "../../local/command-line.js";
+
+export { UsageError };
 
 export class OperationalError extends Error {
   override name = "OperationalError";

@@ -3,6 +3,7 @@
  * the bounded upload slots, and polling's backoff and bound. The browser tests cover the rest in Chromium.
  */
 import { expect } from "chai";
+import { IMAGE_FAILURE_CODES } from "../../handlers/lib/errors.js";
 
 // web/ is browser JavaScript outside the TypeScript project, so its modules are loaded by URL and typed here.
 interface WebConfig { maxUploadBytes: number; acceptedTypes: string[] }
@@ -29,18 +30,19 @@ const CONFIG: WebConfig = { maxUploadBytes: 1000, acceptedTypes: ["image/jpeg", 
 
 describe("the page's logic", function () {
   describe("failure reasons", function () {
-    it("puts every final error code of the processor into plain words", function () {
-      const codes = ["not_an_image", "unsupported_format", "too_many_pixels", "corrupt_image", "empty_file", "too_large", "original_missing"];
-      const reasons = codes.map((code) => describeFailure({ code, message: "machine text" }));
-      expect(reasons).to.deep.equal([
-        "This file is not an image: its contents could not be read as a picture.",
-        "This image format is not supported. Save it as JPEG, PNG or WebP and upload it again.",
-        "This image has too many pixels to process. Reduce its width and height and upload it again.",
-        "This image is damaged or incomplete, so it could not be decoded. Export it again and retry.",
-        "This file is empty: it holds no image data.",
-        "This file is larger than the pipeline accepts.",
-        "The uploaded file could not be found any more. Upload it again.",
-      ]);
+    it("puts every final error code an image can fail with (the processor's own list) into plain words", function () {
+      const words: Record<string, string> = {
+        not_an_image: "This file is not an image: its contents could not be read as a picture.",
+        unsupported_format: "This image format is not supported. Save it as JPEG, PNG or WebP and upload it again.",
+        too_many_pixels: "This image has too many pixels to process. Reduce its width and height and upload it again.",
+        corrupt_image: "This image is damaged or incomplete, so it could not be decoded. Export it again and retry.",
+        empty_file: "This file is empty: it holds no image data.",
+        too_large: "This file is larger than the pipeline accepts.",
+        original_missing: "The uploaded file could not be found any more. Upload it again.",
+      };
+      // A code added to the processor fails here until the page words it.
+      expect(Object.keys(words)).to.have.members([...IMAGE_FAILURE_CODES]);
+      for (const code of IMAGE_FAILURE_CODES) expect(describeFailure({ code, message: "machine text" }), code).to.equal(words[code]);
     });
 
     it("falls back to the server's message for an unknown code, and to a generic sentence without one", function () {

@@ -170,8 +170,9 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       expect(first.srcset).to.equal(`${cdnUrl(`variants/${id}/thumb.webp`)} 32w, ${cdnUrl(`variants/${id}/medium.webp`)} 90w`);
     });
 
-    it("the legacy route's URL is the CDN path of the largest variant", async () => {
-      const legacy = await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-small.png", headers: VIA_CDN }));
+    it("the legacy route's URL (with legacyApi) is the CDN path of the largest variant", async () => {
+      const legacyApi = createApi({ ...deps, settings: { ...cdnSettings, legacyApi: true } });
+      const legacy = await legacyApi(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-small.png", headers: VIA_CDN }));
       expect(bodyOf(legacy)).to.deep.equal({ url: cdnUrl(`variants/${id}/medium.webp`) });
     });
 

@@ -8,7 +8,7 @@ import { parseSettings } from "../../handlers/lib/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 
-const settings = parseSettings({ uploadUrlTtlSeconds: 300 });
+const settings = parseSettings({ uploadUrlTtlSeconds: 300, legacyApi: true });
 
 describe("API handler: the original project's routes", () => {
   let standIns: StandIns;
@@ -42,7 +42,7 @@ describe("API handler: the original project's routes", () => {
     }
     expect((await startProcessing(standIns.records, { id, now: new Date((clock += 1000)) })).started).to.equal(true);
     const original = { bytes: 999, width: 800, height: 600, format: "jpeg" };
-    expect(await completeRecord(standIns.records, { id, original, variants, placeholder: "data:,", now: new Date((clock += 1000)) })).to.equal(true);
+    expect(await completeRecord(standIns.records, { id, original, variants, placeholder: "data:,", now: new Date((clock += 1000)) })).to.include({ id, status: "done" });
     return objects;
   }
 
@@ -86,7 +86,7 @@ describe("API handler: the original project's routes", () => {
     ];
     for (const [name, body, status, message] of refusals) {
       it(`refuses ${name} with ${status} and the original's {error: "..."} body`, async () => {
-        const response = await api(httpEvent("POST", "/generate-upload-url", { body }));
+        const response = await api(httpEvent("POST", "/generate-upload-url", { body, headers: { "content-type": "application/json" } }));
         expect(response.statusCode).to.equal(status);
         expect(bodyOf(response)).to.deep.equal({ error: message });
       });
@@ -143,7 +143,7 @@ describe("API handler: the original project's routes", () => {
       expect(bodyOf(unknown)).to.deep.equal({ error: "No upload named never.jpg" });
       const missing = await api(httpEvent("GET", "/get-processed-image-url"));
       expect(missing.statusCode).to.equal(400);
-      expect(bodyOf(missing)).to.deep.equal({ error: "Expected query parameter filename=processed-<filename>" });
+      expect(bodyOf(missing)).to.deep.equal({ error: "Expected processed-<filename> for query parameter filename but received nothing" });
     });
 
     it("decodes a percent-encoded unicode filename from the query", async () => {

@@ -6,6 +6,7 @@ import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/deps.js";
 import { isImageId, variantKey } from "../../handlers/lib/keys.js";
 import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/formats.js";
 import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/records.js";
+import { apiEnvironment } from "../../handlers/lib/function-env.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -84,6 +85,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
         createdAt: "2026-01-01T12:00:01.000Z",
         updatedAt: "2026-01-01T12:00:01.000Z",
         attempts: 0,
+        // The table's TTL: the grant's expiry (12:10:01) plus a day, in epoch seconds.
+        expiresAt: Date.UTC(2026, 0, 2, 12, 10, 1) / 1000,
       });
     });
 
@@ -106,7 +109,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
 
     it("decodes a base64-encoded body", async () => {
       const body = JSON.stringify({ filename: "b64.webp", contentType: "image/webp", size: 5 });
-      const response = await api(httpEvent("POST", "/uploads", { body, base64: true }));
+      const response = await api(httpEvent("POST", "/uploads", { body, base64: true, headers: { "content-type": "application/json" } }));
       expect(response.statusCode).to.equal(201);
       expect((await getRecord(standIns.records, bodyOf(response).id))?.filename).to.equal("b64.webp");
     });
@@ -141,8 +144,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
     const oversized = JSON.stringify({ ...valid, padding: "x".repeat(64 * 1024) });
     const refusals: Array<{ name: string; body: string; status: number; code: string; message: string }> = [
       { name: "malformed JSON", body: "{\"filename\":", status: 400, code: "invalid_json", message: "The request body is not valid JSON" },
-      { name: "an empty body", body: "", status: 400, code: "invalid_json", message: "Expected a JSON body but received none" },
-      { name: "a JSON array", body: "[1,2]", status: 400, code: "invalid_json", message: "Expected a JSON object but received an array" },
+      { name: "an empty body", body: "", status: 400, code: "invalid_json", message: "Expected a JSON object for the request body but received nothing" },
+      { name: "a JSON array", body: "[1,2]", status: 400, code: "invalid_json", message: "Expected a JSON object for the request body but received [1,2] of type array" },
       { name: "a missing filename", body: JSON.stringify({ ...valid, filename: undefined }), status: 400, code: "invalid_field", message: "Expected non-empty string for filename but received nothing" },
       { name: "a numeric filename", body: JSON.stringify({ ...valid, filename: 42 }), status: 400, code: "invalid_field", message: "Expected non-empty string for filename but received 42 of type number" },
       { name: "a missing contentType", body: JSON.stringify({ ...valid, contentType: undefined }), status: 400, code: "invalid_field", message: "Expected non-empty string for contentType but received nothing" },
@@ -152,7 +155,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       { name: "a filename over 255 bytes", body: JSON.stringify({ ...valid, filename: `${"é".repeat(126)}.jpeg` }), status: 400, code: "filename_too_long", message: "The filename is 257 bytes; at most 255 bytes are accepted" },
       { name: "a filename with a newline", body: JSON.stringify({ ...valid, filename: "cat\n.jpg" }), status: 400, code: "invalid_filename", message: "The filename contains control characters" },
       { name: "a filename with a NUL", body: JSON.stringify({ ...valid, filename: "cat\u0000.jpg" }), status: 400, code: "invalid_filename", message: "The filename contains control characters" },
-      { name: "a filename that is only a directory", body: JSON.stringify({ ...valid, filename: "photos/.." }), status: 400, code: "invalid_filename", message: 'Expected a file name but received "photos/.." of type string' },
+      { name: "a filename that is only a directory", body: JSON.stringify({ ...valid, filename: "photos/.." }), status: 400, code: "invalid_filename", message: 'Expected a file name for filename but received "photos/.." of type string' },
       { name: "a size over maxUploadBytes", body: JSON.stringify({ ...valid, size: MAX_UPLOAD_BYTES + 1 }), status: 413, code: "file_too_large", message: `The file is ${MAX_UPLOAD_BYTES + 1} bytes; the limit is ${MAX_UPLOAD_BYTES} bytes` },
       { name: "HEIC", body: JSON.stringify({ ...valid, contentType: "image/heic" }), status: 415, code: "unsupported_media_type", message: `Content type image/heic is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}` },
       { name: "HTML", body: JSON.stringify({ ...valid, contentType: "text/html" }), status: 415, code: "unsupported_media_type", message: `Content type text/html is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}` },
@@ -160,7 +163,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
     ];
     for (const refusal of refusals) {
       it(`refuses ${refusal.name} with ${refusal.status} ${refusal.code}`, async () => {
-        const response = await api(httpEvent("POST", "/uploads", { body: refusal.body }));
+        const response = await api(httpEvent("POST", "/uploads", { body: refusal.body, headers: { "content-type": "application/json" } }));
         expect(response.statusCode).to.equal(refusal.status);
         expect(response.headers["content-type"]).to.equal("application/json");
         expect(bodyOf(response)).to.deep.equal({ error: { code: refusal.code, message: refusal.message } });
@@ -303,8 +306,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       const origin = { origin: "https://images.example.com", "access-control-request-method": "POST" };
       const preflight = await api(httpEvent("OPTIONS", "/uploads", { headers: origin }));
       expect(preflight.statusCode).to.equal(204);
-      expect(preflight.headers).to.deep.equal({ allow: "POST, OPTIONS" });
-      const post = await api(httpEvent("POST", "/uploads", { body: "{}", headers: origin }));
+      expect(preflight.headers).to.deep.equal({ allow: "POST, OPTIONS", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
+      const post = await api(httpEvent("POST", "/uploads", { body: "{}", headers: { ...origin, "content-type": "application/json" } }));
       const config = await api(httpEvent("GET", "/config", { headers: origin }));
       for (const response of [post, config]) {
         expect(Object.keys(response.headers).filter((h) => h.toLowerCase().startsWith("access-control-"))).to.deep.equal([]);
@@ -333,10 +336,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
   describe("the Lambda entry handlers/api.ts", () => {
     const entryEnv = () => ({
       ...standIns.env,
-      PIPELINE_SETTINGS: JSON.stringify(settings),
-      UPLOADS_BUCKET: standIns.uploadsBucket,
-      VARIANTS_BUCKET: standIns.variantsBucket,
-      TABLE_NAME: standIns.records.tableName,
+      ...apiEnvironment(settings, { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
     });
     let saved: Record<string, string | undefined> = {};
     beforeEach(() => {

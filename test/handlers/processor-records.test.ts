@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { completeRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
+import { completeRecord, createPendingRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
 import { newImageId } from "../../handlers/lib/keys.js";
 import { orderedSequencer } from "../../handlers/processor/s3-event.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
@@ -17,26 +17,35 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
   const newer = orderedSequencer("0055AED6DCD90281E6")!;
   const newest = orderedSequencer("0055AED6DCD90282")!;
 
-  it("lets only the newest upload of a key start, finish, and reopen its record", async () => {
+  it("lets only the newest upload of a key start and finish; a final record never reopens (single-use grants)", async () => {
     const store = standIns.records;
     const id = newImageId();
     expect((await startProcessing(store, { id, sequencer: older, now: t(1) })).started).to.equal(true);
     expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
 
     // The older run finishes late: neither outcome may land.
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(false);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) })).to.equal(true);
+    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(undefined);
+    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(undefined);
+    const failed = await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) });
+    expect(failed).to.deep.equal(await getRecord(store, id));
 
-    // A redelivery of the same event, or an older one, finds the final state; a newer upload reopens it.
+    // A redelivery of the same event, an older one, and a newer upload (the grant used again) all find it final.
     expect(await startProcessing(store, { id, sequencer: newer, now: t(5) })).to.deep.include({ started: false });
     expect(await startProcessing(store, { id, sequencer: older, now: t(5) })).to.deep.include({ started: false });
-    const reopened = await startProcessing(store, { id, sequencer: newest, now: t(6) });
-    expect(reopened.started).to.equal(true);
-    expect(reopened.record).to.deep.include({ status: "processing", attempts: 3, sequencer: newest, updatedAt: t(6).toISOString() });
-    expect(reopened.record?.error).to.equal(undefined);
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: newest, now: t(7) })).to.equal(true);
-    expect(await getRecord(store, id)).to.deep.include({ status: "done", attempts: 3, original, updatedAt: t(7).toISOString() });
+    const reused = await startProcessing(store, { id, sequencer: newest, now: t(6) });
+    expect(reused.started).to.equal(false);
+    expect(await getRecord(store, id)).to.deep.equal(failed);
+    expect(failed).to.deep.include({ status: "failed", attempts: 2, sequencer: newer, updatedAt: t(4).toISOString() });
+  });
+
+  it("removes a pending record's expiresAt when processing starts", async () => {
+    const store = standIns.records;
+    const id = newImageId();
+    await createPendingRecord(store, { id, filename: "a.jpg", contentType: "image/jpeg", now: t(0), grantExpiresAt: t(300) });
+    expect((await getRecord(store, id))?.expiresAt).to.equal(t(300).getTime() / 1000 + 86_400);
+    const started = await startProcessing(store, { id, sequencer: older, now: t(1) });
+    expect(started.started).to.equal(true);
+    expect(started.record).not.to.have.property("expiresAt");
   });
 
   it("accepts a sequenced event on a record that has no sequencer yet (an unsequenced run or the API's record)", async () => {

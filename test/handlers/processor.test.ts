@@ -16,8 +16,9 @@ import { createImageEngine, type ImageEngine } from "../../handlers/lib/image-en
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
 import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
+import { processorEnvironment } from "../../handlers/lib/function-env.js";
 import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
-import { createProcessor, OUTCOME_MESSAGE, type ProcessorDeps } from "../../handlers/processor/processor.js";
+import { createProcessor, OUTCOME_MESSAGE, type OutcomeReport, type ProcessorDeps } from "../../handlers/processor/processor.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
 import { makePhoto, makePixelBombPng, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { lambdaContext, s3EventRecord, s3Message, sqsEvent, sqsRecord, testEventMessage } from "../support/sqs-events.js";
@@ -437,16 +438,21 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
       expect(outcomes()[0]).to.deep.include({ outcome: "duplicate", status: "done" });
     });
 
-    it("reprocesses a done image when the same key is uploaded again (newer sequencer)", async () => {
+    it("never processes a second object sent with a used grant: acknowledged, logged as reused, record and variants unchanged", async () => {
       const id = newImageId();
       const first = await upload(await makePhoto({ width: 640, height: 480, seed: 14 }), { id, pendingAs: "first.jpg" });
       await processor().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
+      const before = await record(id);
+      const thumbBefore = await readVariant(`variants/${id}/thumb.webp`);
       const second = await upload(await makePhoto({ width: 300, height: 400, seed: 15 }), { id });
+      const { handler, outcomes } = processor();
 
-      expect(await processor().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
-      expect(await record(id)).to.deep.include({ status: "done", attempts: 2, filename: "first.jpg", original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" } });
-      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
+      expect(before).to.deep.include({ status: "done", attempts: 1, filename: "first.jpg", original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg" } });
+      expect(await record(id)).to.deep.equal(before);
+      expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
+      expect(outcomes()[0]).to.deep.include({ level: "warn", outcome: "duplicate", status: "done", reusedGrant: true });
     });
 
     it("never overwrites the variants of a newer upload that took the record while an older event was decoding", async () => {
@@ -493,22 +499,126 @@ describe("processor Lambda (s3rver + dynalite, real sharp)", function () {
     });
   });
 
+  describe("the outcome hook", () => {
+    /** A processor whose hook records every report (and may be made to fail), besides its default log. */
+    function hooked(hook: (report: OutcomeReport) => void | Promise<void> = () => {}) {
+      const reports: OutcomeReport[] = [];
+      const made = processor({
+        onOutcome: async (report) => {
+          reports.push(report);
+          await hook(report);
+        },
+      });
+      return { ...made, reports };
+    }
+
+    it("reports each object event once, with the record for done, failed and duplicate, and logs nothing itself", async () => {
+      const good = await upload(await makePhoto({ width: 320, height: 240, seed: 30 }), { pendingAs: "good.jpg" });
+      const bad = await upload(makeTextFile(), { pendingAs: "bad.jpg" });
+      const foreign = s3EventRecord({ bucket: "someone-elses", key: originalKey(newImageId()), size: 1, eTag: "x" });
+      const notS3 = sqsRecord("hello");
+      const messages = [s3Message([good.event, bad.event]), s3Message([foreign]), notS3, testEventMessage(standIns.uploadsBucket)];
+      const { handler, reports, outcomes } = hooked();
+
+      expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+
+      const byOutcome = Object.fromEntries(reports.map((r) => [r.outcome === "rejected" ? `rejected:${r.messageId}` : r.outcome, r]));
+      expect(reports).to.have.length(4);
+      expect(byOutcome.done).to.deep.include({ messageId: messages[0]!.messageId, imageId: good.id, bucket: standIns.uploadsBucket, key: good.key, attempts: 1, bytes: good.event.size });
+      expect(byOutcome.done!.record).to.deep.equal(await record(good.id));
+      expect(byOutcome.done!.record).to.deep.include({ status: "done", filename: "good.jpg" });
+      expect(byOutcome.failed).to.deep.include({ imageId: bad.id, error: (await record(bad.id)).error });
+      expect(byOutcome.failed!.record).to.deep.equal(await record(bad.id));
+      expect(byOutcome[`rejected:${messages[1]!.messageId}`]).to.not.have.property("record");
+      expect(byOutcome[`rejected:${notS3.messageId}`]).to.deep.include({ error: { code: "bad_event", message: "message body is not JSON" }, body: "hello" });
+      for (const r of [byOutcome.done!, byOutcome.failed!]) expect(r.durationMs).to.be.a("number");
+      expect(outcomes(), "a hook given replaces the default log").to.deep.equal([]);
+
+      const again = hooked();
+      expect(await again.handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(again.reports.map((r) => [r.outcome, r.status, r.record?.status])).to.deep.equal([
+        ["duplicate", "done", "done"],
+        ["duplicate", "failed", "failed"],
+      ]);
+      expect(again.reports[0]!.record).to.deep.equal(await record(good.id));
+    });
+
+    it("is awaited before the message is acknowledged", async () => {
+      const uploaded = await upload(await makePhoto({ width: 200, height: 200, seed: 31 }));
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let reported = false;
+      const { handler } = hooked(async () => {
+        reported = true;
+        await held;
+      });
+      let settled = false;
+      const response = handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext()).then((r) => {
+        settled = true;
+        return r;
+      });
+      while (!reported) await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled, "the batch waits for the hook").to.equal(false);
+      release();
+      expect(await response).to.deep.equal({ batchItemFailures: [] });
+    });
+
+    it("a hook that throws or rejects sends only that message back; the redelivery reports the final image again", async () => {
+      const first = await upload(await makePhoto({ width: 200, height: 150, seed: 32 }));
+      const second = await upload(await makePhoto({ width: 150, height: 200, seed: 33 }));
+      const third = await upload(await makePhoto({ width: 100, height: 100, seed: 34 }));
+      const messages = [s3Message([first.event]), s3Message([second.event]), s3Message([third.event])];
+      const { handler, lines } = hooked((report) => {
+        if (report.imageId === first.id) throw new Error("bus unavailable");
+        if (report.imageId === second.id) return Promise.reject(new Error("throttled"));
+      });
+
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }, { itemIdentifier: messages[1]!.messageId }] });
+      expect(lines.filter((l) => l.level === "error").map((l) => [l.message, l.messageId, (l.error as Error).message])).to.have.deep.members([
+        ["outcome hook failed; the message returns to the queue", messages[0]!.messageId, "bus unavailable"],
+        ["outcome hook failed; the message returns to the queue", messages[1]!.messageId, "throttled"],
+      ]);
+      const redelivered = hooked();
+      expect(await redelivered.handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(redelivered.reports.map((r) => [r.outcome, r.record?.id, r.record?.status])).to.deep.equal([["duplicate", first.id, "done"]]);
+    });
+
+    it("reports a transient failure as retry and a deferred event as deferred, both sent back", async () => {
+      const uploaded = await upload(await makePhoto({ width: 120, height: 90, seed: 35 }));
+      const message = s3Message([uploaded.event]);
+      const reports: OutcomeReport[] = [];
+      const failingWrites = interceptedS3(standIns.s3, (_, name) => {
+        if (name === "PutObjectCommand") throw slowDown();
+      });
+      const retrying = processor({ s3: failingWrites.s3, onOutcome: (r) => void reports.push(r) });
+      expect(await retrying.handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      const deferred = hooked();
+      expect(await deferred.handler(sqsEvent([message]), lambdaContext({ remainingMs: 1 }))).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      expect([...reports, ...deferred.reports].map((r) => [r.outcome, r.imageId, r.record])).to.deep.equal([
+        ["retry", uploaded.id, undefined],
+        ["deferred", uploaded.id, undefined],
+      ]);
+      expect(reports[0]!.error).to.deep.include({ name: "SlowDown" });
+    });
+  });
+
   describe("Lambda entry point", () => {
     it("names a missing environment variable", () => {
-      const env = { PIPELINE_SETTINGS: JSON.stringify(settings), UPLOADS_BUCKET: "u", VARIANTS_BUCKET: "v" };
+      const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "" });
       expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
     });
 
     it("handlers/process.ts processes a message with everything read from the environment", async () => {
-      const names = ["PIPELINE_SETTINGS", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "TABLE_NAME", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB", "POWERTOOLS_LOG_LEVEL"];
-      const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
-      Object.assign(process.env, standIns.env, {
-        PIPELINE_SETTINGS: JSON.stringify(settings),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: "variants-entry",
-        TABLE_NAME: standIns.records.tableName,
+      const env = {
+        ...standIns.env,
+        ...processorEnvironment(settings, { uploadsBucket: standIns.uploadsBucket, variantsBucket: "variants-entry", tableName: standIns.records.tableName }),
         POWERTOOLS_LOG_LEVEL: "SILENT",
-      });
+      };
+      const saved = Object.fromEntries(Object.keys(env).map((n) => [n, process.env[n]]));
+      Object.assign(process.env, env);
       try {
         await standIns.s3.send(new CreateBucketCommand({ Bucket: "variants-entry" }));
         // A fresh module instance: the entry reads its environment once, at import, and another suite may have

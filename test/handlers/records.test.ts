@@ -38,11 +38,11 @@ describe("record store (dynalite)", () => {
     expect(first.record?.attempts).to.equal(1);
     expect(first.record?.filename).to.equal("cat.jpg");
     const original = { bytes: 10, width: 4, height: 3, format: "jpeg" };
-    expect(await completeRecord(standIns.records, { id, original, variants: [], placeholder: "data:", now: t(2) })).to.equal(true);
+    expect(await completeRecord(standIns.records, { id, original, variants: [], placeholder: "data:", now: t(2) })).to.deep.include({ id, status: "done", original, variants: [], placeholder: "data:", updatedAt: t(2).toISOString() });
     const late = await startProcessing(standIns.records, { id, now: t(3) });
     expect(late.started).to.equal(false);
     expect(late.record?.status).to.equal("done");
-    expect(await failRecord(standIns.records, { id, error: { code: "x", message: "y" }, now: t(4) })).to.equal(false);
+    expect(await failRecord(standIns.records, { id, error: { code: "x", message: "y" }, now: t(4) })).to.equal(undefined);
     const record = await getRecord(standIns.records, id);
     expect(record).to.deep.include({ status: "done", attempts: 1, updatedAt: t(2).toISOString(), original });
     expect((await findLatestRecordByFilename(standIns.records, "cat.jpg"))?.id).to.equal(id);

@@ -1,50 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { MANAGED_POLICIES, VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
-import { ImagePipeline } from "../../components/image-pipeline.js";
 import { ResourceTypes } from "../../components/resource-types.js";
-import { stackSettings } from "../../components/stack-settings.js";
-import { ACCOUNT_ID, EXPECTED_OUTPUTS, installMocks, policy, REGION, valueOf, type Recorder, type RecordedResource, type StackConfig } from "./support/pulumi-mocks.js";
+import { HSTS_HEADER, SECURITY_HEADERS } from "../../handlers/api/responses.js";
+import { bucketArn, deploy, T, type Deployed } from "./support/deployments.js";
+import { ACCOUNT_ID, EXPECTED_OUTPUTS, policy, REGION, type RecordedResource } from "./support/pulumi-mocks.js";
 
-const T = {
-  distribution: "aws:cloudfront/distribution:Distribution",
-  oac: "aws:cloudfront/originAccessControl:OriginAccessControl",
-  cfFunction: "aws:cloudfront/function:Function",
-  webAcl: "aws:wafv2/webAcl:WebAcl",
-  provider: "pulumi:providers:aws",
-  password: "random:index/randomPassword:RandomPassword",
-  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  function: "aws:lambda/function:Function",
-  cors: "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration",
-} as const;
-
-const CDN_ONLY_TYPES = ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", T.distribution, T.oac, T.cfFunction, T.webAcl, T.provider, T.password, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl];
+const CDN_ONLY_TYPES = [
+  T.responseHeadersPolicy,
+  T.distribution,
+  T.originAccessControl,
+  T.edgeFunction,
+  T.webAcl,
+  T.awsProvider,
+  T.randomPassword,
+  ResourceTypes.CdnDistribution,
+  ResourceTypes.RateLimitAcl,
+];
 
 const DISTRIBUTION_ARN = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`;
 const CDN_DOMAIN = "image-pipeline-cdn.cloudfront.net";
 const SECRET = "image-pipeline-api-origin-secret-value";
-const VARIANTS_ARN = "arn:aws:s3:::image-pipeline-variants-bkt";
-
-interface Deployed {
-  recorder: Recorder;
-  pipeline: ImagePipeline;
-  outputs: Record<string, string | undefined>;
-}
-
-async function deploy(config: StackConfig, stack: string): Promise<Deployed> {
-  const recorder = await installMocks(config, stack);
-  const pipeline = new ImagePipeline("image-pipeline", {
-    settings: stackSettings(),
-    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
-  });
-  const outputs: Record<string, string | undefined> = {};
-  for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName", "functionUrl", "cdnDomain"] as const) {
-    outputs[key] = pipeline[key] === undefined ? undefined : await valueOf(pipeline[key]!);
-  }
-  await recorder.settled();
-  return { recorder, pipeline, outputs };
-}
+const VARIANTS_ARN = bucketArn("image-pipeline-variants");
 
 /** An input the engine received as a secret (the SDK marks the whole input that holds a secret): its value, or a failure. */
 function secretInput(value: unknown): any {
@@ -79,7 +56,7 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(statements.map((s) => s.Sid)).to.deep.equal(["DenyInsecureTransport"]);
       const env = presigned.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables;
       expect(Object.keys(env).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "WEB_ROOT"]);
-      expect(presigned.outputs).to.deep.equal({ ...EXPECTED_OUTPUTS, functionUrl: undefined, cdnDomain: undefined });
+      expect(presigned.outputs).to.deep.equal(EXPECTED_OUTPUTS);
       expect(presigned.recorder.ofType(T.rolePolicy).map((r) => r.name)).to.not.include("image-pipeline-cdn-invalidate");
     });
   });
@@ -91,7 +68,7 @@ describe("Pulumi program: delivery (mocks)", function () {
     });
 
     it("signs every request to the variants bucket with SigV4 through Origin Access Control", function () {
-      const oac = cdn.recorder.get(T.oac, "image-pipeline-cdn-oac");
+      const oac = cdn.recorder.get(T.originAccessControl, "image-pipeline-cdn-oac");
       expect(oac.inputs).to.deep.include({ originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" });
     });
 
@@ -127,12 +104,21 @@ describe("Pulumi program: delivery (mocks)", function () {
     });
 
     it("adds the API's security headers to variants at the edge: nosniff, no Referer, HSTS for a year", function () {
-      const headers = cdn.recorder.get("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "image-pipeline-cdn-variant-headers");
+      const headers = cdn.recorder.get(T.responseHeadersPolicy, "image-pipeline-cdn-variant-headers");
       expect(headers.inputs.securityHeadersConfig).to.deep.equal({
         contentTypeOptions: { override: true },
         referrerPolicy: { referrerPolicy: "no-referrer", override: true },
         strictTransportSecurity: { accessControlMaxAgeSec: 31536000, includeSubdomains: false, preload: false, override: true },
       });
+      // Read back as the headers a viewer gets, they are exactly the API's (one rule: handlers/api/responses.ts).
+      const config = headers.inputs.securityHeadersConfig;
+      const sts = config.strictTransportSecurity;
+      expect({
+        "x-content-type-options": "nosniff",
+        "referrer-policy": config.referrerPolicy.referrerPolicy,
+        "strict-transport-security": `max-age=${sts.accessControlMaxAgeSec}${sts.includeSubdomains ? "; includeSubDomains" : ""}${sts.preload ? "; preload" : ""}`,
+      }).to.deep.equal({ ...SECURITY_HEADERS, ...HSTS_HEADER });
+      expect(Object.keys(config).sort()).to.deep.equal(["contentTypeOptions", "referrerPolicy", "strictTransportSecurity"]);
     });
 
     it("sends everything else to the API uncached, every method, the viewer's headers but Host, with the viewer-request function", function () {
@@ -146,7 +132,7 @@ describe("Pulumi program: delivery (mocks)", function () {
         compress: true,
         functionAssociations: [{ eventType: "viewer-request", functionArn: `arn:aws:cloudfront::${ACCOUNT_ID}:function/image-pipeline-cdn-viewer-request` }],
       });
-      const fn = cdn.recorder.get(T.cfFunction, "image-pipeline-cdn-viewer-request");
+      const fn = cdn.recorder.get(T.edgeFunction, "image-pipeline-cdn-viewer-request");
       expect(fn.inputs).to.deep.include({ runtime: "cloudfront-js-2.0", code: VIEWER_REQUEST_FUNCTION, publish: true });
     });
 
@@ -167,7 +153,7 @@ describe("Pulumi program: delivery (mocks)", function () {
       );
       expect(inputs.restrictions).to.deep.equal({ geoRestriction: { restrictionType: "none" } });
       expect(cdn.recorder.ofType(T.webAcl)).to.deep.equal([]);
-      expect(cdn.recorder.ofType(T.provider)).to.deep.equal([]);
+      expect(cdn.recorder.ofType(T.awsProvider)).to.deep.equal([]);
     });
 
     it("variants bucket policy: the TLS-only deny, then s3:GetObject on variants/* for CloudFront only from this distribution", function () {
@@ -196,7 +182,7 @@ describe("Pulumi program: delivery (mocks)", function () {
     });
 
     it("the origin secret: generated by Pulumi (48 letters and digits), a secret in the API's environment", async function () {
-      const password = cdn.recorder.get(T.password, "image-pipeline-api-origin-secret");
+      const password = cdn.recorder.get(T.randomPassword, "image-pipeline-api-origin-secret");
       expect(password.inputs).to.deep.equal({ length: 48, special: false });
       const env = secretInput(cdn.recorder.get(T.function, "image-pipeline-api").inputs.environment).variables;
       expect(env.CDN_ORIGIN_SECRET).to.equal(SECRET);
@@ -253,20 +239,20 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(parentOf(ResourceTypes.RateLimitAcl, "image-pipeline-rate-limit")).to.equal("image-pipeline");
       for (const [type, name] of [
         [T.distribution, "image-pipeline-cdn"],
-        [T.oac, "image-pipeline-cdn-oac"],
-        [T.cfFunction, "image-pipeline-cdn-viewer-request"],
-        ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "image-pipeline-cdn-variant-headers"],
+        [T.originAccessControl, "image-pipeline-cdn-oac"],
+        [T.edgeFunction, "image-pipeline-cdn-viewer-request"],
+        [T.responseHeadersPolicy, "image-pipeline-cdn-variant-headers"],
         [T.rolePolicy, "image-pipeline-cdn-invalidate"],
       ] as const) {
         expect(parentOf(type, name), name).to.equal("image-pipeline-cdn");
       }
       expect(parentOf(T.webAcl, "image-pipeline-rate-limit")).to.equal("image-pipeline-rate-limit");
-      expect(parentOf(T.provider, "image-pipeline-rate-limit-us-east-1")).to.equal("image-pipeline-rate-limit");
-      expect(parentOf(T.password, "image-pipeline-api-origin-secret")).to.equal("image-pipeline-api");
+      expect(parentOf(T.awsProvider, "image-pipeline-rate-limit-us-east-1")).to.equal("image-pipeline-rate-limit");
+      expect(parentOf(T.randomPassword, "image-pipeline-api-origin-secret")).to.equal("image-pipeline-api");
     });
 
     it("a CLOUDFRONT web ACL through an explicit us-east-1 provider, blocking an IP over the rate on the API's paths", function () {
-      const provider = limited.recorder.get(T.provider, "image-pipeline-rate-limit-us-east-1");
+      const provider = limited.recorder.get(T.awsProvider, "image-pipeline-rate-limit-us-east-1");
       expect(provider.inputs.region).to.equal("us-east-1");
       const acl = limited.recorder.get(T.webAcl, "image-pipeline-rate-limit");
       expect(acl.provider).to.equal(`${provider.urn}::${provider.urn.split("::").pop()}-id`);

@@ -10,6 +10,7 @@ import sharp from "sharp";
 import { buildLambdaArtifacts, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
 import { createPendingRecord, getRecord } from "../../handlers/lib/records.js";
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
+import { apiEnvironment, processorEnvironment } from "../../handlers/lib/function-env.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
 import { httpEvent, jsonEvent } from "../handlers/api-events.js";
 import { makePhoto } from "../support/images.js";
@@ -125,11 +126,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        PIPELINE_SETTINGS: JSON.stringify(parseSettings({})),
-        UPLOADS_BUCKET: standIns.uploadsBucket,
-        VARIANTS_BUCKET: standIns.variantsBucket,
-        TABLE_NAME: standIns.records.tableName,
-        MALLOC_ARENA_MAX: "2",
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
       });
 
       expect(sharpPath, "sharp resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/sharp/dist/index.mjs`);
@@ -210,11 +207,12 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
           AWS_ACCESS_KEY_ID: "S3RVER",
           AWS_SECRET_ACCESS_KEY: "S3RVER",
           AWS_REGION: "us-east-1",
-          PIPELINE_SETTINGS: JSON.stringify(settings),
-          UPLOADS_BUCKET: standIns.uploadsBucket,
-          VARIANTS_BUCKET: standIns.variantsBucket,
-          TABLE_NAME: standIns.records.tableName,
-          WEB_ROOT: join(dir, "web"),
+          ...apiEnvironment(settings, {
+            uploadsBucket: standIns.uploadsBucket,
+            variantsBucket: standIns.variantsBucket,
+            tableName: standIns.records.tableName,
+            webRoot: join(dir, "web"),
+          }),
         },
       );
       const [page, css, upload] = results;
@@ -240,12 +238,13 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
           AWS_ACCESS_KEY_ID: "S3RVER",
           AWS_SECRET_ACCESS_KEY: "S3RVER",
           AWS_REGION: "us-east-1",
-          PIPELINE_SETTINGS: JSON.stringify(parseSettings({ delivery: "cdn" })),
-          UPLOADS_BUCKET: standIns.uploadsBucket,
-          VARIANTS_BUCKET: standIns.variantsBucket,
-          TABLE_NAME: standIns.records.tableName,
-          WEB_ROOT: join(dir, "web"),
-          CDN_ORIGIN_SECRET: secret,
+          ...apiEnvironment(parseSettings({ delivery: "cdn" }), {
+            uploadsBucket: standIns.uploadsBucket,
+            variantsBucket: standIns.variantsBucket,
+            tableName: standIns.records.tableName,
+            webRoot: join(dir, "web"),
+            cdnOriginSecret: secret,
+          }),
         },
       );
       expect(results.map((r) => r.statusCode)).to.deep.equal([403, 200]);

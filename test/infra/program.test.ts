@@ -28,8 +28,11 @@ describe("Pulumi program: index.ts", function () {
     );
     expect(deployed).to.deep.equal({
       "image-pipeline-processor": { architectures: ["x86_64"], memorySize: 2048, code: expected.processor },
-      "image-pipeline-api": { architectures: ["x86_64"], memorySize: 512, code: expected.api },
+      // The API has its own architecture (api.architecture, default arm64); its package is plain JavaScript.
+      "image-pipeline-api": { architectures: ["arm64"], memorySize: 512, code: expected.api },
     });
     expect(recorder.get("aws:lambda/functionUrl:FunctionUrl", "image-pipeline-api-url").inputs.cors.allowOrigins).to.deep.equal(["https://photos.example.org"]);
+    // Every resource carries the stack tag the budget filters on (cost-guard.test.ts has the details).
+    expect(JSON.parse(recorder.get("pulumi:providers:aws", "image-pipeline-aws").inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "test" } });
   });
 });

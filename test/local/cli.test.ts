@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCliArgs } from "../../local/cli-args.js";
+import { parseCliArgs, UsageError } from "../../local/cli-args.js";
 import { startLocalPipeline } from "../../local/pipeline.js";
 import { startRuntimeProcess } from "./support/runtime-process.js";
 import { testSettings } from "./support/local-pipeline.js";
@@ -28,10 +28,26 @@ describe("npm start: options and refusals", function () {
   });
 
   it("refuses a bad option with a message naming it", () => {
-    expect(() => parseCliArgs(["--port", "70000"], {})).to.throw("Expected an integer between 0 and 65535 for --port but received \"70000\"");
-    expect(() => parseCliArgs([], { PORT: "web" })).to.throw("Expected an integer between 0 and 65535 for PORT but received \"web\"");
-    expect(() => parseCliArgs(["--fail-writes", "1.5"], {})).to.throw("Expected a number between 0 and 1 for --fail-writes but received \"1.5\"");
-    expect(() => parseCliArgs(["--verbose"], {})).to.throw("Unknown option --verbose; see --help");
+    const refusals: Array<[string[], NodeJS.ProcessEnv, string]> = [
+      [["--port", "70000"], {}, 'Expected integer between 0 and 65535 for --port but received "70000" of type string'],
+      [[], { PORT: "web" }, 'Expected integer between 0 and 65535 for PORT but received "web" of type string'],
+      [["--fail-writes", "1.5"], {}, 'Expected number between 0 and 1 for --fail-writes but received "1.5" of type string'],
+      [["--verbose"], {}, "Unknown option --verbose"],
+      [["--port"], {}, "Expected a value for --port but received nothing"],
+      [["--pause-processor=yes"], {}, "--pause-processor takes no value"],
+      [["--port", "1", "--port", "2"], {}, "--port is given twice"],
+      [["serve"], {}, 'Unexpected argument "serve"'],
+    ];
+    for (const [argv, env, message] of refusals) {
+      let error: Error | undefined;
+      try {
+        parseCliArgs(argv, env);
+      } catch (caught) {
+        error = caught as Error;
+      }
+      expect(error, argv.join(" ")).to.be.instanceOf(UsageError);
+      expect(error!.message, argv.join(" ")).to.equal(message);
+    }
   });
 
   it("exits 1 with a clear error when the port is taken", async () => {

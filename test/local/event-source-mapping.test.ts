@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
 import { failedMessageIds, startEventSourceMapping, type BatchHandler, type EventSourceMapping } from "../../local/event-source-mapping.js";
+import { until } from "../../local/until.js";
 
 /** The event source mapping against a real SQS stand-in (fauxqs, in memory), with a recording fake function. */
 describe("local event source mapping", function () {
@@ -62,14 +63,6 @@ describe("local event source mapping", function () {
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
     );
     return { visible: Number(Attributes!.ApproximateNumberOfMessages), inFlight: Number(Attributes!.ApproximateNumberOfMessagesNotVisible) };
-  }
-
-  async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 
   function start(queue: { queueUrl: string; queueArn: string }, handler: BatchHandler, overrides: Partial<{ batchSize: number; batchWindowSeconds: number; maxConcurrency: number; timeoutSeconds: number }> = {}) {

@@ -74,7 +74,7 @@ describe("local fault injection", () => {
     const handler = injector.wrapHandler(async (event) => {
       for (const record of event.Records) {
         await put(`variants/${record.messageId}/thumb.webp`).then(
-          () => injector.imageFinished(),
+          () => injector.observe({ outcome: "done" }),
           (error: Error) => afterCrash.push(error.name),
         );
       }

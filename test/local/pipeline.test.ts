@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
+import { GetBucketCorsCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import { uploadsCorsRules } from "../../handlers/lib/bucket-cors.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import {
   getImage,
@@ -162,8 +164,8 @@ describe("local runtime, end to end through HTTP", function () {
     expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
   });
 
-  it("serves the original project's flow: presigned PUT, then polling processed-<filename> until it is ready", async () => {
-    running = await startTestPipeline();
+  it("serves the original project's flow where legacyApi is on: presigned PUT, then polling processed-<filename> until it is ready", async () => {
+    running = await startTestPipeline({ settings: testSettings({ legacyApi: true }) });
     const granted = await postJson(`${running.url}/generate-upload-url`, { filename: "holiday.jpg", contentType: "image/jpeg" });
     expect(granted.status).to.equal(200);
     expect(new URL(granted.body.url).origin).to.equal(running.pipeline.endpoints.s3);
@@ -181,7 +183,7 @@ describe("local runtime, end to end through HTTP", function () {
     expect(await download(url)).to.deep.equal({ status: 200, width: 480, height: 360, format: "jpeg" });
   });
 
-  it("lets a page on its own origin upload to and download from the local S3, and applies the API's CORS policy", async () => {
+  it("lets a page on its own origin upload to the local S3 with the stack's bucket CORS rules, and applies the API's CORS policy", async () => {
     running = await startTestPipeline({ settings: testSettings({ allowedOrigins: ["https://app.example.com"] }) });
     const localhostOrigin = running.url.replace("127.0.0.1", "localhost");
     const grant = (await postJson(`${running.url}/uploads`, { filename: "a.png", contentType: "image/png", size: 100 })).body;
@@ -199,9 +201,22 @@ describe("local runtime, end to end through HTTP", function () {
 
     const id = await uploadImage(running.url, { body: await makePhoto({ width: 200, height: 100, format: "png" }), filename: "a.png", contentType: "image/png" });
     const image = await waitForFinal(running.url, id);
+    // The buckets' CORS rules are the deployed stack's (handlers/lib/bucket-cors.ts): variants have none, since
+    // the page shows them with <img>, which needs no CORS.
+    const s3 = new S3Client({ endpoint: running.pipeline.endpoints.s3, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    try {
+      const uploadsCors = await s3.send(new GetBucketCorsCommand({ Bucket: running.pipeline.names.uploadsBucket }));
+      expect(uploadsCors.CORSRules?.map((r) => ({ methods: r.AllowedMethods, maxAge: r.MaxAgeSeconds, expose: r.ExposeHeaders }))).to.deep.equal(
+        uploadsCorsRules([]).map((r) => ({ methods: r.allowedMethods, maxAge: r.maxAgeSeconds, expose: r.exposeHeaders })),
+      );
+      const variantsCors = await s3.send(new GetBucketCorsCommand({ Bucket: running.pipeline.names.variantsBucket })).catch((error: Error) => error.name);
+      expect(variantsCors).to.equal("NoSuchCORSConfiguration");
+    } finally {
+      s3.destroy();
+    }
     const get = await fetch(image.variants[0]!.url, { headers: { origin: running.url } });
     expect(get.status).to.equal(200);
-    expect(get.headers.get("access-control-allow-origin")).to.equal(running.url);
+    expect(get.headers.get("access-control-allow-origin")).to.equal(null);
 
     const apiPreflight = await preflight(`${running.url}/uploads`, "https://app.example.com", "POST");
     expect(apiPreflight.status).to.equal(200);

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { setTimeout } from "node:timers/promises";
 import { join } from "node:path";
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createS3Client, createSqsClient } from "../../handlers/lib/aws-clients.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
@@ -49,6 +49,17 @@ describe("local S3 event notifications", function () {
     sqs.destroy();
     await standIns.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("buckets get the stack's CORS rules at every start: a variants rule an older runtime left is removed", async () => {
+    await s3.send(new PutBucketCorsCommand({ Bucket: names.variantsBucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ["*"], AllowedMethods: ["GET", "HEAD"] }] } }));
+    await ensureBuckets(s3, names, ["http://127.0.0.1:3001"]);
+    const variants = await s3.send(new GetBucketCorsCommand({ Bucket: names.variantsBucket })).catch((error: Error) => error.name);
+    expect(variants).to.equal("NoSuchCORSConfiguration");
+    const uploads = await s3.send(new GetBucketCorsCommand({ Bucket: names.uploadsBucket }));
+    expect(uploads.CORSRules?.map((r) => ({ origins: r.AllowedOrigins, methods: r.AllowedMethods, headers: r.AllowedHeaders, expose: r.ExposeHeaders, maxAge: r.MaxAgeSeconds }))).to.deep.equal([
+      { origins: ["http://127.0.0.1:3001"], methods: ["POST", "PUT"], headers: ["*"], expose: ["ETag"], maxAge: 3600 },
+    ]);
   });
 
   async function forwarder() {

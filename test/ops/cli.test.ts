@@ -34,16 +34,20 @@ describe("npm run dlq: the command line", function () {
   });
 
   const usageErrors: Array<[string[], string]> = [
-    [[], "missing subcommand: list or replay"],
-    [["purge", "--local"], 'unknown subcommand "purge": expected list or replay'],
+    [[], "Expected list or replay for the subcommand but received nothing"],
+    [["purge", "--local"], 'Expected list or replay for the subcommand but received "purge" of type string'],
+    [["list", "replay", "--local"], 'Unexpected argument "replay"'],
     [["list"], "no target: give --stack NAME, --dlq-url URL (with --queue-url and --table), or --local"],
-    [["list", "--local", "--max", "0"], '--max expects an integer from 1 to 9007199254740991, got "0"'],
-    [["replay", "--local", "--rate", "fast"], '--rate expects an integer from 1 to 500, got "fast"'],
+    [["list", "--local", "--max", "0"], 'Expected integer between 1 and 9007199254740991 for --max but received "0" of type string'],
+    [["replay", "--local", "--rate", "fast"], 'Expected integer between 1 and 500 for --rate but received "fast" of type string'],
     [["list", "--stack", "prod", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], "give one target, not --stack and --dlq-url"],
     [["list", "--local", "--dry-run"], "--dry-run does not apply to list"],
-    [["list", "--local", "--colour"], "unknown option --colour"],
-    [["replay", "--stack"], "--stack needs a value"],
-    [["list", "--dlq-url", "sqs-dlq"], '--dlq-url expects an http(s) URL, got "sqs-dlq"'],
+    [["list", "--local", "--colour"], "Unknown option --colour"],
+    [["list", "--local", "--json=yes"], "--json takes no value"],
+    [["list", "--local", "--max", "1", "--max", "2"], "--max is given twice"],
+    [["replay", "--stack"], "Expected a value for --stack but received nothing"],
+    [["replay", "--stack", "--local"], "Expected a value for --stack but received nothing"],
+    [["list", "--dlq-url", "sqs-dlq"], 'Expected an http(s) URL for --dlq-url but received "sqs-dlq" of type string'],
     [["replay", "--max", "1", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/dlq"], "replay needs the jobs queue: give --queue-url URL"],
   ];
   for (const [args, message] of usageErrors) {

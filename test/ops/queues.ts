@@ -5,7 +5,7 @@
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
 import { originalKey } from "../../handlers/lib/keys.js";
-import { s3EventRecord, s3Notification } from "../../handlers/processor/s3-event.js";
+import { s3EventRecord, s3Notification } from "../../local/s3-events.js";
 
 export interface TestQueues {
   server: FauxqsServer;

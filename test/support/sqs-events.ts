@@ -1,11 +1,14 @@
 /**
  * SQS events shaped exactly as Lambda delivers them to a function subscribed to the jobs queue, with bodies that
- * are real S3 event notifications (built by handlers/processor/s3-event.ts, the code the local runtime's
- * notification forwarder uses), and a Lambda-like context.
+ * are real S3 event notifications, built and converted by the local runtime's own code (local/s3-events.ts, the
+ * event source mapping's sqsRecord), and its Lambda-like context.
  */
+import type { Message } from "@aws-sdk/client-sqs";
 import type { Context, S3EventRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { s3EventRecord, s3Notification, s3TestEvent, type S3EventRecordInput } from "../../handlers/processor/s3-event.js";
+import { sqsRecord as lambdaSqsRecord } from "../../local/event-source-mapping.js";
+import { lambdaContext as localLambdaContext } from "../../local/lambda-context.js";
+import { s3EventRecord, s3Notification, s3TestEvent, type S3EventRecordInput } from "../../local/s3-events.js";
 
 export { s3EventRecord, s3Notification, s3TestEvent };
 
@@ -19,26 +22,23 @@ export interface SqsRecordOptions {
   sentAt?: Date;
 }
 
-/** One SQS message as the event source mapping hands it to the function. */
+/** One SQS message as the event source mapping hands it to the function (the local runtime's own conversion). */
 export function sqsRecord(body: string, options: SqsRecordOptions = {}): SQSRecord {
   const sentAt = options.sentAt ?? new Date();
-  return {
-    messageId: options.messageId ?? randomUUID(),
-    receiptHandle: randomBytes(96).toString("base64"),
-    body,
-    attributes: {
+  const message: Message = {
+    MessageId: options.messageId ?? randomUUID(),
+    ReceiptHandle: randomBytes(96).toString("base64"),
+    Body: body,
+    MD5OfBody: createHash("md5").update(body).digest("hex"),
+    Attributes: {
       ApproximateReceiveCount: String(options.receiveCount ?? 1),
       SentTimestamp: String(sentAt.getTime()),
       // S3 is the sender of notification messages.
       SenderId: "AIDAJHIPRHEMV73VRJEBU",
       ApproximateFirstReceiveTimestamp: String(sentAt.getTime() + 12),
     },
-    messageAttributes: {},
-    md5OfBody: createHash("md5").update(body).digest("hex"),
-    eventSource: "aws:sqs",
-    eventSourceARN: JOBS_QUEUE_ARN,
-    awsRegion: TEST_REGION,
   };
+  return lambdaSqsRecord(message, JOBS_QUEUE_ARN, TEST_REGION);
 }
 
 /** A message whose body is an S3 notification of these object events (one message may carry several). */
@@ -57,22 +57,9 @@ export function sqsEvent(records: SQSRecord[]): SQSEvent {
 
 /** A Lambda context whose clock counts down from `remainingMs` (or is driven by `remaining()`). */
 export function lambdaContext(options: { remainingMs?: number; remaining?: () => number } = {}): Context {
-  const deadline = Date.now() + (options.remainingMs ?? 60_000);
-  const fail = () => {
-    throw new Error("the processor must not end the invocation through the context");
-  };
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "image-pipeline-processor",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: `arn:aws:lambda:${TEST_REGION}:${TEST_ACCOUNT}:function:image-pipeline-processor`,
-    memoryLimitInMB: "1536",
-    awsRequestId: randomUUID(),
-    logGroupName: "/aws/lambda/image-pipeline-processor",
-    logStreamName: "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
-    getRemainingTimeInMillis: options.remaining ?? (() => Math.max(0, deadline - Date.now())),
-    done: fail,
-    fail,
-    succeed: fail,
-  };
+  return localLambdaContext({
+    region: TEST_REGION,
+    ...(options.remainingMs === undefined ? {} : { timeoutMs: options.remainingMs }),
+    ...(options.remaining === undefined ? {} : { remaining: options.remaining }),
+  });
 }

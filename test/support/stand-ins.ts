@@ -1,20 +1,17 @@
 /**
- * Real, embedded stand-ins for the tests: s3rver (S3) and dynalite (DynamoDB) on random loopback ports, with the
+ * Real, embedded stand-ins for the tests, started as the local runtime starts them (local/stand-ins.ts): s3rver
+ * (S3) and dynalite (DynamoDB, in memory) on random loopback ports, with the
  * environment the handlers read (credentials, region, endpoints). Nothing here reaches AWS.
  */
 import { CreateBucketCommand, type S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mkdtemp, rm } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-// @ts-expect-error s3rver ships no types
-import S3rver from "s3rver";
-// @ts-expect-error dynalite ships no types
-import dynalite from "dynalite";
 import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
 import type { RecordStore } from "../../handlers/lib/records.js";
 import { ensureImageTable } from "../../local/image-table.js";
+import { startDynalite, startS3rver } from "../../local/stand-ins.js";
 
 /** Dummy credentials and region so the SDK never looks for real ones. */
 export function useTestAwsEnvironment(): void {
@@ -40,14 +37,10 @@ export interface StandIns {
 export async function startStandIns(options: { buckets?: string[] } = {}): Promise<StandIns> {
   useTestAwsEnvironment();
   const dir = await mkdtemp(join(tmpdir(), "image-pipeline-test-"));
-  const s3rver = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: join(dir, "s3"), allowMismatchedSignatures: true });
-  const s3Address = (await s3rver.run()) as AddressInfo;
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", resolve));
-  const dynamoAddress = dynamo.address() as AddressInfo;
-
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
-  const dynamodbEndpoint = `http://127.0.0.1:${dynamoAddress.port}`;
+  const s3rver = await startS3rver(join(dir, "s3"));
+  const dynamo = await startDynalite(undefined);
+  const s3Endpoint = s3rver.endpoint;
+  const dynamodbEndpoint = dynamo.endpoint;
   const env = { AWS_ENDPOINT_URL_S3: s3Endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint };
   const s3 = createS3Client(env);
   const uploadsBucket = "uploads-test";
@@ -70,8 +63,8 @@ export async function startStandIns(options: { buckets?: string[] } = {}): Promi
     env,
     async stop() {
       s3.destroy();
-      await s3rver.close();
-      await new Promise<void>((resolve) => dynamo.close(() => resolve()));
+      await s3rver.stop();
+      await dynamo.stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -307,6 +307,28 @@ describe("image engine", function () {
   });
 });
 
+describe("the engine's transient failures", () => {
+  it("a real encoder failure after a good decode is a TransientError (retried), not a final one, with libvips' reason", async () => {
+    // 16400 px wide: libwebp encodes at most 16383 px a side. Settings keep variants under 8192, so only a
+    // configuration the settings would refuse reaches this; the same image encodes fine as JPEG.
+    const wide = await sharp({ create: { width: 16400, height: 8, channels: 3, background: "#808080" } }).png().toBuffer();
+    const variant = (format: VariantSpec["format"]): VariantSpec => ({ name: "wide", width: 16400, fit: "inside", format, quality: 80 });
+    const webp = createImageEngine({ variants: [variant("webp")], maxInputPixels: 100_000_000, concurrency: 1 });
+
+    const error = await webp.process(wide).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+
+    expect(error).to.be.instanceOf(TransientError);
+    expect(isFinalError(error)).to.equal(false);
+    expect(error).to.include({ code: "image_processing_failed", message: "Making the variants failed: Processed image is too large for the WebP format" });
+    expect(((error as Error).cause as Error).message).to.equal("Processed image is too large for the WebP format");
+    const jpeg = createImageEngine({ variants: [variant("jpeg")], maxInputPixels: 100_000_000, concurrency: 1 });
+    expect(dimensionsOf(await jpeg.process(wide))).to.deep.equal([["wide", 16400, 8, "jpeg"]]);
+  });
+});
+
 describe("pipeline errors", () => {
   it("tells final errors from transient ones", () => {
     const final = new FinalError("corrupt_image", "bad");

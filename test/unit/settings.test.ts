@@ -3,11 +3,12 @@ import { readFile } from "node:fs/promises";
 import {
   DEFAULT_SETTINGS,
   GIB,
+  LOG_RETENTION_DAYS,
   parseSettings,
-  settingsFromEnv,
+  reservedConcurrencyRequirement,
   SettingsError,
-  SETTINGS_ENV,
 } from "../../handlers/lib/settings.js";
+import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/function-env.js";
 import { stackSettingsFromYaml } from "../../local/stack-settings.js";
 
 function errorOf(fn: () => unknown): SettingsError {
@@ -25,7 +26,10 @@ describe("stack settings", () => {
     const settings = parseSettings({});
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
     expect(settings.maxInputPixels).to.equal(100_000_000);
-    expect(settings.uploadUrlTtlSeconds).to.equal(900);
+    // A slow phone upload of 25 MiB at 1 Mbit/s: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 s, rounded up to 300 s.
+    expect(settings.uploadUrlTtlSeconds).to.equal(300);
+    expect(settings.legacyApi).to.equal(false);
+    expect(settings).not.to.have.property("budget");
     expect(settings.processor.memoryMb).to.equal(1536);
     expect(settings.processor.architecture).to.equal("arm64");
     expect(settings.queue.maxReceiveCount).to.equal(5);
@@ -45,7 +49,7 @@ describe("stack settings", () => {
       imageConcurrency: 2,
       logRetentionDays: 14,
     });
-    expect(settings.api).to.deep.equal({ reservedConcurrency: 20, logRetentionDays: 14 });
+    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" });
     expect(settings.originalsRetentionDays).to.equal(30);
     expect(settings.forceDestroy).to.equal(false);
     expect(settings.deletionProtection).to.equal(false);
@@ -74,7 +78,7 @@ describe("stack settings", () => {
     ["an unknown format", { variants: [{ name: "a", width: 10, format: "bmp" }] }, "variants[0].format",
       'Expected one of webp, jpeg, png, avif for variants[0].format but received "bmp" of type string'],
     ["a duplicate variant name", { variants: [{ name: "a", width: 10 }, { name: "a", width: 20 }] }, "variants[1].name",
-      'Expected unique name for variants[1].name but received duplicate "a"'],
+      'Expected a name no other variant has for variants[1].name but received "a" of type string'],
     ["maxUploadBytes over 5 GiB", { maxUploadBytes: 5 * GIB + 1 }, "maxUploadBytes",
       `Expected integer between 1 and ${5 * GIB} for maxUploadBytes but received ${5 * GIB + 1} of type number`],
     ["an origin that is not a URL", { allowedOrigins: ["example.com"] }, "allowedOrigins[0]",
@@ -104,6 +108,13 @@ describe("stack settings", () => {
     ["a DLQ after fewer than 5 receives", { queue: { maxReceiveCount: 2 } }, "queue.maxReceiveCount",
       "Expected integer between 5 and 1000 for queue.maxReceiveCount but received 2 of type number"],
     ["a non-boolean switch", { forceDestroy: "yes" }, "forceDestroy", 'Expected boolean for forceDestroy but received "yes" of type string'],
+    ["a log retention CloudWatch does not offer", { processor: { logRetentionDays: 10 } }, "processor.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for processor.logRetentionDays but received 10 of type number`],
+    ["an API log retention CloudWatch does not offer", { api: { logRetentionDays: 10 } }, "api.logRetentionDays",
+      `Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods CloudWatch Logs accepts) for api.logRetentionDays but received 10 of type number`],
+    ["a log retention of 0 (never expire is not offered)", { api: { logRetentionDays: 0 } }, "api.logRetentionDays", "Expected one of 1, 3, 5,"],
+    ["a negative reserved concurrency", { api: { reservedConcurrency: -1 } }, "api.reservedConcurrency",
+      "Expected integer between 0 and 1000 for api.reservedConcurrency but received -1 of type number"],
   ];
   for (const [what, raw, key, message] of refusals) {
     it(`refuses ${what}, naming ${key}`, () => {
@@ -113,10 +124,97 @@ describe("stack settings", () => {
     });
   }
 
-  it("reads the normalised settings from the handlers' environment variable, naming it when absent", () => {
-    const settings = parseSettings({ maxUploadBytes: 1000 });
-    expect(settingsFromEnv({ [SETTINGS_ENV]: JSON.stringify(settings) })).to.deep.equal(settings);
-    expect(() => settingsFromEnv({})).to.throw(`Missing environment variable ${SETTINGS_ENV}`);
+  it("accepts every log retention CloudWatch Logs offers, and only those 22", () => {
+    expect(LOG_RETENTION_DAYS).to.deep.equal([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]);
+    for (const days of LOG_RETENTION_DAYS) {
+      const settings = parseSettings({ processor: { logRetentionDays: days }, api: { logRetentionDays: days } });
+      expect([settings.processor.logRetentionDays, settings.api.logRetentionDays]).to.deep.equal([days, days]);
+    }
+    const refused = Array.from({ length: 3654 }, (_, days) => days).filter((days) => {
+      try {
+        parseSettings({ api: { logRetentionDays: days } });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    expect(refused).to.have.length(3654 - LOG_RETENTION_DAYS.length);
+  });
+
+  it("reserves no API concurrency unless asked (0 or absent), and says what quota a reservation needs", () => {
+    expect(parseSettings({}).api.reservedConcurrency).to.equal(0);
+    expect(reservedConcurrencyRequirement(parseSettings({}))).to.equal(undefined);
+    expect(reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 0 } }))).to.equal(undefined);
+    const requirement = reservedConcurrencyRequirement(parseSettings({ api: { reservedConcurrency: 20 } }));
+    expect(requirement).to.include("api.reservedConcurrency 20");
+    expect(requirement).to.include("must be at least 120 (Lambda keeps 100 unreserved)");
+    expect(requirement).to.include("aws lambda get-account-settings");
+  });
+
+  describe("the functions' environment (handlers/lib/function-env.ts)", () => {
+    const resources = { uploadsBucket: "u", variantsBucket: "v", tableName: "t" };
+    // Every setting at a value other than its default, so nothing read back can come from a default.
+    const settings = parseSettings({
+      variants: [{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg", quality: 70 }],
+      maxUploadBytes: 700 * 1024 * 1024,
+      maxInputPixels: 50_000_000,
+      uploadUrlTtlSeconds: 1200,
+      processor: { memoryMb: 3008, timeoutSeconds: 120, imageConcurrency: 3, logRetentionDays: 90 },
+      api: { architecture: "x86_64" },
+      alarmEmail: "ops@example.com",
+      legacyApi: true,
+      delivery: "cdn",
+      priceClass: "PriceClass_All",
+      rateLimitPer5Minutes: 500,
+      customDomain: { name: "images.example.com", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0d3e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b" },
+    });
+
+    it("gives the processor exactly the settings it reads at run time, and reads them back", () => {
+      const env = processorEnvironment(settings, resources);
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
+        variants: settings.variants,
+        maxUploadBytes: 700 * 1024 * 1024,
+        maxInputPixels: 50_000_000,
+        processor: { timeoutSeconds: 120, imageConcurrency: 3 },
+      });
+      expect(readProcessorEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources });
+    });
+
+    it("gives the API exactly the settings it reads at run time (delivery, not the distribution's), and reads them back with the optional web root", () => {
+      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
+        variants: settings.variants,
+        maxUploadBytes: 700 * 1024 * 1024,
+        uploadUrlTtlSeconds: 1200,
+        legacyApi: true,
+        delivery: "cdn",
+      });
+      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
+      expect(readApiEnvironment(apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" }))).to.not.have.property("webRoot");
+    });
+
+    it("carries the CDN's origin secret exactly when delivery is cdn; the API does not start without it", () => {
+      const presigned = parseSettings({});
+      const plain = apiEnvironment(presigned, resources);
+      expect(Object.keys(plain).sort()).to.deep.equal([FUNCTION_ENV.settings, FUNCTION_ENV.tableName, FUNCTION_ENV.uploadsBucket, FUNCTION_ENV.variantsBucket].sort());
+      expect(readApiEnvironment(plain)).to.not.have.property("cdnOriginSecret");
+      expect(() => apiEnvironment(presigned, { ...resources, cdnOriginSecret: "s3cret" })).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is presigned)");
+      expect(() => apiEnvironment(settings, resources)).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is cdn)");
+      const { [FUNCTION_ENV.cdnOriginSecret]: secret, ...withoutSecret } = apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" });
+      expect(secret).to.equal("s3cret");
+      expect(() => readApiEnvironment(withoutSecret)).to.throw(`Missing environment variable ${FUNCTION_ENV.cdnOriginSecret}`);
+    });
+
+    it("names a missing or malformed variable, and refuses a setting the function does not read", () => {
+      expect(() => readProcessorEnvironment({})).to.throw(`Missing environment variable ${FUNCTION_ENV.settings}`);
+      const env = processorEnvironment(settings, resources);
+      expect(() => readProcessorEnvironment({ ...env, [FUNCTION_ENV.tableName]: "" })).to.throw(`Missing environment variable ${FUNCTION_ENV.tableName}`);
+      expect(() => readApiEnvironment({ ...env, [FUNCTION_ENV.settings]: "{not json" })).to.throw(SettingsError, "Expected JSON for PIPELINE_SETTINGS");
+      const full = { ...env, [FUNCTION_ENV.settings]: JSON.stringify(settings) };
+      expect(() => readProcessorEnvironment(full)).to.throw(SettingsError, "Unknown setting allowedOrigins");
+      const bad = { ...env, [FUNCTION_ENV.settings]: JSON.stringify({ ...JSON.parse(env[FUNCTION_ENV.settings]!), maxInputPixels: 0 }) };
+      expect(() => readProcessorEnvironment(bad)).to.throw(SettingsError, "Expected integer between 1 and 2147483647 for maxInputPixels but received 0 of type number");
+    });
   });
 
   it("reads Pulumi.dev.yaml as the dev stack's settings", async () => {

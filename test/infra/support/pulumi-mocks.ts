@@ -31,7 +31,7 @@ export interface RecordedResource {
   parent: string;
   /** URNs of the resources this one waits for (explicit dependsOn and those behind its inputs). */
   dependencies: string[];
-  /** The explicit provider's reference (`<urn>::<id>`), or "" for the default provider. */
+  /** The provider reference (`<provider urn>::<id>`) of a custom resource; empty for the default provider. */
   provider: string;
 }
 

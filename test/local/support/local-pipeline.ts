@@ -36,7 +36,7 @@ export interface TestPipeline {
 }
 
 export async function startTestPipeline(
-  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string } = {},
+  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string; grantSweepIntervalMs?: number } = {},
 ): Promise<TestPipeline> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "local-pipeline-")));
   const lines: string[] = [];
@@ -46,6 +46,7 @@ export async function startTestPipeline(
     settings: options.settings ?? testSettings(),
     faults: options.faults,
     log: (line) => lines.push(line),
+    grantSweepIntervalMs: options.grantSweepIntervalMs,
   });
   return {
     pipeline,
@@ -114,13 +115,7 @@ export async function waitForFinal(baseUrl: string, id: string, timeoutMs = 40_0
   }
 }
 
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { until } from "../../../local/until.js";
 
 export function sqsClient(pipeline: LocalPipeline): SQSClient {
   return new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });

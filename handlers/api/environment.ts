@@ -1,0 +1,26 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
+import { createDocumentClient, createS3Client } from "../lib/aws-clients.js";
+import { createVariantInvalidator } from "../lib/cdn-invalidation.js";
+import { readApiEnvironment } from "../lib/function-env.js";
+import { createApi, type ApiHandler } from "./create-api.js";
+
+/**
+ * The API as the Lambda runs it, everything read from the environment (handlers/lib/function-env.ts; a missing
+ * variable is named). Called once per container, at module scope.
+ */
+export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandler {
+  const { settings, uploadsBucket, variantsBucket, tableName, webRoot, cdnOriginSecret } = readApiEnvironment(env);
+  return createApi({
+    s3: createS3Client(env),
+    records: { client: createDocumentClient(env), tableName },
+    settings,
+    uploadsBucket,
+    variantsBucket,
+    ...(webRoot === undefined ? {} : { webRoot }),
+    logger: new Logger({ serviceName: "image-pipeline-api" }),
+    ...(cdnOriginSecret === undefined
+      ? {}
+      : { cdn: { originSecret: cdnOriginSecret, invalidate: createVariantInvalidator(new CloudFrontClient({})) } }),
+  });
+}

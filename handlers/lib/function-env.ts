@@ -1,0 +1,105 @@
+import { optionalEnv, requireEnv } from "./env.js";
+import {
+  apiRuntimeSettings,
+  parseApiRuntimeSettings,
+  parseProcessorRuntimeSettings,
+  processorRuntimeSettings,
+  type ApiRuntimeSettings,
+  type ProcessorRuntimeSettings,
+  type Settings,
+} from "./settings.js";
+
+/**
+ * The functions' environment, in one place: the variable names, the builders the Pulumi components (and tests)
+ * use to fill it, and the readers the two Lambda entry points use. A function receives only the settings it
+ * reads at run time, so a change to a setting only the infrastructure reads redeploys no function.
+ *
+ * The builders are generic in the value type so that components can pass Pulumi outputs (bucket names) through.
+ */
+export const FUNCTION_ENV = {
+  /** The function's run-time settings, as JSON. */
+  settings: "PIPELINE_SETTINGS",
+  uploadsBucket: "UPLOADS_BUCKET",
+  variantsBucket: "VARIANTS_BUCKET",
+  tableName: "TABLE_NAME",
+  /** API only, optional: the folder the page is served from (else the repository's web/). */
+  webRoot: "WEB_ROOT",
+  /** API only, with `delivery: cdn`: what CloudFront sends in the origin-secret header (handlers/api/delivery.ts). */
+  cdnOriginSecret: "CDN_ORIGIN_SECRET",
+} as const;
+
+export interface FunctionResources<V = string> {
+  uploadsBucket: V;
+  variantsBucket: V;
+  tableName: V;
+}
+
+function resourceVariables<V>(resources: FunctionResources<V>): Record<string, V> {
+  return {
+    [FUNCTION_ENV.uploadsBucket]: resources.uploadsBucket,
+    [FUNCTION_ENV.variantsBucket]: resources.variantsBucket,
+    [FUNCTION_ENV.tableName]: resources.tableName,
+  };
+}
+
+export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V>): Record<string, V | string> {
+  return {
+    [FUNCTION_ENV.settings]: JSON.stringify(processorRuntimeSettings(settings)),
+    ...resourceVariables(resources),
+    // glibc's per-thread arenas fragment under libvips' threads; two halve peak memory over many images.
+    MALLOC_ARENA_MAX: "2",
+  };
+}
+
+export interface ApiResources<V = string> extends FunctionResources<V> {
+  webRoot?: string;
+  /** Required with `delivery: cdn`, refused without it (a secret nothing checks would only mislead). */
+  cdnOriginSecret?: V;
+}
+
+export function apiEnvironment<V>(settings: Settings, resources: ApiResources<V>): Record<string, V | string> {
+  if ((settings.delivery === "cdn") !== (resources.cdnOriginSecret !== undefined)) {
+    throw new Error(`${FUNCTION_ENV.cdnOriginSecret} is set exactly when delivery is cdn (delivery is ${settings.delivery})`);
+  }
+  return {
+    [FUNCTION_ENV.settings]: JSON.stringify(apiRuntimeSettings(settings)),
+    ...resourceVariables(resources),
+    ...(resources.webRoot === undefined ? {} : { [FUNCTION_ENV.webRoot]: resources.webRoot }),
+    ...(resources.cdnOriginSecret === undefined ? {} : { [FUNCTION_ENV.cdnOriginSecret]: resources.cdnOriginSecret }),
+  };
+}
+
+export interface ProcessorEnvironment extends FunctionResources {
+  settings: ProcessorRuntimeSettings;
+}
+
+export interface ApiEnvironment extends ApiResources {
+  settings: ApiRuntimeSettings;
+}
+
+function readResources(env: NodeJS.ProcessEnv): FunctionResources {
+  return {
+    uploadsBucket: requireEnv(FUNCTION_ENV.uploadsBucket, env),
+    variantsBucket: requireEnv(FUNCTION_ENV.variantsBucket, env),
+    tableName: requireEnv(FUNCTION_ENV.tableName, env),
+  };
+}
+
+/** The processor's environment, read once per container; a missing or malformed variable is named. */
+export function readProcessorEnvironment(env: NodeJS.ProcessEnv = process.env): ProcessorEnvironment {
+  const settings = parseProcessorRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
+  return { settings, ...readResources(env) };
+}
+
+export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnvironment {
+  const settings = parseApiRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
+  const webRoot = optionalEnv(FUNCTION_ENV.webRoot, env);
+  // Behind CloudFront the API refuses every request without the secret, so a missing one stops it at start.
+  const cdnOriginSecret = settings.delivery === "cdn" ? requireEnv(FUNCTION_ENV.cdnOriginSecret, env) : undefined;
+  return {
+    settings,
+    ...readResources(env),
+    ...(webRoot === undefined ? {} : { webRoot }),
+    ...(cdnOriginSecret === undefined ? {} : { cdnOriginSecret }),
+  };
+}

@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { ImagePipeline } from "../../components/image-pipeline.js";
+import { stackSettings } from "../../components/stack-settings.js";
+import { LOG_RETENTION_DAYS } from "../../handlers/lib/settings.js";
+import { installMocks, valueOf, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
+
+const FUNCTION = "aws:lambda/function:Function";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+
+/** One ImagePipeline under mocks with `config` as the stack's settings; what stackSettings said, kept. */
+async function deploy(config: StackConfig): Promise<{ recorder: Recorder; notices: string[] }> {
+  const recorder = await installMocks(config);
+  const notices: string[] = [];
+  const settings = stackSettings(undefined, (message) => notices.push(message));
+  const pipeline = new ImagePipeline("image-pipeline", {
+    settings,
+    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+  });
+  await valueOf(pipeline.apiUrl);
+  await recorder.settled();
+  return { recorder, notices };
+}
+
+function settingsError(config: StackConfig): Promise<Error> {
+  return installMocks(config).then(() => {
+    try {
+      stackSettings(undefined, () => {});
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error("expected the settings to be refused");
+  });
+}
+
+describe("Pulumi program: settings a new account can deploy", function () {
+  it("reserves no API concurrency by default: no reservedConcurrentExecutions input, nothing to say", async function () {
+    const { recorder, notices } = await deploy({});
+    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(notices).to.deep.equal([]);
+  });
+
+  it("api.reservedConcurrency 0 is the same as absent", async function () {
+    const { recorder, notices } = await deploy({ "image-pipeline:api": { reservedConcurrency: 0 } });
+    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(notices).to.deep.equal([]);
+  });
+
+  it("a reservation reaches the API function only, and the program says what quota it needs", async function () {
+    const { recorder, notices } = await deploy({ "image-pipeline:api": { reservedConcurrency: 30 } });
+    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(30);
+    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(notices).to.have.length(1);
+    expect(notices[0]).to.include("must be at least 130 (Lambda keeps 100 unreserved)");
+  });
+
+  it("refuses a log retention of 10 days before any resource, naming the key", async function () {
+    for (const [config, key] of [
+      [{ "image-pipeline:processor": { logRetentionDays: 10 } }, "processor"],
+      [{ "image-pipeline:api": { logRetentionDays: 10 } }, "api"],
+    ] as const) {
+      const error = await settingsError(config);
+      expect(error).to.be.instanceOf(pulumi.RunError);
+      expect(error.message).to.equal(
+        `Invalid stack setting image-pipeline:${key}: Expected one of ${LOG_RETENTION_DAYS.join(", ")} (the retention periods ` +
+          `CloudWatch Logs accepts) for ${key}.logRetentionDays but received 10 of type number`,
+      );
+    }
+  });
+
+  it("gives each function's log group the retention set for it", async function () {
+    const { recorder } = await deploy({ "image-pipeline:processor": { logRetentionDays: 3653 }, "image-pipeline:api": { logRetentionDays: 1 } });
+    expect(recorder.get(LOG_GROUP, "image-pipeline-processor-logs").inputs.retentionInDays).to.equal(3653);
+    expect(recorder.get(LOG_GROUP, "image-pipeline-api-logs").inputs.retentionInDays).to.equal(1);
+  });
+});

@@ -1,0 +1,86 @@
+import { expect } from "chai";
+import { bucketArn, deploy, devAndProd, logGroupArn, statements, T, tableArn, type Deployed } from "./support/deployments.js";
+import { ACCOUNT_ID, policy } from "./support/pulumi-mocks.js";
+
+describe("Pulumi program: HttpApi (mocks)", function () {
+  let dev: Deployed;
+  let prod: Deployed;
+
+  before(async function () {
+    ({ dev, prod } = await devAndProd());
+  });
+
+  it("is public through a Function URL, with CORS for the configured origins only there", function () {
+    const url = (d: Deployed) => d.recorder.get(T.functionUrl, "image-pipeline-api-url").inputs;
+    expect(url(dev)).to.deep.equal({ functionName: "image-pipeline-api-fn", authorizationType: "NONE" });
+    expect(url(prod)).to.deep.equal({
+      functionName: "image-pipeline-api-fn",
+      authorizationType: "NONE",
+      cors: { allowOrigins: ["https://images.example.com"], allowMethods: ["GET", "POST"], allowHeaders: ["content-type"], maxAge: 300 },
+    });
+  });
+
+  it("without allowedOrigins, the URL has no CORS at all (the page is same-origin)", async function () {
+    const bare = await deploy({}, "bare");
+    expect(bare.recorder.get(T.functionUrl, "image-pipeline-api-url").inputs).to.not.have.property("cors");
+  });
+
+  it("grants the public both invoke permissions a NONE-auth Function URL needs, and nothing wider", function () {
+    const permissions = dev.recorder.ofType(T.permission).map((p) => p.inputs);
+    expect(permissions).to.deep.equal([
+      { function: "image-pipeline-api-fn", action: "lambda:InvokeFunctionUrl", principal: "*", functionUrlAuthType: "NONE" },
+      { function: "image-pipeline-api-fn", action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
+    ]);
+  });
+
+  it("reserves (caps) its concurrency only where api.reservedConcurrency is set: dev none, prod 50", function () {
+    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(prod.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(50);
+    expect(dev.recorder.get(T.function, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
+  });
+
+  it("serves the page from the web/ shipped in its package", function () {
+    const f = dev.recorder.get(T.function, "image-pipeline-api").inputs;
+    expect(f.handler).to.equal("api.handler");
+    expect(f.environment.variables.WEB_ROOT).to.equal("/var/task/web");
+    expect(Object.keys(f.environment.variables).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "WEB_ROOT"]);
+    expect(JSON.parse(f.environment.variables.PIPELINE_SETTINGS)).to.deep.equal({
+      variants: dev.settings.variants,
+      maxUploadBytes: dev.settings.maxUploadBytes,
+      uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
+    });
+    expect(f.environment.variables).to.deep.include({ UPLOADS_BUCKET: dev.outputs.uploadsBucket, VARIANTS_BUCKET: dev.outputs.variantsBucket, TABLE_NAME: dev.outputs.tableName });
+  });
+
+  it("has its own architecture setting (api.architecture, default arm64), not the processor's", async function () {
+    const architectures = (d: Deployed) => ({
+      api: d.recorder.get(T.function, "image-pipeline-api").inputs.architectures,
+      processor: d.recorder.get(T.function, "image-pipeline-processor").inputs.architectures,
+    });
+    expect(architectures(prod)).to.deep.equal({ api: ["arm64"], processor: ["x86_64"] });
+    const apiOnX86 = await deploy({ "image-pipeline:api": { architecture: "x86_64" } }, "api-x86");
+    expect(architectures(apiOnX86)).to.deep.equal({ api: ["x86_64"], processor: ["arm64"] });
+  });
+
+  it("may do exactly: sign uploads into uploads/*, sign reads of variants/*, put/get records, query byFilename, write its logs", function () {
+    expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-api-policy"))).to.deep.equal([
+      { sid: "SignUploads", effect: "Allow", actions: ["s3:PutObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
+      { sid: "SignVariantDownloads", effect: "Allow", actions: ["s3:GetObject"], resources: [`${bucketArn("image-pipeline-variants")}/variants/*`] },
+      { sid: "ReadWriteRecords", effect: "Allow", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [tableArn] },
+      { sid: "QueryByFilename", effect: "Allow", actions: ["dynamodb:Query"], resources: [`${tableArn}/index/byFilename`] },
+      { sid: "WriteOwnLogs", effect: "Allow", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroupArn("image-pipeline-api-logs")}:*`] },
+    ]);
+  });
+
+  it("each function has its own role, assumable by Lambda only", function () {
+    const roles = dev.recorder.ofType(T.role);
+    expect(roles.map((r) => r.name).sort()).to.deep.equal(["image-pipeline-api-role", "image-pipeline-processor-role"]);
+    for (const role of roles) {
+      expect(policy(role, "assumeRolePolicy").Statement).to.deep.equal([
+        { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ]);
+    }
+    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs.role).to.equal(`arn:aws:iam::${ACCOUNT_ID}:role/image-pipeline-api-role`);
+    expect(dev.recorder.get(T.function, "image-pipeline-processor").inputs.role).to.equal(`arn:aws:iam::${ACCOUNT_ID}:role/image-pipeline-processor-role`);
+  });
+});
