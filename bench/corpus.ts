@@ -63,6 +63,19 @@ export const TINY_CORPUS: readonly ImageSpec[] = [
   { name: "tiny-png", width: 480, height: 320, format: "png", seed: 5 },
 ];
 
+/**
+ * For counting requests per image (bench --only scale): what a site receives, small originals included. Under
+ * 1024 px wide, `medium` and `large` come out identical (nothing is enlarged) and share one object; under 2048 px,
+ * `large` is the original's size.
+ */
+export const SCALE_CORPUS: readonly ImageSpec[] = [
+  { name: "scale-640", width: 640, height: 480, format: "jpeg", seed: 31 },
+  { name: "scale-800", width: 800, height: 600, format: "jpeg", seed: 32 },
+  { name: "scale-1600-png", width: 1600, height: 1200, format: "png", seed: 33 },
+  { name: "scale-2mp", ...MP2, format: "jpeg", seed: 34 },
+  { name: "scale-12mp", ...MP12, format: "jpeg", seed: 35 },
+];
+
 /** `count` distinct images of one size (the same scene, different grain), for the memory batch. */
 export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
   return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, grainSeed: base.seed * 1000 + i }));

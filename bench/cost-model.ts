@@ -1,4 +1,5 @@
 import type { Architecture, Settings } from "../handlers/lib/settings.js";
+import type { PerImageRequests } from "./scale.js";
 
 /**
  * What one million images cost to process on AWS, estimated from the CPU time an image took here.
@@ -22,8 +23,26 @@ export const PRICES = {
 
 /** Lambda allocates CPU in proportion to memory: one full vCPU at 1,769 MB. */
 export const MB_PER_VCPU = 1769;
-/** The record's final write (variants, data-URI placeholder) is estimated at 2 KB, so 2 write units. */
-const FINAL_WRITE_UNITS = 2;
+/**
+ * Without a counted run (bench --only scale), what test/handlers/processor-requests.test.ts pins for one image:
+ * three record writes of 1 write unit each (every item measured under 1 KB), a HEAD and a GET of the original,
+ * a PUT per variant (fewer when variants come out identical), S3's notification plus the mapping's receive and
+ * delete per batch.
+ */
+function assumedRequests(settings: Settings): PerImageRequests {
+  return {
+    s3Put: settings.variants.length,
+    s3Post: 1,
+    s3Get: 1,
+    s3Head: 1,
+    s3Other: 0,
+    sqs: 1 + 2 / settings.processor.batchSize,
+    dynamoWrites: 3,
+    writeUnits: 3,
+    indexWriteUnitsWithLegacyApi: 3,
+    dynamoReads: 0,
+  };
+}
 
 export interface CostLine {
   item: string;
@@ -33,6 +52,8 @@ export interface CostLine {
 
 export interface CostEstimate {
   pricesAsOf: string;
+  /** Whether the request lines come from a counted run (bench --only scale) or from assumedRequests. */
+  requestsCounted: boolean;
   architecture: Architecture;
   memoryMb: number;
   vcpuShare: number;
@@ -43,18 +64,20 @@ export interface CostEstimate {
   assumptions: string[];
 }
 
-export function estimateCost(input: { cpuMsPerImage: number; settings: Settings; architecture?: Architecture }): CostEstimate {
+export function estimateCost(input: { cpuMsPerImage: number; settings: Settings; architecture?: Architecture; requests?: PerImageRequests }): CostEstimate {
   const { settings } = input;
   const architecture = input.architecture ?? settings.processor.architecture;
   const memoryMb = settings.processor.memoryMb;
   const batchSize = settings.processor.batchSize;
-  const variants = settings.variants.length;
+  const requests = input.requests ?? assumedRequests(settings);
   const vcpuShare = memoryMb / MB_PER_VCPU;
   const lambdaMsPerImage = input.cpuMsPerImage / vcpuShare;
   const gbSeconds = (lambdaMsPerImage / 1000) * (memoryMb / 1024);
   const million = 1e6;
-  const writeUnits = 2 * (1 + 1 + FINAL_WRITE_UNITS); // each write lands in the table and in its ALL-projected index
-  const sqsRequests = 1 + 2 / batchSize;
+  const writeUnits = requests.writeUnits + (settings.legacyApi ? requests.indexWriteUnitsWithLegacyApi : 0);
+  const puts = requests.s3Put + requests.s3Post;
+  const gets = requests.s3Get + requests.s3Head;
+  const how = input.requests ? "counted" : "assumed";
   const lines: CostLine[] = [
     {
       item: `Lambda compute (${architecture}, ${memoryMb} MB)`,
@@ -62,13 +85,18 @@ export function estimateCost(input: { cpuMsPerImage: number; settings: Settings;
       perMillion: gbSeconds * PRICES.lambdaGbSecond[architecture] * million,
     },
     { item: `Lambda requests (batches of ${batchSize})`, perImage: `${(1 / batchSize).toFixed(2)} invocations`, perMillion: (PRICES.lambdaPerRequest / batchSize) * million },
-    { item: "S3 PUT/POST (original + variants)", perImage: `${1 + variants} requests`, perMillion: (1 + variants) * PRICES.s3Put * million },
-    { item: "S3 GET (processor reads the original)", perImage: "1 request", perMillion: PRICES.s3Get * million },
-    { item: "SQS (notification, receive and delete per batch)", perImage: `${sqsRequests.toFixed(2)} requests`, perMillion: sqsRequests * PRICES.sqsRequest * million },
-    { item: "DynamoDB writes (pending, processing, done; table + index)", perImage: `${writeUnits} write units`, perMillion: writeUnits * PRICES.dynamoWriteUnit * million },
+    { item: `S3 PUT/POST (original + distinct variants, ${how})`, perImage: `${puts.toFixed(2)} requests`, perMillion: puts * PRICES.s3Put * million },
+    { item: `S3 GET/HEAD (processor reads the original, ${how})`, perImage: `${gets.toFixed(2)} requests`, perMillion: gets * PRICES.s3Get * million },
+    { item: `SQS (notification, receives and deletes, ${how})`, perImage: `${requests.sqs.toFixed(2)} requests`, perMillion: requests.sqs * PRICES.sqsRequest * million },
+    {
+      item: `DynamoDB writes (pending, processing, done${settings.legacyApi ? "; + byFilename index" : "; no index"}, ${how})`,
+      perImage: `${writeUnits.toFixed(2)} write units`,
+      perMillion: writeUnits * PRICES.dynamoWriteUnit * million,
+    },
   ];
   return {
     pricesAsOf: PRICES_AS_OF,
+    requestsCounted: input.requests !== undefined,
     architecture,
     memoryMb,
     vcpuShare,
@@ -81,7 +109,10 @@ export function estimateCost(input: { cpuMsPerImage: number; settings: Settings;
       `CPU share scales with memory (1 vCPU at ${MB_PER_VCPU} MB): ${memoryMb} MB gets ${vcpuShare.toFixed(2)} vCPU, so an image's Lambda time = its CPU time here / ${vcpuShare.toFixed(2)}`,
       `a Lambda vCPU (${architecture}) is as fast per core as this machine's; Graviton and this CPU differ, so treat the compute line as +/- 30%`,
       "CPU time measured for the bench's corpus mix; waiting on S3 and DynamoDB, cold starts and retries are not included (compute is a lower bound)",
-      `full batches of ${batchSize}; idle SQS polling, storage, data transfer, CloudWatch logs, the API function and viewers' GETs are not included`,
+      input.requests
+        ? `S3, SQS and DynamoDB requests counted per image on the SDK clients of a local run (bench --only scale), the browser's form POST included; DynamoDB write units by DynamoDB's size rule; SQS includes the mapping's polls while the run lasted`
+        : `requests per image as test/handlers/processor-requests.test.ts pins them (run bench --only scale to count them); full batches of ${batchSize}`,
+      "storage, data transfer, CloudWatch logs, the API function's compute and viewers' GETs are not included",
     ],
   };
 }

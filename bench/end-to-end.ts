@@ -45,7 +45,7 @@ export interface EndToEndBench {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Upload {
+export interface Upload {
   name: string;
   contentType: string;
   body: Buffer;
@@ -58,7 +58,7 @@ async function json(response: Response, what: string): Promise<Record<string, un
 }
 
 /** What the page does: ask for a presigned POST, send the form (fields first, file last), poll until final. */
-async function uploadOne(url: string, upload: Upload): Promise<UploadOutcome> {
+export async function uploadOne(url: string, upload: Upload): Promise<UploadOutcome> {
   const started = performance.now();
   const outcome: UploadOutcome = { file: upload.name, status: "not_uploaded", totalMs: NaN, afterUploadMs: NaN };
   try {

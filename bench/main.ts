@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e] [--tiny]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e,scale] [--tiny]
  *                  [--stack NAME] [--out DIR]
  *
  * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
@@ -11,19 +11,19 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
 import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
-
-/** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
-const BYTES_PER_VIEW = 100 * 1024;
-import { DEFAULT_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import { DEFAULT_CORPUS, SCALE_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
+import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "memory", "e2e"] as const;
+const PARTS = ["engine", "memory", "e2e", "scale"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
+/** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
+const BYTES_PER_VIEW = 100 * 1024;
 
 function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
@@ -83,14 +83,21 @@ async function main(): Promise<number> {
   const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
   const corpus = options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
 
+  if (options.only.includes("scale")) {
+    // Small originals matter here (identical variants share an object), so this part has its own corpus.
+    const scaleCorpus = options.corpus ? corpus : options.tiny ? corpus : await ensureCorpus(SCALE_CORPUS, options.out, log);
+    report.scale = await benchScale({ corpus: scaleCorpus, settings, uploads: options.uploads, clients: options.clients, stackDir: REPO, log });
+  }
   if (options.only.includes("engine")) {
     report.engine = await benchEngine({ corpus, settings, runs: options.runs, log });
+    const requests = report.scale?.perImage;
     report.cost = {
-      configured: estimateCost({ cpuMsPerImage: report.engine.median.engine.cpuMsPerImage, settings }),
+      configured: estimateCost({ cpuMsPerImage: report.engine.median.engine.cpuMsPerImage, settings, requests }),
       otherArchitecture: estimateCost({
         cpuMsPerImage: report.engine.median.engine.cpuMsPerImage,
         settings,
         architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
+        requests,
       }),
       delivery: estimateDeliveryCost({ settings, bytesPerView: BYTES_PER_VIEW }),
     };
@@ -119,6 +126,7 @@ async function main(): Promise<number> {
   const path = await writeReport(report, options.out);
   log(`\nJSON: ${path} (${report.durationSeconds} s)`);
   if (report.endToEnd && !report.endToEnd.allDone) return 1;
+  if (report.scale && !report.scale.allDone) return 1;
   return 0;
 }
 

@@ -8,6 +8,7 @@ import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
 import type { MemoryBench } from "./memory.js";
+import type { ScaleBench } from "./scale.js";
 
 export interface Machine {
   cpuModel: string;
@@ -37,6 +38,7 @@ export interface BenchReport {
   engine?: EngineBench;
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
+  scale?: ScaleBench;
   cost?: { configured: CostEstimate; otherArchitecture: CostEstimate; delivery?: DeliveryEstimate[] };
 }
 
@@ -164,12 +166,34 @@ export function renderReport(report: BenchReport): string {
     for (const d of cost.delivery ?? []) {
       out.push(
         "",
-        `5${d.delivery === "presigned" ? "a" : "b"}. Delivery: ${d.delivery}${d.configured ? " (this stack)" : ""}, cost per 1 million variant views`,
+        `4${d.delivery === "presigned" ? "a" : "b"}. Delivery: ${d.delivery}${d.configured ? " (this stack)" : ""}, cost per 1 million variant views`,
         table(["item", "per view", "per 1M views"], [...d.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(d.totalPerMillion)]]),
         ...(d.fixedPerMonth > 0 ? [`plus ${money(d.fixedPerMonth)} a month whatever the traffic`] : []),
         ...d.assumptions.map((a) => `  - ${a}`),
       );
     }
+  }
+  const sc = report.scale;
+  if (sc) {
+    const p = sc.perImage;
+    out.push(
+      "",
+      `5. Requests per image, counted on the handlers' SDK clients (local run: ${sc.done}/${sc.uploads} uploads done; ${sc.files.join(", ")})`,
+      table(
+        ["request", "per image"],
+        [
+          ["S3 PUT (variant objects; the settings list " + sc.variantsPerImage + ")", fixed(p.s3Put, 2)],
+          ["S3 POST (the original, from the browser)", fixed(p.s3Post, 2)],
+          ["S3 GET + HEAD (the processor reads the original)", `${fixed(p.s3Get, 2)} + ${fixed(p.s3Head, 2)}`],
+          ["S3 other", fixed(p.s3Other, 2)],
+          ["DynamoDB writes / write units (table)", `${fixed(p.dynamoWrites, 2)} / ${fixed(p.writeUnits, 2)}`],
+          ["DynamoDB write units the byFilename index adds (legacyApi on)", fixed(p.indexWriteUnitsWithLegacyApi, 2)],
+          ["DynamoDB reads (mostly the client polling every 100 ms)", fixed(p.dynamoReads, 2)],
+          ["SQS requests (notification, the mapping's receives incl. empty polls, deletes)", fixed(p.sqs, 2)],
+        ],
+      ),
+      `refused conditional writes: ${sc.counts.conditionFailures}; ${sc.allDone ? "every image ended done" : "FAILED: some images did not end done"}`,
+    );
   }
   return out.join("\n");
 }

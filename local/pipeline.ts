@@ -23,6 +23,7 @@ import { outcomeLine, processorLogger } from "./processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./resources.js";
 import { createNotificationForwarder } from "./s3-notifications.js";
 import { writeRuntimeFile } from "./runtime-file.js";
+import type { RequestMeter } from "./request-meter.js";
 import { readStackSettings } from "./stack-settings.js";
 import { startStandIns } from "./stand-ins.js";
 import { createVariantOrigin } from "./variant-origin.js";
@@ -45,6 +46,8 @@ export interface LocalPipelineOptions {
   drainTimeoutMs?: number;
   /** How often expired, never-used upload grants are deleted (dynalite has no TTL); default 10 minutes. */
   grantSweepIntervalMs?: number;
+  /** Counts every request the API's and the processor's SDK clients send (bench --only scale). */
+  meter?: RequestMeter;
 }
 
 export interface LocalPipeline {
@@ -122,6 +125,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     const processorS3 = createS3Client(env);
     faults.instrumentS3(processorS3);
+    if (options.meter) {
+      for (const client of [s3, processorS3]) options.meter.instrumentS3(client);
+      options.meter.instrumentSqs(sqs);
+      options.meter.instrumentDynamoDb(records.client);
+    }
     cleanups.push(async () => processorS3.destroy());
     const processor = createProcessor({
       s3: processorS3,

@@ -31,6 +31,12 @@ export interface EngineOptions {
 
 export interface ProducedVariant {
   name: string;
+  /**
+   * The variant whose object this one is served from: its own name, unless it comes out identical to a variant
+   * listed before it (same size, fit and encoder settings, e.g. `medium` and `large` of an 800 px original), in
+   * which case it is that variant's name and shares its bytes: encoded once, stored once.
+   */
+  storedAs: string;
   width: number;
   height: number;
   format: OutputFormat;
@@ -107,8 +113,20 @@ function hasAlphaChannel(bitmap: Bitmap): boolean {
 }
 
 /**
+ * What decides a variant's bytes, given the original: variants with the same identity come out identical. An
+ * "inside" variant is the whole image at its scaled size, whatever box produced that size; other fits depend on
+ * their box. Encoder settings are the format and quality (the rest is fixed per format in encodeAs).
+ */
+function outputIdentity(spec: VariantSpec, need: { width: number; height: number }): string {
+  const encoder = `${spec.format}:q${spec.quality}`;
+  if (spec.fit === "inside") return `inside:${need.width}x${need.height}:${encoder}`;
+  return `${spec.fit}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
+}
+
+/**
  * Makes every variant from one decode. Variants are made from the largest scale down; an "inside" variant is a
  * whole, uniformly scaled image, so it becomes the source of the smaller ones (cropping or padding fits never do).
+ * A variant identical to one listed before it is not made again: it names that one as `storedAs`.
  */
 async function renderCascade(
   decode: (size: { width: number; height: number }) => Promise<Bitmap>,
@@ -116,9 +134,14 @@ async function renderCascade(
   width: number,
   height: number,
 ): Promise<{ variants: ProducedVariant[]; smallest: Bitmap }> {
-  const plans = specs
-    .map((spec, index) => ({ spec, index, scale: scaleFor(spec, width, height) }))
-    .sort((a, b) => b.scale - a.scale);
+  const all = specs.map((spec, index) => {
+    const scale = scaleFor(spec, width, height);
+    return { spec, index, scale, identity: outputIdentity(spec, scaled(width, height, scale)) };
+  });
+  // The first variant (in the settings' order) of each identity is made; the others are served from it.
+  const madeAs = new Map<string, number>();
+  for (const plan of all) if (!madeAs.has(plan.identity)) madeAs.set(plan.identity, plan.index);
+  const plans = all.filter((plan) => madeAs.get(plan.identity) === plan.index).sort((a, b) => b.scale - a.scale);
   const sources: Bitmap[] = [await decode(scaled(width, height, plans[0]!.scale))];
   const produced: ProducedVariant[] = new Array(specs.length);
   const encodings: Promise<void>[] = [];
@@ -145,6 +168,7 @@ async function renderCascade(
           .then(({ data, info }) => {
             produced[index] = {
               name: spec.name,
+              storedAs: spec.name,
               width: info.width,
               height: info.height,
               format: spec.format,
@@ -161,6 +185,10 @@ async function renderCascade(
     throw error;
   }
   await Promise.all(encodings);
+  for (const { spec, index, identity } of all) {
+    const made = produced[madeAs.get(identity)!]!;
+    if (index !== madeAs.get(identity)) produced[index] = { ...made, name: spec.name };
+  }
   return { variants: produced, smallest: sources.reduce((a, b) => (b.width < a.width ? b : a)) };
 }
 

@@ -62,23 +62,34 @@ export interface ObjectProcessingDeps {
 /** Variants are addressed by content that never changes under a key, except through a re-upload of the original. */
 export const VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable";
 
+/**
+ * Writes each distinct variant object once (variants that came out identical share one, see ProducedVariant's
+ * storedAs) and returns the record's entries: every variant by name, each pointing at the key it is served from.
+ */
 async function writeVariants(deps: ObjectProcessingDeps, id: string, variants: ProducedVariant[]): Promise<VariantFacts[]> {
-  return Promise.all(
-    variants.map(async (variant) => {
-      const key = variantKey(id, variant);
-      await deps.s3.send(
+  const stored = variants.filter((variant) => variant.storedAs === variant.name);
+  await Promise.all(
+    stored.map((variant) =>
+      deps.s3.send(
         new PutObjectCommand({
           Bucket: deps.variantsBucket,
-          Key: key,
+          Key: variantKey(id, variant),
           Body: variant.buffer,
           ContentLength: variant.buffer.byteLength,
           ContentType: variant.contentType,
           CacheControl: VARIANT_CACHE_CONTROL,
         }),
-      );
-      return { name: variant.name, key, width: variant.width, height: variant.height, format: variant.format, bytes: variant.bytes };
-    }),
+      ),
+    ),
   );
+  return variants.map((variant) => ({
+    name: variant.name,
+    key: variantKey(id, { name: variant.storedAs, format: variant.format }),
+    width: variant.width,
+    height: variant.height,
+    format: variant.format,
+    bytes: variant.bytes,
+  }));
 }
 
 /** A transient failure as the record keeps it: the pipeline's code when it has one, else `transient`. */
@@ -144,7 +155,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       sequencer,
       now: deps.now(),
     });
-    const variantBytes = variants.reduce((sum, v) => sum + v.bytes, 0);
+    // What was written: a shared object counts once.
+    const variantBytes = [...new Map(variants.map((v) => [v.key, v.bytes])).values()].reduce((sum, b) => sum + b, 0);
     if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
     return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {

@@ -46,7 +46,7 @@ describe("npm run bench on a tiny corpus", function () {
     expect(report.machine.cores).to.be.greaterThan(0);
     expect(report.machine.cpuModel).to.not.equal("");
     expect(stdout).to.contain(`machine: ${report.machine.cpuModel}, ${report.machine.cores} cores`);
-    for (const heading of ["1. Engine throughput", "2. Memory", "3. End to end", "4. Cost per 1 million images"]) expect(stdout).to.contain(heading);
+    for (const heading of ["1. Engine throughput", "2. Memory", "3. End to end", "4. Cost per 1 million images", "5. Requests per image"]) expect(stdout).to.contain(heading);
   });
 
   it("measures the engine and the naive baseline in the same run, with the ratio of the two", () => {
@@ -95,6 +95,21 @@ describe("npm run bench on a tiny corpus", function () {
     expect(latency.p95).to.be.at.least(latency.p50);
     expect(latency.max).to.be.at.least(latency.p95);
     expect(e2e.median.imagesPerMinute).to.be.greaterThan(0);
+  });
+
+  it("counts requests per image on the handlers' clients: 3 writes of 1 unit, one PUT per distinct variant object", () => {
+    const scale = report.scale!;
+    expect(scale).to.include({ uploads: 3, done: 3, allDone: true });
+    // The tiny corpus is 480 and 800 px wide: medium and large are the whole image, so they share one object.
+    expect(scale.perImage).to.include({ s3Put: 2, s3Post: 1, s3Get: 1, s3Head: 1, s3Other: 0, dynamoWrites: 3, writeUnits: 3, indexWriteUnitsWithLegacyApi: 3 });
+    expect(scale.counts.s3.PutObjectCommand).to.equal(6);
+    expect(stdout).to.contain("5. Requests per image, counted");
+    // The cost table is priced from these counts: the dev stack has legacyApi on, so the index's units too.
+    const cost = report.cost!.configured;
+    expect(cost.requestsCounted).to.equal(true);
+    const dynamo = cost.lines.find((line) => line.item.startsWith("DynamoDB writes"))!;
+    expect(dynamo.perImage).to.equal("6.00 write units");
+    expect(cost.lines.find((line) => line.item.startsWith("S3 PUT/POST"))!.perImage).to.equal("3.00 requests");
   });
 
   it("prices the engine's measured CPU time at the configured memory and architecture", () => {

@@ -76,6 +76,6 @@ describe("Pulumi program: cost guards (mocks)", function () {
 
   it("refuses a budget without an e-mail, naming the key", async function () {
     await installMocks({ "image-pipeline:budget": { monthlyUsd: 25 } }, "bad");
-    expect(() => stackSettings()).to.throw(/image-pipeline:budget: Expected e-mail address for budget\.email but received undefined/);
+    expect(() => stackSettings()).to.throw(/image-pipeline:budget: Expected e-mail address for budget\.email but received nothing/);
   });
 });

@@ -20,6 +20,7 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
     ["api.reservedConcurrency", { "image-pipeline:api": { reservedConcurrency: 50 } }],
     ["queue.maxReceiveCount", { "image-pipeline:queue": { maxReceiveCount: 9 } }],
     ["originalsRetentionDays", { "image-pipeline:originalsRetentionDays": 7 }],
+    ["budget", { "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } }],
   ];
 
   // With delivery: cdn, the distribution's own settings: the API reads `delivery`, never these.

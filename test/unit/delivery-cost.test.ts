@@ -40,8 +40,8 @@ describe("cost model: delivery", () => {
       },
     };
     const text = renderReport(report);
-    expect(text).to.contain("5a. Delivery: presigned, cost per 1 million variant views");
-    expect(text).to.contain("5b. Delivery: cdn (this stack), cost per 1 million variant views");
+    expect(text).to.contain("4a. Delivery: presigned, cost per 1 million variant views");
+    expect(text).to.contain("4b. Delivery: cdn (this stack), cost per 1 million variant views");
     expect(text).to.match(/CloudFront HTTPS requests\s+1 request\s+\$1\.00/);
   });
 });

@@ -212,6 +212,41 @@ describe("image engine", function () {
       await expectVariantsAsReported(result);
     });
 
+    it("encodes once the variants that come out identical, and only those (same size, fit, format and quality)", async () => {
+      const specs: VariantSpec[] = [
+        ...VARIANTS, // on 800 x 600: medium and large are both the whole image
+        { name: "large-q90", width: 2048, fit: "inside", format: "webp", quality: 90 },
+        { name: "large-jpeg", width: 2048, fit: "inside", format: "jpeg", quality: 80 },
+        { name: "card", width: 300, height: 200, fit: "cover", format: "webp", quality: 80 },
+        { name: "card-again", width: 300, height: 200, fit: "cover", format: "webp", quality: 80 },
+        { name: "card-contain", width: 300, height: 200, fit: "contain", format: "webp", quality: 80 },
+      ];
+      const engine = createImageEngine({ variants: specs, maxInputPixels: 100_000_000, concurrency: 1 });
+
+      const result = await engine.process(await makePhoto({ width: 800, height: 600, seed: 4 }));
+
+      expect(result.variants.map((v) => [v.name, v.storedAs])).to.deep.equal([
+        ["thumb", "thumb"],
+        ["medium", "medium"],
+        ["large", "medium"],
+        ["large-q90", "large-q90"],
+        ["large-jpeg", "large-jpeg"],
+        ["card", "card"],
+        ["card-again", "card"],
+        ["card-contain", "card-contain"],
+      ]);
+      const byName = new Map(result.variants.map((v) => [v.name, v]));
+      // The very same bytes: the second name was never encoded.
+      expect(byName.get("large")!.buffer).to.equal(byName.get("medium")!.buffer);
+      expect(byName.get("card-again")!.buffer).to.equal(byName.get("card")!.buffer);
+      expect(byName.get("large-q90")!.buffer.equals(byName.get("medium")!.buffer)).to.equal(false);
+      await expectVariantsAsReported(result);
+
+      // A larger original makes every default variant distinct.
+      const large = await createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1 }).process(await makePhoto({ width: 2400, height: 1600, seed: 5 }));
+      expect(large.variants.map((v) => v.storedAs)).to.deep.equal(["thumb", "medium", "large"]);
+    });
+
     it("crops a cover variant to its exact box and bounds an inside variant by width and height", async () => {
       const input = await makePhoto({ width: 600, height: 800 });
       const mixed = createImageEngine({ variants: MIXED, maxInputPixels: 100_000_000, concurrency: 1 });
