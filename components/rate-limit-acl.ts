@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { VARIANTS_PREFIX } from "../handlers/lib/keys.js";
 import { ResourceTypes } from "./resource-types.js";
+import { stackTags } from "./stack-tags.js";
 
 export interface RateLimitAclArgs {
   /** Requests one IP may make to the API in any 5 minutes; WAF blocks the rest until the rate falls. */
@@ -27,7 +28,8 @@ export class RateLimitAcl extends pulumi.ComponentResource {
     const profile = new pulumi.Config("aws").get("profile");
     this.provider = new aws.Provider(
       `${name}-${CLOUDFRONT_WAF_REGION}`,
-      { region: CLOUDFRONT_WAF_REGION, ...(profile === undefined ? {} : { profile }) },
+      // The stack tag too, as the stack's own provider gives it (stack-tags.ts): the budget counts the web ACL.
+      { region: CLOUDFRONT_WAF_REGION, ...(profile === undefined ? {} : { profile }), defaultTags: { tags: stackTags() } },
       { parent: this },
     );
     const metric = (metricName: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName });

@@ -254,6 +254,8 @@ describe("Pulumi program: delivery (mocks)", function () {
     it("a CLOUDFRONT web ACL through an explicit us-east-1 provider, blocking an IP over the rate on the API's paths", function () {
       const provider = limited.recorder.get(T.awsProvider, "image-pipeline-rate-limit-us-east-1");
       expect(provider.inputs.region).to.equal("us-east-1");
+      // Tagged like every resource of the stack, so the budget (cost-guard.test.ts) counts the web ACL.
+      expect(JSON.parse(provider.inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "limited" } });
       const acl = limited.recorder.get(T.webAcl, "image-pipeline-rate-limit");
       expect(acl.provider).to.equal(`${provider.urn}::${provider.urn.split("::").pop()}-id`);
       expect(acl.inputs.scope).to.equal("CLOUDFRONT");
