@@ -21,3 +21,6 @@ export const variantsBucket = pipeline.variantsBucket;
 export const queueUrl = pipeline.queueUrl;
 export const dlqUrl = pipeline.dlqUrl;
 export const tableName = pipeline.tableName;
+// With `delivery: cdn` only (undefined outputs are not exported).
+export const functionUrl = pipeline.functionUrl;
+export const cdnDomain = pipeline.cdnDomain;

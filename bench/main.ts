@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
-import { estimateCost } from "./cost-model.js";
+import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
 import { DEFAULT_CORPUS, HEIC_COMPARISON, SCALE_CORPUS, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
@@ -24,6 +24,8 @@ const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
 const PARTS = ["engine", "heic", "memory", "e2e", "scale"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
+/** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
+const BYTES_PER_VIEW = 100 * 1024;
 
 function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
@@ -106,6 +108,7 @@ async function main(): Promise<number> {
         architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
         requests,
       }),
+      delivery: estimateDeliveryCost({ settings, bytesPerView: BYTES_PER_VIEW }),
     };
   }
   if (options.only.includes("memory")) {

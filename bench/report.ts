@@ -4,7 +4,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { Settings } from "../handlers/lib/settings.js";
-import type { CostEstimate } from "./cost-model.js";
+import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
 import type { HeicBench } from "./heic.js";
@@ -41,7 +41,7 @@ export interface BenchReport {
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
   scale?: ScaleBench;
-  cost?: { configured: CostEstimate; otherArchitecture: CostEstimate };
+  cost?: { configured: CostEstimate; otherArchitecture: CostEstimate; delivery?: DeliveryEstimate[] };
 }
 
 /** Virtual machines often name the CPU generically ("Intel(R) Xeon(R) Processor"); family and model say which. */
@@ -184,6 +184,15 @@ export function renderReport(report: BenchReport): string {
       "assumptions:",
       ...c.assumptions.map((a) => `  - ${a}`),
     );
+    for (const d of cost.delivery ?? []) {
+      out.push(
+        "",
+        `4${d.delivery === "presigned" ? "a" : "b"}. Delivery: ${d.delivery}${d.configured ? " (this stack)" : ""}, cost per 1 million variant views`,
+        table(["item", "per view", "per 1M views"], [...d.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(d.totalPerMillion)]]),
+        ...(d.fixedPerMonth > 0 ? [`plus ${money(d.fixedPerMonth)} a month whatever the traffic`] : []),
+        ...d.assumptions.map((a) => `  - ${a}`),
+      );
+    }
   }
   const sc = report.scale;
   if (sc) {

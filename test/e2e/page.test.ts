@@ -38,6 +38,7 @@ interface ImageBody {
   status: string;
   original: { bytes: number };
   placeholder: string;
+  srcset: string;
   variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; url: string }>;
   error?: { code: string; message: string };
 }
@@ -176,7 +177,10 @@ describe("the page, in Chromium, against the local pipeline", function () {
       }
       expect(api.placeholder).to.match(/^data:image\/webp;base64,/);
       expect(view.placeholderSrc).to.equal(api.placeholder);
-      expect(view.preview).to.deep.include({ alt: `${name}, ${api.variants[1]!.width} × ${api.variants[1]!.height}`, naturalWidth: api.variants[1]!.width });
+      // The preview column is 312 px wide here (density 1): from srcset (thumb, medium) the browser takes the thumb.
+      expect(api.srcset).to.equal(`${api.variants[0]!.url} 320w, ${api.variants[1]!.url} 1024w`);
+      expect(view.preview?.alt).to.equal(`${name}, ${api.variants[1]!.width} × ${api.variants[1]!.height}`);
+      expect(new URL(view.preview!.currentSrc).pathname).to.equal(new URL(api.variants[0]!.url).pathname); // signed at another time
     }
     const announced = await page.locator("#announcer").innerText();
     expect(announced).to.include("beach.jpg is ready in 3 sizes.");

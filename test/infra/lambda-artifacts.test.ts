@@ -271,5 +271,29 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(body.upload.fields.key).to.equal(originalKey(body.id));
       expect((await getRecord(standIns.records, body.id))?.status).to.equal("pending");
     });
+
+    it("with delivery: cdn, answers only requests carrying the origin secret from its environment", async function () {
+      const secret = "origin-secret-from-the-environment";
+      const { results } = await invokeUnpacked(
+        dir,
+        "api.mjs",
+        [httpEvent("GET", "/config"), httpEvent("GET", "/config", { headers: { "x-origin-verify": secret } })],
+        {
+          ...standIns.env,
+          AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+          AWS_REGION: "us-east-1",
+          ...apiEnvironment(parseSettings({ delivery: "cdn" }), {
+            uploadsBucket: standIns.uploadsBucket,
+            variantsBucket: standIns.variantsBucket,
+            tableName: standIns.records.tableName,
+            webRoot: join(dir, "web"),
+            cdnOriginSecret: secret,
+          }),
+        },
+      );
+      expect(results.map((r) => r.statusCode)).to.deep.equal([403, 200]);
+      expect(JSON.parse(results[0].body).error.code).to.equal("forbidden");
+    });
   });
 });

@@ -33,6 +33,14 @@ export const T = {
   functionUrl: "aws:lambda/functionUrl:FunctionUrl",
   permission: "aws:lambda/permission:Permission",
   eventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  // delivery: cdn
+  distribution: "aws:cloudfront/distribution:Distribution",
+  originAccessControl: "aws:cloudfront/originAccessControl:OriginAccessControl",
+  edgeFunction: "aws:cloudfront/function:Function",
+  responseHeadersPolicy: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+  webAcl: "aws:wafv2/webAcl:WebAcl",
+  awsProvider: "pulumi:providers:aws",
+  randomPassword: "random:index/randomPassword:RandomPassword",
 } as const;
 
 /** The dev stack exactly as committed (Pulumi.dev.yaml), minus the provider's own keys. */
@@ -55,7 +63,9 @@ export const PROD_CONFIG: StackConfig = {
 export interface Deployed {
   recorder: Recorder;
   settings: Settings;
+  /** The six outputs, and `functionUrl`/`cdnDomain` where the pipeline has them (delivery: cdn). */
   outputs: Record<string, string>;
+  pipeline: ImagePipeline;
 }
 
 /** A fresh, independent deployment of one ImagePipeline under mocks, with `config` as the stack's settings. */
@@ -70,8 +80,12 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {
     outputs[key] = await valueOf(pipeline[key]);
   }
+  for (const key of ["functionUrl", "cdnDomain"] as const) {
+    const output = pipeline[key];
+    if (output !== undefined) outputs[key] = await valueOf(output);
+  }
   await recorder.settled();
-  return { recorder, settings, outputs };
+  return { recorder, settings, outputs, pipeline };
 }
 
 let stacks: Promise<{ dev: Deployed; prod: Deployed }> | undefined;
