@@ -24,3 +24,6 @@ export const tableName = pipeline.tableName;
 export const dashboardUrl = pipeline.dashboardUrl;
 /** Only with the `events` setting. */
 export const eventBusName = pipeline.eventBusName;
+// With `delivery: cdn` only (undefined outputs are not exported).
+export const functionUrl = pipeline.functionUrl;
+export const cdnDomain = pipeline.cdnDomain;

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promi
 import { extname, join } from "node:path";
 import sharp from "sharp";
 import { seededRandom } from "../local/seeded-random.js";
+import { gridHeicOf } from "../test/support/heic.js";
 
 /**
  * The bench's images. By default a deterministic, photo-like set made here (seeded), cached on disk so later runs
@@ -11,10 +12,11 @@ import { seededRandom } from "../local/seeded-random.js";
  * "Photo-like" matters for honest figures: flat or synthetic images compress and decode far faster than photos.
  * Each generated image is a smooth multi-scale colour field (sky, light falloff), overlaid with soft-edged shapes
  * (objects, edges) and per-pixel sensor grain, then encoded like a camera would (JPEG quality 90, 4:2:0) or as
- * PNG, which makes sizes close to real photos (a 12 MP JPEG of about 3-4 MB).
+ * PNG, which makes sizes close to real photos (a 12 MP JPEG of about 3-4 MB), or as HEIC the way an iPhone
+ * writes it (HEVC 512 px grid tiles, made with Debian's heif-enc).
  */
 
-export type CorpusFormat = "jpeg" | "png";
+export type CorpusFormat = "jpeg" | "png" | "heic";
 
 export interface ImageSpec {
   name: string;
@@ -75,6 +77,28 @@ export const SCALE_CORPUS: readonly ImageSpec[] = [
   { name: "scale-2mp", ...MP2, format: "jpeg", seed: 34 },
   { name: "scale-12mp", ...MP12, format: "jpeg", seed: 35 },
 ];
+
+/**
+ * The same photo as JPEG and as HEIC (same scene, same grain): the HEIC rows of the engine table compare the two.
+ * Kept out of DEFAULT_CORPUS because the naive baseline (sharp alone) cannot decode HEIC.
+ */
+export const HEIC_COMPARISON: { jpeg: ImageSpec; heic: ImageSpec } = {
+  jpeg: { name: "jpeg-12mp", ...MP12, format: "jpeg", seed: 12 },
+  heic: { name: "heic-12mp", ...MP12, format: "heic", seed: 12 },
+};
+
+export const TINY_HEIC_COMPARISON: { jpeg: ImageSpec; heic: ImageSpec } = {
+  jpeg: { name: "tiny-jpeg", width: 480, height: 320, format: "jpeg", seed: 1 },
+  heic: { name: "tiny-heic", width: 480, height: 320, format: "heic", seed: 1 },
+};
+
+/**
+ * iPhones write 512 px tiles. heif-enc's quality 60 makes the 12 MP photo 4.6 MB, heavier than a phone's HEIC
+ * (about half its JPEG): the pessimistic side. Measured here, the decode's CPU barely depends on it (quality 45,
+ * 1.6 MB: 1.2 to 1.7 s; quality 60: 1.4 to 1.9 s, on a loaded machine).
+ */
+const HEIC_TILE = 512;
+const HEIC_QUALITY = 60;
 
 /** `count` distinct images of one size (the same scene, different grain), for the memory batch. */
 export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
@@ -189,13 +213,18 @@ export async function generateImage(spec: ImageSpec): Promise<Buffer> {
   const pixels = Buffer.from(await scene(spec));
   addGrain(pixels, spec.grainSeed ?? spec.seed);
   const image = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: 3 } });
-  return spec.format === "jpeg"
-    ? image.jpeg({ quality: 90, chromaSubsampling: "4:2:0", progressive: spec.progressive ?? false }).toBuffer()
-    : image.png({ compressionLevel: 6 }).toBuffer();
+  switch (spec.format) {
+    case "jpeg":
+      return image.jpeg({ quality: 90, chromaSubsampling: "4:2:0", progressive: spec.progressive ?? false }).toBuffer();
+    case "png":
+      return image.png({ compressionLevel: 6 }).toBuffer();
+    case "heic":
+      return gridHeicOf(await image.png({ compressionLevel: 1 }).toBuffer(), HEIC_TILE, { quality: HEIC_QUALITY });
+  }
 }
 
 function fileName(spec: ImageSpec): string {
-  return `${spec.name}.${spec.format === "jpeg" ? "jpg" : "png"}`;
+  return `${spec.name}.${spec.format === "jpeg" ? "jpg" : spec.format}`;
 }
 
 /** The cache folder is named after everything that shapes the bytes, so a change regenerates rather than reuses. */

@@ -116,3 +116,81 @@ export function estimateCost(input: { cpuMsPerImage: number; settings: Settings;
     ],
   };
 }
+
+/**
+ * What serving variants to viewers costs, per delivery: AWS's on-demand list prices as of PRICES_AS_OF for
+ * North America and Europe (CloudFront's PriceClass_100 edges; the first tier of data transfer, up to 10 TB a
+ * month), without the free tiers (CloudFront: 1 TB and 10 million requests a month; S3: 100 GB out a month).
+ */
+export const DELIVERY_PRICES = {
+  /** S3 to the internet, per GB (presigned GETs are served by S3 itself). */
+  s3TransferOutGb: 0.09,
+  /** CloudFront to the internet, per GB (North America and Europe). */
+  cloudFrontTransferOutGb: 0.085,
+  /** CloudFront HTTPS requests, per request ($0.0100 per 10,000 in North America and Europe). */
+  cloudFrontHttpsRequest: 0.01 / 10_000,
+  /** CloudFront Functions, per invocation (the viewer-request function on the API's paths only). */
+  cloudFrontFunctionInvocation: 0.1 / 1e6,
+  /** An invalidation path past the first 1,000 a month (a delete invalidates one: `/variants/{id}/*`). */
+  cloudFrontInvalidationPath: 0.005,
+  /** WAF: per web ACL and per rule a month, and per million requests inspected. */
+  wafWebAclMonth: 5,
+  wafRuleMonth: 1,
+  wafRequest: 0.6 / 1e6,
+} as const;
+
+export interface DeliveryEstimate {
+  delivery: "presigned" | "cdn";
+  configured: boolean;
+  lines: CostLine[];
+  totalPerMillion: number;
+  /** Monthly whatever the traffic (the web ACL and its rule), not included in the total. */
+  fixedPerMonth: number;
+  assumptions: string[];
+}
+
+/** The bench's view: one million views of a variant of `bytesPerView`, a share of them missing the CDN's cache. */
+export function estimateDeliveryCost(input: { settings: Settings; bytesPerView: number; cacheHitRatio?: number }): DeliveryEstimate[] {
+  const { settings, bytesPerView } = input;
+  const hitRatio = input.cacheHitRatio ?? 0.95;
+  const million = 1e6;
+  const gbPerMillion = (bytesPerView * million) / 1e9;
+  const kb = `${(bytesPerView / 1024).toFixed(0)} KB`;
+  const presigned: CostLine[] = [
+    { item: "S3 GET (each view)", perImage: "1 request", perMillion: PRICES.s3Get * million },
+    { item: `S3 transfer out (${kb} a view)`, perImage: kb, perMillion: gbPerMillion * DELIVERY_PRICES.s3TransferOutGb },
+  ];
+  const waf = settings.rateLimitPer5Minutes !== undefined;
+  const cdn: CostLine[] = [
+    { item: "CloudFront HTTPS requests", perImage: "1 request", perMillion: DELIVERY_PRICES.cloudFrontHttpsRequest * million },
+    { item: `CloudFront transfer out (${kb} a view)`, perImage: kb, perMillion: gbPerMillion * DELIVERY_PRICES.cloudFrontTransferOutGb },
+    { item: `S3 GET on a cache miss (${((1 - hitRatio) * 100).toFixed(0)}% of views)`, perImage: `${(1 - hitRatio).toFixed(2)} requests`, perMillion: (1 - hitRatio) * PRICES.s3Get * million },
+    ...(waf ? [{ item: "WAF requests inspected", perImage: "1 request", perMillion: DELIVERY_PRICES.wafRequest * million }] : []),
+  ];
+  const total = (lines: CostLine[]) => lines.reduce((sum, line) => sum + line.perMillion, 0);
+  const common = [
+    `prices: AWS list prices as of ${PRICES_AS_OF} for North America and Europe, first transfer tier, no free tier; constants in bench/cost-model.ts`,
+    `a view downloads ${kb} (the bench's assumption, about a WebP preview); S3 to CloudFront transfer is free`,
+  ];
+  return [
+    { delivery: "presigned", configured: settings.delivery === "presigned", lines: presigned, totalPerMillion: total(presigned), fixedPerMonth: 0, assumptions: common },
+    {
+      delivery: "cdn",
+      configured: settings.delivery === "cdn",
+      lines: cdn,
+      totalPerMillion: total(cdn),
+      fixedPerMonth: waf ? DELIVERY_PRICES.wafWebAclMonth + DELIVERY_PRICES.wafRuleMonth : 0,
+      assumptions: [
+        ...common,
+        `${(hitRatio * 100).toFixed(0)}% of views hit the edge cache (variants are immutable, so a popular image is fetched from S3 about once per edge)`,
+        `the API's requests through CloudFront add ${money(DELIVERY_PRICES.cloudFrontHttpsRequest * million + DELIVERY_PRICES.cloudFrontFunctionInvocation * million)} per million (request and viewer-request function)`,
+        `a delete's invalidation is free for the first 1,000 a month, then $${DELIVERY_PRICES.cloudFrontInvalidationPath} each`,
+        waf ? `WAF: $${DELIVERY_PRICES.wafWebAclMonth + DELIVERY_PRICES.wafRuleMonth} a month (web ACL and its rule) whatever the traffic` : "no WAF (rateLimitPer5Minutes unset)",
+      ],
+    },
+  ];
+}
+
+function money(x: number): string {
+  return `$${x.toFixed(2)}`;
+}

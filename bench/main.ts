@@ -1,7 +1,8 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,memory,e2e,scale,latency] [--tiny]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,heic,memory,e2e,scale,latency] [--tiny]
  *                  [--stack NAME] [--out DIR]
  *
+ * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone.
  * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
  * fails, in particular when an end-to-end upload does not end `done`.
  */
@@ -10,21 +11,24 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/stack-settings.js";
-import { estimateCost } from "./cost-model.js";
-import { DEFAULT_CORPUS, SCALE_CORPUS, TINY_CORPUS, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
+import { DEFAULT_CORPUS, HEIC_COMPARISON, SCALE_CORPUS, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
 import { benchLatency } from "./latency.js";
+import { benchHeic } from "./heic.js";
 import { benchMemory } from "./memory.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
 import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "memory", "e2e", "scale", "latency"] as const;
+const PARTS = ["engine", "heic", "memory", "e2e", "scale", "latency"] as const;
 /** What runs without --only: the latency part is asked for by name. */
-const DEFAULT_PARTS = ["engine", "memory", "e2e", "scale"] as const;
+const DEFAULT_PARTS = ["engine", "heic", "memory", "e2e", "scale"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
+/** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
+const BYTES_PER_VIEW = 100 * 1024;
 
 function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
@@ -82,8 +86,15 @@ async function main(): Promise<number> {
     settings: describeSettings(options.stack, settings),
   };
   const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
-  const corpus = options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+  const onlyHeic = options.only.length === 1 && options.only[0] === "heic";
+  const corpus = onlyHeic ? [] : options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+  const heicPair = options.tiny ? TINY_HEIC_COMPARISON : HEIC_COMPARISON;
+  const needsHeic = options.only.some((part) => part === "engine" || part === "heic" || part === "memory");
+  const [pairJpeg, pairHeic] = needsHeic ? await ensureCorpus([heicPair.jpeg, heicPair.heic], options.out, log) : [];
 
+  if (options.only.includes("engine") || options.only.includes("heic")) {
+    report.heic = await benchHeic({ jpeg: pairJpeg!, heic: pairHeic!, settings, runs: options.runs, log });
+  }
   if (options.only.includes("scale")) {
     // Small originals matter here (identical variants share an object), so this part has its own corpus.
     const scaleCorpus = options.corpus ? corpus : options.tiny ? corpus : await ensureCorpus(SCALE_CORPUS, options.out, log);
@@ -100,13 +111,14 @@ async function main(): Promise<number> {
         architecture: settings.processor.architecture === "arm64" ? "x86_64" : "arm64",
         requests,
       }),
+      delivery: estimateDeliveryCost({ settings, bytesPerView: BYTES_PER_VIEW }),
     };
   }
   if (options.only.includes("memory")) {
     // The largest JPEG of the generated set (24 MP by default), and distinct images of the same size for the batch.
     const base = specs.filter((s) => s.format === "jpeg").reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
     const batch = await ensureCorpus(batchOf(base, MEMORY_BATCH), options.out, log);
-    report.memory = await benchMemory({ single: batch[0]!, batch, settings, runs: options.runs, log });
+    report.memory = await benchMemory({ single: batch[0]!, batch, heic: pairHeic, settings, runs: options.runs, log });
   }
   if (options.only.includes("e2e")) {
     report.endToEnd = await benchEndToEnd({

@@ -10,6 +10,8 @@ export interface MemoryRun {
   batchWallMs: number;
   /** CPU the batch took (all threads): divided by a Lambda's vCPU share, how long the batch takes there. */
   batchCpuMs: number;
+  /** The same batch with every other image a 12 MP HEIC (libheif's WebAssembly heap included). */
+  mixedMb?: number;
 }
 
 export interface MemoryBench {
@@ -17,8 +19,10 @@ export interface MemoryBench {
   batchSize: number;
   concurrency: number;
   runs: MemoryRun[];
-  median: { singleMb: number; batchMb: number };
-  max: { singleMb: number; batchMb: number };
+  median: { singleMb: number; batchMb: number; mixedMb?: number };
+  max: { singleMb: number; batchMb: number; mixedMb?: number };
+  /** What the HEIC-mixed batch held, when measured. */
+  mixed?: { jpegs: number; heics: number; heic: Pick<CorpusImage, "name" | "width" | "height" | "bytes"> };
   /** Configured Lambda memory, and the smallest size (a multiple of 128 MB) leaving HEADROOM above the worst peak. */
   configuredMb: number;
   safeMb: number;
@@ -38,11 +42,14 @@ export function safeMemoryMb(peakMb: number, headroom = HEADROOM): number {
 
 /**
  * Peak RSS of a fresh process that loads the processor as the Lambda does and turns (1) one large JPEG, (2) a
- * batch of distinct large JPEGs handed over at once, into the stack's variants at the configured image concurrency.
+ * batch of distinct large JPEGs handed over at once, into the stack's variants at the configured image concurrency;
+ * (3) with a HEIC, the same batch with every other image that HEIC, so the safe size holds with HEIC in the mix.
  */
 export async function benchMemory(input: {
   single: CorpusImage;
   batch: CorpusImage[];
+  /** With a HEIC: the batch measured again with every other image replaced by it. */
+  heic?: CorpusImage;
   settings: Settings;
   runs: number;
   log: (line: string) => void;
@@ -59,14 +66,20 @@ export async function benchMemory(input: {
       concurrency,
       loadLambdaCode: true,
     });
+  const heic = input.heic;
+  const mixedBatch = heic ? input.batch.map((image, i) => (i % 2 === 1 ? heic : image)) : undefined;
   const runs: MemoryRun[] = [];
   for (let r = 0; r < input.runs; r++) {
     const single = await measure([input.single]);
     const batch = await measure(input.batch);
-    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs, batchCpuMs: batch.cpuMs });
-    input.log(`memory run ${r + 1}/${input.runs}: one image ${single.maxRssMb.toFixed(0)} MB, batch of ${input.batch.length} ${batch.maxRssMb.toFixed(0)} MB`);
+    const mixed = mixedBatch ? await measure(mixedBatch) : undefined;
+    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs, batchCpuMs: batch.cpuMs, mixedMb: mixed?.maxRssMb });
+    input.log(
+      `memory run ${r + 1}/${input.runs}: one image ${single.maxRssMb.toFixed(0)} MB, batch of ${input.batch.length} ${batch.maxRssMb.toFixed(0)} MB` +
+        (mixed ? `, with HEIC ${mixed.maxRssMb.toFixed(0)} MB` : ""),
+    );
   }
-  const worst = Math.max(...runs.map((r) => Math.max(r.singleMb, r.batchMb)));
+  const worst = Math.max(...runs.map((r) => Math.max(r.singleMb, r.batchMb, r.mixedMb ?? 0)));
   const safeMb = safeMemoryMb(worst);
   const batchCpuSeconds = median(runs.map((r) => r.batchCpuMs)) / 1000;
   const { name, width, height, megapixels, bytes } = input.single;
@@ -75,8 +88,19 @@ export async function benchMemory(input: {
     batchSize: input.batch.length,
     concurrency,
     runs,
-    median: { singleMb: median(runs.map((r) => r.singleMb)), batchMb: median(runs.map((r) => r.batchMb)) },
-    max: { singleMb: Math.max(...runs.map((r) => r.singleMb)), batchMb: Math.max(...runs.map((r) => r.batchMb)) },
+    median: {
+      singleMb: median(runs.map((r) => r.singleMb)),
+      batchMb: median(runs.map((r) => r.batchMb)),
+      ...(heic ? { mixedMb: median(runs.map((r) => r.mixedMb!)) } : {}),
+    },
+    max: {
+      singleMb: Math.max(...runs.map((r) => r.singleMb)),
+      batchMb: Math.max(...runs.map((r) => r.batchMb)),
+      ...(heic ? { mixedMb: Math.max(...runs.map((r) => r.mixedMb!)) } : {}),
+    },
+    ...(heic && mixedBatch
+      ? { mixed: { jpegs: mixedBatch.filter((i) => i !== heic).length, heics: mixedBatch.filter((i) => i === heic).length, heic: { name: heic.name, width: heic.width, height: heic.height, bytes: heic.bytes } } }
+      : {}),
     configuredMb: settings.processor.memoryMb,
     safeMb,
     headroom: HEADROOM,

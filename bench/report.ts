@@ -4,9 +4,10 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { Settings } from "../handlers/lib/settings.js";
-import type { CostEstimate } from "./cost-model.js";
+import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
+import type { HeicBench } from "./heic.js";
 import type { MemoryBench } from "./memory.js";
 import type { ScaleBench } from "./scale.js";
 
@@ -36,10 +37,11 @@ export interface BenchReport {
     batchSize: number;
   };
   engine?: EngineBench;
+  heic?: HeicBench;
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
   scale?: ScaleBench;
-  cost?: { configured: CostEstimate; otherArchitecture: CostEstimate };
+  cost?: { configured: CostEstimate; otherArchitecture: CostEstimate; delivery?: DeliveryEstimate[] };
 }
 
 /** Virtual machines often name the CPU generically ("Intel(R) Xeon(R) Processor"); family and model say which. */
@@ -121,6 +123,22 @@ export function renderReport(report: BenchReport): string {
         " (engine/naive)",
     );
   }
+  const h = report.heic;
+  if (h) {
+    const mp = (i: { width: number; height: number }) => fixed((i.width * i.height) / 1e6, 1);
+    out.push(
+      "",
+      `1b. HEIC rows: the same photo as HEIC (HEVC 512 px grid, libheif WebAssembly) and as JPEG (libvips), ${h.passes} passes after a warm-up, one image at a time, MALLOC_ARENA_MAX=2`,
+      table(
+        ["original", "CPU ms/image", "p50 ms", "peak RSS MB"],
+        [
+          [`${h.images.jpeg.name}: ${mp(h.images.jpeg)} MP JPEG, ${fixed(h.images.jpeg.bytes / 1e6, 1)} MB`, fixed(h.median.jpeg.cpuMsPerImage, 0), fixed(h.median.jpeg.p50Ms, 0), fixed(h.median.jpeg.peakRssMb, 0)],
+          [`${h.images.heic.name}: ${mp(h.images.heic)} MP HEIC, ${fixed(h.images.heic.bytes / 1e6, 1)} MB`, fixed(h.median.heic.cpuMsPerImage, 0), fixed(h.median.heic.p50Ms, 0), fixed(h.median.heic.peakRssMb, 0)],
+        ],
+      ),
+      `HEIC/JPEG CPU: ${fixed(h.median.cpuRatio, 2)}x (per run: ${h.runs.map((r) => fixed(r.cpuRatio, 2)).join(", ")}; target at most ${h.targets.cpuRatio}x: ${h.median.cpuRatio <= h.targets.cpuRatio ? "met" : "NOT met"}); HEIC peak RSS ${fixed(h.median.heic.peakRssMb, 0)} MB (target at most ${h.targets.peakRssMb} MiB: ${h.median.heic.peakRssMb <= h.targets.peakRssMb ? "met" : "NOT met"})`,
+    );
+  }
   const mem = report.memory;
   if (mem) {
     out.push(
@@ -131,6 +149,9 @@ export function renderReport(report: BenchReport): string {
         [
           ["one image", fixed(mem.median.singleMb, 0), fixed(mem.max.singleMb, 0)],
           [`batch of ${mem.batchSize} at ${mem.concurrency} at once`, fixed(mem.median.batchMb, 0), fixed(mem.max.batchMb, 0)],
+          ...(mem.mixed
+            ? [[`the batch with HEIC: ${mem.mixed.jpegs} JPEG + ${mem.mixed.heics} x ${mem.mixed.heic.name}`, fixed(mem.median.mixedMb!, 0), fixed(mem.max.mixedMb!, 0)]]
+            : []),
         ],
       ),
       `safe Lambda memory: ${mem.safeMb} MB (worst peak + ${mem.headroom * 100}%, rounded up to 128 MB); configured ${mem.configuredMb} MB is ${mem.configuredIsSafe ? "safe" : "NOT safe"}`,
@@ -163,6 +184,15 @@ export function renderReport(report: BenchReport): string {
       "assumptions:",
       ...c.assumptions.map((a) => `  - ${a}`),
     );
+    for (const d of cost.delivery ?? []) {
+      out.push(
+        "",
+        `4${d.delivery === "presigned" ? "a" : "b"}. Delivery: ${d.delivery}${d.configured ? " (this stack)" : ""}, cost per 1 million variant views`,
+        table(["item", "per view", "per 1M views"], [...d.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(d.totalPerMillion)]]),
+        ...(d.fixedPerMonth > 0 ? [`plus ${money(d.fixedPerMonth)} a month whatever the traffic`] : []),
+        ...d.assumptions.map((a) => `  - ${a}`),
+      );
+    }
   }
   const sc = report.scale;
   if (sc) {

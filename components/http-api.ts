@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { apiCorsPolicy } from "../handlers/api/cors.js";
 import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/records.js";
 import { apiEnvironment } from "../handlers/lib/function-env.js";
@@ -27,12 +28,15 @@ export interface HttpApiArgs {
 }
 
 /**
- * The HTTP API and the page: a Lambda behind a public Function URL. CORS for `allowedOrigins` is configured on
+ * The HTTP API and the page: a Lambda behind a public Function URL (with `delivery: cdn`, public but answering
+ * only requests carrying the origin secret CloudFront adds). CORS for `allowedOrigins` is configured on
  * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
  * With `api.reservedConcurrency` set, reserved concurrency caps what abuse can cost (off by default).
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly function: LambdaFunction;
+  /** With `delivery: cdn`: the value CloudFront must send for the API to answer (kept secret in the state). */
+  readonly originSecret?: pulumi.Output<string>;
   readonly functionUrl: aws.lambda.FunctionUrl;
   /** `https://<id>.lambda-url.<region>.on.aws/` */
   readonly url: pulumi.Output<string>;
@@ -50,6 +54,13 @@ export class HttpApi extends pulumi.ComponentResource {
     if (settings.auth && args.table.ownerIndexArn === undefined) {
       throw new Error(`${name}: auth needs the table's byOwner index (ImageTable ownerIndex: true)`);
     }
+    // @pulumi/random keeps the value in the stack's state, so it stays the same across deploys (a value made here
+    // would change the function and the distribution on every `pulumi up`). The provider marks `result` secret;
+    // saying so here too keeps it encrypted wherever it flows, whatever the provider's version.
+    const originSecret =
+      settings.delivery === "cdn"
+        ? pulumi.secret(new random.RandomPassword(`${name}-origin-secret`, { length: 48, special: false }, { parent: this }).result)
+        : undefined;
 
     this.function = new LambdaFunction(
       name,
@@ -68,6 +79,7 @@ export class HttpApi extends pulumi.ComponentResource {
           variantsBucket: args.variants.name,
           tableName: args.table.name,
           webRoot: API_WEB_ROOT,
+          ...(originSecret === undefined ? {} : { cdnOriginSecret: originSecret }),
         }),
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
@@ -112,6 +124,7 @@ export class HttpApi extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    if (originSecret) this.originSecret = originSecret;
     this.url = this.functionUrl.functionUrl;
     this.origin = this.url.apply((url) => new URL(url).origin);
     this.registerOutputs({ url: this.url });

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
 import type { Settings } from "../handlers/lib/settings.js";
+import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
 import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
 import { Operations } from "./operations.js";
@@ -11,6 +12,7 @@ import { ImageProcessor } from "./image-processor.js";
 import { ImageTable } from "./image-table.js";
 import { JobQueue } from "./job-queue.js";
 import { PrivateBucket } from "./private-bucket.js";
+import { RateLimitAcl } from "./rate-limit-acl.js";
 import { ResourceTypes } from "./resource-types.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
@@ -32,7 +34,8 @@ export interface ImagePipelineArgs {
 
 /**
  * The whole pipeline: uploads bucket -> jobs queue (+ DLQ and its alarm) -> processor -> variants bucket and
- * image table, and the HTTP API that serves the page, signs uploads and reports progress.
+ * image table, and the HTTP API that serves the page, signs uploads and reports progress; with `delivery: cdn`, a
+ * CloudFront distribution in front of the API and the variants (and its WAF rate limit when set).
  */
 export class ImagePipeline extends pulumi.ComponentResource {
   readonly uploads: PrivateBucket;
@@ -43,6 +46,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly processor: ImageProcessor;
   readonly api: HttpApi;
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
+  /** With `delivery: cdn`. */
+  readonly cdn?: CdnDistribution;
+  /** With `delivery: cdn` and `rateLimitPer5Minutes`. */
+  readonly rateLimit?: RateLimitAcl;
   /** Only with the `budget` setting. */
   readonly budget?: CostBudget;
   /** Only with the `events` setting. */
@@ -58,6 +65,9 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly queueUrl: pulumi.Output<string>;
   readonly dlqUrl: pulumi.Output<string>;
   readonly tableName: pulumi.Output<string>;
+  /** With `delivery: cdn`: the Function URL behind the distribution, and the distribution's domain. */
+  readonly functionUrl?: pulumi.Output<string>;
+  readonly cdnDomain?: pulumi.Output<string>;
 
   constructor(name: string, args: ImagePipelineArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.ImagePipeline, name, {}, opts);
@@ -69,7 +79,15 @@ export class ImagePipeline extends pulumi.ComponentResource {
       { forceDestroy: settings.forceDestroy, expiration: { prefix: UPLOADS_PREFIX, days: settings.originalsRetentionDays } },
       parent,
     );
-    this.variants = new PrivateBucket(`${name}-variants`, { forceDestroy: settings.forceDestroy }, parent);
+    // The bucket's policy names the distribution, which is made later from the bucket's domain: a deferred
+    // output carries the distribution's ARN (and the dependency on it) back into the policy.
+    const cdnDelivery = settings.delivery === "cdn";
+    const [distributionArn, resolveDistributionArn] = cdnDelivery ? pulumi.deferredOutput<string>() : [];
+    this.variants = new PrivateBucket(
+      `${name}-variants`,
+      { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn!)] } : {}) },
+      parent,
+    );
     this.table = new ImageTable(
       `${name}-images`,
       { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi && !settings.auth, ownerIndex: settings.auth !== undefined },
@@ -121,12 +139,35 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
 
-    // Browsers POST the file straight to S3, from the page (served by the API's own origin) or an allowed origin.
-    // Made here, not in the bucket component, because the API's origin exists only once the API does. The
+    if (cdnDelivery) {
+      if (settings.rateLimitPer5Minutes !== undefined) {
+        this.rateLimit = new RateLimitAcl(`${name}-rate-limit`, { limitPer5Minutes: settings.rateLimitPer5Minutes }, parent);
+      }
+      this.cdn = new CdnDistribution(
+        `${name}-cdn`,
+        {
+          variants: { bucketRegionalDomainName: this.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
+          api: { functionUrl: this.api.url, originSecret: this.api.originSecret! },
+          invalidatorRole: this.api.function.role.id,
+          priceClass: settings.priceClass,
+          ...(this.rateLimit ? { webAclArn: this.rateLimit.arn } : {}),
+          ...(settings.customDomain ? { customDomain: settings.customDomain } : {}),
+        },
+        parent,
+      );
+      resolveDistributionArn!(this.cdn.arn);
+    }
+    const pageOrigins = this.cdn ? this.cdn.origins : this.api.origin.apply((origin) => [origin]);
+
+    // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed
+    // origin. Made here, not in the bucket component, because the API's origin exists only once the API does. The
     // variants bucket has a CORS configuration only if its rules (bucket-cors.ts) are not empty, and they are.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
-      { bucket: this.uploads.bucket.id, corsRules: this.api.origin.apply((origin) => uploadsCorsRules([origin, ...settings.allowedOrigins])) },
+      {
+        bucket: this.uploads.bucket.id,
+        corsRules: pageOrigins.apply((origins) => uploadsCorsRules([...new Set([...origins, ...settings.allowedOrigins])])),
+      },
       parent,
     );
     if (VARIANTS_CORS_RULES.length > 0) {
@@ -159,7 +200,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       );
     }
 
-    this.apiUrl = this.api.url;
+    this.apiUrl = this.cdn ? this.cdn.url : this.api.url;
+    if (this.cdn) {
+      this.functionUrl = this.api.url;
+      this.cdnDomain = this.cdn.domainName;
+    }
     this.uploadsBucket = this.uploads.name;
     this.variantsBucket = this.variants.name;
     this.queueUrl = this.jobs.queueUrl;
@@ -174,6 +219,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
       tableName: this.tableName,
       dashboardUrl: this.dashboardUrl,
       ...(this.eventBusName ? { eventBusName: this.eventBusName } : {}),
+      ...(this.cdn ? { functionUrl: this.functionUrl, cdnDomain: this.cdnDomain } : {}),
     });
   }
 }

@@ -18,6 +18,12 @@ export interface PrivateBucketArgs {
    * @default undefined (nothing expires)
    */
   expiration?: { prefix: string; days: number };
+  /**
+   * Statements the bucket policy grants besides refusing non-TLS requests (a CDN's read access), given the
+   * bucket's ARN.
+   * @default undefined (nothing granted)
+   */
+  grants?: (bucketArn: pulumi.Output<string>) => pulumi.Input<unknown>[];
 }
 
 const defaults = { forceDestroy: false, abortIncompleteUploadsAfterDays: 1 } satisfies PrivateBucketArgs;
@@ -32,6 +38,8 @@ export class PrivateBucket extends pulumi.ComponentResource {
   readonly publicAccessBlock: aws.s3.BucketPublicAccessBlock;
   readonly policy: aws.s3.BucketPolicy;
   readonly lifecycle: aws.s3.BucketLifecycleConfiguration;
+  /** `<name>.s3.<region>.amazonaws.com`, the domain a CDN reaches it by. */
+  readonly regionalDomainName: pulumi.Output<string>;
   /** The bucket's name. */
   readonly name: pulumi.Output<string>;
   readonly arn: pulumi.Output<string>;
@@ -58,7 +66,7 @@ export class PrivateBucket extends pulumi.ComponentResource {
     // S3 refuses concurrent changes to a bucket's policy and its public access block; order them.
     this.policy = new aws.s3.BucketPolicy(
       `${name}-policy`,
-      { bucket, policy: denyInsecureTransport(this.bucket.arn) },
+      { bucket, policy: denyInsecureTransport(this.bucket.arn, args.grants?.(this.bucket.arn)) },
       { parent: this, dependsOn: [this.publicAccessBlock] },
     );
     this.lifecycle = new aws.s3.BucketLifecycleConfiguration(
@@ -69,11 +77,12 @@ export class PrivateBucket extends pulumi.ComponentResource {
 
     this.name = this.bucket.bucket;
     this.arn = this.bucket.arn;
+    this.regionalDomainName = this.bucket.bucketRegionalDomainName;
     this.registerOutputs({ name: this.name, arn: this.arn });
   }
 }
 
-export function denyInsecureTransport(bucketArn: pulumi.Input<string>): pulumi.Output<string> {
+export function denyInsecureTransport(bucketArn: pulumi.Input<string>, grants: pulumi.Input<unknown>[] = []): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
     Statement: [
@@ -85,6 +94,7 @@ export function denyInsecureTransport(bucketArn: pulumi.Input<string>): pulumi.O
         Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
         Condition: { Bool: { "aws:SecureTransport": "false" } },
       },
+      ...grants,
     ],
   });
 }

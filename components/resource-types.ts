@@ -12,6 +12,8 @@ export const ResourceTypes = {
   LambdaFunction: "image-pipeline:compute:LambdaFunction",
   ImageProcessor: "image-pipeline:compute:ImageProcessor",
   HttpApi: "image-pipeline:compute:HttpApi",
+  CdnDistribution: "image-pipeline:edge:CdnDistribution",
+  RateLimitAcl: "image-pipeline:edge:RateLimitAcl",
   CostBudget: "image-pipeline:operations:CostBudget",
   CompletionEvents: "image-pipeline:events:CompletionEvents",
   Operations: "image-pipeline:operations:Operations",

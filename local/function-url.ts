@@ -11,6 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda
 import { corsHeaders, isPreflight, type CorsPolicy } from "../handlers/api/cors.js";
 import { SECURITY_HEADERS } from "../handlers/api/responses.js";
 import { acceptLoopbackHostsOnly } from "./loopback-host.js";
+import type { LocalEdge } from "./variant-origin.js";
 
 export type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
 
@@ -26,20 +27,22 @@ export interface FunctionUrlServer {
   /**
    * Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched.
    * `documents` are JSON documents of the runtime itself (the local issuer's JWKS), answered to GET before the
-   * function is invoked, as another service on the same origin would.
+   * function is invoked, as another service on the same origin would. An `edge` (the CDN's `/variants/` behaviour,
+   * with `delivery: cdn`) answers the paths it claims before the API.
    */
-  attach(handler: UrlHandler, cors: CorsPolicy, documents?: Record<string, unknown>): void;
+  attach(handler: UrlHandler, cors: CorsPolicy, extras?: { documents?: Record<string, unknown>; edge?: LocalEdge }): void;
   /** Stops accepting requests and waits for those under way. */
   close(): Promise<void>;
 }
 
 export async function listenFunctionUrl(options: { host: string; port: number }): Promise<FunctionUrlServer> {
-  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown> } | undefined;
+  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown>; edge?: LocalEdge } | undefined;
   const server = createServer((req, res) => {
     if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
-    const document = req.method === "GET" ? target.documents[new URL(req.url ?? "/", "http://local").pathname] : undefined;
+    const { handler, cors, documents, edge } = target;
+    const document = req.method === "GET" ? documents[new URL(req.url ?? "/", "http://local").pathname] : undefined;
     if (document !== undefined) return send(res, 200, { "content-type": "application/json", "cache-control": "max-age=300" }, JSON.stringify(document));
-    serve(req, res, target.handler, target.cors).catch((error: Error) => {
+    (edge ? edge(req, res) : Promise.resolve(false)).then((served) => (served ? undefined : serve(req, res, handler, cors))).catch((error: Error) => {
       if (!res.headersSent) send(res, 502, { "content-type": "application/json" }, json("internal_error", `The function failed: ${error.message}`));
       else res.destroy();
     });
@@ -59,8 +62,8 @@ export async function listenFunctionUrl(options: { host: string; port: number })
   return {
     url: `http://${options.host}:${port}`,
     port,
-    attach(handler, cors, documents = {}) {
-      target = { handler, cors, documents };
+    attach(handler, cors, { documents = {}, edge } = {}) {
+      target = edge ? { handler, cors, documents, edge } : { handler, cors, documents };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

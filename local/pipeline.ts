@@ -32,6 +32,7 @@ import { recoverS3Store } from "./s3-recovery.js";
 import { keepPorts, readKeptPorts, StandInPortTakenError } from "./stand-in-ports.js";
 import { checkStandInStores } from "./stand-in-stores.js";
 import { startStandIns, type RunningStandIns } from "./stand-ins.js";
+import { createVariantOrigin } from "./variant-origin.js";
 
 export interface LocalPipelineOptions {
   /** 0 = random; default 3000. */
@@ -214,8 +215,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
       logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
+      // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
+      ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url } } : {}),
     });
-    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, issuer ? { [JWKS_PATH]: issuer.jwks } : {});
+    const edge = settings.delivery === "cdn" ? createVariantOrigin(s3, names.variantsBucket) : undefined;
+    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, { documents: issuer ? { [JWKS_PATH]: issuer.jwks } : {}, ...(edge ? { edge } : {}) });
     const resourceNamesOut = {
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,

@@ -1,6 +1,6 @@
 /** The page: takes files (drop, picker, paste), refuses what the pipeline would refuse, uploads, and follows each image. */
 import { createUpload, deleteImage, getConfig, listImages, uploadForm, useToken } from "./api.js";
-import { contentTypeOfFile, refusalOf } from "./file-checks.js";
+import { contentTypeOfFile, previewNoteOf, refusalOf } from "./file-checks.js";
 import { formatBytes, listOfTypes } from "./format.js";
 import { ImageCard } from "./image-card.js";
 import { createLimit } from "./limit.js";
@@ -63,8 +63,8 @@ function updateGalleryChrome() {
   ui.clearGallery.hidden = count === 0 || tokenMode;
 }
 
-function addCard(filename, { atEnd = false } = {}) {
-  const card = new ImageCard(ui.cardTemplate, filename);
+function addCard(filename, { atEnd = false, previewNote } = {}) {
+  const card = new ImageCard(ui.cardTemplate, filename, previewNote);
   if (atEnd) ui.gallery.append(card.element);
   else ui.gallery.prepend(card.element);
   updateGalleryChrome();
@@ -141,7 +141,7 @@ async function follow(card, id) {
 let lastAddedAt = 0;
 
 function startUpload(file) {
-  const card = addCard(file.name);
+  const card = addCard(file.name, { previewNote: previewNoteOf(file) });
   const addedAt = Math.max(Date.now(), lastAddedAt + 1);
   lastAddedAt = addedAt;
   let upload;

@@ -35,3 +35,14 @@ export function refusalOf(file, config) {
   }
   return undefined;
 }
+
+// Chromium and Firefox cannot display HEIC/HEIF at all (only Safari on Apple systems can): the card says why it shows
+// nothing until the pipeline's variants, WebP that every browser shows, are ready.
+const NO_BROWSER_PREVIEW = new Set(["image/heic", "image/heif"]);
+
+/** @returns {string | undefined} what the card says instead of a preview while the file is converted */
+export function previewNoteOf(file) {
+  const contentType = contentTypeOfFile(file);
+  if (!NO_BROWSER_PREVIEW.has(contentType)) return undefined;
+  return `Browsers cannot show ${typeName(contentType)} photos; a preview appears here once it is converted.`;
+}

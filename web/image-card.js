@@ -13,17 +13,25 @@ const STATUS_BADGES = {
   unknown: ["Not found", "text-bg-secondary"],
 };
 
-/** The variant shown as the preview: the smallest at least this wide, else the largest. */
+/** The preview's fallback `src` (for a view without `srcset`): the smallest variant at least this wide, else the largest. */
 const PREVIEW_MIN_WIDTH = 640;
 
+/**
+ * How wide the preview is drawn (styles.css and the card's grid): a third of the 960 px page from Bootstrap's lg
+ * breakpoint, a third of the viewport from sm, and at most 20rem on a phone. With `srcset`, the browser picks
+ * the variant from this and the screen's pixel density.
+ */
+const PREVIEW_SIZES = "(min-width: 992px) 312px, (min-width: 576px) 33vw, min(calc(100vw - 24px), 320px)";
+
 export class ImageCard {
-  constructor(template, filename) {
+  /** @param {string} [previewNote] shown instead of "No preview yet" (a format the browser cannot show itself) */
+  constructor(template, filename, previewNote) {
     this.element = template.content.firstElementChild.cloneNode(true);
     this.element.dataset.filename = filename;
     this.filename = filename;
     this.part = (name) => this.element.querySelector(`.${name}`);
     this.part("filename").textContent = filename;
-    this.part("preview-empty").textContent = "No preview yet";
+    this.part("preview-empty").textContent = previewNote ?? "No preview yet";
     this.showQueued();
   }
 
@@ -125,6 +133,11 @@ export class ImageCard {
     preview.width = chosen.width;
     preview.height = chosen.height;
     preview.addEventListener("load", () => preview.classList.add("is-loaded"), { once: true });
+    if (image.srcset) {
+      // Before src, so the browser never starts fetching the fallback.
+      preview.sizes = PREVIEW_SIZES;
+      preview.srcset = image.srcset;
+    }
     preview.src = chosen.url;
     preview.hidden = false;
     this.part("preview-empty").hidden = true;

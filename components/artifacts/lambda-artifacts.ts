@@ -16,7 +16,7 @@ const COMMON_INPUTS = ["handlers", "package-lock.json", "tsconfig.json", "compon
 export interface LambdaArtifacts {
   /** Zip of api.mjs, web/ and bootstrap under web/vendor/bootstrap/. */
   api: string;
-  /** Zip of process.mjs and node_modules holding sharp for the architecture. */
+  /** Zip of process.mjs and node_modules holding sharp for the architecture and libheif-js's WebAssembly build. */
   processor: string;
 }
 
@@ -51,7 +51,7 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
   const cpu = npmCpu(options.architecture);
 
   const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
-  const processorHash = await contentHash(root, COMMON_INPUTS, [BUILDER_VERSION, cpu, sharpLock.hash]);
+  const processorHash = await contentHash(root, [...COMMON_INPUTS, "node_modules/libheif-js/package.json"], [BUILDER_VERSION, cpu, sharpLock.hash]);
   const api = join(outDir, `api-${apiHash}.zip`);
   const processor = join(outDir, `processor-linux-${cpu}-${processorHash}.zip`);
 
@@ -65,11 +65,12 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
     }),
     cached(processor, log, async () => {
       const [bundle, nodeModules] = await Promise.all([
-        bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp"] }),
+        bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp", "libheif-js"] }),
         sharpModules({ cacheRoot: join(buildDir, "sharp"), architecture: options.architecture }),
       ]);
       const entries: ZipEntry[] = [{ name: "process.mjs", source: bundle }];
       entries.push(...(await treeEntries(nodeModules, "node_modules", isNeverLoaded)));
+      entries.push(...libheifEntries(root));
       await writeZip(processor, entries);
       await removeStale(outDir, `processor-linux-${cpu}-`, processor);
     }),
@@ -87,6 +88,17 @@ async function cached(path: string, log: (line: string) => void, build: () => Pr
   }
   log(`building lambda package ${path}`);
   await build();
+}
+
+/**
+ * libheif's WebAssembly build, loaded by handlers/lib/libheif.ts on the first HEIC: the Emscripten glue and the
+ * .wasm it reads (one file serves x86_64 and arm64 alike), with the package's manifest and licences (LGPL-3.0).
+ * Its two other builds (asm.js, and the glue with the .wasm inlined as base64) are never loaded.
+ */
+export const LIBHEIF_FILES = ["package.json", "LICENSE", "libheif-wasm/LICENSE", "libheif-wasm/libheif.js", "libheif-wasm/libheif.wasm"];
+
+function libheifEntries(root: string): ZipEntry[] {
+  return LIBHEIF_FILES.map((file) => ({ name: `node_modules/libheif-js/${file}`, source: { file: join(root, "node_modules", "libheif-js", file) } }));
 }
 
 /** What Lambda never loads, left out of the package: npm's bookkeeping and sharp's C++ sources. */

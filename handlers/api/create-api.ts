@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { refusalOutsideCdn } from "./delivery.js";
 import { withDefaults, type ApiDeps } from "./deps.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
 import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type ApiResponse, type ErrorStyle } from "./responses.js";
@@ -27,7 +28,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
   async function serveFile(path: string): Promise<ApiResponse | undefined> {
     const file = await staticFiles.serve(path);
     if (file?.headers["content-type"]?.startsWith("text/html")) {
-      contentSecurityPolicy ??= pageContentSecurityPolicy(ctx.s3, { uploads: ctx.uploadsBucket, variants: ctx.variantsBucket });
+      contentSecurityPolicy ??= pageContentSecurityPolicy(ctx.s3, { uploads: ctx.uploadsBucket, variants: ctx.variantsBucket }, ctx.settings.delivery);
       file.headers["content-security-policy"] = await contentSecurityPolicy.catch((error: unknown) => {
         contentSecurityPolicy = undefined; // signing failed (no credentials yet?): try again on the next request
         throw error;
@@ -43,6 +44,8 @@ export function createApi(deps: ApiDeps): ApiHandler {
   const verifyToken = ctx.settings.auth ? createTokenVerifier(ctx.settings.auth) : undefined;
 
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
+    const outsideCdn = refusalOutsideCdn(ctx, request);
+    if (outsideCdn) return errorResponse(outsideCdn, "api");
     const candidates: Array<{ route: Route; params: string[] }> = [];
     for (const route of servedRoutes) {
       const match = route.path.exec(request.path);

@@ -1,5 +1,6 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { newImageId } from "../lib/keys.js";
+import type { CdnDelivery } from "./delivery.js";
 import type { RecordStore } from "../lib/records.js";
 import type { ApiRuntimeSettings } from "../lib/settings.js";
 
@@ -19,10 +20,12 @@ export interface ApiDeps {
   /** Folder served at `/` (the page); defaults to the repository's web/. */
   webRoot?: string;
   logger?: ApiLogger;
+  /** Required when `settings.delivery` is `cdn`: the origin secret (Lambda) or the public origin (locally). */
+  cdn?: CdnDelivery;
 }
 
 /** The dependencies with every default filled in, as the routes receive them. */
-export type ApiContext = Required<Omit<ApiDeps, "webRoot">> & { webRoot?: string };
+export type ApiContext = Required<Omit<ApiDeps, "webRoot" | "cdn">> & { webRoot?: string; cdn?: CdnDelivery };
 
 /** Presigned GETs of variants live this long: the page fetches them right after polling. */
 export const DOWNLOAD_URL_TTL_SECONDS = 300;
@@ -30,5 +33,8 @@ export const DOWNLOAD_URL_TTL_SECONDS = 300;
 const silentLogger: ApiLogger = { error() {} };
 
 export function withDefaults(deps: ApiDeps): ApiContext {
+  if (deps.settings.delivery === "cdn" && !deps.cdn?.originSecret && !deps.cdn?.publicOrigin) {
+    throw new Error("delivery is cdn: the API needs the CDN's origin secret (or, locally, its public origin)");
+  }
   return { now: () => new Date(), newId: newImageId, logger: silentLogger, ...deps };
 }

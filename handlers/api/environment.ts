@@ -1,5 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
+import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { createDocumentClient, createS3Client } from "../lib/aws-clients.js";
+import { createVariantInvalidator } from "../lib/cdn-invalidation.js";
 import { readApiEnvironment } from "../lib/function-env.js";
 import { createApi, type ApiHandler } from "./create-api.js";
 
@@ -8,7 +10,7 @@ import { createApi, type ApiHandler } from "./create-api.js";
  * variable is named). Called once per container, at module scope.
  */
 export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandler {
-  const { settings, uploadsBucket, variantsBucket, tableName, webRoot } = readApiEnvironment(env);
+  const { settings, uploadsBucket, variantsBucket, tableName, webRoot, cdnOriginSecret } = readApiEnvironment(env);
   return createApi({
     s3: createS3Client(env),
     records: { client: createDocumentClient(env), tableName },
@@ -17,5 +19,8 @@ export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandl
     variantsBucket,
     ...(webRoot === undefined ? {} : { webRoot }),
     logger: new Logger({ serviceName: "image-pipeline-api" }),
+    ...(cdnOriginSecret === undefined
+      ? {}
+      : { cdn: { originSecret: cdnOriginSecret, invalidate: createVariantInvalidator(new CloudFrontClient({})) } }),
   });
 }

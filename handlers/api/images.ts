@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
-import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
-import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { expected } from "../lib/is.js";
 import { isImageId, originalKey, variantKey } from "../lib/keys.js";
 import {
@@ -13,8 +12,11 @@ import {
   type OwnerPagePosition,
   type VariantFacts,
 } from "../lib/records.js";
-import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
+import { invalidateDeletedVariants, type VariantUrl } from "./delivery.js";
+import type { ApiContext } from "./deps.js";
+import type { ApiRequest } from "./request.js";
 import { echo, HttpError, notFound } from "./responses.js";
+import { srcsetOf } from "./srcset.js";
 import type { Caller } from "./token-verifier.js";
 import { sanitiseFilename } from "./validation.js";
 
@@ -34,30 +36,28 @@ export interface ImageView {
   filename: string;
   original?: ImageRecord["original"];
   variants: VariantView[];
+  /** `done` only: the variants a browser may choose from by width (srcset.ts). */
+  srcset?: string;
   placeholder?: string;
   error?: ImageRecord["error"];
   createdAt: string;
   updatedAt: string;
 }
 
-function signVariantUrl(ctx: ApiContext, variant: VariantFacts): Promise<string> {
-  return getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), {
-    expiresIn: DOWNLOAD_URL_TTL_SECONDS,
-  });
-}
-
-export async function toImageView(ctx: ApiContext, record: ImageRecord): Promise<ImageView> {
+export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: VariantUrl): Promise<ImageView> {
   const variants = record.status === "done" ? (record.variants ?? []) : [];
   const view: ImageView = {
     id: record.id,
     status: record.status,
     filename: record.filename,
     variants: await Promise.all(
-      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await signVariantUrl(ctx, v) })),
+      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await urlOf(v) })),
     ),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
+  const srcset = record.status === "done" ? srcsetOf(view.variants, ctx.settings.variants) : undefined;
+  if (srcset) view.srcset = srcset;
   if (record.original) view.original = record.original;
   if (record.placeholder) view.placeholder = record.placeholder;
   // A retried attempt's error is for operators (it may name buckets, keys, roles): clients see final errors only.
@@ -78,9 +78,9 @@ async function readableRecord(ctx: ApiContext, id: string, caller: Caller | unde
   return record;
 }
 
-/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally. */
-export async function getImage(ctx: ApiContext, id: string, caller?: Caller): Promise<ImageView> {
-  return toImageView(ctx, await readableRecord(ctx, id, caller));
+/** `GET /images/{id}`: one DynamoDB read; the variant URLs are signed locally (or are CDN paths). */
+export async function getImage(ctx: ApiContext, id: string, urlOf: VariantUrl, caller?: Caller): Promise<ImageView> {
+  return toImageView(ctx, await readableRecord(ctx, id, caller), urlOf);
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -118,27 +118,40 @@ function pageSize(query: URLSearchParams): number {
 }
 
 /** `GET /images?limit&cursor` (token mode): the caller's images, newest first, through the byOwner index. */
-export async function listImages(ctx: ApiContext, caller: Caller, query: URLSearchParams): Promise<{ images: ImageView[]; cursor?: string }> {
+export async function listImages(ctx: ApiContext, caller: Caller, query: URLSearchParams, urlOf: VariantUrl): Promise<{ images: ImageView[]; cursor?: string }> {
   const limit = pageSize(query);
   const cursor = query.get("cursor");
   const after = cursor ? decodeCursor(caller.sub, cursor) : undefined;
   const now = ctx.now();
   const page = await listRecordsByOwner(ctx.records, { owner: caller.sub, limit, ...(after ? { after } : {}) });
-  const images = await Promise.all(page.records.filter((r) => !isExpiredPending(r, now)).map((r) => toImageView(ctx, r)));
+  const images = await Promise.all(page.records.filter((r) => !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
   return page.next ? { images, cursor: encodeCursor(caller.sub, page.next) } : { images };
 }
 
 /**
- * `DELETE /images/{id}` (token mode, owner only): the variants, then the original, then the record. The record
- * goes last, so a crash halfway leaves it in place and repeating the DELETE finishes the job (deleting an absent
- * object succeeds). Variant keys come from the record and from the settings, which covers variants written by a
- * run still in progress.
+ * `DELETE /images/{id}` (token mode, owner only): the variants, then the original, then (with `delivery: cdn`) the
+ * edge invalidation of `/variants/{id}/*`, then the record. The record goes last, so a failure or a crash at any
+ * step leaves it in place and repeating the DELETE finishes the job (deleting an absent object succeeds; a repeated
+ * invalidation is a new one). The record is also what proves the caller owns the id: once it is gone a DELETE is a
+ * 404 and invalidates nothing, so no caller can make invalidations for ids that are not theirs. Variant keys come
+ * from the record and from the settings, which covers variants written by a run still in progress.
  */
-export async function deleteImage(ctx: ApiContext, caller: Caller, id: string): Promise<void> {
+export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: Caller, id: string): Promise<void> {
   const record = await readableRecord(ctx, id, caller);
   const variantKeys = new Set([...(record.variants ?? []).map((v) => v.key), ...ctx.settings.variants.map((v) => variantKey(id, v))]);
   await Promise.all([...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))));
   await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.uploadsBucket, Key: originalKey(id) }));
+  try {
+    await invalidateDeletedVariants(ctx, request, id);
+  } catch (error) {
+    throw new HttpError(
+      503,
+      "invalidation_failed",
+      "The image's files are deleted but the CDN could not be told to drop its copies; repeat the DELETE to finish",
+      { "retry-after": "5" },
+      { cause: error instanceof Error ? error.message : String(error) },
+    );
+  }
   if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub }))) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 
@@ -155,7 +168,7 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
  * The original project's `GET /get-processed-image-url?filename=processed-<filename>`: the largest variant of the
  * most recent upload of that filename, once it is done.
  */
-export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams): Promise<{ url: string }> {
+export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams, urlOf: VariantUrl): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
     throw new HttpError(400, "invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
@@ -168,5 +181,5 @@ export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchPara
     const reason = record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
     throw notFound(`${echo(filename)} is not processed: the latest upload ${reason}`);
   }
-  return { url: await signVariantUrl(ctx, variant) };
+  return { url: await urlOf(variant) };
 }

@@ -1,4 +1,5 @@
 import { publicConfig } from "./config.js";
+import { variantUrls } from "./delivery.js";
 import type { ApiContext } from "./deps.js";
 import { deleteImage, getImage, getProcessedImageUrl, listImages } from "./images.js";
 import type { ApiRequest } from "./request.js";
@@ -34,21 +35,21 @@ export const ROUTES: readonly Route[] = [
     path: /^\/images$/,
     errorStyle: "api",
     tokenOnly: true,
-    handle: async (ctx, request, _params, caller) => json(200, await listImages(ctx, caller!, request.query)),
+    handle: async (ctx, request, _params, caller) => json(200, await listImages(ctx, caller!, request.query, variantUrls(ctx, request))),
   },
   {
     method: "GET",
     path: /^\/images\/([^/]+)$/,
     errorStyle: "api",
-    handle: async (ctx, _request, [id], caller) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), caller)),
+    handle: async (ctx, request, [id], caller) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), variantUrls(ctx, request), caller)),
   },
   {
     method: "DELETE",
     path: /^\/images\/([^/]+)$/,
     errorStyle: "api",
     tokenOnly: true,
-    handle: async (ctx, _request, [id], caller) => {
-      await deleteImage(ctx, caller!, decodeURIComponentSafely(id ?? ""));
+    handle: async (ctx, request, [id], caller) => {
+      await deleteImage(ctx, request, caller!, decodeURIComponentSafely(id ?? ""));
       return { statusCode: 204, headers: { "cache-control": "no-store" } };
     },
   },
@@ -71,7 +72,7 @@ export const ROUTES: readonly Route[] = [
     path: /^\/get-processed-image-url$/,
     errorStyle: "legacy",
     legacy: true,
-    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query)),
+    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query, variantUrls(ctx, request))),
   },
 ];
 

@@ -1,7 +1,8 @@
 import type { OutputFormat } from "./settings.js";
 
 /**
- * Content types the pipeline accepts for originals. HEIC is absent: sharp's prebuilt libvips cannot decode HEVC.
+ * Content types the pipeline accepts for originals. HEIC/HEIF is decoded by libheif's WebAssembly build
+ * (heic-decoder.ts), since sharp's prebuilt libvips cannot decode HEVC.
  */
 export const ACCEPTED_CONTENT_TYPES = [
   "image/jpeg",
@@ -10,6 +11,8 @@ export const ACCEPTED_CONTENT_TYPES = [
   "image/avif",
   "image/gif",
   "image/tiff",
+  "image/heic",
+  "image/heif",
 ] as const;
 export type AcceptedContentType = (typeof ACCEPTED_CONTENT_TYPES)[number];
 

@@ -26,6 +26,8 @@ export const FUNCTION_ENV = {
   webRoot: "WEB_ROOT",
   /** Processor only, where the stack has `events`: the bus completion events go to. */
   eventBusName: "EVENT_BUS_NAME",
+  /** API only, with `delivery: cdn`: what CloudFront sends in the origin-secret header (handlers/api/delivery.ts). */
+  cdnOriginSecret: "CDN_ORIGIN_SECRET",
 } as const;
 
 export interface FunctionResources<V = string> {
@@ -52,11 +54,21 @@ export function processorEnvironment<V>(settings: Settings, resources: FunctionR
   };
 }
 
-export function apiEnvironment<V>(settings: Settings, resources: FunctionResources<V> & { webRoot?: string }): Record<string, V | string> {
+export interface ApiResources<V = string> extends FunctionResources<V> {
+  webRoot?: string;
+  /** Required with `delivery: cdn`, refused without it (a secret nothing checks would only mislead). */
+  cdnOriginSecret?: V;
+}
+
+export function apiEnvironment<V>(settings: Settings, resources: ApiResources<V>): Record<string, V | string> {
+  if ((settings.delivery === "cdn") !== (resources.cdnOriginSecret !== undefined)) {
+    throw new Error(`${FUNCTION_ENV.cdnOriginSecret} is set exactly when delivery is cdn (delivery is ${settings.delivery})`);
+  }
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(apiRuntimeSettings(settings)),
     ...resourceVariables(resources),
     ...(resources.webRoot === undefined ? {} : { [FUNCTION_ENV.webRoot]: resources.webRoot }),
+    ...(resources.cdnOriginSecret === undefined ? {} : { [FUNCTION_ENV.cdnOriginSecret]: resources.cdnOriginSecret }),
   };
 }
 
@@ -66,9 +78,8 @@ export interface ProcessorEnvironment extends FunctionResources {
   eventBusName?: string;
 }
 
-export interface ApiEnvironment extends FunctionResources {
+export interface ApiEnvironment extends ApiResources {
   settings: ApiRuntimeSettings;
-  webRoot?: string;
 }
 
 function readResources(env: NodeJS.ProcessEnv): FunctionResources {
@@ -89,5 +100,12 @@ export function readProcessorEnvironment(env: NodeJS.ProcessEnv = process.env): 
 export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnvironment {
   const settings = parseApiRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
   const webRoot = optionalEnv(FUNCTION_ENV.webRoot, env);
-  return { settings, ...readResources(env), ...(webRoot === undefined ? {} : { webRoot }) };
+  // Behind CloudFront the API refuses every request without the secret, so a missing one stops it at start.
+  const cdnOriginSecret = settings.delivery === "cdn" ? requireEnv(FUNCTION_ENV.cdnOriginSecret, env) : undefined;
+  return {
+    settings,
+    ...readResources(env),
+    ...(webRoot === undefined ? {} : { webRoot }),
+    ...(cdnOriginSecret === undefined ? {} : { cdnOriginSecret }),
+  };
 }

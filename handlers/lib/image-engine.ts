@@ -2,9 +2,11 @@ import pLimit from "p-limit";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
+import { HEIC_MAX_PIXELS, heicDecoder as sharedHeicDecoder, type HeicDecoder, type OpenedHeic } from "./heic-decoder.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./image-sniff.js";
 import type { OriginalFacts } from "./records.js";
 import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "./settings.js";
+import { tiffWithProfile } from "./tiff-with-profile.js";
 
 /**
  * The image engine: from an original's bytes to every variant, decoding the original once.
@@ -20,6 +22,12 @@ import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "./sett
  * Outputs carry no metadata at all: they are encoded from raw pixels, so EXIF (orientation, GPS), XMP and ICC
  * never reach them; colours are converted to sRGB on decode. Animated GIF/WebP and multi-page TIFF give their
  * first frame. Alpha is kept for WebP, PNG and AVIF outputs and flattened onto white for JPEG.
+ *
+ * HEVC-coded HEIC/HEIF is the one input sharp cannot decode: libheif's WebAssembly build (heic-decoder.ts) reads
+ * its header (the pixel limit is checked there, from `ispe`, before any pixel is decoded), then decodes the
+ * primary image upright to 8-bit RGB(A); from those raw pixels on, everything is the code every other format
+ * takes. An ICC profile in the file (read by sharp's header parser) is applied by libvips on the way in; without
+ * one the pixels are taken as sRGB.
  */
 
 export interface EngineOptions {
@@ -27,6 +35,8 @@ export interface EngineOptions {
   maxInputPixels: number;
   /** Images processed at once by this engine; each holds at most a few bitmaps the size of the largest variant. */
   concurrency: number;
+  /** @default the process's shared decoder (libheif's WebAssembly build, loaded on the first HEIC) */
+  heicDecoder?: HeicDecoder;
 }
 
 export interface ProducedVariant {
@@ -217,6 +227,37 @@ function megapixels(pixels: number): string {
   return `${Number((pixels / 1e6).toFixed(1))} MP`;
 }
 
+/** The pixel limit, checked on the header's size before anything is decoded. */
+function checkPixelLimit(width: number, height: number, maxInputPixels: number): void {
+  const pixels = width * height;
+  if (pixels > maxInputPixels) {
+    throw new FinalError(
+      "too_many_pixels",
+      `The image is ${width} x ${height} pixels (${megapixels(pixels)}); the limit is ${megapixels(maxInputPixels)}`,
+    );
+  }
+}
+
+type Decode = (size: { width: number; height: number }) => Promise<Bitmap>;
+
+/** A HEIC's raw pixels into the cascade's first bitmap: through its ICC profile to sRGB, resized if need be. */
+async function heicBitmap(opened: OpenedHeic, icc: Buffer | undefined, size: { width: number; height: number }): Promise<Bitmap> {
+  let pixels;
+  try {
+    pixels = opened.decode();
+  } finally {
+    opened.close();
+  }
+  if (!icc && pixels.width === size.width && pixels.height === size.height) return pixels;
+  let image = icc ? sharp(tiffWithProfile(pixels, icc), { limitInputPixels: false }) : fromBitmap(pixels);
+  if (pixels.width !== size.width || pixels.height !== size.height) image = image.resize(size.width, size.height, { fit: "fill" });
+  try {
+    return await toBitmap(image);
+  } catch (error) {
+    throw decodeFailure(error, "HEIC");
+  }
+}
+
 async function processImage(input: Buffer, options: EngineOptions): Promise<EngineResult> {
   if (input.length === 0) throw new FinalError("empty_file", "The file is empty (0 bytes)");
   const sniffed = sniffImageFormat(input);
@@ -226,37 +267,50 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   if (sniffed.kind === "unsupported") {
     throw new FinalError("unsupported_format", `${sniffed.format} images are not supported; accepted formats: ${ACCEPTED_LABELS}`);
   }
-  const format: AcceptedFormat = sniffed.format;
-  const label = FORMAT_LABELS[format];
+  let format: AcceptedFormat = sniffed.format;
 
   // The header only: no pixel is decoded, so the pixel limit is checked before any memory is committed to it.
-  let metadata: Metadata;
+  let metadata: Metadata | undefined;
   try {
     metadata = await sharp(input, { limitInputPixels: false }).metadata();
   } catch (error) {
-    throw decodeFailure(error, label);
+    // A HEIF in a codec sharp's libvips does not know fails here; libheif's own reading below names the fault.
+    if (format !== "heic") throw decodeFailure(error, FORMAT_LABELS[format]);
   }
-  if (format === "avif" && metadata.compression !== "av1") {
-    throw new FinalError("unsupported_format", `HEIC images are not supported; accepted formats: ${ACCEPTED_LABELS}`);
-  }
-  const pixels = metadata.width * metadata.height;
-  if (pixels > options.maxInputPixels) {
-    throw new FinalError(
-      "too_many_pixels",
-      `The image is ${metadata.width} x ${metadata.height} pixels (${megapixels(pixels)}); the limit is ${megapixels(options.maxInputPixels)}`,
-    );
-  }
-  const { width, height } = metadata.autoOrient;
+  // ISO base media brands do not say the codec: AV1 (AVIF) stays with sharp, HEVC and the rest go to libheif.
+  if (format === "heic" && metadata?.compression === "av1") format = "avif";
+  else if (format === "avif" && metadata?.compression !== "av1") format = "heic";
+  const label = FORMAT_LABELS[format];
 
-  const decode = async (size: { width: number; height: number }): Promise<Bitmap> => {
-    let image = sharp(input, { failOn: "error", limitInputPixels: options.maxInputPixels, sequentialRead: true }).autoOrient();
-    if (size.width !== width || size.height !== height) image = image.resize(size.width, size.height, { fit: "fill" });
+  let width: number;
+  let height: number;
+  let decode: Decode;
+  let heic: OpenedHeic | undefined;
+  if (format === "heic") {
+    heic = await (options.heicDecoder ?? sharedHeicDecoder).open(input);
+    ({ width, height } = heic);
     try {
-      return await toBitmap(image);
+      checkPixelLimit(width, height, Math.min(options.maxInputPixels, HEIC_MAX_PIXELS));
     } catch (error) {
-      throw decodeFailure(error, label);
+      heic.close();
+      throw error;
     }
-  };
+    const opened = heic;
+    const icc = metadata?.icc;
+    decode = (size) => heicBitmap(opened, icc, size);
+  } else {
+    checkPixelLimit(metadata!.width, metadata!.height, options.maxInputPixels);
+    ({ width, height } = metadata!.autoOrient);
+    decode = async (size) => {
+      let image = sharp(input, { failOn: "error", limitInputPixels: options.maxInputPixels, sequentialRead: true }).autoOrient();
+      if (size.width !== width || size.height !== height) image = image.resize(size.width, size.height, { fit: "fill" });
+      try {
+        return await toBitmap(image);
+      } catch (error) {
+        throw decodeFailure(error, label);
+      }
+    };
+  }
 
   try {
     const { variants, smallest } = await renderCascade(decode, options.variants, width, height);
@@ -270,6 +324,8 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
     // The pixels decoded fine, so a failure while resizing or encoding is ours, not the input's.
     const message = error instanceof Error ? error.message : String(error);
     throw new TransientError("image_processing_failed", `Making the variants failed: ${message}`, { cause: error });
+  } finally {
+    heic?.close();
   }
 }
 

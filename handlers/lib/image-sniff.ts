@@ -1,10 +1,10 @@
 /**
  * Tells an image's format from its first bytes (magic numbers), whatever its name or declared content type says.
  * Only the formats the pipeline accepts are "accepted"; well-known image formats it refuses are named, so the
- * user learns "HEIC is not supported" rather than "not an image".
+ * user learns "BMP is not supported" rather than "not an image".
  */
 
-export const ACCEPTED_FORMATS = ["jpeg", "png", "webp", "avif", "gif", "tiff"] as const;
+export const ACCEPTED_FORMATS = ["jpeg", "png", "webp", "avif", "gif", "tiff", "heic"] as const;
 export type AcceptedFormat = (typeof ACCEPTED_FORMATS)[number];
 
 export type SniffResult =
@@ -24,14 +24,17 @@ function ascii(bytes: Buffer, start: number, end: number): string {
 const AVIF_BRANDS = new Set(["avif", "avis"]);
 const HEIC_BRANDS = new Set(["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"]);
 
-/** ISO base media files (AVIF, HEIC) start with an `ftyp` box listing brands; AVIF wins when both are listed. */
+/**
+ * ISO base media files (AVIF, HEIC/HEIF) start with an `ftyp` box listing brands; AVIF wins when both are listed.
+ * The brands only say which codecs a file may hold: the engine asks the header which one its primary image uses.
+ */
 function sniffFtyp(bytes: Buffer): SniffResult | undefined {
   if (bytes.length < 16 || ascii(bytes, 4, 8) !== "ftyp") return undefined;
   const boxSize = Math.min(bytes.readUInt32BE(0), bytes.length);
   const brands = [ascii(bytes, 8, 12)];
   for (let offset = 16; offset + 4 <= boxSize; offset += 4) brands.push(ascii(bytes, offset, offset + 4));
   if (brands.some((brand) => AVIF_BRANDS.has(brand))) return { kind: "accepted", format: "avif" };
-  if (brands.some((brand) => HEIC_BRANDS.has(brand))) return { kind: "unsupported", format: "HEIC" };
+  if (brands.some((brand) => HEIC_BRANDS.has(brand))) return { kind: "accepted", format: "heic" };
   return undefined;
 }
 
@@ -67,4 +70,5 @@ export const FORMAT_LABELS: Record<AcceptedFormat, string> = {
   avif: "AVIF",
   gif: "GIF",
   tiff: "TIFF",
+  heic: "HEIC",
 };

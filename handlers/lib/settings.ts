@@ -18,6 +18,16 @@ export type Fit = (typeof FITS)[number];
 export const ARCHITECTURES = ["arm64", "x86_64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
+export const DELIVERIES = ["presigned", "cdn"] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+
+/** CloudFront's price classes: which edge locations serve viewers (100: North America and Europe only). */
+export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_All"] as const;
+export type PriceClass = (typeof PRICE_CLASSES)[number];
+
+/** WAF's bounds for a rate-based rule's limit (requests per IP per 5-minute window). */
+export const RATE_LIMIT_BOUNDS = { min: 10, max: 2_000_000_000 } as const;
+
 export interface VariantSpec {
   /** Unique, lower-case: becomes part of the variant's key `variants/{id}/{name}.{ext}`. */
   name: string;
@@ -67,6 +77,14 @@ export interface Settings {
   deletionProtection: boolean;
   /** Optional address notified through SNS when the DLQ holds messages. */
   alarmEmail?: string;
+  /** How variants reach viewers: presigned S3 GETs, or a CloudFront distribution in front of everything. */
+  delivery: Delivery;
+  /** The distribution's price class (`delivery: cdn` only). */
+  priceClass: PriceClass;
+  /** Requests one IP may make to the API per 5 minutes before the WAF blocks it (`delivery: cdn` only). */
+  rateLimitPer5Minutes?: number;
+  /** The distribution's own domain and its ACM certificate (`delivery: cdn` only); enables a TLS 1.2 minimum. */
+  customDomain?: CustomDomain;
   /**
    * The original project's routes (`POST /generate-upload-url`, `GET /get-processed-image-url`). They name images
    * by filename, so anyone may read anyone's latest upload of a name: never on a public stack.
@@ -109,6 +127,13 @@ export interface WebhookSettings {
 }
 
 export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
+
+export interface CustomDomain {
+  /** `images.example.com`: a CNAME (or Route 53 alias) to the distribution's domain, made by the user. */
+  name: string;
+  /** An ACM certificate in us-east-1 (CloudFront's region) covering `name`. */
+  certificateArn: string;
+}
 
 export interface BudgetSettings {
   monthlyUsd: number;
@@ -160,6 +185,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   originalsRetentionDays: 30,
   forceDestroy: false,
   deletionProtection: false,
+  delivery: "presigned",
+  priceClass: "PriceClass_100",
   legacyApi: false,
   alarms: { maxBacklogAgeMinutes: 10 },
 };
@@ -253,6 +280,7 @@ const rules = {
   // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
   // an hour is as long as the URL's stated expiry can be promised.
   uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
+  delivery: (value: unknown) => oneOf("delivery", value, DELIVERIES),
   timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
   imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
 };
@@ -396,7 +424,7 @@ function events(value: unknown): EventsSettings {
   return raw.webhook === undefined || raw.webhook === null ? {} : { webhook: webhook(raw.webhook) };
 }
 
-const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "auth", "events");
+const TOP_LEVEL_KEYS = Object.keys(DEFAULT_SETTINGS).concat("alarmEmail", "budget", "auth", "events", "rateLimitPer5Minutes", "customDomain");
 
 /**
  * Validates raw settings (un-namespaced keys) and returns them normalised, with every default filled in.
@@ -428,6 +456,8 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
+    delivery: rules.delivery(withDefault(raw.delivery, d.delivery)),
+    priceClass: oneOf("priceClass", withDefault(raw.priceClass, d.priceClass), PRICE_CLASSES),
     legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
     alarms: {
       maxBacklogAgeMinutes: integer(
@@ -447,7 +477,35 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   if (raw.auth !== undefined && raw.auth !== null) settings.auth = auth(raw.auth);
   if (raw.events !== undefined && raw.events !== null) settings.events = events(raw.events);
+  parseCdnOnly(raw, settings);
   return settings;
+}
+
+/** The rate limit and the custom domain configure the distribution, so they mean nothing without one. */
+function parseCdnOnly(raw: Record<string, unknown>, settings: Settings): void {
+  for (const key of ["rateLimitPer5Minutes", "customDomain"] as const) {
+    if (raw[key] !== undefined && raw[key] !== null && settings.delivery !== "cdn") {
+      throw invalid(key, `no value unless delivery is cdn (delivery is ${settings.delivery})`, raw[key]);
+    }
+  }
+  if (raw.rateLimitPer5Minutes !== undefined && raw.rateLimitPer5Minutes !== null) {
+    settings.rateLimitPer5Minutes = integer("rateLimitPer5Minutes", raw.rateLimitPer5Minutes, RATE_LIMIT_BOUNDS.min, RATE_LIMIT_BOUNDS.max);
+  }
+  if (raw.customDomain !== undefined && raw.customDomain !== null) settings.customDomain = customDomain(raw.customDomain);
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CLOUDFRONT_CERTIFICATE_ARN = /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+function customDomain(value: unknown): CustomDomain {
+  const raw = object("customDomain", value, ["name", "certificateArn"]);
+  if (typeof raw.name !== "string" || !HOSTNAME.test(raw.name)) {
+    throw invalid("customDomain.name", "lower-case host name such as images.example.com", raw.name);
+  }
+  if (typeof raw.certificateArn !== "string" || !CLOUDFRONT_CERTIFICATE_ARN.test(raw.certificateArn)) {
+    throw invalid("customDomain.certificateArn", "ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only)", raw.certificateArn);
+  }
+  return { name: raw.name, certificateArn: raw.certificateArn };
 }
 
 /** The settings' names as they appear in `Pulumi.<stack>.yaml` (namespaced by the project name). */
@@ -475,6 +533,8 @@ export interface ApiRuntimeSettings {
   legacyApi: boolean;
   /** Token mode: the issuer the API verifies tokens against. */
   auth?: AuthSettings;
+  /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
+  delivery: Delivery;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -494,6 +554,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
     legacyApi: settings.legacyApi,
     ...(settings.auth ? { auth: settings.auth } : {}),
+    delivery: settings.delivery,
   };
 }
 
@@ -521,12 +582,13 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
     legacyApi: boolean("legacyApi", raw.legacyApi),
+    delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
   };
 }

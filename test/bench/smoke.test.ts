@@ -46,7 +46,7 @@ describe("npm run bench on a tiny corpus", function () {
     expect(report.machine.cores).to.be.greaterThan(0);
     expect(report.machine.cpuModel).to.not.equal("");
     expect(stdout).to.contain(`machine: ${report.machine.cpuModel}, ${report.machine.cores} cores`);
-    for (const heading of ["1. Engine throughput", "2. Memory", "3. End to end", "4. Cost per 1 million images", "5. Requests per image"]) expect(stdout).to.contain(heading);
+    for (const heading of ["1. Engine throughput", "1b. HEIC rows", "2. Memory", "3. End to end", "4. Cost per 1 million images", "5. Requests per image"]) expect(stdout).to.contain(heading);
   });
 
   it("measures the engine and the naive baseline in the same run, with the ratio of the two", () => {
@@ -70,13 +70,29 @@ describe("npm run bench on a tiny corpus", function () {
     expect(stdout).to.contain(`ratio (a)/(b) images/s: ${run.ratio.toFixed(2)}x`);
   });
 
+  it("measures a HEIC against the same photo as JPEG, CPU and peak memory, with their ratio from the same run", () => {
+    const heic = report.heic!;
+    expect(heic.images.heic).to.include({ name: "tiny-heic", width: 480, height: 320 });
+    expect(heic.images.jpeg).to.include({ name: "tiny-jpeg", width: 480, height: 320 });
+    const run = heic.runs[0]!;
+    for (const figures of [run.jpeg, run.heic]) {
+      expect(figures.cpuMsPerImage).to.be.greaterThan(0);
+      expect(figures.p50Ms).to.be.greaterThan(0);
+      expect(figures.peakRssMb).to.be.within(20, 4096);
+    }
+    expect(run.cpuRatio).to.equal(run.heic.cpuMsPerImage / run.jpeg.cpuMsPerImage);
+    expect(stdout).to.contain(`HEIC/JPEG CPU: ${run.cpuRatio.toFixed(2)}x`);
+  });
+
   it("measures peak memory in fresh processes and derives a safe Lambda size from it", () => {
     const memory = report.memory!;
     expect(memory.batchSize).to.equal(10);
     expect(memory.image).to.include({ width: 800, height: 600 });
     expect(memory.median.singleMb).to.be.within(20, 4096);
     expect(memory.median.batchMb).to.be.within(20, 4096);
-    const worst = Math.max(memory.max.singleMb, memory.max.batchMb);
+    expect(memory.mixed).to.deep.include({ jpegs: 5, heics: 5 });
+    expect(memory.median.mixedMb).to.be.within(20, 4096);
+    const worst = Math.max(memory.max.singleMb, memory.max.batchMb, memory.max.mixedMb!);
     expect(memory.safeMb % 128).to.equal(0);
     expect(memory.safeMb).to.be.at.least(worst * 1.25);
     expect(memory.safeMb - 128).to.be.below(worst * 1.25);

@@ -13,7 +13,10 @@ interface FormatModule {
   describeSaving(percent: number | undefined): string;
   formatBytes(bytes: number): string;
 }
-interface FileChecksModule { refusalOf(file: File, config: WebConfig): string | undefined }
+interface FileChecksModule {
+  refusalOf(file: File, config: WebConfig): string | undefined;
+  previewNoteOf(file: File): string | undefined;
+}
 interface LimitModule { createLimit(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> }
 type PollOutcome = { outcome: "settled" | "gave-up"; image?: { status: string } };
 interface PollModule {
@@ -22,7 +25,7 @@ interface PollModule {
 
 const load = <T>(name: string): Promise<T> => import(new URL(`../../web/${name}`, import.meta.url).href) as Promise<T>;
 const { describeFailure, savingPercent, describeSaving, formatBytes } = await load<FormatModule>("format.js");
-const { refusalOf } = await load<FileChecksModule>("file-checks.js");
+const { refusalOf, previewNoteOf } = await load<FileChecksModule>("file-checks.js");
 const { createLimit } = await load<LimitModule>("limit.js");
 const { pollImage } = await load<PollModule>("poll.js");
 
@@ -58,6 +61,23 @@ describe("the page's logic", function () {
       );
       expect(refusalOf(new File(["x"], "scan.heic", { type: "" }), CONFIG)).to.equal("It is a HEIC file; the pipeline accepts JPEG, PNG or WebP images.");
       expect(refusalOf(new File(["x"], "README", { type: "" }), CONFIG)).to.equal("It is a file of unknown type; the pipeline accepts JPEG, PNG or WebP images.");
+    });
+
+    it("accepts HEIC and HEIF, by type or by extension alone, where the API lists them", function () {
+      const withHeic = { ...CONFIG, acceptedTypes: [...CONFIG.acceptedTypes, "image/heic", "image/heif"] };
+      for (const file of [new File(["x"], "IMG_0001.HEIC", { type: "" }), new File(["x"], "a.heif", { type: "" }), new File(["x"], "b", { type: "image/heic" })]) {
+        expect(refusalOf(file, withHeic), file.name).to.equal(undefined);
+      }
+    });
+
+    it("says a HEIC or HEIF cannot be previewed by the browser, and nothing for a JPEG", function () {
+      expect(previewNoteOf(new File(["x"], "IMG_0001.HEIC", { type: "" }))).to.equal(
+        "Browsers cannot show HEIC photos; a preview appears here once it is converted.",
+      );
+      expect(previewNoteOf(new File(["x"], "photo", { type: "image/heif" }))).to.equal(
+        "Browsers cannot show HEIF photos; a preview appears here once it is converted.",
+      );
+      expect(previewNoteOf(new File(["x"], "photo.jpg", { type: "image/jpeg" }))).to.equal(undefined);
     });
 
     it("refuses an empty file and one over maxUploadBytes, and accepts one at the limit", function () {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { Browser, BrowserContext, Page, Request, Route } from "playwright-core";
+import { makeHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
 import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForStatus } from "./support/gallery-page.js";
@@ -37,6 +38,7 @@ interface ImageBody {
   status: string;
   original: { bytes: number };
   placeholder: string;
+  srcset: string;
   variants: Array<{ name: string; width: number; height: number; format: string; bytes: number; url: string }>;
   error?: { code: string; message: string };
 }
@@ -141,7 +143,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
     ]);
 
     expect(await page.locator('.refusal[data-filename="notes.txt"]').innerText()).to.equal(
-      "notes.txt was not uploaded. It is a text/plain file; the pipeline accepts JPEG, PNG, WebP, AVIF, GIF or TIFF images.",
+      "notes.txt was not uploaded. It is a text/plain file; the pipeline accepts JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC or HEIF images.",
     );
     expect(await card(page, "notes.txt").count()).to.equal(0);
 
@@ -175,7 +177,10 @@ describe("the page, in Chromium, against the local pipeline", function () {
       }
       expect(api.placeholder).to.match(/^data:image\/webp;base64,/);
       expect(view.placeholderSrc).to.equal(api.placeholder);
-      expect(view.preview).to.deep.include({ alt: `${name}, ${api.variants[1]!.width} × ${api.variants[1]!.height}`, naturalWidth: api.variants[1]!.width });
+      // The preview column is 312 px wide here (density 1): from srcset (thumb, medium) the browser takes the thumb.
+      expect(api.srcset).to.equal(`${api.variants[0]!.url} 320w, ${api.variants[1]!.url} 1024w`);
+      expect(view.preview?.alt).to.equal(`${name}, ${api.variants[1]!.width} × ${api.variants[1]!.height}`);
+      expect(new URL(view.preview!.currentSrc).pathname).to.equal(new URL(api.variants[0]!.url).pathname); // signed at another time
     }
     const announced = await page.locator("#announcer").innerText();
     expect(announced).to.include("beach.jpg is ready in 3 sizes.");
@@ -213,6 +218,36 @@ describe("the page, in Chromium, against the local pipeline", function () {
     );
     await waitForStatus(page, "pasted.webp", "done");
     expect(rowsOf(await readCard(page, "pasted.webp"))).to.deep.equal(EXPECTED_ROWS["800x600"]);
+  });
+
+  it("says a HEIC photo cannot be previewed before upload, then shows its placeholder and variants when ready", async function () {
+    const heic = await makeHeic({ width: 800, height: 600, seed: 17 });
+    // Hold the upload to storage until the card has been read, so the pending state is seen for certain.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const s3Origin = pipeline.s3Origin;
+    const holdUpload = async (route: Route) => {
+      await released;
+      await route.continue();
+    };
+    await page.route((url) => url.origin === s3Origin, holdUpload);
+    await page.setInputFiles("#file-input", [{ name: "IMG_0042.HEIC", mimeType: "", buffer: heic }]);
+    const empty = card(page, "IMG_0042.HEIC").locator(".preview-empty");
+    expect(await empty.innerText()).to.equal("Browsers cannot show HEIC photos; a preview appears here once it is converted.");
+    release();
+    await waitForStatus(page, "IMG_0042.HEIC", "done");
+    await page.unroute((url) => url.origin === s3Origin, holdUpload);
+
+    const view = await readCard(page, "IMG_0042.HEIC");
+    expect(rowsOf(view)).to.deep.equal(EXPECTED_ROWS["800x600"]);
+    const api = await imageFromApi(view.imageId);
+    expect(api.placeholder).to.match(/^data:image\/webp;base64,/);
+    expect(view.placeholderSrc).to.equal(api.placeholder);
+    // The preview is chosen from srcset like any other image's: the thumb, for a 312 px column at density 1.
+    expect(new URL(view.preview!.currentSrc).pathname).to.equal(new URL(api.variants[0]!.url).pathname);
+    expect(await empty.isHidden()).to.equal(true);
+    const upload = requests.find((r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "IMG_0042.HEIC");
+    expect(upload?.postDataJSON().contentType, "the type the page derived from the extension").to.equal("image/heic");
   });
 
   it("shows, in plain words, why the processor refused an image", async function () {

@@ -78,11 +78,18 @@ describe("API handler: the original project's routes", () => {
       expect((await findLatestRecordByFilename(standIns.records, "evil.jpg"))?.status).to.equal("pending");
     });
 
+    it("signs a PUT for a HEIC photo", async () => {
+      const response = await api(jsonEvent("POST", "/generate-upload-url", { filename: "IMG_0002.HEIC", contentType: "image/heic" }));
+      expect(response.statusCode).to.equal(200);
+      expect(new URL(bodyOf<{ url: string }>(response).url).pathname).to.match(/^\/[^/]+\/uploads\/[0-9a-f-]{36}$/);
+      expect(await findLatestRecordByFilename(standIns.records, "IMG_0002.HEIC")).to.deep.include({ status: "pending", contentType: "image/heic" });
+    });
+
     const refusals: Array<[string, string, number, string]> = [
       ["malformed JSON", "{", 400, "The request body is not valid JSON"],
       ["a missing contentType", JSON.stringify({ filename: "a.jpg" }), 400, "Expected non-empty string for contentType but received nothing"],
       ["a filename with control characters", JSON.stringify({ filename: "a\tb.jpg", contentType: "image/jpeg" }), 400, "The filename contains control characters"],
-      ["an unaccepted type", JSON.stringify({ filename: "a.svg", contentType: "image/svg+xml" }), 415, "Content type image/svg+xml is not accepted; accepted types: image/jpeg, image/png, image/webp, image/avif, image/gif, image/tiff"],
+      ["an unaccepted type", JSON.stringify({ filename: "a.svg", contentType: "image/svg+xml" }), 415, "Content type image/svg+xml is not accepted; accepted types: image/jpeg, image/png, image/webp, image/avif, image/gif, image/tiff, image/heic, image/heif"],
     ];
     for (const [name, body, status, message] of refusals) {
       it(`refuses ${name} with ${status} and the original's {error: "..."} body`, async () => {

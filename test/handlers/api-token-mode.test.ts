@@ -5,10 +5,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
+import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/keys.js";
 import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
 import { devIssuer, type DevIssuer } from "../../local/dev-auth.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -41,8 +44,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   }
 
   /** A done image of `owner` with its variant and original in the buckets. */
-  async function doneImage(owner: string): Promise<{ id: string; variant: string }> {
-    const granted = await api()({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...(await bearer(owner)) } });
+  async function doneImage(owner: string, grantingApi: ApiHandler = api(), viaHeaders: Record<string, string> = {}): Promise<{ id: string; variant: string }> {
+    const granted = await grantingApi({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...viaHeaders, ...(await bearer(owner)) } });
     expect(granted.statusCode).to.equal(201);
     const { id } = bodyOf(granted);
     expect((await getRecord(standIns.records, id))?.owner).to.equal(owner);
@@ -123,5 +126,104 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     expect((await open(httpEvent("GET", "/images"))).statusCode).to.equal(404);
     expect((await open(httpEvent("DELETE", "/images/019b7a00-0000-7000-8000-0000000000d1"))).statusCode).to.equal(405);
     expect(bodyOf(await open(httpEvent("GET", "/config")))).not.to.have.property("auth");
+  });
+  describe("DELETE with delivery: cdn (a recorded CloudFront client)", () => {
+    const SECRET = "s3cr3t-origin-value-made-by-pulumi-0123456789ab";
+    const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";
+    /** What CloudFront adds to every request it forwards (the origin header and the viewer-request function's). */
+    const VIA_CDN = { [ORIGIN_SECRET_HEADER]: SECRET, [VIEWER_HOST_HEADER]: "d111111abcdef8.cloudfront.net", [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
+    let sent: CreateInvalidationCommand["input"][];
+    let failNext: number;
+    let logged: Array<Record<string, unknown>>;
+    const cloudFront: InvalidationClient = {
+      send: (async (command: CreateInvalidationCommand) => {
+        if (failNext > 0) {
+          failNext -= 1;
+          throw Object.assign(new Error("Rate exceeded for distribution E2QWRUHAPOMQZL"), { name: "TooManyInvalidationsInProgress" });
+        }
+        sent.push(command.input);
+        return {};
+      }) as InvalidationClient["send"],
+    };
+    beforeEach(() => {
+      sent = [];
+      failNext = 0;
+      logged = [];
+    });
+
+    /** The deployed API's dependencies (handlers/api/environment.ts) for `delivery`, with the recorded client. */
+    function apiWith(delivery: Settings["delivery"]): ApiHandler {
+      return createApi({
+        s3: standIns.s3,
+        records: standIns.records,
+        settings: { ...settings, delivery },
+        uploadsBucket: standIns.uploadsBucket,
+        variantsBucket: standIns.variantsBucket,
+        logger: { error: (_message, attributes) => logged.push(attributes) },
+        // As if a presigned stack were handed an invalidator anyway: the setting alone decides.
+        cdn: { ...(delivery === "cdn" ? { originSecret: SECRET } : {}), invalidate: createVariantInvalidator(cloudFront, () => "ref-1") },
+      });
+    }
+    const viaCdn = async (sub: string) => ({ ...VIA_CDN, ...(await bearer(sub)) });
+
+    it("sends exactly one invalidation, of exactly /variants/{id}/*, after the objects are gone; none for another owner or a repeat", async () => {
+      const cdn = apiWith("cdn");
+      const { id, variant } = await doneImage("alice", cdn, VIA_CDN);
+      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("bob") })).statusCode).to.equal(404);
+      expect(sent).to.deep.equal([]);
+
+      const response = await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") });
+      expect(response.statusCode).to.equal(204);
+      expect(sent).to.deep.equal([
+        { DistributionId: DISTRIBUTION_ID, InvalidationBatch: { CallerReference: `delete-${id}-ref-1`, Paths: { Quantity: 1, Items: [`/variants/${id}/*`] } } },
+      ]);
+      expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
+      expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
+      expect(await getRecord(standIns.records, id)).to.equal(undefined);
+
+      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(404);
+      expect(sent).to.have.length(1);
+    });
+
+    it("sends none with presigned delivery", async () => {
+      const presigned = apiWith("presigned");
+      const { id, variant } = await doneImage("alice", presigned, VIA_CDN);
+      expect((await presigned({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(204);
+      expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
+      expect(await getRecord(standIns.records, id)).to.equal(undefined);
+      expect(sent).to.deep.equal([]);
+    });
+
+    it("a failed invalidation is a logged 503 that keeps the record, so repeating the DELETE sends it and finishes", async () => {
+      const cdn = apiWith("cdn");
+      const { id, variant } = await doneImage("alice", cdn, VIA_CDN);
+      failNext = 1;
+      const first = await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") });
+      expect(first.statusCode).to.equal(503);
+      expect(first.headers["retry-after"]).to.equal("5");
+      expect(bodyOf(first).error.code).to.equal("invalidation_failed");
+      expect(first.body).not.to.include(DISTRIBUTION_ID).and.not.to.include("Rate exceeded");
+      expect(logged).to.have.length(1);
+      expect(logged[0]).to.include({ status: 503, code: "invalidation_failed" });
+      expect(String(logged[0]!.cause)).to.include("Rate exceeded");
+      expect(sent).to.deep.equal([]);
+      expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
+      expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
+      expect((await getRecord(standIns.records, id))?.owner).to.equal("alice"); // the owner can still repeat it
+
+      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(204);
+      expect(sent.map((input) => input.InvalidationBatch!.Paths)).to.deep.equal([{ Quantity: 1, Items: [`/variants/${id}/*`] }]);
+      expect(await getRecord(standIns.records, id)).to.equal(undefined);
+    });
+
+    it("lists the caller's images with their CDN URLs", async () => {
+      const cdn = apiWith("cdn");
+      const { id, variant } = await doneImage("dora", cdn, VIA_CDN);
+      const listed = await cdn({ ...httpEvent("GET", "/images"), headers: await viaCdn("dora") });
+      expect(listed.statusCode).to.equal(200);
+      expect(bodyOf(listed).images.map((image: { id: string; variants: Array<{ url: string }> }) => [image.id, image.variants.map((v) => v.url)])).to.deep.equal([
+        [id, [`https://d111111abcdef8.cloudfront.net/${variant}`]],
+      ]);
+    });
   });
 });

@@ -107,6 +107,18 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       expect(Date.parse(grant.expiresAt) - Date.now()).to.be.within(598_000, 600_000);
     });
 
+    it("grants HEIC and HEIF uploads (iPhone photos), each policy bound to its exact Content-Type", async () => {
+      for (const contentType of ["image/heic", "image/heif"]) {
+        const response = await api(jsonEvent("POST", "/uploads", { filename: "IMG_0001.HEIC", contentType, size: 1000 }));
+        expect(response.statusCode, contentType).to.equal(201);
+        const grant = bodyOf(response);
+        expect(grant.upload.fields["Content-Type"], contentType).to.equal(contentType);
+        const policy = JSON.parse(Buffer.from(grant.upload.fields.Policy, "base64").toString("utf8"));
+        expect(policy.conditions, contentType).to.deep.include.members([["eq", "$Content-Type", contentType]]);
+        expect((await getRecord(standIns.records, grant.id))?.contentType, contentType).to.equal(contentType);
+      }
+    });
+
     it("decodes a base64-encoded body", async () => {
       const body = JSON.stringify({ filename: "b64.webp", contentType: "image/webp", size: 5 });
       const response = await api(httpEvent("POST", "/uploads", { body, base64: true, headers: { "content-type": "application/json" } }));
@@ -157,7 +169,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       { name: "a filename with a NUL", body: JSON.stringify({ ...valid, filename: "cat\u0000.jpg" }), status: 400, code: "invalid_filename", message: "The filename contains control characters" },
       { name: "a filename that is only a directory", body: JSON.stringify({ ...valid, filename: "photos/.." }), status: 400, code: "invalid_filename", message: 'Expected a file name for filename but received "photos/.." of type string' },
       { name: "a size over maxUploadBytes", body: JSON.stringify({ ...valid, size: MAX_UPLOAD_BYTES + 1 }), status: 413, code: "file_too_large", message: `The file is ${MAX_UPLOAD_BYTES + 1} bytes; the limit is ${MAX_UPLOAD_BYTES} bytes` },
-      { name: "HEIC", body: JSON.stringify({ ...valid, contentType: "image/heic" }), status: 415, code: "unsupported_media_type", message: `Content type image/heic is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}` },
+      { name: "a HEIC sequence (burst or Live Photo container)", body: JSON.stringify({ ...valid, contentType: "image/heic-sequence" }), status: 415, code: "unsupported_media_type", message: `Content type image/heic-sequence is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}` },
       { name: "HTML", body: JSON.stringify({ ...valid, contentType: "text/html" }), status: 415, code: "unsupported_media_type", message: `Content type text/html is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}` },
       { name: "a body over 64 KB", body: oversized, status: 413, code: "payload_too_large", message: `The request body is ${Buffer.byteLength(oversized)} bytes; at most 65536 bytes are accepted` },
     ];
@@ -213,7 +225,10 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       const response = await api(httpEvent("GET", `/images/${id}`));
       expect(response.statusCode).to.equal(200);
       const view = bodyOf(response);
-      expect({ ...view, variants: view.variants.map(({ url: _url, ...v }: { url: string }) => v) }).to.deep.equal({
+      // srcset: the `inside` variants of one format (the cover-fit card is not one); presigned URLs, as each variant's.
+      expect(view.srcset).to.equal(`${view.variants[0].url} 32w`);
+      const { srcset: _srcset, ...rest } = view;
+      expect({ ...rest, variants: view.variants.map(({ url: _url, ...v }: { url: string }) => v) }).to.deep.equal({
         id,
         status: "done",
         filename: "done.jpg",
@@ -273,7 +288,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       expect(response.headers).to.include({ "content-type": "application/json", "cache-control": "no-store" });
       expect(bodyOf(response)).to.deep.equal({
         maxUploadBytes: MAX_UPLOAD_BYTES,
-        acceptedTypes: ["image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff"],
+        acceptedTypes: ["image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff", "image/heic", "image/heif"],
         variants: [
           { name: "thumb", width: 32, format: "webp" },
           { name: "card", width: 64, height: 48, format: "jpeg" },

@@ -23,9 +23,27 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
     ["budget", { "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } }],
   ];
 
+  // With delivery: cdn, the distribution's own settings: the API reads `delivery`, never these.
+  const cdnBase: StackConfig = { ...base, "image-pipeline:delivery": "cdn" };
+  const distributionOnly: Array<[string, StackConfig]> = [
+    ["priceClass", { "image-pipeline:priceClass": "PriceClass_All" }],
+    ["rateLimitPer5Minutes", { "image-pipeline:rateLimitPer5Minutes": 500 }],
+    [
+      "customDomain",
+      {
+        "image-pipeline:customDomain": {
+          name: "images.example.com",
+          certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0d3e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+        },
+      },
+    ],
+  ];
+
   let dev: Deployed;
+  let cdn: Deployed;
   before(async function () {
     dev = await deploy(base, "dev");
+    cdn = await deploy(cdnBase, "dev");
   });
 
   for (const [setting, change] of infrastructureOnly) {
@@ -36,6 +54,21 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
       expect(JSON.stringify(changed.settings)).to.not.equal(JSON.stringify(dev.settings));
     });
   }
+
+  for (const [setting, change] of distributionOnly) {
+    it(`with delivery: cdn, changing ${setting} leaves both functions' environment byte-identical`, async function () {
+      const changed = await deploy({ ...cdnBase, ...change }, "dev");
+      expect(environments(changed)).to.deep.equal(environments(cdn));
+      expect(JSON.stringify(changed.settings)).to.not.equal(JSON.stringify(cdn.settings));
+    });
+  }
+
+  it("delivery is the API's run-time setting: switching to cdn changes the API's environment, not the processor's", function () {
+    const before = environments(dev);
+    const after = environments(cdn);
+    expect(after["image-pipeline-processor"]).to.equal(before["image-pipeline-processor"]);
+    expect(after["image-pipeline-api"]).to.not.equal(before["image-pipeline-api"]);
+  });
 
   it("changing a run-time setting (variants) does change both functions' environment", async function () {
     const changed = await deploy({ ...base, "image-pipeline:variants": [{ name: "thumb", width: 200, format: "webp" }] }, "dev");

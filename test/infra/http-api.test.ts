@@ -49,6 +49,7 @@ describe("Pulumi program: HttpApi (mocks)", function () {
       maxUploadBytes: dev.settings.maxUploadBytes,
       uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
       legacyApi: true,
+      delivery: "presigned",
     });
     expect(f.environment.variables).to.deep.include({ UPLOADS_BUCKET: dev.outputs.uploadsBucket, VARIANTS_BUCKET: dev.outputs.variantsBucket, TABLE_NAME: dev.outputs.tableName });
   });

@@ -7,12 +7,13 @@ import { promisify } from "node:util";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import sharp from "sharp";
-import { buildLambdaArtifacts, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
+import { buildLambdaArtifacts, LIBHEIF_FILES, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
 import { createPendingRecord, getRecord } from "../../handlers/lib/records.js";
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
 import { apiEnvironment, processorEnvironment } from "../../handlers/lib/function-env.js";
 import { parseSettings } from "../../handlers/lib/settings.js";
 import { httpEvent, jsonEvent } from "../handlers/api-events.js";
+import { makeGridHeic } from "../support/heic.js";
 import { makePhoto } from "../support/images.js";
 import { s3Message, sqsEvent } from "../support/sqs-events.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
@@ -28,7 +29,12 @@ const ELF_MACHINE = { x64: 0x3e, arm64: 0xb7 } as const;
  * Runs `module`'s exported `handler` on each event in a fresh Node process whose only code is the unpacked
  * package: cwd is the package's folder under the OS temp dir, far from the project's node_modules.
  */
-async function invokeUnpacked(dir: string, module: string, events: unknown[], env: Record<string, string>): Promise<{ results: any[]; sharpPath: string | null }> {
+async function invokeUnpacked(
+  dir: string,
+  module: string,
+  events: unknown[],
+  env: Record<string, string>,
+): Promise<{ results: any[]; sharpPath: string | null; libheifPath: string | null }> {
   await writeFile(join(dir, "events.json"), JSON.stringify(events));
   await writeFile(
     join(dir, "invoke.mjs"),
@@ -43,7 +49,9 @@ for (const event of events) {
 }
 let sharpPath = null;
 try { sharpPath = import.meta.resolve("sharp"); } catch {}
-process.stdout.write("\\n@@RESULT@@" + JSON.stringify({ results, sharpPath }));
+let libheifPath = null;
+try { libheifPath = import.meta.resolve("libheif-js/libheif-wasm/libheif.wasm"); } catch {}
+process.stdout.write("\\n@@RESULT@@" + JSON.stringify({ results, sharpPath, libheifPath }));
 `,
   );
   const { stdout } = await run(process.execPath, ["invoke.mjs"], {
@@ -107,6 +115,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(names.filter((n) => n.startsWith("node_modules/@img/sharp-linux-x64/lib/") && n.endsWith(".node"))).to.have.length(1);
       expect(names.some((n) => /^node_modules\/@img\/sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(n))).to.equal(true);
       expect(names.filter((n) => /arm64|darwin|win32|musl/.test(n)), "no other platform's binaries").to.deep.equal([]);
+      expect(names.filter((n) => n.startsWith("node_modules/libheif-js/")).sort()).to.deep.equal(LIBHEIF_FILES.map((f) => `node_modules/libheif-js/${f}`).sort());
       expect(entries.filter((e) => e.isSymlink)).to.deep.equal([]);
       expect(totalSize(entries)).to.be.below(LAMBDA_UNZIPPED_LIMIT);
       expect(existsSync(join(tmpdir(), "node_modules")), "nothing above the unpacked folder could supply sharp").to.equal(false);
@@ -146,6 +155,35 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         ["large", 1600, 1200],
       ]);
     });
+
+    it("turns a grid HEIC into every variant with the libheif WebAssembly build it carries", async function () {
+      const id = newImageId();
+      const heic = await makeGridHeic(1200, 900, 512);
+      const put = await standIns.s3.send(
+        new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: originalKey(id), Body: heic, ContentType: "image/heic" }),
+      );
+      await createPendingRecord(standIns.records, { id, filename: "IMG_0001.HEIC", contentType: "image/heic", now: new Date() });
+      const message = s3Message([{ bucket: standIns.uploadsBucket, key: originalKey(id), size: heic.length, eTag: put.ETag! }]);
+
+      const { results, libheifPath } = await invokeUnpacked(dir, "process.mjs", [sqsEvent([message])], {
+        ...standIns.env,
+        AWS_ACCESS_KEY_ID: "S3RVER",
+        AWS_SECRET_ACCESS_KEY: "S3RVER",
+        AWS_REGION: "us-east-1",
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
+      });
+
+      expect(libheifPath, "libheif resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/libheif-js/libheif-wasm/libheif.wasm`);
+      expect(results).to.deep.equal([{ batchItemFailures: [] }]);
+      const record = await getRecord(standIns.records, id);
+      expect(record?.status, JSON.stringify(record?.error)).to.equal("done");
+      expect(record?.original).to.deep.equal({ bytes: heic.length, width: 1200, height: 900, format: "heic" });
+      expect(record!.variants!.map((v) => [v.name, v.width, v.height, v.format])).to.deep.equal([
+        ["thumb", 320, 240, "webp"],
+        ["medium", 1024, 768, "webp"],
+        ["large", 1200, 900, "webp"],
+      ]);
+    });
   });
 
   describe("processor, arm64", function () {
@@ -169,6 +207,13 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(entries.filter((e) => e.isSymlink)).to.deep.equal([]);
       expect(entries.every((e) => e.mode === 0o100644)).to.equal(true);
       expect(totalSize(entries)).to.be.below(LAMBDA_UNZIPPED_LIMIT);
+    });
+
+    it("carries the same libheif WebAssembly module as x86_64 (one .wasm serves both)", async function () {
+      const wasm = await readZipEntry(arm64.processor, "node_modules/libheif-js/libheif-wasm/libheif.wasm");
+      expect(wasm.subarray(0, 4).toString("latin1"), "WebAssembly magic").to.equal("\0asm");
+      expect(wasm.equals(await readZipEntry(x64.processor, "node_modules/libheif-js/libheif-wasm/libheif.wasm"))).to.equal(true);
+      expect(wasm.equals(await readFile(join(PROJECT_ROOT, "node_modules/libheif-js/libheif-wasm/libheif.wasm")))).to.equal(true);
     });
 
     it("ships the project's sharp version", async function () {
@@ -225,6 +270,30 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       const body = JSON.parse(upload.body);
       expect(body.upload.fields.key).to.equal(originalKey(body.id));
       expect((await getRecord(standIns.records, body.id))?.status).to.equal("pending");
+    });
+
+    it("with delivery: cdn, answers only requests carrying the origin secret from its environment", async function () {
+      const secret = "origin-secret-from-the-environment";
+      const { results } = await invokeUnpacked(
+        dir,
+        "api.mjs",
+        [httpEvent("GET", "/config"), httpEvent("GET", "/config", { headers: { "x-origin-verify": secret } })],
+        {
+          ...standIns.env,
+          AWS_ACCESS_KEY_ID: "S3RVER",
+          AWS_SECRET_ACCESS_KEY: "S3RVER",
+          AWS_REGION: "us-east-1",
+          ...apiEnvironment(parseSettings({ delivery: "cdn" }), {
+            uploadsBucket: standIns.uploadsBucket,
+            variantsBucket: standIns.variantsBucket,
+            tableName: standIns.records.tableName,
+            webRoot: join(dir, "web"),
+            cdnOriginSecret: secret,
+          }),
+        },
+      );
+      expect(results.map((r) => r.statusCode)).to.deep.equal([403, 200]);
+      expect(JSON.parse(results[0].body).error.code).to.equal("forbidden");
     });
   });
 });

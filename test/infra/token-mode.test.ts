@@ -67,6 +67,23 @@ describe("Pulumi program: token mode (mocks)", function () {
     ]);
   });
 
+  it("with delivery: cdn, the API's role keeps exactly token mode's statements and gains the invalidation of this distribution only", async function () {
+    const edge = await deploy({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn" }, "token-cdn");
+    const tokenStatements = policy(token.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement;
+    expect(policy(edge.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement).to.deep.equal(tokenStatements);
+    const invalidate = edge.get(ROLE_POLICY, "image-pipeline-cdn-invalidate");
+    expect(invalidate.inputs.role).to.equal("image-pipeline-api-role-id");
+    expect(policy(invalidate).Statement).to.deep.equal([
+      { Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [`arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`] },
+    ]);
+    // The environment carries the origin secret, so the whole input is sent as a secret.
+    const environment = edge.get(FUNCTION, "image-pipeline-api").inputs.environment;
+    expect(pulumi.runtime.isRpcSecret(environment)).to.equal(true);
+    const settings = JSON.parse(pulumi.runtime.unwrapRpcSecret(environment).variables.PIPELINE_SETTINGS);
+    expect(settings.delivery).to.equal("cdn");
+    expect(settings.auth).to.deep.equal({ ...AUTH, jwksUrl: "https://example.auth0.com/.well-known/jwks.json", algorithms: ["RS256", "ES256"] });
+  });
+
   it("gives the API the issuer, audience, JWKS URL and algorithms in its settings", function () {
     const variables = token.get(FUNCTION, "image-pipeline-api").inputs.environment.variables;
     expect(JSON.parse(variables.PIPELINE_SETTINGS).auth).to.deep.equal({ ...AUTH, jwksUrl: "https://example.auth0.com/.well-known/jwks.json", algorithms: ["RS256", "ES256"] });

@@ -4,8 +4,10 @@ import sharp from "sharp";
 import { GetBucketCorsCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { uploadsCorsRules } from "../../handlers/lib/bucket-cors.js";
+import { makeRotatedHeic, makeTruncatedHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import {
+  FAST_SETTINGS_INPUT,
   getImage,
   postJson,
   queueDepth,
@@ -95,6 +97,32 @@ describe("local runtime, end to end through HTTP", function () {
     expect(running.lines.filter((line) => /^image \S+ "beach.jpg" \d+ ms done$/.test(line))).to.deep.equal(
       running.lines.filter((line) => line.startsWith(`image ${ids[0]} `)),
     );
+  });
+
+  it("takes an iPhone-style HEIC (rotated by irot) to done with upright variants, and fails a truncated one as corrupt", async () => {
+    // A HEIC decodes in WebAssembly, slower than libvips on a busy machine: the fast settings' 2 s timeout is too tight.
+    running = await startTestPipeline({ settings: testSettings({ processor: { ...FAST_SETTINGS_INPUT.processor, timeoutSeconds: 20 } }) });
+    sqs = sqsClient(running.pipeline);
+    const heicId = await uploadImage(running.url, { body: await makeRotatedHeic(640, 480), filename: "IMG_0001.HEIC", contentType: "image/heic" });
+    const cutId = await uploadImage(running.url, { body: await makeTruncatedHeic(640, 480, 0.5), filename: "IMG_0002.HEIC", contentType: "image/heic" });
+    const heic = await waitForFinal(running.url, heicId);
+    const cut = await waitForFinal(running.url, cutId);
+
+    expect(heic.status, JSON.stringify(heic.error)).to.equal("done");
+    expect(heic.original).to.deep.include({ width: 640, height: 480, format: "heic" });
+    expect(heic.variants.map((v) => [v.name, v.width, v.height, v.format])).to.deep.equal([
+      ["thumb", 160, 120, "webp"],
+      ["medium", 480, 360, "jpeg"],
+    ]);
+    for (const variant of heic.variants) {
+      expect(await download(variant.url)).to.deep.equal({ status: 200, width: variant.width, height: variant.height, format: variant.format });
+    }
+    expect(cut.status).to.equal("failed");
+    expect(cut.error?.code).to.equal("corrupt_image");
+    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the messages to be deleted");
+    expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
+    expect(outcomeLines(running.lines, heicId)).to.deep.equal(["done"]);
+    expect(outcomeLines(running.lines, cutId)).to.deep.equal(["failed"]);
   });
 
   it("marks a text file named .jpg and a truncated JPEG failed with their codes, and never sends them to the DLQ", async () => {

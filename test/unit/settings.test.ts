@@ -183,6 +183,10 @@ describe("stack settings", () => {
       api: { architecture: "x86_64" },
       alarmEmail: "ops@example.com",
       legacyApi: true,
+      delivery: "cdn",
+      priceClass: "PriceClass_All",
+      rateLimitPer5Minutes: 500,
+      customDomain: { name: "images.example.com", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/0d3e1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b" },
     });
 
     it("gives the processor exactly the settings it reads at run time, and reads them back", () => {
@@ -196,11 +200,29 @@ describe("stack settings", () => {
       expect(readProcessorEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources });
     });
 
-    it("gives the API exactly the settings it reads at run time, and reads them back with the optional web root", () => {
-      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web" });
-      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({ variants: settings.variants, maxUploadBytes: 700 * 1024 * 1024, uploadUrlTtlSeconds: 1200, legacyApi: true });
-      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web" });
-      expect(readApiEnvironment(apiEnvironment(settings, resources))).to.not.have.property("webRoot");
+    it("gives the API exactly the settings it reads at run time (delivery, not the distribution's), and reads them back with the optional web root", () => {
+      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
+        variants: settings.variants,
+        maxUploadBytes: 700 * 1024 * 1024,
+        uploadUrlTtlSeconds: 1200,
+        legacyApi: true,
+        delivery: "cdn",
+      });
+      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
+      expect(readApiEnvironment(apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" }))).to.not.have.property("webRoot");
+    });
+
+    it("carries the CDN's origin secret exactly when delivery is cdn; the API does not start without it", () => {
+      const presigned = parseSettings({});
+      const plain = apiEnvironment(presigned, resources);
+      expect(Object.keys(plain).sort()).to.deep.equal([FUNCTION_ENV.settings, FUNCTION_ENV.tableName, FUNCTION_ENV.uploadsBucket, FUNCTION_ENV.variantsBucket].sort());
+      expect(readApiEnvironment(plain)).to.not.have.property("cdnOriginSecret");
+      expect(() => apiEnvironment(presigned, { ...resources, cdnOriginSecret: "s3cret" })).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is presigned)");
+      expect(() => apiEnvironment(settings, resources)).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is cdn)");
+      const { [FUNCTION_ENV.cdnOriginSecret]: secret, ...withoutSecret } = apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" });
+      expect(secret).to.equal("s3cret");
+      expect(() => readApiEnvironment(withoutSecret)).to.throw(`Missing environment variable ${FUNCTION_ENV.cdnOriginSecret}`);
     });
 
     it("names a missing or malformed variable, and refuses a setting the function does not read", () => {

@@ -9,7 +9,8 @@ export interface CardView {
   statusText: string;
   failure: string;
   variants: VariantRow[];
-  preview: { alt: string; src: string; naturalWidth: number } | undefined;
+  /** `currentSrc` is the candidate the browser chose from `srcset`. */
+  preview: { alt: string; src: string; currentSrc: string; naturalWidth: number } | undefined;
   placeholderSrc: string;
 }
 
@@ -50,7 +51,7 @@ export async function readCard(page: Page, filename: string): Promise<CardView> 
         const [name, dimensions, format, size, saving] = Array.from(row.cells).map((cell) => cell.innerText.trim());
         return { name: name!, dimensions: dimensions!, format: format!, size: size!, saving: saving!, href: row.querySelector("a")!.href };
       }),
-      preview: preview ? { alt: preview.alt, src: preview.src, naturalWidth: preview.naturalWidth } : undefined,
+      preview: preview ? { alt: preview.alt, src: preview.src, currentSrc: (preview as HTMLImageElement).currentSrc, naturalWidth: preview.naturalWidth } : undefined,
       placeholderSrc: placeholder?.src ?? "",
     };
   });

@@ -38,6 +38,14 @@ export const T = {
   eventTarget: "aws:cloudwatch/eventTarget:EventTarget",
   eventConnection: "aws:cloudwatch/eventConnection:EventConnection",
   apiDestination: "aws:cloudwatch/eventApiDestination:EventApiDestination",
+  // delivery: cdn
+  distribution: "aws:cloudfront/distribution:Distribution",
+  originAccessControl: "aws:cloudfront/originAccessControl:OriginAccessControl",
+  edgeFunction: "aws:cloudfront/function:Function",
+  responseHeadersPolicy: "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+  webAcl: "aws:wafv2/webAcl:WebAcl",
+  awsProvider: "pulumi:providers:aws",
+  randomPassword: "random:index/randomPassword:RandomPassword",
 } as const;
 
 /** The dev stack exactly as committed (Pulumi.dev.yaml), minus the provider's own keys. */
@@ -60,7 +68,9 @@ export const PROD_CONFIG: StackConfig = {
 export interface Deployed {
   recorder: Recorder;
   settings: Settings;
+  /** The six outputs, and `functionUrl`/`cdnDomain` where the pipeline has them (delivery: cdn). */
   outputs: Record<string, string>;
+  pipeline: ImagePipeline;
 }
 
 /** A fresh, independent deployment of one ImagePipeline under mocks, with `config` as the stack's settings. */
@@ -78,8 +88,12 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
   }
   outputs.dashboardUrl = await valueOf(pipeline.dashboardUrl);
   if (pipeline.eventBusName) outputs.eventBusName = await valueOf(pipeline.eventBusName);
+  for (const key of ["functionUrl", "cdnDomain"] as const) {
+    const output = pipeline[key];
+    if (output !== undefined) outputs[key] = await valueOf(output);
+  }
   await recorder.settled();
-  return { recorder, settings, outputs };
+  return { recorder, settings, outputs, pipeline };
 }
 
 let stacks: Promise<{ dev: Deployed; prod: Deployed }> | undefined;

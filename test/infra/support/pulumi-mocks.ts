@@ -52,7 +52,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT_ID}:${resource}`;
   switch (type) {
     case "aws:s3/bucket:Bucket":
-      return { ...inputs, bucket: `${name}-bkt`, arn: `arn:aws:s3:::${name}-bkt` };
+      return { ...inputs, bucket: `${name}-bkt`, arn: `arn:aws:s3:::${name}-bkt`, bucketRegionalDomainName: `${name}-bkt.s3.${REGION}.amazonaws.com` };
     case "aws:sqs/queue:Queue":
       return { ...inputs, name, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`, arn: arn("sqs", name) };
     case "aws:dynamodb/table:Table":
@@ -73,6 +73,14 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
       return { ...inputs, arn: arn("events", `api-destination/${name}`) };
     case "aws:cloudwatch/eventConnection:EventConnection":
       return { ...inputs, arn: arn("events", `connection/${name}`) };
+    case "aws:cloudfront/distribution:Distribution":
+      return { ...inputs, domainName: `${name}.cloudfront.net`, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${name}-id` };
+    case "aws:cloudfront/function:Function":
+      return { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:function/${name}` };
+    case "aws:wafv2/webAcl:WebAcl":
+      return { ...inputs, arn: `arn:aws:wafv2:us-east-1:${ACCOUNT_ID}:global/webacl/${name}/${name}-id` };
+    case "random:index/randomPassword:RandomPassword":
+      return { ...inputs, result: `${name}-value` };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: arn("sns", name) };
     default:

@@ -1,0 +1,218 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
+import { HSTS_HEADER, SECURITY_HEADERS } from "../handlers/api/responses.js";
+import type { CustomDomain, PriceClass } from "../handlers/lib/settings.js";
+import { ResourceTypes } from "./resource-types.js";
+
+/** AWS's managed CloudFront policies (their ids are the same in every account). */
+export const MANAGED_POLICIES = {
+  /** Cache policy: long TTLs, gzip and brotli in the key, no headers, cookies or query strings. */
+  cachingOptimized: "658327ea-f89d-4fab-a63d-7e88639e58f6",
+  cachingDisabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+  /** Origin request policy: every viewer header (Authorization too, as caching is disabled) but Host, every query string and cookie. */
+  allViewerExceptHostHeader: "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+} as const;
+
+export const ORIGIN_IDS = { variants: "variants", api: "api" } as const;
+
+/**
+ * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the two headers whatever the viewer
+ * sent, so the API can trust them once the origin secret proves the request came through this distribution.
+ */
+export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
+  var request = event.request;
+  request.headers["${VIEWER_HOST_HEADER}"] = { value: request.headers.host.value };
+  request.headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  return request;
+}
+`;
+
+export interface CdnDistributionArgs {
+  /** The bucket holding `variants/`, reached through Origin Access Control. */
+  variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
+  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`) and the secret it expects. */
+  api: { functionUrl: pulumi.Input<string>; originSecret: pulumi.Input<string> };
+  /** The role allowed to invalidate this distribution's variants (the API's, for deletes). */
+  invalidatorRole: pulumi.Input<string>;
+  /** @default "PriceClass_100" */
+  priceClass?: PriceClass;
+  /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
+  webAclArn?: pulumi.Input<string>;
+  /**
+   * The distribution's own domain and ACM certificate: viewers then get a TLS 1.2 minimum (TLSv1.2_2021).
+   * @default undefined (CloudFront's `*.cloudfront.net` name and certificate)
+   */
+  customDomain?: CustomDomain;
+}
+
+/** The security policy viewers get with a custom domain: TLS 1.2 and up, modern ciphers only. */
+export const VIEWER_SECURITY_POLICY = "TLSv1.2_2021";
+
+/**
+ * CloudFront applies its TLSv1 policy to its own `*.cloudfront.net` certificate whatever is asked, so a TLS 1.2
+ * minimum needs the distribution's own domain and certificate.
+ */
+function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cloudfront.DistributionViewerCertificate {
+  if (!domain) return { cloudfrontDefaultCertificate: true };
+  return { acmCertificateArn: domain.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: VIEWER_SECURITY_POLICY };
+}
+
+/**
+ * A CloudFront distribution serving the page, the API and the variants on one HTTPS origin: `variants/*` from the
+ * variants bucket (signed with SigV4 through Origin Access Control, cached as the immutable objects they are,
+ * GET/HEAD only, compressed), everything else from the API's Function URL (never cached; every method; the
+ * viewer's headers but Host, and its query strings). Viewers on HTTP are redirected to HTTPS; HTTP/2 and HTTP/3.
+ *
+ * With a custom domain viewers need TLS 1.2 or later; on CloudFront's own `*.cloudfront.net` name CloudFront
+ * always allows TLSv1 (see viewerCertificate). The origin side speaks TLS 1.2 only.
+ */
+export class CdnDistribution extends pulumi.ComponentResource {
+  readonly originAccessControl: aws.cloudfront.OriginAccessControl;
+  readonly viewerRequestFunction: aws.cloudfront.Function;
+  readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
+  readonly distribution: aws.cloudfront.Distribution;
+  readonly invalidatePolicy: aws.iam.RolePolicy;
+  readonly arn: pulumi.Output<string>;
+  /** `d111111abcdef8.cloudfront.net` */
+  readonly domainName: pulumi.Output<string>;
+  /** The origins viewers may load the page from: the distribution's own, and the custom domain's if any. */
+  readonly origins: pulumi.Output<string[]>;
+  /** `https://<custom domain or d111111abcdef8.cloudfront.net>/` */
+  readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: CdnDistributionArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(ResourceTypes.CdnDistribution, name, {}, opts);
+    const parent = { parent: this };
+
+    this.originAccessControl = new aws.cloudfront.OriginAccessControl(
+      `${name}-oac`,
+      { description: "Signs CloudFront's requests to the variants bucket", originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
+      parent,
+    );
+    this.viewerRequestFunction = new aws.cloudfront.Function(
+      `${name}-viewer-request`,
+      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host and distribution", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      parent,
+    );
+
+    // S3 sends none of the headers the API puts on every response; the edge adds them to the variants.
+    this.variantHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+      `${name}-variant-headers`,
+      { comment: "The API's security headers on variants", securityHeadersConfig: variantSecurityHeaders() },
+      parent,
+    );
+
+    const readOnly = ["GET", "HEAD"];
+    this.distribution = new aws.cloudfront.Distribution(
+      name,
+      {
+        enabled: true,
+        comment: "image-pipeline: page, API and variants",
+        httpVersion: "http2and3",
+        isIpv6Enabled: true,
+        priceClass: args.priceClass ?? "PriceClass_100",
+        webAclId: args.webAclArn,
+        aliases: args.customDomain ? [args.customDomain.name] : [],
+        origins: [
+          { originId: ORIGIN_IDS.variants, domainName: args.variants.bucketRegionalDomainName, originAccessControlId: this.originAccessControl.id },
+          {
+            originId: ORIGIN_IDS.api,
+            domainName: pulumi.output(args.api.functionUrl).apply((url) => new URL(url).host),
+            customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+            customHeaders: [{ name: ORIGIN_SECRET_HEADER, value: args.api.originSecret }],
+          },
+        ],
+        orderedCacheBehaviors: [
+          {
+            pathPattern: args.variants.pathPattern,
+            targetOriginId: ORIGIN_IDS.variants,
+            viewerProtocolPolicy: "redirect-to-https",
+            allowedMethods: readOnly,
+            cachedMethods: readOnly,
+            cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+            responseHeadersPolicyId: this.variantHeaders.id,
+            compress: true,
+          },
+        ],
+        defaultCacheBehavior: {
+          targetOriginId: ORIGIN_IDS.api,
+          viewerProtocolPolicy: "redirect-to-https",
+          allowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"],
+          cachedMethods: readOnly,
+          cachePolicyId: MANAGED_POLICIES.cachingDisabled,
+          originRequestPolicyId: MANAGED_POLICIES.allViewerExceptHostHeader,
+          compress: true,
+          functionAssociations: [{ eventType: "viewer-request", functionArn: this.viewerRequestFunction.arn }],
+        },
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+        viewerCertificate: viewerCertificate(args.customDomain),
+      },
+      parent,
+    );
+
+    this.invalidatePolicy = new aws.iam.RolePolicy(
+      `${name}-invalidate`,
+      {
+        role: args.invalidatorRole,
+        policy: pulumi.jsonStringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [this.distribution.arn] }],
+        }),
+      },
+      parent,
+    );
+
+    this.arn = this.distribution.arn;
+    this.domainName = this.distribution.domainName;
+    const custom = args.customDomain ? [`https://${args.customDomain.name}`] : [];
+    this.origins = this.domainName.apply((domain) => [...custom, `https://${domain}`]);
+    this.url = args.customDomain ? pulumi.output(`https://${args.customDomain.name}/`) : pulumi.interpolate`https://${this.domainName}/`;
+    this.registerOutputs({ arn: this.arn, domainName: this.domainName, url: this.url });
+  }
+}
+
+type SecurityHeadersConfig = aws.types.input.cloudfront.ResponseHeadersPolicySecurityHeadersConfig;
+type ApiSecurityHeader = keyof typeof SECURITY_HEADERS | keyof typeof HSTS_HEADER;
+
+/**
+ * Each of the API's security headers (handlers/api/responses.ts, the one place they are defined) as the field of a
+ * response headers policy that sends it. A header added there fails to compile here until the edge states it too.
+ */
+const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHeadersConfig } = {
+  "x-content-type-options": (value) => {
+    // The policy's field can only send `nosniff`.
+    if (value !== "nosniff") throw new Error(`x-content-type-options ${value}: a response headers policy sends only nosniff`);
+    return { contentTypeOptions: { override: true } };
+  },
+  "referrer-policy": (value) => ({ referrerPolicy: { referrerPolicy: value, override: true } }),
+  "strict-transport-security": (value) => ({
+    strictTransportSecurity: {
+      accessControlMaxAgeSec: Number(/max-age=(\d+)/i.exec(value)![1]),
+      includeSubdomains: /;\s*includeSubDomains/i.test(value),
+      preload: /;\s*preload/i.test(value),
+      override: true,
+    },
+  }),
+};
+
+/** handlers/api/responses.ts' SECURITY_HEADERS and HSTS_HEADER (viewers reach the edge over HTTPS only), as a policy. */
+export function variantSecurityHeaders(): SecurityHeadersConfig {
+  const headers: Record<ApiSecurityHeader, string> = { ...SECURITY_HEADERS, ...HSTS_HEADER };
+  return Object.assign({}, ...Object.entries(headers).map(([name, value]) => POLICY_FIELD_OF[name as ApiSecurityHeader](value)));
+}
+
+/**
+ * The variants bucket's grant to this distribution only: CloudFront's service principal may read `prefix` objects
+ * when the request is made for the distribution whose ARN is given (OAC signs it as such).
+ */
+export function cloudFrontReadStatement(bucketArn: pulumi.Input<string>, prefix: string, distributionArn: pulumi.Input<string>) {
+  return {
+    Sid: "AllowCloudFrontToReadVariants",
+    Effect: "Allow",
+    Principal: { Service: "cloudfront.amazonaws.com" },
+    Action: "s3:GetObject",
+    Resource: pulumi.interpolate`${bucketArn}/${prefix}*`,
+    Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+  };
+}

@@ -1,0 +1,114 @@
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { parseSettings } from "../../handlers/lib/settings.js";
+import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
+import { makePhoto } from "../support/images.js";
+import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
+import { PAGE_TEST_SETTINGS } from "./support/pipeline.js";
+import { waitForStatus } from "./support/gallery-page.js";
+
+/**
+ * The preview is an `<img srcset sizes>`: the browser, not the page, picks the variant for the space and the
+ * screen. Run against the local runtime with `delivery: cdn`, so variants come from the page's own origin under the
+ * CSP the API serves (img-src 'self' data:).
+ */
+describe("the page's preview chooses from srcset (Chromium, local runtime, delivery: cdn)", function () {
+  let browser: Browser;
+  let pipeline: LocalPipeline;
+  let dataDir: string;
+
+  before(async function () {
+    const missing = chromiumMissingReason();
+    if (missing) skipSuite(this, missing);
+    this.timeout(120_000);
+    dataDir = await mkdtemp(join(tmpdir(), "image-pipeline-srcset-"));
+    const settings = parseSettings({ delivery: "cdn", variants: PAGE_TEST_SETTINGS.variants });
+    pipeline = await startLocalPipeline({ port: 0, dataDir, settings });
+    browser = await launchChromium();
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await browser?.close();
+    await pipeline?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function uploadAt(viewport: { width: number; height: number }, name: string): Promise<{ page: Page; variantRequests: string[]; errors: string[] }> {
+    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    const page = await context.newPage();
+    const variantRequests: string[] = [];
+    const errors: string[] = [];
+    page.on("request", (request) => {
+      const url = new URL(request.url());
+      if (url.pathname.startsWith("/variants/")) variantRequests.push(url.pathname.split("/").pop()!);
+    });
+    page.on("pageerror", (error) => errors.push(String(error)));
+    await page.addInitScript(`document.addEventListener("securitypolicyviolation", (e) => console.error("csp " + e.violatedDirective));`);
+    page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+    page.on("filechooser", () => undefined);
+    await page.goto(pipeline.url);
+    await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
+    await page.setInputFiles("#file-input", [{ name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 21 }) }]);
+    await waitForStatus(page, name, "done");
+    await page.waitForFunction((filename) => {
+      const img = document.querySelector<HTMLImageElement>(`#gallery > li[data-filename="${filename}"] .preview-image`);
+      return !!img && img.complete && img.naturalWidth > 0;
+    }, name);
+    return { page, variantRequests, errors };
+  }
+
+  async function previewOf(page: Page, name: string) {
+    return page.locator(`#gallery > li[data-filename="${name}"] .preview-image`).evaluate((img: HTMLImageElement) => ({
+      srcset: img.srcset,
+      sizes: img.sizes,
+      currentSrc: img.currentSrc,
+      naturalWidth: img.naturalWidth,
+    }));
+  }
+
+  it("at 390 px wide the phone downloads the thumb, not the medium or the large variant", async function () {
+    const { page, variantRequests, errors } = await uploadAt({ width: 390, height: 844 }, "phone.jpg");
+    try {
+      const id = await page.locator('#gallery > li[data-filename="phone.jpg"]').getAttribute("data-image-id");
+      const view = (await (await fetch(`${pipeline.url}/images/${id}`)).json()) as { srcset: string };
+      const preview = await previewOf(page, "phone.jpg");
+      // srcset: the WebP variants (thumb 320, medium 1024); the JPEG large is of another format.
+      expect(preview.srcset).to.equal(view.srcset);
+      expect(view.srcset).to.equal(`${pipeline.url}/variants/${id}/thumb.webp 320w, ${pipeline.url}/variants/${id}/medium.webp 1024w`);
+      expect(preview.sizes).to.equal("(min-width: 992px) 312px, (min-width: 576px) 33vw, min(calc(100vw - 24px), 320px)");
+      expect(preview.currentSrc).to.equal(`${pipeline.url}/variants/${id}/thumb.webp`);
+      expect(preview.naturalWidth).to.equal(320); // density 1: the thumb fills the 320 px preview
+      await page.screenshot({ path: join(process.cwd(), "test-artifacts", "page-phone-srcset.png"), fullPage: true });
+      expect(variantRequests).to.deep.equal(["thumb.webp"]);
+      expect(errors).to.deep.equal([]);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it("on a 2x screen of the same width it takes the medium variant, and still never the large one", async function () {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    try {
+      const page = await context.newPage();
+      const requested: string[] = [];
+      page.on("request", (request) => new URL(request.url()).pathname.startsWith("/variants/") && requested.push(new URL(request.url()).pathname.split("/").pop()!));
+      page.on("filechooser", () => undefined);
+      await page.goto(pipeline.url);
+      await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
+      await page.setInputFiles("#file-input", [{ name: "retina.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 22 }) }]);
+      await waitForStatus(page, "retina.jpg", "done");
+      await page.waitForFunction(() => {
+        const img = document.querySelector<HTMLImageElement>('#gallery > li[data-filename="retina.jpg"] .preview-image');
+        return !!img && img.complete && img.naturalWidth > 0;
+      });
+      expect((await previewOf(page, "retina.jpg")).currentSrc).to.match(/\/medium\.webp$/);
+      expect(requested).to.deep.equal(["medium.webp"]);
+    } finally {
+      await context.close();
+    }
+  });
+});
