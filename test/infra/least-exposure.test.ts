@@ -1,8 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { ImagePipeline } from "../../components/image-pipeline.js";
-import { stackSettings } from "../../components/stack-settings.js";
-import { ACCOUNT_ID, installMocks, policy, REGION, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
+import { deploy as deployPipeline } from "./support/deployments.js";
+import { ACCOUNT_ID, policy, REGION, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
 
 const TABLE = "aws:dynamodb/table:Table";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -10,14 +8,7 @@ const FUNCTION = "aws:lambda/function:Function";
 const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT_ID}:table/image-pipeline-images-tbl`;
 
 async function deploy(config: StackConfig, stack: string): Promise<Recorder> {
-  const recorder = await installMocks(config, stack);
-  const pipeline = new ImagePipeline("image-pipeline", {
-    settings: stackSettings(),
-    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
-  });
-  await new Promise((resolve) => pipeline.apiUrl.apply(resolve));
-  await recorder.settled();
-  return recorder;
+  return (await deployPipeline(config, stack)).recorder;
 }
 
 describe("Pulumi program: nothing exposed that the settings do not ask for (mocks)", function () {

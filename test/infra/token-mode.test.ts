@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { ImagePipeline } from "../../components/image-pipeline.js";
 import { stackSettings } from "../../components/stack-settings.js";
+import { deploy as deployPipeline } from "./support/deployments.js";
 import { ACCOUNT_ID, installMocks, policy, REGION, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
 
 const TABLE = "aws:dynamodb/table:Table";
@@ -13,14 +13,7 @@ const logs = `arn:aws:logs:${REGION}:${ACCOUNT_ID}:log-group:/aws/lambda/image-p
 const AUTH = { issuer: "https://example.auth0.com/", audience: "https://images.example.com/api" };
 
 async function deploy(config: StackConfig, stack: string): Promise<Recorder> {
-  const recorder = await installMocks(config, stack);
-  const pipeline = new ImagePipeline("image-pipeline", {
-    settings: stackSettings(),
-    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
-  });
-  await new Promise((resolve) => pipeline.apiUrl.apply(resolve));
-  await recorder.settled();
-  return recorder;
+  return (await deployPipeline(config, stack)).recorder;
 }
 
 describe("Pulumi program: token mode (mocks)", function () {
