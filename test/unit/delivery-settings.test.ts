@@ -1,15 +1,7 @@
 import { expect } from "chai";
-import { parseSettings, SettingsError } from "../../handlers/lib/settings.js";
+import { errorOf } from "../support/settings-errors.js";
+import { parseSettings } from "../../handlers/lib/settings.js";
 
-function errorOf(fn: () => unknown): SettingsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(SettingsError);
-    return error as SettingsError;
-  }
-  throw new Error("expected a SettingsError, nothing was thrown");
-}
 
 describe("stack settings: delivery, priceClass, rateLimitPer5Minutes", () => {
   it("defaults to presigned delivery, PriceClass_100 and no rate limit", () => {

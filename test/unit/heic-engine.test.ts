@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import sharp from "sharp";
-import { FinalError, TransientError } from "../../handlers/lib/errors.js";
+import { dimensionsOf, expectColour, finalErrorOf, WEBP_VARIANTS } from "../support/engine-results.js";
+import { TransientError } from "../../handlers/lib/errors.js";
 import { createHeicDecoder } from "../../handlers/lib/heic-decoder.js";
 import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image-engine.js";
 import { sniffImageFormat } from "../../handlers/lib/image-sniff.js";
 import { loadLibHeif, type LibHeif } from "../../handlers/lib/libheif.js";
-import type { VariantSpec } from "../../handlers/lib/settings.js";
 import {
   encodeWithHeifEnc,
   makeGridHeic,
@@ -19,19 +19,10 @@ import {
 } from "../support/heic.js";
 import { makePhoto, pixelAt } from "../support/images.js";
 
-const VARIANTS: VariantSpec[] = [
-  { name: "thumb", width: 320, fit: "inside", format: "webp", quality: 80 },
-  { name: "medium", width: 1024, fit: "inside", format: "webp", quality: 80 },
-  { name: "large", width: 2048, fit: "inside", format: "webp", quality: 80 },
-];
+const VARIANTS = WEBP_VARIANTS;
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
 
-type Dimensions = [name: string, width: number, height: number, format: string];
-
-function dimensionsOf(result: EngineResult): Dimensions[] {
-  return result.variants.map((v) => [v.name, v.width, v.height, v.format]);
-}
 
 /** What each variant really is: its size, WebP, 8-bit sRGB, no EXIF, no orientation, no ICC profile. */
 async function expectPlainVariants(result: EngineResult): Promise<void> {
@@ -44,9 +35,6 @@ async function expectPlainVariants(result: EngineResult): Promise<void> {
   }
 }
 
-function expectColour(actual: number[], expected: number[], tolerance = 40): void {
-  expected.forEach((value, i) => expect(Math.abs(actual[i]! - value), `channel ${i} of [${actual}] vs [${expected}]`).to.be.at.most(tolerance));
-}
 
 /** The red marker top-left and the blue one bottom-right, in every variant: the photo is upright. */
 async function expectUpright(result: EngineResult): Promise<void> {
@@ -56,15 +44,6 @@ async function expectUpright(result: EngineResult): Promise<void> {
   }
 }
 
-async function finalErrorOf(promise: Promise<unknown>): Promise<FinalError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(FinalError);
-    return error as FinalError;
-  }
-  throw new Error("expected a FinalError, the engine succeeded");
-}
 
 /** The real libheif module, counting how often it is asked to decode pixels. */
 async function countingLibHeif(): Promise<{ lib: LibHeif; decodes: () => number }> {

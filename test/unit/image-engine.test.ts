@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import sharp from "sharp";
+import { dimensionsOf, expectColour, finalErrorOf, WEBP_VARIANTS } from "../support/engine-results.js";
 import { FinalError, isFinalError, PipelineError, TransientError } from "../../handlers/lib/errors.js";
 import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image-engine.js";
 import { sniffImageFormat } from "../../handlers/lib/image-sniff.js";
@@ -16,11 +17,7 @@ import {
   pixelAt,
 } from "../support/images.js";
 
-const VARIANTS: VariantSpec[] = [
-  { name: "thumb", width: 320, fit: "inside", format: "webp", quality: 80 },
-  { name: "medium", width: 1024, fit: "inside", format: "webp", quality: 80 },
-  { name: "large", width: 2048, fit: "inside", format: "webp", quality: 80 },
-];
+const VARIANTS = WEBP_VARIANTS;
 const MIXED: VariantSpec[] = [
   { name: "square", width: 200, height: 200, fit: "cover", format: "png", quality: 100 },
   { name: "small", width: 400, fit: "inside", format: "jpeg", quality: 82 },
@@ -28,11 +25,6 @@ const MIXED: VariantSpec[] = [
 ];
 const ACCEPTED = "JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC";
 
-type Dimensions = [name: string, width: number, height: number, format: string];
-
-function dimensionsOf(result: EngineResult): Dimensions[] {
-  return result.variants.map((v) => [v.name, v.width, v.height, v.format]);
-}
 
 /** Checks what each encoded variant really is, not only what the engine says it is. */
 async function expectVariantsAsReported(result: EngineResult): Promise<void> {
@@ -49,20 +41,7 @@ async function expectVariantsAsReported(result: EngineResult): Promise<void> {
   }
 }
 
-async function finalErrorOf(promise: Promise<unknown>): Promise<FinalError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(FinalError);
-    return error as FinalError;
-  }
-  throw new Error("expected a FinalError, the engine succeeded");
-}
 
-function expectColour(actual: number[], expected: number[], tolerance = 40): void {
-  expect(actual.length, `channels of ${actual}`).to.be.at.least(expected.length);
-  expected.forEach((value, i) => expect(Math.abs(actual[i]! - value), `channel ${i} of [${actual}] vs [${expected}]`).to.be.at.most(tolerance));
-}
 
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];

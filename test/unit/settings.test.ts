@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { errorOf } from "../support/settings-errors.js";
 import { readFile } from "node:fs/promises";
 import {
   DEFAULT_SETTINGS,
@@ -11,15 +12,6 @@ import {
 import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/function-env.js";
 import { stackSettingsFromYaml } from "../../local/stack-settings.js";
 
-function errorOf(fn: () => unknown): SettingsError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(SettingsError);
-    return error as SettingsError;
-  }
-  throw new Error("expected a SettingsError, nothing was thrown");
-}
 
 describe("stack settings", () => {
   it("fills every default from DESIGN.md when nothing is set", () => {
