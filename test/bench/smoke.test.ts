@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MB_PER_VCPU } from "../../bench/cost-model.js";
+import { psnr } from "../../bench/fidelity.js";
 import type { ThroughputFigures } from "../../bench/engine-throughput.js";
 import type { BenchReport } from "../../bench/report.js";
 import { median, percentile, summarize } from "../../bench/stats.js";
@@ -15,6 +16,13 @@ describe("bench statistics", () => {
     expect(percentile([7], 95)).to.equal(7);
     expect(summarize([3, 1, 2])).to.deep.equal({ count: 3, p50: 2, p95: 2.9, max: 3, mean: 2 });
     expect(() => percentile([], 50)).to.throw(RangeError, "empty sample");
+  });
+
+  it("measures fidelity as PSNR over every sample", () => {
+    // Every sample off by 5: MSE 25, so 10 log10(255^2 / 25) dB.
+    expect(psnr(Uint8Array.of(10, 20, 30, 40), Uint8Array.of(15, 15, 35, 35))).to.be.closeTo(10 * Math.log10((255 * 255) / 25), 1e-9);
+    expect(psnr(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).to.equal(Infinity);
+    expect(() => psnr(Uint8Array.of(1), Uint8Array.of(1, 2))).to.throw(RangeError, "one length");
   });
 });
 
@@ -70,18 +78,26 @@ describe("npm run bench on a tiny corpus", function () {
     expect(stdout).to.contain(`ratio (a)/(b) images/s: ${run.ratio.toFixed(2)}x`);
   });
 
-  it("measures a HEIC against the same photo as JPEG, CPU and peak memory, with their ratio from the same run", () => {
+  it("measures HEICs against the same photo as JPEG, with each file's fidelity, CPU, peak memory and ratios from the same run", () => {
     const heic = report.heic!;
-    expect(heic.images.heic).to.include({ name: "tiny-heic", width: 480, height: 320 });
     expect(heic.images.jpeg).to.include({ name: "tiny-jpeg", width: 480, height: 320 });
+    expect(heic.images.heic).to.include({ name: "tiny-heic", width: 480, height: 320 });
+    expect(heic.images.heavier).to.include({ name: "tiny-heic-q60", width: 480, height: 320 });
+    // The heavier HEIC holds more of the source than the one the target is judged on.
+    expect(heic.images.heavier.bytes).to.be.greaterThan(heic.images.heic.bytes);
+    expect(heic.images.heavier.psnrDb).to.be.greaterThan(heic.images.heic.psnrDb);
+    for (const image of Object.values(heic.images)) expect(image.psnrDb).to.be.within(20, 60);
     const run = heic.runs[0]!;
-    for (const figures of [run.jpeg, run.heic]) {
+    for (const figures of [run.jpeg, run.heic, run.heavier]) {
       expect(figures.cpuMsPerImage).to.be.greaterThan(0);
       expect(figures.p50Ms).to.be.greaterThan(0);
       expect(figures.peakRssMb).to.be.within(20, 4096);
     }
     expect(run.cpuRatio).to.equal(run.heic.cpuMsPerImage / run.jpeg.cpuMsPerImage);
+    expect(run.heavierCpuRatio).to.equal(run.heavier.cpuMsPerImage / run.jpeg.cpuMsPerImage);
     expect(stdout).to.contain(`HEIC/JPEG CPU: ${run.cpuRatio.toFixed(2)}x`);
+    expect(stdout).to.contain(`heavier HEIC/JPEG CPU: ${run.heavierCpuRatio.toFixed(2)}x`);
+    expect(stdout).to.contain(`${heic.images.heic.psnrDb.toFixed(2)}`);
   });
 
   it("measures peak memory in fresh processes and derives a safe Lambda size from it", () => {
