@@ -36,6 +36,8 @@ export interface ChildResult {
   wallMs: number;
   /** Per image, in the order of `files`: from the call to its variants being in memory. */
   imageMs: number[];
+  /** Wall time of the warm-up image, first-use costs (module loads, compilation) included; 0 without one. */
+  warmupMs: number;
   /** User plus system CPU of the whole process (libvips threads included) during the timed pass. */
   cpuMs: number;
   variantsProduced: number;
@@ -88,7 +90,13 @@ async function loadLambdaCode(job: ChildJob): Promise<void> {
 export async function runJob(job: ChildJob): Promise<ChildResult> {
   if (job.loadLambdaCode) await loadLambdaCode(job);
   const process1 = processorFor(job);
-  if (job.warmup !== undefined) await process1(await readFile(job.warmup));
+  let warmupMs = 0;
+  if (job.warmup !== undefined) {
+    const warmup = await readFile(job.warmup);
+    const started = performance.now();
+    await process1(warmup);
+    warmupMs = performance.now() - started;
+  }
   // Inputs are read before the clock starts: the bench measures image work, not disk reads.
   const inputs = await Promise.all(job.files.map((f) => readFile(f.path)));
   const imageMs: number[] = new Array(inputs.length);
@@ -117,6 +125,7 @@ export async function runJob(job: ChildJob): Promise<ChildResult> {
     megapixels: job.files.reduce((sum, f) => sum + f.megapixels, 0),
     wallMs,
     imageMs,
+    warmupMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
     variantsProduced,
     outputBytes,

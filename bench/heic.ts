@@ -18,6 +18,8 @@ export interface HeicFigures {
   cpuMsPerImage: number;
   p50Ms: number;
   peakRssMb: number;
+  /** The first image of the fresh process (the warm-up), first-use costs included. */
+  firstMs: number;
 }
 
 export interface HeicRun {
@@ -27,6 +29,11 @@ export interface HeicRun {
   /** HEIC CPU per image over JPEG CPU per image, both measured in this run. */
   cpuRatio: number;
   heavierCpuRatio: number;
+  /**
+   * What the first HEIC of a process pays beyond its steady time, less what the first JPEG pays beyond its own:
+   * the cold start the WebAssembly module adds (loading, compiling, its first run).
+   */
+  coldStartMs: number;
 }
 
 type Described = Pick<CorpusImage, "name" | "width" | "height" | "bytes"> & { psnrDb: number };
@@ -35,7 +42,7 @@ export interface HeicBench {
   images: { jpeg: Described; heic: Described; heavier: Described };
   passes: number;
   runs: HeicRun[];
-  median: { jpeg: HeicFigures; heic: HeicFigures; heavier: HeicFigures; cpuRatio: number; heavierCpuRatio: number };
+  median: { jpeg: HeicFigures; heic: HeicFigures; heavier: HeicFigures; cpuRatio: number; heavierCpuRatio: number; coldStartMs: number };
   targets: { cpuRatio: number; peakRssMb: number };
 }
 
@@ -78,7 +85,7 @@ export async function benchHeic(input: {
       maxInputPixels: settings.maxInputPixels,
       concurrency: 1,
     });
-    return { cpuMsPerImage: result.cpuMs / result.images, p50Ms: median(result.imageMs), peakRssMb: result.maxRssMb };
+    return { cpuMsPerImage: result.cpuMs / result.images, p50Ms: median(result.imageMs), peakRssMb: result.maxRssMb, firstMs: result.warmupMs };
   };
   const order = ["jpeg", "heic", "heavier"] as const;
   const runs: HeicRun[] = [];
@@ -90,7 +97,14 @@ export async function benchHeic(input: {
       figures[which] = await measure(input[which].image);
     }
     const { jpeg, heic, heavier } = figures;
-    runs.push({ jpeg, heic, heavier, cpuRatio: heic.cpuMsPerImage / jpeg.cpuMsPerImage, heavierCpuRatio: heavier.cpuMsPerImage / jpeg.cpuMsPerImage });
+    runs.push({
+      jpeg,
+      heic,
+      heavier,
+      cpuRatio: heic.cpuMsPerImage / jpeg.cpuMsPerImage,
+      heavierCpuRatio: heavier.cpuMsPerImage / jpeg.cpuMsPerImage,
+      coldStartMs: heic.firstMs - heic.p50Ms - (jpeg.firstMs - jpeg.p50Ms),
+    });
     input.log(
       `heic run ${r + 1}/${input.runs}: HEIC ${heic.cpuMsPerImage.toFixed(0)} CPU ms, ${heic.peakRssMb.toFixed(0)} MB; ` +
         `heavier HEIC ${heavier.cpuMsPerImage.toFixed(0)} CPU ms, ${heavier.peakRssMb.toFixed(0)} MB; JPEG ${jpeg.cpuMsPerImage.toFixed(0)} CPU ms, ${jpeg.peakRssMb.toFixed(0)} MB`,
@@ -100,6 +114,7 @@ export async function benchHeic(input: {
     cpuMsPerImage: median(runs.map((run) => pick(run).cpuMsPerImage)),
     p50Ms: median(runs.map((run) => pick(run).p50Ms)),
     peakRssMb: median(runs.map((run) => pick(run).peakRssMb)),
+    firstMs: median(runs.map((run) => pick(run).firstMs)),
   });
   return {
     images,
@@ -111,6 +126,7 @@ export async function benchHeic(input: {
       heavier: medianOf((run) => run.heavier),
       cpuRatio: median(runs.map((run) => run.cpuRatio)),
       heavierCpuRatio: median(runs.map((run) => run.heavierCpuRatio)),
+      coldStartMs: median(runs.map((run) => run.coldStartMs)),
     },
     targets: TARGETS,
   };

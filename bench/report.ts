@@ -143,6 +143,7 @@ export function renderReport(report: BenchReport): string {
       ),
       `HEIC/JPEG CPU: ${fixed(h.median.cpuRatio, 2)}x (per run: ${h.runs.map((r) => fixed(r.cpuRatio, 2)).join(", ")}; target at most ${h.targets.cpuRatio}x: ${verdict(h.median.cpuRatio <= h.targets.cpuRatio)}); HEIC peak RSS ${fixed(h.median.heic.peakRssMb, 0)} MB (target at most ${h.targets.peakRssMb} MiB: ${verdict(h.median.heic.peakRssMb <= h.targets.peakRssMb)})`,
       `heavier HEIC/JPEG CPU: ${fixed(h.median.heavierCpuRatio, 2)}x (per run: ${h.runs.map((r) => fixed(r.heavierCpuRatio, 2)).join(", ")}), peak RSS ${fixed(h.median.heavier.peakRssMb, 0)} MB`,
+      `cold start the HEIC decoder adds: about ${fixed(h.median.coldStartMs, 0)} ms (first HEIC of a fresh process ${fixed(h.median.heic.firstMs, 0)} ms against ${fixed(h.median.heic.p50Ms, 0)} ms p50; first JPEG ${fixed(h.median.jpeg.firstMs, 0)} against ${fixed(h.median.jpeg.p50Ms, 0)})`,
     );
   }
   const mem = report.memory;

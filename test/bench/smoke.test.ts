@@ -89,6 +89,7 @@ describe("npm run bench on a tiny corpus", function () {
     for (const image of Object.values(heic.images)) expect(image.psnrDb).to.be.within(20, 60);
     const run = heic.runs[0]!;
     for (const figures of [run.jpeg, run.heic, run.heavier]) {
+      expect(figures.firstMs).to.be.greaterThan(0);
       expect(figures.cpuMsPerImage).to.be.greaterThan(0);
       expect(figures.p50Ms).to.be.greaterThan(0);
       expect(figures.peakRssMb).to.be.within(20, 4096);
@@ -97,6 +98,8 @@ describe("npm run bench on a tiny corpus", function () {
     expect(run.heavierCpuRatio).to.equal(run.heavier.cpuMsPerImage / run.jpeg.cpuMsPerImage);
     expect(stdout).to.contain(`HEIC/JPEG CPU: ${run.cpuRatio.toFixed(2)}x`);
     expect(stdout).to.contain(`heavier HEIC/JPEG CPU: ${run.heavierCpuRatio.toFixed(2)}x`);
+    expect(run.coldStartMs).to.equal(run.heic.firstMs - run.heic.p50Ms - (run.jpeg.firstMs - run.jpeg.p50Ms));
+    expect(stdout).to.contain(`cold start the HEIC decoder adds: about ${run.coldStartMs.toFixed(0)} ms`);
     expect(stdout).to.contain(`${heic.images.heic.psnrDb.toFixed(2)}`);
   });
 
