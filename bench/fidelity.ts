@@ -23,7 +23,7 @@ export async function decodeRgb(file: Buffer, format: "jpeg" | "heic"): Promise<
   if (format === "jpeg") return sharp(file).removeAlpha().raw().toBuffer();
   const opened = await createHeicDecoder().open(file);
   try {
-    const pixels = opened.decode();
+    const pixels = await opened.decode();
     if (pixels.channels !== 3) throw new RangeError(`Expected an RGB HEIC but it decoded to ${pixels.channels} channels`);
     return pixels.data;
   } finally {

@@ -1,5 +1,6 @@
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/heic-worker-protocol.js";
 import type { Architecture } from "../../handlers/lib/settings.js";
 import { bundleHandler } from "./bundle.js";
 import { contentHash, filesUnder } from "./content-hash.js";
@@ -16,7 +17,10 @@ const COMMON_INPUTS = ["handlers", "package-lock.json", "tsconfig.json", "compon
 export interface LambdaArtifacts {
   /** Zip of api.mjs, web/ and bootstrap under web/vendor/bootstrap/. */
   api: string;
-  /** Zip of process.mjs and node_modules holding sharp for the architecture and libheif-js's WebAssembly build. */
+  /**
+   * Zip of process.mjs, the HEIC decoder's thread (heic-worker.mjs) and node_modules holding sharp for the
+   * architecture and libheif-js's WebAssembly build.
+   */
   processor: string;
 }
 
@@ -64,11 +68,15 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
       await removeStale(outDir, "api-", api);
     }),
     cached(processor, log, async () => {
-      const [bundle, nodeModules] = await Promise.all([
+      const [bundle, heicWorker, nodeModules] = await Promise.all([
         bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp", "libheif-js"] }),
+        bundleHandler("handlers/lib/heic-worker.ts", { absWorkingDir: root, external: ["libheif-js"] }),
         sharpModules({ cacheRoot: join(buildDir, "sharp"), architecture: options.architecture }),
       ]);
-      const entries: ZipEntry[] = [{ name: "process.mjs", source: bundle }];
+      const entries: ZipEntry[] = [
+        { name: "process.mjs", source: bundle },
+        { name: HEIC_WORKER_BUNDLE, source: heicWorker },
+      ];
       entries.push(...(await treeEntries(nodeModules, "node_modules", isNeverLoaded)));
       entries.push(...libheifEntries(root));
       await writeZip(processor, entries);

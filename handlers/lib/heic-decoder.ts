@@ -10,8 +10,9 @@ import { loadLibHeif, type HeifError, type HeifImageHandle, type LibHeif } from 
  * - decode(): the primary image's pixels, 8 bits per sample whatever the file's depth (10-bit is scaled down by
  *   libheif), grid tiles assembled, irot/imir/clap applied, RGB or RGBA interleaved.
  *
- * The decode runs synchronously inside WebAssembly, so one process decodes one HEIC at a time however many
- * images are in flight; its memory grows to the largest image decoded (up to the build's 2 GiB maximum) and is
+ * The decode runs synchronously inside WebAssembly, so one module decodes one HEIC at a time however many images
+ * are in flight (the engine runs this decoder in a worker thread, heic-decoder-thread.ts, to keep the event loop
+ * free); its memory grows to the largest image decoded (up to the build's 2 GiB maximum) and is
  * kept for the next. A crash inside the module (an Emscripten abort) leaves it unusable: it is dropped and
  * loaded afresh for the next image, and this image is retried (transient).
  */
@@ -34,7 +35,7 @@ export interface OpenedHeic {
   width: number;
   height: number;
   hasAlpha: boolean;
-  decode(): HeicPixels;
+  decode(): Promise<HeicPixels>;
   /** Gives the file's memory back to the module; safe to call more than once. */
   close(): void;
 }
@@ -119,7 +120,7 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
           height: lib.heif_image_handle_get_height(opened),
           hasAlpha,
           close,
-          decode: () =>
+          decode: async () =>
             guarded(lib, () => {
               const chroma = hasAlpha ? lib.heif_chroma.heif_chroma_interleaved_RGBA : lib.heif_chroma.heif_chroma_interleaved_RGB;
               const decoded = lib.heif_js_decode_image2(opened, lib.heif_colorspace.heif_colorspace_RGB, chroma);
@@ -145,5 +146,3 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
   };
 }
 
-/** The process's decoder: the WebAssembly module is loaded when the first HEIC arrives. */
-export const heicDecoder: HeicDecoder = createHeicDecoder();

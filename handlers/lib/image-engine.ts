@@ -2,7 +2,8 @@ import pLimit from "p-limit";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "./errors.js";
 import { contentTypeOf } from "./formats.js";
-import { HEIC_MAX_PIXELS, heicDecoder as sharedHeicDecoder, type HeicDecoder, type OpenedHeic } from "./heic-decoder.js";
+import { HEIC_MAX_PIXELS, type HeicDecoder, type OpenedHeic } from "./heic-decoder.js";
+import { heicDecoder as sharedHeicDecoder } from "./heic-decoder-thread.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./image-sniff.js";
 import type { OriginalFacts } from "./records.js";
 import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "./settings.js";
@@ -244,7 +245,7 @@ type Decode = (size: { width: number; height: number }) => Promise<Bitmap>;
 async function heicBitmap(opened: OpenedHeic, icc: Buffer | undefined, size: { width: number; height: number }): Promise<Bitmap> {
   let pixels;
   try {
-    pixels = opened.decode();
+    pixels = await opened.decode();
   } finally {
     opened.close();
   }

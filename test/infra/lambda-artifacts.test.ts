@@ -8,6 +8,7 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import sharp from "sharp";
 import { buildLambdaArtifacts, LIBHEIF_FILES, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
+import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/heic-worker-protocol.js";
 import { createPendingRecord, getRecord } from "../../handlers/lib/records.js";
 import { newImageId, originalKey } from "../../handlers/lib/keys.js";
 import { apiEnvironment, processorEnvironment } from "../../handlers/lib/function-env.js";
@@ -108,9 +109,10 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it("holds process.mjs and node_modules with sharp's linux-x64 binaries, no symlinks, under 250 MB unzipped", async function () {
+    it("holds process.mjs, the HEIC decoder's thread and node_modules with sharp's linux-x64 binaries, no symlinks, under 250 MB unzipped", async function () {
       const names = entries.map((e) => e.name);
       expect(names).to.include("process.mjs");
+      expect(names).to.include(HEIC_WORKER_BUNDLE);
       expect(names).to.include("node_modules/sharp/package.json");
       expect(names.filter((n) => n.startsWith("node_modules/@img/sharp-linux-x64/lib/") && n.endsWith(".node"))).to.have.length(1);
       expect(names.some((n) => /^node_modules\/@img\/sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(n))).to.equal(true);
@@ -156,7 +158,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       ]);
     });
 
-    it("turns a grid HEIC into every variant with the libheif WebAssembly build it carries", async function () {
+    it("turns a grid HEIC into every variant with the libheif WebAssembly build it carries, decoded in its worker thread", async function () {
       const id = newImageId();
       const heic = await makeGridHeic(1200, 900, 512);
       const put = await standIns.s3.send(
