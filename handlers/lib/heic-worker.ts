@@ -12,6 +12,15 @@ const port = parentPort;
 const decoder = createHeicDecoder();
 const opened = new Map<number, OpenedHeic>();
 
+/**
+ * The pixels' own ArrayBuffer, to hand over without copying: a decoded image (megabytes) has one, since only
+ * small Buffers are slices of Node's shared pool; a slice is copied into one of its own.
+ */
+function transferable(data: Buffer): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  return Uint8Array.from(data).buffer;
+}
+
 async function handle(request: HeicRequest): Promise<HeicReply | undefined> {
   switch (request.op) {
     case "open": {
@@ -23,10 +32,7 @@ async function handle(request: HeicRequest): Promise<HeicReply | undefined> {
       const heic = opened.get(request.id);
       if (!heic) throw new Error(`no open HEIC ${request.id}`);
       const pixels = await heic.decode();
-      // A buffer of its own (not a slice of a pool), so it can be transferred rather than copied.
-      const data = new Uint8Array(pixels.data.length);
-      data.set(pixels.data);
-      return { id: request.id, op: "decode", data: data.buffer, width: pixels.width, height: pixels.height, channels: pixels.channels };
+      return { id: request.id, op: "decode", data: transferable(pixels.data), width: pixels.width, height: pixels.height, channels: pixels.channels };
     }
     case "close":
       opened.get(request.id)?.close();
