@@ -1,6 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { TransientError } from "./errors.js";
-import type { HeicDecoder, HeicPixels, OpenedHeic } from "./heic-decoder.js";
+import { decoderFailure, type HeicDecoder, type HeicPixels, type OpenedHeic } from "./heic-decoder.js";
 import { HEIC_WORKER_BUNDLE, receivedError, type HeicReply, type HeicRequest } from "./heic-worker-protocol.js";
 
 /**
@@ -31,7 +31,7 @@ export function createThreadedHeicDecoder(workerUrl: URL = HEIC_WORKER_URL): Hei
     const fail = (error: Error) => {
       if (worker !== started) return;
       worker = undefined;
-      const failure = new TransientError("image_processing_failed", `The HEIC decoder failed: ${error.message}`, { cause: error });
+      const failure = decoderFailure(error.message, error);
       for (const { reject } of pending.values()) reject(failure);
       pending.clear();
     };
@@ -49,11 +49,11 @@ export function createThreadedHeicDecoder(workerUrl: URL = HEIC_WORKER_URL): Hei
   };
 
   /** Sends a request and waits for its answer; the thread is kept referenced while any answer is due. */
-  const ask = (thread: Worker, request: HeicRequest, transfer: ArrayBuffer[] = []): Promise<HeicReply> =>
+  const ask = (thread: Worker, request: HeicRequest): Promise<HeicReply> =>
     new Promise((resolve, reject) => {
       pending.set(request.id, { resolve, reject });
       thread.ref();
-      thread.postMessage(request, transfer);
+      thread.postMessage(request);
     });
 
   return {
@@ -62,7 +62,7 @@ export function createThreadedHeicDecoder(workerUrl: URL = HEIC_WORKER_URL): Hei
       const thread = worker;
       const id = nextId++;
       const reply = await ask(thread, { op: "open", id, input });
-      if (!("op" in reply) || reply.op !== "open") throw new TransientError("image_processing_failed", "The HEIC decoder answered out of turn");
+      if (!("op" in reply) || reply.op !== "open") throw decoderFailure("it answered out of turn");
       let closed = false;
       const opened: OpenedHeic = {
         width: reply.width,
@@ -70,9 +70,9 @@ export function createThreadedHeicDecoder(workerUrl: URL = HEIC_WORKER_URL): Hei
         hasAlpha: reply.hasAlpha,
         async decode(): Promise<HeicPixels> {
           if (closed) throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
-          if (thread !== worker) throw new TransientError("image_processing_failed", "The HEIC decoder failed: its thread was restarted");
+          if (thread !== worker) throw decoderFailure("its thread has stopped");
           const decoded = await ask(thread, { op: "decode", id });
-          if (!("op" in decoded) || decoded.op !== "decode") throw new TransientError("image_processing_failed", "The HEIC decoder answered out of turn");
+          if (!("op" in decoded) || decoded.op !== "decode") throw decoderFailure("it answered out of turn");
           return { data: Buffer.from(decoded.data), width: decoded.width, height: decoded.height, channels: decoded.channels };
         },
         close() {

@@ -44,6 +44,11 @@ export interface HeicDecoder {
   open(input: Buffer): Promise<OpenedHeic>;
 }
 
+/** The decoder itself broke (not the file): transient, so the image is retried. */
+export function decoderFailure(detail: string, cause?: unknown): TransientError {
+  return new TransientError("image_processing_failed", `The HEIC decoder failed: ${detail}`, cause === undefined ? undefined : { cause });
+}
+
 function isHeifError(value: unknown): value is HeifError {
   return typeof value === "object" && value !== null && "code" in value && "message" in value && !("channels" in value);
 }
@@ -78,7 +83,7 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
       if (error instanceof FinalError || error instanceof TransientError) throw error;
       module = undefined;
       const message = error instanceof Error ? error.message : String(error);
-      throw new TransientError("image_processing_failed", `The HEIC decoder failed: ${message}`, { cause: error });
+      throw decoderFailure(message, error);
     }
   };
 

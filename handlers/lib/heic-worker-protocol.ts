@@ -1,4 +1,5 @@
 import { FinalError, FINAL_ERROR_CODES, TransientError, type FinalErrorCode } from "./errors.js";
+import { decoderFailure } from "./heic-decoder.js";
 
 /** The worker's bundle in the Lambda package, beside the processor's (process.mjs). */
 export const HEIC_WORKER_BUNDLE = "heic-worker.mjs";
@@ -27,5 +28,5 @@ export function sendError(error: unknown): SentError {
 export function receivedError(sent: SentError): Error {
   if (sent.kind === "final" && (FINAL_ERROR_CODES as readonly string[]).includes(sent.code)) return new FinalError(sent.code as FinalErrorCode, sent.message);
   if (sent.kind === "transient") return new TransientError(sent.code, sent.message);
-  return new TransientError("image_processing_failed", `The HEIC decoder failed: ${sent.message}`);
+  return decoderFailure(sent.message);
 }

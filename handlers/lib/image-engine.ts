@@ -36,7 +36,7 @@ export interface EngineOptions {
   maxInputPixels: number;
   /** Images processed at once by this engine; each holds at most a few bitmaps the size of the largest variant. */
   concurrency: number;
-  /** @default the process's shared decoder (libheif's WebAssembly build, loaded on the first HEIC) */
+  /** @default the process's shared decoder (libheif's WebAssembly build in a worker thread, started on the first HEIC) */
   heicDecoder?: HeicDecoder;
 }
 

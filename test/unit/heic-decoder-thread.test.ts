@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { FinalError, TransientError } from "../../handlers/lib/errors.js";
 import { createHeicDecoder } from "../../handlers/lib/heic-decoder.js";
 import { createThreadedHeicDecoder } from "../../handlers/lib/heic-decoder-thread.js";
+import { receivedError, sendError } from "../../handlers/lib/heic-worker-protocol.js";
 import { makeGridHeic, makeHeic, makeTruncatedHeic } from "../support/heic.js";
 
 const run = promisify(execFile);
@@ -47,13 +48,26 @@ describe("the HEIC decoder's thread (heic-decoder-thread.ts)", function () {
     expect(threadTicks, "timers fire while the thread decodes").to.be.greaterThan(0);
   });
 
-  it("keeps the pipeline's errors, with their class, code and message, across the thread", async () => {
+  it("keeps a final error's class, code and message across the thread", async () => {
     const input = await makeTruncatedHeic(640, 480, 0.5);
     const failureOf = (promise: Promise<unknown>) => promise.then(() => expect.fail("expected a failure"), (e: unknown) => e as Error);
     const threaded = await failureOf(createThreadedHeicDecoder().open(input).then((o) => o.decode()));
     const local = await failureOf(createHeicDecoder().open(input).then((o) => o.decode()));
     expect(threaded).to.be.instanceOf(FinalError);
     expect([(threaded as FinalError).code, threaded.message]).to.deep.equal([(local as FinalError).code, local.message]);
+  });
+
+  it("sends the pipeline's errors as their class, code and message, and anything else as the decoder's transient failure", () => {
+    const across = (error: unknown) => receivedError(sendError(error));
+    const final = across(new FinalError("corrupt_image", "The HEIC image is corrupt or truncated (x)"));
+    expect(final).to.be.instanceOf(FinalError);
+    expect([(final as FinalError).code, final.message]).to.deep.equal(["corrupt_image", "The HEIC image is corrupt or truncated (x)"]);
+    const transient = across(new TransientError("image_processing_failed", "Decoding the HEIC image ran out of memory: y"));
+    expect(transient).to.be.instanceOf(TransientError).and.not.instanceOf(FinalError);
+    expect([(transient as TransientError).code, transient.message]).to.deep.equal(["image_processing_failed", "Decoding the HEIC image ran out of memory: y"]);
+    const other = across(new RangeError("no open HEIC 7"));
+    expect(other).to.be.instanceOf(TransientError);
+    expect([(other as TransientError).code, other.message]).to.deep.equal(["image_processing_failed", "The HEIC decoder failed: no open HEIC 7"]);
   });
 
   it("fails what is in flight as transient when the thread dies, and starts a fresh thread for the next HEIC", async () => {
