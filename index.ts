@@ -2,7 +2,7 @@ import { lambdaCode } from "./components/artifacts/lambda-code.js";
 import { ImagePipeline } from "./components/image-pipeline.js";
 import { stackSettings, webhookSecret } from "./components/stack-settings.js";
 import { taggedProvider } from "./components/stack-tags.js";
-import { PROJECT_NAME } from "./handlers/lib/settings.js";
+import { PROJECT_NAME } from "./handlers/lib/config/settings.js";
 
 /**
  * The stack: its settings (Pulumi.<stack>.yaml), one ImagePipeline whose every resource carries the stack tag

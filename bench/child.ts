@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import pLimit from "p-limit";
-import { createImageEngine } from "../handlers/lib/image-engine.js";
-import type { VariantSpec } from "../handlers/lib/settings.js";
+import { createImageEngine } from "../handlers/lib/image/engine.js";
+import type { VariantSpec } from "../handlers/lib/config/settings.js";
 import { createNaiveProcessor } from "./naive-baseline.js";
 
 export type Strategy = "engine" | "naive";
@@ -73,8 +73,8 @@ function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: 
 
 async function loadLambdaCode(job: ChildJob): Promise<void> {
   const { createProcessorFromEnv } = await import("../handlers/processor/environment.js");
-  const { parseSettings } = await import("../handlers/lib/settings.js");
-  const { processorEnvironment } = await import("../handlers/lib/function-env.js");
+  const { parseSettings } = await import("../handlers/lib/config/settings.js");
+  const { processorEnvironment } = await import("../handlers/lib/config/function-environment.js");
   createProcessorFromEnv({
     ...processorEnvironment(parseSettings({ variants: job.variants, maxInputPixels: job.maxInputPixels }), {
       uploadsBucket: "bench-uploads",

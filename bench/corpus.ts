@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import sharp from "sharp";
-import { seededRandom } from "../local/seeded-random.js";
+import { seededRandom } from "../local/lambda/seeded-random.js";
 import { gridHeicOf } from "../test/support/heic.js";
 
 /**

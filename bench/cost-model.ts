@@ -1,4 +1,4 @@
-import type { Architecture, Settings } from "../handlers/lib/settings.js";
+import type { Architecture, Settings } from "../handlers/lib/config/settings.js";
 import type { PerImageRequests } from "./scale.js";
 
 /**

@@ -16,8 +16,8 @@
  */
 import pLimit from "p-limit";
 import sharp from "sharp";
-import { createImageEngine, encodeAs } from "../handlers/lib/image-engine.js";
-import { DEFAULT_VARIANTS, type VariantSpec } from "../handlers/lib/settings.js";
+import { createImageEngine, encodeAs } from "../handlers/lib/image/engine.js";
+import { DEFAULT_VARIANTS, type VariantSpec } from "../handlers/lib/config/settings.js";
 import { makePhoto } from "../test/support/images.js";
 
 type Strategy = (input: Buffer, specs: VariantSpec[]) => Promise<Buffer[]>;

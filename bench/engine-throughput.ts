@@ -1,4 +1,4 @@
-import type { Settings } from "../handlers/lib/settings.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import type { ChildResult, Strategy } from "./child.js";
 import type { CorpusImage } from "./corpus.js";
 import { runChild } from "./run-child.js";

@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { createHeicDecoder } from "../handlers/lib/heic-decoder.js";
+import { createHeicDecoder } from "../handlers/lib/image/heic/decoder.js";
 
 /**
  * How faithfully a file holds the pixels it was encoded from: PSNR in dB over every RGB sample (higher is closer;

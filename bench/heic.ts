@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { Settings } from "../handlers/lib/settings.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import { sourcePixels, type CorpusImage, type ImageSpec } from "./corpus.js";
 import { decodeRgb, psnr } from "./fidelity.js";
 import { runChild } from "./run-child.js";

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Settings } from "../handlers/lib/settings.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import { startLocalPipeline } from "../local/pipeline.js";
 import { uploadOne } from "./end-to-end.js";
 import { summarize, type Summary } from "./stats.js";

@@ -10,7 +10,7 @@ import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { readStackSettings } from "../local/stack-settings.js";
+import { readStackSettings } from "../local/cli/stack-file.js";
 import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
 import { DEFAULT_CORPUS, HEIC_COMPARISON, SCALE_CORPUS, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";

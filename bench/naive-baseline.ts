@@ -1,6 +1,6 @@
 import sharp from "sharp";
-import { encodeAs } from "../handlers/lib/image-engine.js";
-import type { VariantSpec } from "../handlers/lib/settings.js";
+import { encodeAs } from "../handlers/lib/image/engine.js";
+import type { VariantSpec } from "../handlers/lib/config/settings.js";
 
 /**
  * The baseline the engine is measured against: what a first version of a resize function usually does, one sharp

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import type { Settings } from "../handlers/lib/settings.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";

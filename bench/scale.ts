@@ -2,15 +2,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import type { Settings } from "../handlers/lib/settings.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import { startLocalPipeline } from "../local/pipeline.js";
-import { createRequestMeter, indexWriteUnits, type RequestCounts } from "../local/request-meter.js";
+import { createRequestMeter, indexWriteUnits, type RequestCounts } from "../local/stand-ins/request-meter.js";
 import type { CorpusImage } from "./corpus.js";
 import { uploadableFiles, uploadOne } from "./end-to-end.js";
 
 /**
  * Requests per image, counted: uploads through the local runtime (the handlers' own code and SDK clients, the
- * stand-ins behind them) with every client instrumented (local/request-meter.ts). These are the inputs of the
+ * stand-ins behind them) with every client instrumented (local/stand-ins/request-meter.ts). These are the inputs of the
  * cost table and of the README's capacity plan.
  */
 export interface PerImageRequests {

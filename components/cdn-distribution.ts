@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
 import { HSTS_HEADER, SECURITY_HEADERS } from "../handlers/api/responses.js";
-import type { CustomDomain, PriceClass } from "../handlers/lib/settings.js";
+import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
 /** AWS's managed CloudFront policies (their ids are the same in every account). */

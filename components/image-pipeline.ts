@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/queue-timing.js";
-import type { Settings } from "../handlers/lib/settings.js";
+import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/contract/queue-timing.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
 import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
@@ -15,8 +15,8 @@ import { PrivateBucket } from "./private-bucket.js";
 import { RateLimitAcl } from "./rate-limit-acl.js";
 import { ResourceTypes } from "./resource-types.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
-import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/keys.js";
-import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/bucket-cors.js";
+import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/storage/keys.js";
+import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/contract/bucket-cors.js";
 
 export interface LambdaCode {
   api: pulumi.Input<pulumi.asset.Archive>;
@@ -161,7 +161,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
 
     // Browsers POST the file straight to S3, from the page (served by the API's origin, or the CDN's) or an allowed
     // origin. Made here, not in the bucket component, because the API's origin exists only once the API does. The
-    // variants bucket has a CORS configuration only if its rules (bucket-cors.ts) are not empty, and they are.
+    // variants bucket has a CORS configuration only if its rules (handlers/lib/contract/bucket-cors.ts) are not empty, and they are.
     this.uploadsCors = new aws.s3.BucketCorsConfiguration(
       `${name}-uploads-cors`,
       {

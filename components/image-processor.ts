@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { processorEnvironment } from "../handlers/lib/function-env.js";
-import type { Settings } from "../handlers/lib/settings.js";
+import { processorEnvironment } from "../handlers/lib/config/function-environment.js";
+import type { Settings } from "../handlers/lib/config/settings.js";
 import { objectsUnder } from "./iam.js";
 import { LambdaFunction } from "./lambda-function.js";
 import { ResourceTypes } from "./resource-types.js";

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EXPIRES_AT_ATTRIBUTE, FILENAME_INDEX, FILENAME_INDEX_KEYS, OWNER_INDEX, OWNER_INDEX_KEYS } from "../handlers/lib/records.js";
+import { EXPIRES_AT_ATTRIBUTE, FILENAME_INDEX, FILENAME_INDEX_KEYS, OWNER_INDEX, OWNER_INDEX_KEYS } from "../handlers/lib/storage/records.js";
 import { ResourceTypes } from "./resource-types.js";
 
 export interface ImageTableArgs {
@@ -22,10 +22,10 @@ export interface ImageTableArgs {
 }
 
 /**
- * The image records (handlers/lib/records.ts): on-demand, key `id`, point-in-time recovery, TTL on `expiresAt`
+ * The image records (handlers/lib/storage/records.ts): on-demand, key `id`, point-in-time recovery, TTL on `expiresAt`
  * (abandoned upload grants disappear), and, with `filenameIndex`, the `byFilename` index (filename + createdAt)
- * the original project's `GET /get-processed-image-url` needs. local/image-table.ts creates the same shape for
- * the local runtime (with the index always: dynalite has no TTL, see local/expired-grants.ts).
+ * the original project's `GET /get-processed-image-url` needs. local/stand-ins/image-table.ts creates the same shape for
+ * the local runtime (with the index always: dynalite has no TTL, see local/stand-ins/expired-grants.ts).
  */
 export class ImageTable extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;

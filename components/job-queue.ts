@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DLQ_RETENTION_SECONDS, JOBS_QUEUE_LONG_POLL_SECONDS, JOBS_QUEUE_RETENTION_SECONDS } from "../handlers/lib/queue-timing.js";
+import { DLQ_RETENTION_SECONDS, JOBS_QUEUE_LONG_POLL_SECONDS, JOBS_QUEUE_RETENTION_SECONDS } from "../handlers/lib/contract/queue-timing.js";
 import { ResourceTypes } from "./resource-types.js";
 
 export interface JobQueueArgs {
@@ -11,7 +11,7 @@ export interface JobQueueArgs {
     /** Only objects created under this prefix are announced (`uploads/`). */
     prefix: string;
   };
-  /** Must cover the consumer's whole attempt: see handlers/lib/queue-timing.ts. */
+  /** Must cover the consumer's whole attempt: see handlers/lib/contract/queue-timing.ts. */
   visibilityTimeoutSeconds: number;
   /**
    * Receives before a message moves to the dead-letter queue.

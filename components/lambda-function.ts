@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { Architecture } from "../handlers/lib/settings.js";
+import type { Architecture } from "../handlers/lib/config/settings.js";
 import { LAMBDA_ASSUME_ROLE_POLICY, policyDocument, type PolicyStatement } from "./iam.js";
 import { ResourceTypes } from "./resource-types.js";
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../handlers/lib/metric-names.js";
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../handlers/lib/contract/metric-names.js";
 import { ResourceTypes } from "./resource-types.js";
 
 const cw = awsx.classic.cloudwatch;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { VARIANTS_PREFIX } from "../handlers/lib/keys.js";
+import { VARIANTS_PREFIX } from "../handlers/lib/storage/keys.js";
 import { ResourceTypes } from "./resource-types.js";
 import { stackTags } from "./stack-tags.js";
 

@@ -1,5 +1,5 @@
 /**
- * The type tokens of this project's ComponentResources, in one place (as awsx keeps them in `resources.ts`).
+ * The type tokens of this project's ComponentResources, in one place (as awsx keeps them in `local/stand-ins/resources.ts`).
  * A token is part of every child's URN: renaming one replaces the resources beneath it, so change them only
  * together with an alias.
  */

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/settings.js";
+import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
 
 /**
  * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same

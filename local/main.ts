@@ -3,7 +3,7 @@
  * a line per processed image, and exits 0 after Ctrl-C or SIGTERM once in-flight batches are drained; a taken
  * port, an unwritable DATA_DIR or a bad setting exits 1 with the reason.
  */
-import { parseCliArgs, UsageError, USAGE } from "./cli-args.js";
+import { parseCliArgs, UsageError, USAGE } from "./cli/start-options.js";
 import { startLocalPipeline, type LocalPipeline } from "./pipeline.js";
 
 // fauxqs persists through node:sqlite, which Node 22 flags as experimental on every start.

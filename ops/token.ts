@@ -3,7 +3,7 @@
  * `npm start -- --dev-auth`. Prints only the token, so `TOKEN=$(npm run -s token -- --sub alice)` works.
  * Exit codes: 0 printed, 2 usage error.
  */
-import { devIssuer } from "../local/dev-auth.js";
+import { devIssuer } from "../local/auth/dev-issuer.js";
 import { parseTokenArgs, TOKEN_USAGE, TokenUsageError } from "./token/args.js";
 
 async function main(argv: string[]): Promise<number> {

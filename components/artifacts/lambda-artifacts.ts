@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/heic-worker-protocol.js";
-import type { Architecture } from "../../handlers/lib/settings.js";
+import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/image/heic/worker-protocol.js";
+import type { Architecture } from "../../handlers/lib/config/settings.js";
 import { bundleHandler } from "./bundle.js";
 import { contentHash, filesUnder } from "./content-hash.js";
 import { BOOTSTRAP_DIR_IN_WEB } from "./layout.js";
@@ -70,7 +70,7 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
     cached(processor, log, async () => {
       const [bundle, heicWorker, nodeModules] = await Promise.all([
         bundleHandler("handlers/process.ts", { absWorkingDir: root, external: ["sharp", "libheif-js"] }),
-        bundleHandler("handlers/lib/heic-worker.ts", { absWorkingDir: root, external: ["libheif-js"] }),
+        bundleHandler("handlers/lib/image/heic/worker.ts", { absWorkingDir: root, external: ["libheif-js"] }),
         sharpModules({ cacheRoot: join(buildDir, "sharp"), architecture: options.architecture }),
       ]);
       const entries: ZipEntry[] = [
@@ -99,7 +99,7 @@ async function cached(path: string, log: (line: string) => void, build: () => Pr
 }
 
 /**
- * libheif's WebAssembly build, loaded by handlers/lib/libheif.ts on the first HEIC: the Emscripten glue and the
+ * libheif's WebAssembly build, loaded by handlers/lib/image/heic/libheif.ts on the first HEIC: the Emscripten glue and the
  * .wasm it reads (one file serves x86_64 and arm64 alike), with the package's manifest and licences (LGPL-3.0).
  * Its two other builds (asm.js, and the glue with the .wasm inlined as base64) are never loaded.
  */

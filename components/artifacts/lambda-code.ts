@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
-import type { Architecture } from "../../handlers/lib/settings.js";
+import type { Architecture } from "../../handlers/lib/config/settings.js";
 import type { LambdaCode } from "../image-pipeline.js";
 import { buildLambdaArtifacts } from "./lambda-artifacts.js";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { access, copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import type { Architecture } from "../../handlers/lib/settings.js";
+import type { Architecture } from "../../handlers/lib/config/settings.js";
 import { runNpm } from "./npm.js";
 
 /**

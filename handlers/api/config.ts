@@ -1,5 +1,5 @@
-import { ACCEPTED_CONTENT_TYPES } from "../lib/formats.js";
-import type { ApiRuntimeSettings, OutputFormat } from "../lib/settings.js";
+import { ACCEPTED_CONTENT_TYPES } from "../lib/image/formats.js";
+import type { ApiRuntimeSettings, OutputFormat } from "../lib/config/settings.js";
 
 export interface PublicConfig {
   maxUploadBytes: number;

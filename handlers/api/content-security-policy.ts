@@ -1,7 +1,7 @@
 import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { Delivery } from "../lib/settings.js";
+import type { Delivery } from "../lib/config/settings.js";
 
 /**
  * The page's Content-Security-Policy: scripts, styles and fonts from this origin only, nothing inline; the

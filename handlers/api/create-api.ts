@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { refusalOutsideCdn } from "./delivery.js";
-import { withDefaults, type ApiDeps } from "./deps.js";
+import { withDefaults, type ApiDeps } from "./api-context.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
 import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type ApiResponse, type ErrorStyle } from "./responses.js";
 import { ROUTES, type Route } from "./routes.js";

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import type { VariantInvalidator } from "../lib/cdn-invalidation.js";
-import type { VariantFacts } from "../lib/records.js";
-import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./deps.js";
+import type { VariantInvalidator } from "../lib/storage/cdn-invalidation.js";
+import type { VariantFacts } from "../lib/storage/records.js";
+import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
 import { HttpError } from "./responses.js";
 

@@ -1,12 +1,12 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
-import { createDocumentClient, createS3Client } from "../lib/aws-clients.js";
-import { createVariantInvalidator } from "../lib/cdn-invalidation.js";
-import { readApiEnvironment } from "../lib/function-env.js";
+import { createDocumentClient, createS3Client } from "../lib/storage/aws-clients.js";
+import { createVariantInvalidator } from "../lib/storage/cdn-invalidation.js";
+import { readApiEnvironment } from "../lib/config/function-environment.js";
 import { createApi, type ApiHandler } from "./create-api.js";
 
 /**
- * The API as the Lambda runs it, everything read from the environment (handlers/lib/function-env.ts; a missing
+ * The API as the Lambda runs it, everything read from the environment (handlers/lib/config/function-environment.ts; a missing
  * variable is named). Called once per container, at module scope.
  */
 export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandler {

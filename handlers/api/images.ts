@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import { expected } from "../lib/is.js";
-import { isImageId, originalKey, variantKey } from "../lib/keys.js";
+import { expected } from "../lib/config/validation.js";
+import { isImageId, originalKey, variantKey } from "../lib/storage/keys.js";
 import {
   deleteOwnedRecord,
   findLatestRecordByFilename,
@@ -11,9 +11,9 @@ import {
   type ImageRecord,
   type OwnerPagePosition,
   type VariantFacts,
-} from "../lib/records.js";
+} from "../lib/storage/records.js";
 import { invalidateDeletedVariants, type VariantUrl } from "./delivery.js";
-import type { ApiContext } from "./deps.js";
+import type { ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
 import { echo, HttpError, notFound } from "./responses.js";
 import { srcsetOf } from "./srcset.js";

@@ -32,8 +32,8 @@ export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer
 /** Added over HTTPS only (a browser ignores it over HTTP, and the local runtime is HTTP). */
 export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } as const;
 
-// The echo rule is the validation vocabulary's (handlers/lib/is.ts).
-export { echo, MAX_ECHO_CHARACTERS } from "../lib/is.js";
+// The echo rule is the validation vocabulary's (handlers/lib/config/validation.ts).
+export { echo, MAX_ECHO_CHARACTERS } from "../lib/config/validation.js";
 
 const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
 

@@ -1,6 +1,6 @@
 import { publicConfig } from "./config.js";
 import { variantUrls } from "./delivery.js";
-import type { ApiContext } from "./deps.js";
+import type { ApiContext } from "./api-context.js";
 import { deleteImage, getImage, getProcessedImageUrl, listImages } from "./images.js";
 import type { ApiRequest } from "./request.js";
 import { json, type ApiResponse, type ErrorStyle } from "./responses.js";

@@ -1,4 +1,4 @@
-import type { VariantSpec } from "../lib/settings.js";
+import type { VariantSpec } from "../lib/config/settings.js";
 
 export interface SrcsetCandidate {
   name: string;

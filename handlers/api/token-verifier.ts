@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import type { AuthSettings } from "../lib/settings.js";
+import type { AuthSettings } from "../lib/config/settings.js";
 import { HttpError } from "./responses.js";
 
 /** Who is calling, in token mode: the verified token's `sub`. */

@@ -1,9 +1,9 @@
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createPresignedPost, type PresignedPost } from "@aws-sdk/s3-presigned-post";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { originalKey } from "../lib/keys.js";
-import { createPendingRecord } from "../lib/records.js";
-import type { ApiContext } from "./deps.js";
+import { originalKey } from "../lib/storage/keys.js";
+import { createPendingRecord } from "../lib/storage/records.js";
+import type { ApiContext } from "./api-context.js";
 import type { Caller } from "./token-verifier.js";
 import {
   parseJsonObject,

@@ -1,5 +1,5 @@
-import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/formats.js";
-import { expected } from "../lib/is.js";
+import { ACCEPTED_CONTENT_TYPES, isAcceptedContentType, type AcceptedContentType } from "../lib/image/formats.js";
+import { expected } from "../lib/config/validation.js";
 import type { ApiRequest } from "./request.js";
 import { echo, HttpError } from "./responses.js";
 

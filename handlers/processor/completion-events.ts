@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
-import type { ImageRecord } from "../lib/records.js";
+import type { ImageRecord } from "../lib/storage/records.js";
 import type { OutcomeHook, OutcomeReport } from "./processor.js";
 
 /**

@@ -1,13 +1,13 @@
 import { Logger } from "@aws-lambda-powertools/logger";
-import { createDocumentClient, createEventBridgeClient, createS3Client } from "../lib/aws-clients.js";
-import { readProcessorEnvironment } from "../lib/function-env.js";
-import { imageEngineFor } from "../lib/image-engine.js";
+import { createDocumentClient, createEventBridgeClient, createS3Client } from "../lib/storage/aws-clients.js";
+import { readProcessorEnvironment } from "../lib/config/function-environment.js";
+import { imageEngineFor } from "../lib/image/engine.js";
 import { eventBridgePublisher } from "./completion-events.js";
 import { createProcessorMetrics, recordMetrics } from "./processor-metrics.js";
 import { allOf, createProcessor, logOutcomes, type ProcessorHandler } from "./processor.js";
 
 /**
- * The processor as the Lambda runs it, everything read from the environment (handlers/lib/function-env.ts; a
+ * The processor as the Lambda runs it, everything read from the environment (handlers/lib/config/function-environment.ts; a
  * missing variable is named). Called once per container, at module scope.
  */
 export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorHandler {

@@ -1,7 +1,7 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
-import type { ImageEngine, ProducedVariant } from "../lib/image-engine.js";
-import { imageIdFromOriginalKey, variantKey } from "../lib/keys.js";
+import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
+import { imageIdFromOriginalKey, variantKey } from "../lib/storage/keys.js";
 import {
   completeRecord,
   failRecord,
@@ -12,8 +12,8 @@ import {
   type ImageRecord,
   type RecordStore,
   type VariantFacts,
-} from "../lib/records.js";
-import type { ProcessorRuntimeSettings } from "../lib/settings.js";
+} from "../lib/storage/records.js";
+import type { ProcessorRuntimeSettings } from "../lib/config/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 

@@ -1,5 +1,5 @@
 import { MetricUnit, Metrics } from "@aws-lambda-powertools/metrics";
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../lib/metric-names.js";
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../lib/contract/metric-names.js";
 import type { OutcomeHook } from "./processor.js";
 
 /**

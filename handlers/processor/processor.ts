@@ -1,7 +1,7 @@
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
-import { imageIdFromOriginalKey } from "../lib/keys.js";
-import type { ErrorFacts } from "../lib/records.js";
+import { imageIdFromOriginalKey } from "../lib/storage/keys.js";
+import type { ErrorFacts } from "../lib/storage/records.js";
 import { processObjectEvent, type ObjectOutcome, type ObjectProcessingDeps, type ObjectResult } from "./process-object.js";
 import { parseMessageBody, type InvalidRecord, type ObjectEvent } from "./s3-event.js";
 

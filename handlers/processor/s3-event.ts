@@ -1,6 +1,6 @@
 /**
  * S3 event notifications as they arrive in the body of an SQS message, read by the processor. Building them is
- * the local runtime's job (local/s3-events.ts), whose S3 stand-in does not send them as S3 does.
+ * the local runtime's job (local/s3/event-records.ts), whose S3 stand-in does not send them as S3 does.
  */
 
 /** One object event taken from a notification, its key decoded. */

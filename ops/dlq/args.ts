@@ -1,5 +1,5 @@
-import { httpUrlValue, integerValue, parseCommandLine } from "../../local/command-line.js";
-import { expected } from "../../handlers/lib/is.js";
+import { httpUrlValue, integerValue, parseCommandLine } from "../../local/cli/command-line.js";
+import { expected } from "../../handlers/lib/config/validation.js";
 import { UsageError } from "./errors.js";
 
 export type Command = "list" | "replay";

@@ -1,5 +1,5 @@
 import type { Message } from "@aws-sdk/client-sqs";
-import { imageIdFromOriginalKey } from "../../handlers/lib/keys.js";
+import { imageIdFromOriginalKey } from "../../handlers/lib/storage/keys.js";
 import { parseMessageBody } from "../../handlers/processor/s3-event.js";
 
 /** What a dead letter is about, read from the S3 event notification in its body. */

@@ -3,7 +3,7 @@
  * a usage error (bad flags, missing target: exit 2) and an operational failure (the target is unreachable or
  * refused the work: exit 1).
  */
-import { UsageError } from "../../local/command-line.js";
+import { UsageError } from "../../local/cli/command-line.js";
 
 export { UsageError };
 

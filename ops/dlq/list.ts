@@ -1,5 +1,5 @@
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message } from "@aws-sdk/client-sqs";
-import { getRecord, type ErrorFacts, type ImageStatus, type RecordStore } from "../../handlers/lib/records.js";
+import { getRecord, type ErrorFacts, type ImageStatus, type RecordStore } from "../../handlers/lib/storage/records.js";
 import { subjectOf, timestampAttribute, type DeadLetterSubject } from "./dead-letter.js";
 import { queueDepth, type QueueDepth, type SqsSender } from "./sqs.js";
 

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { RecordStore } from "../../handlers/lib/records.js";
+import type { RecordStore } from "../../handlers/lib/storage/records.js";
 import { parseArgs, USAGE, type DlqArgs } from "./args.js";
 import { EXIT, OperationalError, UsageError, usageLine } from "./errors.js";
 import { formatListing, formatTable } from "./format.js";

@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
-import { resourceNames } from "../../local/resources.js";
-import { readRuntimeFile, runtimeFilePath, type LocalRuntimeInfo } from "../../local/runtime-file.js";
-import { readStackSettings } from "../../local/stack-settings.js";
+import { resourceNames } from "../../local/stand-ins/resources.js";
+import { readRuntimeFile, runtimeFilePath, type LocalRuntimeInfo } from "../../local/state/runtime-file.js";
+import { readStackSettings } from "../../local/cli/stack-file.js";
 import type { TargetSpec } from "./args.js";
 import { OperationalError, UsageError } from "./errors.js";
 

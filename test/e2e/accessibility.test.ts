@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { makePhoto } from "../support/images.js";
 import { wcagViolations } from "./support/axe.js";
@@ -61,7 +61,7 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
 
   it("token mode: the sign-in form, and the signed-in page with an image", async () => {
     const { url, dataDir } = await pipeline(true);
-    const { devIssuer } = await import("../../local/dev-auth.js");
+    const { devIssuer } = await import("../../local/auth/dev-issuer.js");
     const token = await (await devIssuer(dataDir)).sign("alice", 600);
     const { context, page } = await open(url);
     await page.locator("#sign-in").waitFor({ state: "visible" });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { makePhoto } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";

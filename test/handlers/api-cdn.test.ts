@@ -5,12 +5,12 @@ import sharp from "sharp";
 import { VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
 import { DISTRIBUTION_ID_HEADER, invalidateDeletedVariants, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
-import { withDefaults, type ApiDeps } from "../../handlers/api/deps.js";
+import { withDefaults, type ApiDeps } from "../../handlers/api/api-context.js";
 import { requestFromEvent } from "../../handlers/api/request.js";
-import { createVariantInvalidator, variantsPathOf, type InvalidationClient } from "../../handlers/lib/cdn-invalidation.js";
-import { variantKey } from "../../handlers/lib/keys.js";
-import { completeRecord, createPendingRecord, startProcessing, type VariantFacts } from "../../handlers/lib/records.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { createVariantInvalidator, variantsPathOf, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
+import { variantKey } from "../../handlers/lib/storage/keys.js";
+import { completeRecord, createPendingRecord, startProcessing, type VariantFacts } from "../../handlers/lib/storage/records.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 

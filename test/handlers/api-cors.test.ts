@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { apiCorsPolicy, corsHeaders, isPreflight } from "../../handlers/api/cors.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 describe("API CORS policy (the Function URL's, mirrored by the local runtime)", () => {
   const policy = apiCorsPolicy(parseSettings({ allowedOrigins: ["https://images.example.com", "http://localhost:5173"] }));

@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
-import { variantKey } from "../../handlers/lib/keys.js";
-import { completeRecord, getRecord, noteTransientError, startProcessing } from "../../handlers/lib/records.js";
-import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
+import { variantKey } from "../../handlers/lib/storage/keys.js";
+import { completeRecord, getRecord, noteTransientError, startProcessing } from "../../handlers/lib/storage/records.js";
+import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 

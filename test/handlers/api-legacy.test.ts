@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
-import { isImageId, variantKey } from "../../handlers/lib/keys.js";
-import { completeRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/records.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
+import { completeRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 

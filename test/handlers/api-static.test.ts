@@ -4,8 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
-import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { createDocumentClient, createS3Client } from "../../handlers/lib/storage/aws-clients.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { useTestAwsEnvironment } from "../support/stand-ins.js";
 import type { ApiResponse } from "../../handlers/api/responses.js";
 import { bodyOf, httpEvent } from "./api-events.js";

@@ -8,11 +8,11 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/cli
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
 import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
-import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/cdn-invalidation.js";
-import { variantKey } from "../../handlers/lib/keys.js";
-import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
-import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
-import { devIssuer, type DevIssuer } from "../../local/dev-auth.js";
+import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
+import { variantKey } from "../../handlers/lib/storage/keys.js";
+import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
+import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 

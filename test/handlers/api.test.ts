@@ -2,12 +2,12 @@ import { expect } from "chai";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
-import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/deps.js";
-import { isImageId, variantKey } from "../../handlers/lib/keys.js";
-import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/formats.js";
-import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/records.js";
-import { apiEnvironment } from "../../handlers/lib/function-env.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/api-context.js";
+import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
+import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/image/formats.js";
+import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { apiEnvironment } from "../../handlers/lib/config/function-environment.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { completeRecord, createPendingRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/records.js";
-import { newImageId } from "../../handlers/lib/keys.js";
+import { completeRecord, createPendingRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { orderedSequencer } from "../../handlers/processor/s3-event.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { decodeS3EventKey, orderedSequencer, parseMessageBody } from "../../handlers/processor/s3-event.js";
-import { s3EventKey, s3EventRecord, s3Notification, s3TestEvent } from "../../local/s3-events.js";
+import { s3EventKey, s3EventRecord, s3Notification, s3TestEvent } from "../../local/s3/event-records.js";
 
 describe("S3 event notifications in jobs-queue messages", () => {
   describe("keys", () => {

@@ -12,11 +12,11 @@ import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { randomBytes } from "node:crypto";
 import sharp from "sharp";
-import { createImageEngine, type ImageEngine } from "../../handlers/lib/image-engine.js";
-import { newImageId, originalKey } from "../../handlers/lib/keys.js";
-import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/records.js";
-import { parseSettings, type Settings } from "../../handlers/lib/settings.js";
-import { processorEnvironment } from "../../handlers/lib/function-env.js";
+import { createImageEngine, type ImageEngine } from "../../handlers/lib/image/engine.js";
+import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
+import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/storage/records.js";
+import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
+import { processorEnvironment } from "../../handlers/lib/config/function-environment.js";
 import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
 import { eventBridgePublisher } from "../../handlers/processor/completion-events.js";
 import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";

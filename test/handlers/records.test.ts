@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { createPendingRecord, findLatestRecordByFilename, getRecord, startProcessing, completeRecord, failRecord } from "../../handlers/lib/records.js";
+import { createPendingRecord, findLatestRecordByFilename, getRecord, startProcessing, completeRecord, failRecord } from "../../handlers/lib/storage/records.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 
 describe("record store (dynalite)", () => {

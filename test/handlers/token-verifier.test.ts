@@ -9,8 +9,8 @@ import { readFile } from "node:fs/promises";
 import { generateKeyPair, importJWK, SignJWT } from "jose";
 import { HttpError } from "../../handlers/api/responses.js";
 import { createTokenVerifier, type TokenVerifier } from "../../handlers/api/token-verifier.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
-import { devIssuer, type DevIssuer } from "../../local/dev-auth.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
+import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 
 /** Serves `body` with `status` at any path, on a random loopback port: a real JWKS endpoint. */
 async function serve(status: number, body: unknown): Promise<{ url: string; server: Server; hits: () => number }> {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { ImagePipeline } from "../../components/image-pipeline.js";
 import { stackSettings } from "../../components/stack-settings.js";
-import { LOG_RETENTION_DAYS } from "../../handlers/lib/settings.js";
+import { LOG_RETENTION_DAYS } from "../../handlers/lib/config/settings.js";
 import { installMocks, valueOf, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
 
 const FUNCTION = "aws:lambda/function:Function";

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseCliArgs, UsageError } from "../../local/cli-args.js";
+import { parseCliArgs, UsageError } from "../../local/cli/start-options.js";
 import { startLocalPipeline } from "../../local/pipeline.js";
 import { startRuntimeProcess } from "./support/runtime-process.js";
 import { testSettings } from "./support/local-pipeline.js";

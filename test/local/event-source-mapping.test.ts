@@ -9,7 +9,7 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
-import { failedMessageIds, startEventSourceMapping, type BatchHandler, type EventSourceMapping } from "../../local/event-source-mapping.js";
+import { failedMessageIds, startEventSourceMapping, type BatchHandler, type EventSourceMapping } from "../../local/lambda/event-source-mapping.js";
 import { until } from "../../local/until.js";
 
 /** The event source mapping against a real SQS stand-in (fauxqs, in memory), with a recording fake function. */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { Context, SQSEvent } from "aws-lambda";
-import { createFaultInjector, InjectedCrash } from "../../local/faults.js";
+import { createFaultInjector, InjectedCrash } from "../../local/lambda/faults.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 
 describe("local fault injection", () => {

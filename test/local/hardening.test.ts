@@ -2,8 +2,8 @@ import { expect } from "chai";
 import { request } from "node:http";
 import { ListBucketsCommand } from "@aws-sdk/client-s3";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
-import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/records.js";
+import { createDocumentClient, createS3Client } from "../../handlers/lib/storage/aws-clients.js";
+import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
 import { makePhoto } from "../support/images.js";
 import { postJson, startTestPipeline, until, waitForFinal, type Grant, type TestPipeline } from "./support/local-pipeline.js";
 

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { GetBucketCorsCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSClient } from "@aws-sdk/client-sqs";
-import { uploadsCorsRules } from "../../handlers/lib/bucket-cors.js";
+import { uploadsCorsRules } from "../../handlers/lib/contract/bucket-cors.js";
 import { makeRotatedHeic, makeTruncatedHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import {
@@ -229,7 +229,7 @@ describe("local runtime, end to end through HTTP", function () {
 
     const id = await uploadImage(running.url, { body: await makePhoto({ width: 200, height: 100, format: "png" }), filename: "a.png", contentType: "image/png" });
     const image = await waitForFinal(running.url, id);
-    // The buckets' CORS rules are the deployed stack's (handlers/lib/bucket-cors.ts): variants have none, since
+    // The buckets' CORS rules are the deployed stack's (handlers/lib/contract/bucket-cors.ts): variants have none, since
     // the page shows them with <img>, which needs no CORS.
     const s3 = new S3Client({ endpoint: running.pipeline.endpoints.s3, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
     try {

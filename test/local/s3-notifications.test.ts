@@ -6,13 +6,13 @@ import { setTimeout } from "node:timers/promises";
 import { join } from "node:path";
 import { DeleteObjectCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { createS3Client, createSqsClient } from "../../handlers/lib/aws-clients.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { createS3Client, createSqsClient } from "../../handlers/lib/storage/aws-clients.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { orderedSequencer } from "../../handlers/processor/s3-event.js";
-import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
-import { ensureBuckets, ensureQueues, resourceNames, type QueueIdentity } from "../../local/resources.js";
-import { createNotificationForwarder, type NotificationTarget } from "../../local/s3-notifications.js";
-import { startStandIns, type RunningStandIns, type S3rverEvent } from "../../local/stand-ins.js";
+import { prepareDataDir, type DataDirLayout } from "../../local/state/data-dir.js";
+import { ensureBuckets, ensureQueues, resourceNames, type QueueIdentity } from "../../local/stand-ins/resources.js";
+import { createNotificationForwarder, type NotificationTarget } from "../../local/s3/notifications.js";
+import { startStandIns, type RunningStandIns, type S3rverEvent } from "../../local/stand-ins/start.js";
 
 /** S3 -> SQS forwarding against the real stand-ins (s3rver and fauxqs). */
 describe("local S3 event notifications", function () {

@@ -5,10 +5,10 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { createS3Client } from "../../handlers/lib/aws-clients.js";
-import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
-import { recoverS3Store } from "../../local/s3-recovery.js";
-import { startStandIns, type RunningStandIns } from "../../local/stand-ins.js";
+import { createS3Client } from "../../handlers/lib/storage/aws-clients.js";
+import { prepareDataDir, type DataDirLayout } from "../../local/state/data-dir.js";
+import { recoverS3Store } from "../../local/s3/recovery.js";
+import { startStandIns, type RunningStandIns } from "../../local/stand-ins/start.js";
 import { until } from "./support/local-pipeline.js";
 
 /** The local S3's files: an object is stored whole with its MD5 and metadata, or not at all. */

@@ -4,8 +4,8 @@ import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { prepareDataDir, type DataDirLayout } from "../../local/data-dir.js";
-import { startStandIns, type RunningStandIns } from "../../local/stand-ins.js";
+import { prepareDataDir, type DataDirLayout } from "../../local/state/data-dir.js";
+import { startStandIns, type RunningStandIns } from "../../local/stand-ins/start.js";
 
 /** Resolves with "connected" or the connection error's code; only ever dials this machine's own addresses. */
 function dial(host: string, port: number): Promise<string> {

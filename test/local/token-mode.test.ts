@@ -2,10 +2,10 @@ import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
-import { newImageId } from "../../handlers/lib/keys.js";
-import { getRecord, type RecordStore } from "../../handlers/lib/records.js";
-import { devIssuer } from "../../local/dev-auth.js";
+import { createDocumentClient, createS3Client } from "../../handlers/lib/storage/aws-clients.js";
+import { newImageId } from "../../handlers/lib/storage/keys.js";
+import { getRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
+import { devIssuer } from "../../local/auth/dev-issuer.js";
 import { makePhoto } from "../support/images.js";
 import { startTestPipeline, testSettings, until, type Grant, type TestPipeline } from "./support/local-pipeline.js";
 

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { newImageId, originalKey } from "../../handlers/lib/keys.js";
-import type { ImageRecord } from "../../handlers/lib/records.js";
+import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
+import type { ImageRecord } from "../../handlers/lib/storage/records.js";
 import { listDeadLetters } from "../../ops/dlq/list.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { killJob, queueContents, startTestQueues, uploadEventBody, type TestQueues } from "./queues.js";

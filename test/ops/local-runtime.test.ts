@@ -11,9 +11,9 @@ import sharp from "sharp";
 import { GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { originalKey } from "../../handlers/lib/keys.js";
-import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/records.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { originalKey } from "../../handlers/lib/storage/keys.js";
+import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { runDlq } from "../../ops/dlq/run.js";
 

@@ -4,8 +4,8 @@
  */
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { startFauxqs, type FauxqsServer } from "fauxqs";
-import { originalKey } from "../../handlers/lib/keys.js";
-import { s3EventRecord, s3Notification } from "../../local/s3-events.js";
+import { originalKey } from "../../handlers/lib/storage/keys.js";
+import { s3EventRecord, s3Notification } from "../../local/s3/event-records.js";
 
 export interface TestQueues {
   server: FauxqsServer;

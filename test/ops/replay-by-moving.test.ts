@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { DeleteMessageBatchCommand, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { newImageId } from "../../handlers/lib/keys.js";
+import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { replayByMoving } from "../../ops/dlq/replay-by-moving.js";
 import type { SqsSender } from "../../ops/dlq/sqs.js";
 import { killJob, queueContents, startTestQueues, uploadEventBody, type TestQueues } from "./queues.js";

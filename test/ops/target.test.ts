@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dataDirLayout, lockDataDir } from "../../local/data-dir.js";
+import { dataDirLayout, lockDataDir } from "../../local/state/data-dir.js";
 import { OperationalError, UsageError } from "../../ops/dlq/errors.js";
 import { resolveTarget } from "../../ops/dlq/target.js";
 

@@ -1,5 +1,5 @@
 import { parentPort } from "node:worker_threads";
-import type { HeicReply, HeicRequest } from "../../handlers/lib/heic-worker-protocol.js";
+import type { HeicReply, HeicRequest } from "../../handlers/lib/image/heic/worker-protocol.js";
 
 /**
  * A HEIC decoder thread that dies the way a thread can die under the real one (its process.exit, an abort the

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { FinalError } from "../../handlers/lib/errors.js";
-import type { EngineResult } from "../../handlers/lib/image-engine.js";
-import type { VariantSpec } from "../../handlers/lib/settings.js";
+import type { EngineResult } from "../../handlers/lib/image/engine.js";
+import type { VariantSpec } from "../../handlers/lib/config/settings.js";
 
 /** What the engine tests resize to: the default stack's three WebP variants. */
 export const WEBP_VARIANTS: VariantSpec[] = [

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { SettingsError } from "../../handlers/lib/settings.js";
+import { SettingsError } from "../../handlers/lib/config/settings.js";
 
 /** The SettingsError `fn` throws; fails the test when it throws nothing or something else. */
 export function errorOf(fn: () => unknown): SettingsError {

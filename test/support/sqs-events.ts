@@ -1,14 +1,14 @@
 /**
  * SQS events shaped exactly as Lambda delivers them to a function subscribed to the jobs queue, with bodies that
- * are real S3 event notifications, built and converted by the local runtime's own code (local/s3-events.ts, the
+ * are real S3 event notifications, built and converted by the local runtime's own code (local/s3/event-records.ts, the
  * event source mapping's sqsRecord), and its Lambda-like context.
  */
 import type { Message } from "@aws-sdk/client-sqs";
 import type { Context, S3EventRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { sqsRecord as lambdaSqsRecord } from "../../local/event-source-mapping.js";
-import { lambdaContext as localLambdaContext } from "../../local/lambda-context.js";
-import { s3EventRecord, s3Notification, s3TestEvent, type S3EventRecordInput } from "../../local/s3-events.js";
+import { sqsRecord as lambdaSqsRecord } from "../../local/lambda/event-source-mapping.js";
+import { lambdaContext as localLambdaContext } from "../../local/lambda/context.js";
+import { s3EventRecord, s3Notification, s3TestEvent, type S3EventRecordInput } from "../../local/s3/event-records.js";
 
 export { s3EventRecord, s3Notification, s3TestEvent };
 

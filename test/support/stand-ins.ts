@@ -1,5 +1,5 @@
 /**
- * Real, embedded stand-ins for the tests, started as the local runtime starts them (local/stand-ins.ts): s3rver
+ * Real, embedded stand-ins for the tests, started as the local runtime starts them (local/stand-ins/start.ts): s3rver
  * (S3) and dynalite (DynamoDB, in memory) on random loopback ports, with the
  * environment the handlers read (credentials, region, endpoints). Nothing here reaches AWS.
  */
@@ -8,10 +8,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDocumentClient, createS3Client } from "../../handlers/lib/aws-clients.js";
-import type { RecordStore } from "../../handlers/lib/records.js";
-import { ensureImageTable } from "../../local/image-table.js";
-import { startDynalite, startS3rver } from "../../local/stand-ins.js";
+import { createDocumentClient, createS3Client } from "../../handlers/lib/storage/aws-clients.js";
+import type { RecordStore } from "../../handlers/lib/storage/records.js";
+import { ensureImageTable } from "../../local/stand-ins/image-table.js";
+import { startDynalite, startS3rver } from "../../local/stand-ins/start.js";
 
 /** Dummy credentials and region so the SDK never looks for real ones. */
 export function useTestAwsEnvironment(): void {

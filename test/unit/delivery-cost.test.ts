@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { DELIVERY_PRICES, estimateCost, estimateDeliveryCost, PRICES } from "../../bench/cost-model.js";
 import { describeSettings, renderReport, type BenchReport } from "../../bench/report.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 const KB100 = 100 * 1024;
 

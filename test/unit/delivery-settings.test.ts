@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { errorOf } from "../support/settings-errors.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 
 describe("stack settings: delivery, priceClass, rateLimitPer5Minutes", () => {
@@ -41,7 +41,7 @@ describe("stack settings: delivery, priceClass, rateLimitPer5Minutes", () => {
     expect(parseSettings({ delivery: "cdn", customDomain: { name: "images.example.com", certificateArn } }).customDomain).to.deep.equal({ name: "images.example.com", certificateArn });
     expect(errorOf(() => parseSettings({ customDomain: { name: "images.example.com", certificateArn } })).key).to.equal("customDomain");
     const euCertificate = certificateArn.replace("us-east-1", "eu-west-1");
-    // The refusal repeats the value cut to 80 characters (the echo rule, handlers/lib/is.ts); the ARN has 83.
+    // The refusal repeats the value cut to 80 characters (the echo rule, handlers/lib/config/validation.ts); the ARN has 83.
     expect(euCertificate).to.have.length(83);
     expect(errorOf(() => parseSettings({ delivery: "cdn", customDomain: { name: "images.example.com", certificateArn: euCertificate } })).message).to.equal(
       `Expected ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only) for customDomain.certificateArn but received "${euCertificate.slice(0, 80)}..." of type string`,

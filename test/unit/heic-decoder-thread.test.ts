@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { FinalError, TransientError } from "../../handlers/lib/errors.js";
-import { createHeicDecoder } from "../../handlers/lib/heic-decoder.js";
-import { createThreadedHeicDecoder } from "../../handlers/lib/heic-decoder-thread.js";
-import { receivedError, sendError } from "../../handlers/lib/heic-worker-protocol.js";
+import { createHeicDecoder } from "../../handlers/lib/image/heic/decoder.js";
+import { createThreadedHeicDecoder } from "../../handlers/lib/image/heic/decoder-thread.js";
+import { receivedError, sendError } from "../../handlers/lib/image/heic/worker-protocol.js";
 import { makeGridHeic, makeHeic, makeTruncatedHeic } from "../support/heic.js";
 
 const run = promisify(execFile);
@@ -26,7 +26,7 @@ async function ticksDuring(work: () => Promise<unknown>): Promise<number> {
   return ticks;
 }
 
-describe("the HEIC decoder's thread (heic-decoder-thread.ts)", function () {
+describe("the HEIC decoder's thread (handlers/lib/image/heic/decoder-thread.ts)", function () {
   this.timeout(120_000);
 
   it("decodes in its own thread: the same pixels as on the main thread, with the event loop free meanwhile", async () => {
@@ -90,7 +90,7 @@ describe("the HEIC decoder's thread (heic-decoder-thread.ts)", function () {
       const script = join(dir, "idle.mts");
       await writeFile(
         script,
-        `import { heicDecoder } from ${JSON.stringify(fileURLToPath(new URL("../../handlers/lib/heic-decoder-thread.ts", import.meta.url)))};
+        `import { heicDecoder } from ${JSON.stringify(fileURLToPath(new URL("../../handlers/lib/image/heic/decoder-thread.ts", import.meta.url)))};
 import { makeHeic } from ${JSON.stringify(fileURLToPath(new URL("../support/heic.ts", import.meta.url)))};
 const opened = await heicDecoder.open(await makeHeic({ width: 64, height: 48 }));
 const { width, height } = await opened.decode();

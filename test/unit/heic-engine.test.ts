@@ -2,10 +2,10 @@ import { expect } from "chai";
 import sharp from "sharp";
 import { dimensionsOf, expectColour, finalErrorOf, WEBP_VARIANTS } from "../support/engine-results.js";
 import { TransientError } from "../../handlers/lib/errors.js";
-import { createHeicDecoder } from "../../handlers/lib/heic-decoder.js";
-import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image-engine.js";
-import { sniffImageFormat } from "../../handlers/lib/image-sniff.js";
-import { loadLibHeif, type LibHeif } from "../../handlers/lib/libheif.js";
+import { createHeicDecoder } from "../../handlers/lib/image/heic/decoder.js";
+import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image/engine.js";
+import { sniffImageFormat } from "../../handlers/lib/image/sniff.js";
+import { loadLibHeif, type LibHeif } from "../../handlers/lib/image/heic/libheif.js";
 import {
   encodeWithHeifEnc,
   makeGridHeic,

@@ -2,9 +2,9 @@ import { expect } from "chai";
 import sharp from "sharp";
 import { dimensionsOf, expectColour, finalErrorOf, WEBP_VARIANTS } from "../support/engine-results.js";
 import { FinalError, isFinalError, PipelineError, TransientError } from "../../handlers/lib/errors.js";
-import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image-engine.js";
-import { sniffImageFormat } from "../../handlers/lib/image-sniff.js";
-import type { VariantSpec } from "../../handlers/lib/settings.js";
+import { createImageEngine, type EngineResult, type ImageEngine } from "../../handlers/lib/image/engine.js";
+import { sniffImageFormat } from "../../handlers/lib/image/sniff.js";
+import type { VariantSpec } from "../../handlers/lib/config/settings.js";
 import {
   exifHasGps,
   makeAnimatedGif,

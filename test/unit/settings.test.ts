@@ -8,9 +8,9 @@ import {
   parseSettings,
   reservedConcurrencyRequirement,
   SettingsError,
-} from "../../handlers/lib/settings.js";
-import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/function-env.js";
-import { stackSettingsFromYaml } from "../../local/stack-settings.js";
+} from "../../handlers/lib/config/settings.js";
+import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/config/function-environment.js";
+import { stackSettingsFromYaml } from "../../local/cli/stack-file.js";
 
 
 describe("stack settings", () => {
@@ -163,7 +163,7 @@ describe("stack settings", () => {
     }
   });
 
-  describe("the functions' environment (handlers/lib/function-env.ts)", () => {
+  describe("the functions' environment (handlers/lib/config/function-environment.ts)", () => {
     const resources = { uploadsBucket: "u", variantsBucket: "v", tableName: "t" };
     // Every setting at a value other than its default, so nothing read back can come from a default.
     const settings = parseSettings({

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { srcsetOf } from "../../handlers/api/srcset.js";
-import { parseSettings } from "../../handlers/lib/settings.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 const specs = parseSettings({
   variants: [

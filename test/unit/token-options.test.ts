@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseCliArgs } from "../../local/cli-args.js";
+import { parseCliArgs } from "../../local/cli/start-options.js";
 import { parseDuration, parseTokenArgs, TokenUsageError } from "../../ops/token/args.js";
 
 describe("token mode's command lines", () => {

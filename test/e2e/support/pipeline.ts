@@ -1,4 +1,4 @@
-import { parseSettings } from "../../../handlers/lib/settings.js";
+import { parseSettings } from "../../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline } from "../../../local/pipeline.js";
 
 /**

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ImagePipeline } from "../../../components/image-pipeline.js";
 import { stackSettings, webhookSecret } from "../../../components/stack-settings.js";
-import type { Settings } from "../../../handlers/lib/settings.js";
+import type { Settings } from "../../../handlers/lib/config/settings.js";
 import { ACCOUNT_ID, installMocks, policy, REGION, valueOf, type Recorder, type RecordedResource, type StackConfig } from "./pulumi-mocks.js";
 
 /**

@@ -6,7 +6,7 @@
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { LocalRuntimeInfo } from "../../../local/runtime-file.js";
+import type { LocalRuntimeInfo } from "../../../local/state/runtime-file.js";
 import type { RuntimeProcess } from "./runtime-process.js";
 
 /**

@@ -6,7 +6,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Messa
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseSettings, type Settings } from "../../../handlers/lib/settings.js";
+import { parseSettings, type Settings } from "../../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from "../../../local/pipeline.js";
 
 /** Small variants and short timings, so one test runs in seconds: visibility timeout 6 x 2 s + 0 s = 12 s. */

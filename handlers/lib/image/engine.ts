@@ -1,0 +1,348 @@
+import pLimit from "p-limit";
+import sharp, { type Metadata, type Sharp } from "sharp";
+import { FinalError, PipelineError, TransientError } from "../errors.js";
+import { contentTypeOf } from "./formats.js";
+import { HEIC_MAX_PIXELS, type HeicDecoder, type OpenedHeic } from "./heic/decoder.js";
+import { heicDecoder as sharedHeicDecoder } from "./heic/decoder-thread.js";
+import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./sniff.js";
+import type { OriginalFacts } from "../storage/records.js";
+import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "../config/settings.js";
+import { tiffWithProfile } from "./tiff-with-profile.js";
+
+/**
+ * The image engine: from an original's bytes to every variant, decoding the original once.
+ *
+ * Order of work, cheapest refusal first: empty? -> magic bytes -> header (metadata(), no pixels decoded) ->
+ * pixel limit -> one decode, auto-oriented and shrunk straight to the largest size any variant needs (JPEG and
+ * WebP shrink on load; libvips streams the rest, so the full-size bitmap is never held) -> every smaller
+ * variant resized from the smallest already-made bitmap still large enough (a cascade) -> encode.
+ *
+ * Why a cascade: it is the fastest of the strategies bench/engine-strategies.ts compares, with variants as close
+ * to a lossless reference as the others'; the figures of the last run are in README.md ("Performance").
+ *
+ * Outputs carry no metadata at all: they are encoded from raw pixels, so EXIF (orientation, GPS), XMP and ICC
+ * never reach them; colours are converted to sRGB on decode. Animated GIF/WebP and multi-page TIFF give their
+ * first frame. Alpha is kept for WebP, PNG and AVIF outputs and flattened onto white for JPEG.
+ *
+ * HEVC-coded HEIC/HEIF is the one input sharp cannot decode: libheif's WebAssembly build (handlers/lib/image/heic/decoder.ts) reads
+ * its header (the pixel limit is checked there, from `ispe`, before any pixel is decoded), then decodes the
+ * primary image upright to 8-bit RGB(A); from those raw pixels on, everything is the code every other format
+ * takes. An ICC profile in the file (read by sharp's header parser) is applied by libvips on the way in; without
+ * one the pixels are taken as sRGB.
+ */
+
+export interface EngineOptions {
+  variants: VariantSpec[];
+  maxInputPixels: number;
+  /** Images processed at once by this engine; each holds at most a few bitmaps the size of the largest variant. */
+  concurrency: number;
+  /** @default the process's shared decoder (libheif's WebAssembly build in a worker thread, started on the first HEIC) */
+  heicDecoder?: HeicDecoder;
+}
+
+export interface ProducedVariant {
+  name: string;
+  /**
+   * The variant whose object this one is served from: its own name, unless it comes out identical to a variant
+   * listed before it (same size, fit and encoder settings, e.g. `medium` and `large` of an 800 px original), in
+   * which case it is that variant's name and shares its bytes: encoded once, stored once.
+   */
+  storedAs: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  contentType: string;
+  bytes: number;
+  buffer: Buffer;
+}
+
+export interface EngineResult {
+  original: OriginalFacts;
+  variants: ProducedVariant[];
+  /** A data URI (WebP, 16 px wide at most) for blur-up while the real image loads; under 1 KB. */
+  placeholder: string;
+}
+
+export interface ImageEngine {
+  process(input: Buffer): Promise<EngineResult>;
+}
+
+export const PLACEHOLDER_SIZE = 16;
+const ACCEPTED_LABELS = ACCEPTED_FORMATS.map((format) => FORMAT_LABELS[format]).join(", ");
+
+/** Raw 8-bit pixels with their geometry: what the cascade passes from one size to the next. */
+interface Bitmap {
+  data: Buffer;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+function fromBitmap(bitmap: Bitmap): Sharp {
+  return sharp(bitmap.data, { raw: { width: bitmap.width, height: bitmap.height, channels: bitmap.channels } });
+}
+
+async function toBitmap(image: Sharp): Promise<Bitmap> {
+  const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** Encoder settings per output format; exported so the benchmark encodes exactly as the engine does. */
+export function encodeAs(image: Sharp, spec: Pick<VariantSpec, "format" | "quality">, hasAlpha: boolean): Sharp {
+  switch (spec.format) {
+    case "webp":
+      return image.webp({ quality: spec.quality, effort: 4 });
+    case "jpeg":
+      // JPEG has no alpha: flatten onto white rather than let transparent pixels turn black.
+      return (hasAlpha ? image.flatten({ background: "#ffffff" }) : image).jpeg({
+        quality: spec.quality,
+        progressive: true,
+        optimiseCoding: true,
+      });
+    case "png":
+      return image.png({ compressionLevel: 8 });
+    case "avif":
+      return image.avif({ quality: spec.quality, effort: 4 });
+  }
+}
+
+/** The scale (at most 1: never enlarge) of the whole image that a variant is cut from. */
+function scaleFor(spec: VariantSpec, width: number, height: number): number {
+  const sx = spec.width / width;
+  const sy = spec.height === undefined ? sx : spec.height / height;
+  const scale = spec.fit === "inside" || spec.fit === "contain" ? Math.min(sx, sy) : Math.max(sx, sy);
+  return Math.min(1, scale);
+}
+
+function scaled(width: number, height: number, scale: number): { width: number; height: number } {
+  if (scale >= 1) return { width, height };
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+function hasAlphaChannel(bitmap: Bitmap): boolean {
+  return bitmap.channels === 2 || bitmap.channels === 4;
+}
+
+/**
+ * What decides a variant's bytes, given the original: variants with the same identity come out identical. An
+ * "inside" variant is the whole image at its scaled size, whatever box produced that size; other fits depend on
+ * their box. Encoder settings are the format and quality (the rest is fixed per format in encodeAs).
+ */
+function outputIdentity(spec: VariantSpec, need: { width: number; height: number }): string {
+  const encoder = `${spec.format}:q${spec.quality}`;
+  if (spec.fit === "inside") return `inside:${need.width}x${need.height}:${encoder}`;
+  return `${spec.fit}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
+}
+
+/**
+ * Makes every variant from one decode. Variants are made from the largest scale down; an "inside" variant is a
+ * whole, uniformly scaled image, so it becomes the source of the smaller ones (cropping or padding fits never do).
+ * A variant identical to one listed before it is not made again: it names that one as `storedAs`.
+ */
+async function renderCascade(
+  decode: (size: { width: number; height: number }) => Promise<Bitmap>,
+  specs: VariantSpec[],
+  width: number,
+  height: number,
+): Promise<{ variants: ProducedVariant[]; smallest: Bitmap }> {
+  const all = specs.map((spec, index) => {
+    const scale = scaleFor(spec, width, height);
+    return { spec, index, scale, identity: outputIdentity(spec, scaled(width, height, scale)) };
+  });
+  // The first variant (in the settings' order) of each identity is made; the others are served from it.
+  const madeAs = new Map<string, number>();
+  for (const plan of all) if (!madeAs.has(plan.identity)) madeAs.set(plan.identity, plan.index);
+  const plans = all.filter((plan) => madeAs.get(plan.identity) === plan.index).sort((a, b) => b.scale - a.scale);
+  const sources: Bitmap[] = [await decode(scaled(width, height, plans[0]!.scale))];
+  const produced: ProducedVariant[] = new Array(specs.length);
+  const encodings: Promise<void>[] = [];
+  try {
+    for (const { spec, index, scale } of plans) {
+      const need = scaled(width, height, scale);
+      // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale.
+      const source = sources.findLast((s) => s.width >= need.width && s.height >= need.height) ?? sources[0]!;
+      let image: Sharp;
+      if (spec.fit === "inside") {
+        let bitmap = source;
+        if (source.width !== need.width || source.height !== need.height) {
+          bitmap = await toBitmap(fromBitmap(source).resize(need.width, need.height, { fit: "fill" }));
+          sources.push(bitmap);
+        }
+        image = fromBitmap(bitmap);
+      } else {
+        image = fromBitmap(source).resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true });
+      }
+      // Encoding runs while the next, smaller bitmap is resized; the bitmaps are small, so memory stays bounded.
+      encodings.push(
+        encodeAs(image, spec, hasAlphaChannel(source))
+          .toBuffer({ resolveWithObject: true })
+          .then(({ data, info }) => {
+            produced[index] = {
+              name: spec.name,
+              storedAs: spec.name,
+              width: info.width,
+              height: info.height,
+              format: spec.format,
+              contentType: contentTypeOf(spec.format),
+              bytes: data.length,
+              buffer: data,
+            };
+          }),
+      );
+    }
+  } catch (error) {
+    // Let encodings already under way settle, so none rejects later with nobody listening.
+    await Promise.allSettled(encodings);
+    throw error;
+  }
+  await Promise.all(encodings);
+  for (const { spec, index, identity } of all) {
+    const made = produced[madeAs.get(identity)!]!;
+    if (index !== madeAs.get(identity)) produced[index] = { ...made, name: spec.name };
+  }
+  return { variants: produced, smallest: sources.reduce((a, b) => (b.width < a.width ? b : a)) };
+}
+
+async function placeholderOf(bitmap: Bitmap): Promise<string> {
+  const data = await fromBitmap(bitmap)
+    .resize(PLACEHOLDER_SIZE, PLACEHOLDER_SIZE, { fit: "inside", withoutEnlargement: true })
+    .webp({ quality: 40, alphaQuality: 40, effort: 6 })
+    .toBuffer();
+  return `data:image/webp;base64,${data.toString("base64")}`;
+}
+
+const RESOURCE_FAILURE = /out of memory|cannot allocate|memory area too large|vips_tracked_malloc|ENOMEM|timeout/i;
+
+/** A decoder's complaint about the input is final; running out of memory or time is not the input's fault. */
+function decodeFailure(error: unknown, label: string): Error {
+  if (error instanceof PipelineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (RESOURCE_FAILURE.test(message)) return new TransientError("image_processing_failed", `Decoding the ${label} image failed: ${message}`, { cause: error });
+  if (/exceeds pixel limit/i.test(message)) return new FinalError("too_many_pixels", `The ${label} image has more pixels than allowed (${message})`, { cause: error });
+  // libvips may append several lines of detail; the first says what went wrong.
+  const reason = message.trim().split("\n")[0]!.slice(0, 200);
+  return new FinalError("corrupt_image", `The ${label} image is corrupt or truncated (${reason})`, { cause: error });
+}
+
+function megapixels(pixels: number): string {
+  return `${Number((pixels / 1e6).toFixed(1))} MP`;
+}
+
+/** The pixel limit, checked on the header's size before anything is decoded. */
+function checkPixelLimit(width: number, height: number, maxInputPixels: number): void {
+  const pixels = width * height;
+  if (pixels > maxInputPixels) {
+    throw new FinalError(
+      "too_many_pixels",
+      `The image is ${width} x ${height} pixels (${megapixels(pixels)}); the limit is ${megapixels(maxInputPixels)}`,
+    );
+  }
+}
+
+type Decode = (size: { width: number; height: number }) => Promise<Bitmap>;
+
+/** A HEIC's raw pixels into the cascade's first bitmap: through its ICC profile to sRGB, resized if need be. */
+async function heicBitmap(opened: OpenedHeic, icc: Buffer | undefined, size: { width: number; height: number }): Promise<Bitmap> {
+  let pixels;
+  try {
+    pixels = await opened.decode();
+  } finally {
+    opened.close();
+  }
+  if (!icc && pixels.width === size.width && pixels.height === size.height) return pixels;
+  let image = icc ? sharp(tiffWithProfile(pixels, icc), { limitInputPixels: false }) : fromBitmap(pixels);
+  if (pixels.width !== size.width || pixels.height !== size.height) image = image.resize(size.width, size.height, { fit: "fill" });
+  try {
+    return await toBitmap(image);
+  } catch (error) {
+    throw decodeFailure(error, "HEIC");
+  }
+}
+
+async function processImage(input: Buffer, options: EngineOptions): Promise<EngineResult> {
+  if (input.length === 0) throw new FinalError("empty_file", "The file is empty (0 bytes)");
+  const sniffed = sniffImageFormat(input);
+  if (sniffed.kind === "unknown") {
+    throw new FinalError("not_an_image", `The file is not an image: its content matches none of the accepted formats (${ACCEPTED_LABELS})`);
+  }
+  if (sniffed.kind === "unsupported") {
+    throw new FinalError("unsupported_format", `${sniffed.format} images are not supported; accepted formats: ${ACCEPTED_LABELS}`);
+  }
+  let format: AcceptedFormat = sniffed.format;
+
+  // The header only: no pixel is decoded, so the pixel limit is checked before any memory is committed to it.
+  let metadata: Metadata | undefined;
+  try {
+    metadata = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (error) {
+    // A HEIF in a codec sharp's libvips does not know fails here; libheif's own reading below names the fault.
+    if (format !== "heic") throw decodeFailure(error, FORMAT_LABELS[format]);
+  }
+  // ISO base media brands do not say the codec: AV1 (AVIF) stays with sharp, HEVC and the rest go to libheif.
+  if (format === "heic" && metadata?.compression === "av1") format = "avif";
+  else if (format === "avif" && metadata?.compression !== "av1") format = "heic";
+  const label = FORMAT_LABELS[format];
+
+  let width: number;
+  let height: number;
+  let decode: Decode;
+  let heic: OpenedHeic | undefined;
+  if (format === "heic") {
+    heic = await (options.heicDecoder ?? sharedHeicDecoder).open(input);
+    ({ width, height } = heic);
+    try {
+      checkPixelLimit(width, height, Math.min(options.maxInputPixels, HEIC_MAX_PIXELS));
+    } catch (error) {
+      heic.close();
+      throw error;
+    }
+    const opened = heic;
+    const icc = metadata?.icc;
+    decode = (size) => heicBitmap(opened, icc, size);
+  } else {
+    checkPixelLimit(metadata!.width, metadata!.height, options.maxInputPixels);
+    ({ width, height } = metadata!.autoOrient);
+    decode = async (size) => {
+      let image = sharp(input, { failOn: "error", limitInputPixels: options.maxInputPixels, sequentialRead: true }).autoOrient();
+      if (size.width !== width || size.height !== height) image = image.resize(size.width, size.height, { fit: "fill" });
+      try {
+        return await toBitmap(image);
+      } catch (error) {
+        throw decodeFailure(error, label);
+      }
+    };
+  }
+
+  try {
+    const { variants, smallest } = await renderCascade(decode, options.variants, width, height);
+    return {
+      original: { bytes: input.length, width, height, format },
+      variants,
+      placeholder: await placeholderOf(smallest),
+    };
+  } catch (error) {
+    if (error instanceof PipelineError) throw error;
+    // The pixels decoded fine, so a failure while resizing or encoding is ours, not the input's.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TransientError("image_processing_failed", `Making the variants failed: ${message}`, { cause: error });
+  } finally {
+    heic?.close();
+  }
+}
+
+export function createImageEngine(options: EngineOptions): ImageEngine {
+  if (options.variants.length === 0) throw new TypeError("Expected at least one variant for the image engine but received none");
+  // Every input is a new buffer, so libvips' operation cache never hits; it would only hold memory.
+  sharp.cache(false);
+  // This limit bounds libvips' work per process: every caller shares it (in `npm start`, the batches the event
+  // source mapping runs at once; in the bench, the images in flight). The processor's own p-limit bounds what
+  // one invocation holds besides (its originals, read before they reach the engine); in Lambda both are
+  // processor.imageConcurrency, since one container runs one invocation at a time.
+  const limit = pLimit(options.concurrency);
+  return { process: (input) => limit(() => processImage(input, options)) };
+}
+
+/** The engine of a processor with these settings: the Lambda's and the local runtime's are made here. */
+export function imageEngineFor(settings: ProcessorRuntimeSettings): ImageEngine {
+  return createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: settings.processor.imageConcurrency });
+}

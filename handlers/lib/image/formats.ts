@@ -1,0 +1,36 @@
+import type { OutputFormat } from "../config/settings.js";
+
+/**
+ * Content types the pipeline accepts for originals. HEIC/HEIF is decoded by libheif's WebAssembly build
+ * (handlers/lib/image/heic/decoder.ts), since sharp's prebuilt libvips cannot decode HEVC.
+ */
+export const ACCEPTED_CONTENT_TYPES = [
+  "image/jpeg",
+  "image/png",
+  "image/webp",
+  "image/avif",
+  "image/gif",
+  "image/tiff",
+  "image/heic",
+  "image/heif",
+] as const;
+export type AcceptedContentType = (typeof ACCEPTED_CONTENT_TYPES)[number];
+
+export function isAcceptedContentType(value: string): value is AcceptedContentType {
+  return (ACCEPTED_CONTENT_TYPES as readonly string[]).includes(value);
+}
+
+const OUTPUT: Record<OutputFormat, { contentType: string; extension: string }> = {
+  webp: { contentType: "image/webp", extension: "webp" },
+  jpeg: { contentType: "image/jpeg", extension: "jpg" },
+  png: { contentType: "image/png", extension: "png" },
+  avif: { contentType: "image/avif", extension: "avif" },
+};
+
+export function contentTypeOf(format: OutputFormat): string {
+  return OUTPUT[format].contentType;
+}
+
+export function extensionOf(format: OutputFormat): string {
+  return OUTPUT[format].extension;
+}

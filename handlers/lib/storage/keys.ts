@@ -1,0 +1,36 @@
+import { v7 as uuidv7 } from "uuid";
+import { extensionOf } from "../image/formats.js";
+import type { OutputFormat } from "../config/settings.js";
+
+/**
+ * Object keys are made by the server from the image id; a client's filename is data, never a key.
+ * The same id and variant always give the same key, so reprocessing overwrites rather than duplicates.
+ */
+export const UPLOADS_PREFIX = "uploads/";
+export const VARIANTS_PREFIX = "variants/";
+
+const IMAGE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** A new time-sortable image id (UUIDv7). */
+export function newImageId(): string {
+  return uuidv7();
+}
+
+export function isImageId(value: string): boolean {
+  return IMAGE_ID.test(value);
+}
+
+export function originalKey(id: string): string {
+  return `${UPLOADS_PREFIX}${id}`;
+}
+
+/** The image id of an original's key, or undefined when the key is not `uploads/{id}`. */
+export function imageIdFromOriginalKey(key: string): string | undefined {
+  if (!key.startsWith(UPLOADS_PREFIX)) return undefined;
+  const id = key.slice(UPLOADS_PREFIX.length);
+  return isImageId(id) ? id : undefined;
+}
+
+export function variantKey(id: string, variant: { name: string; format: OutputFormat }): string {
+  return `${VARIANTS_PREFIX}${id}/${variant.name}.${extensionOf(variant.format)}`;
+}

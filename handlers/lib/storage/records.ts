@@ -1,0 +1,328 @@
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { OutputFormat } from "../config/settings.js";
+
+/**
+ * The image record in DynamoDB (key `id`), as DESIGN.md defines it. Every write is conditional, so that a late
+ * or duplicate message never moves a record backwards:
+ *
+ *   pending -> processing -> done
+ *                  |  ^  \-> failed   (final errors only)
+ *                  '--'               (a transient failure leaves it processing; the retry increments attempts)
+ *
+ * `done` and `failed` are terminal: a grant is single-use, so another object sent with it later is never
+ * processed. While a record is processing, a newer upload of the same key (sequencers, see startProcessing) takes
+ * it over, and only the latest upload's run may finish it.
+ */
+export type ImageStatus = "pending" | "processing" | "done" | "failed";
+
+export interface OriginalFacts {
+  bytes: number;
+  width: number;
+  height: number;
+  format: string;
+}
+
+export interface VariantFacts {
+  name: string;
+  key: string;
+  width: number;
+  height: number;
+  format: OutputFormat;
+  bytes: number;
+}
+
+export interface ErrorFacts {
+  code: string;
+  message: string;
+}
+
+export interface ImageRecord {
+  id: string;
+  status: ImageStatus;
+  filename: string;
+  contentType: string;
+  createdAt: string;
+  updatedAt: string;
+  attempts: number;
+  original?: OriginalFacts;
+  variants?: VariantFacts[];
+  placeholder?: string;
+  error?: ErrorFacts;
+  /** The S3 event sequencer of the upload this record describes (padded, see handlers/processor/s3-event.ts). */
+  sequencer?: string;
+  /**
+   * Epoch seconds, the table's TTL attribute: set on `pending` records (the grant's expiry plus a day, for
+   * events delayed in the queue), removed when processing starts, so abandoned grants disappear.
+   */
+  expiresAt?: number;
+  /** Token mode: the `sub` of the token that asked for the upload. Absent: nobody's (open mode, or straight to S3). */
+  owner?: string;
+}
+
+/** The TTL attribute of the image table. */
+export const EXPIRES_AT_ATTRIBUTE = "expiresAt";
+/** How long a pending record outlives its grant: an upload accepted just before the grant expired may wait in the queue. */
+export const PENDING_GRACE_SECONDS = 24 * 60 * 60;
+
+/** A `pending` record past its expiresAt: gone for every reader, whether or not DynamoDB has deleted it yet. */
+export function isExpiredPending(record: ImageRecord, now: Date): boolean {
+  return record.status === "pending" && record.expiresAt !== undefined && record.expiresAt * 1000 <= now.getTime();
+}
+
+/** The global secondary index behind the original project's `GET /get-processed-image-url?filename=`. */
+export const FILENAME_INDEX = "byFilename";
+export const FILENAME_INDEX_KEYS = { partition: "filename", sort: "createdAt" } as const;
+
+/** The global secondary index behind `GET /images` in token mode: a caller's images, newest first. */
+export const OWNER_INDEX = "byOwner";
+export const OWNER_INDEX_KEYS = { partition: "owner", sort: "createdAt" } as const;
+
+export interface RecordStore {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+}
+
+/** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
+export async function createPendingRecord(
+  store: RecordStore,
+  input: { id: string; filename: string; contentType: string; now: Date; grantExpiresAt?: Date; owner?: string },
+): Promise<ImageRecord> {
+  const at = input.now.toISOString();
+  const record: ImageRecord = {
+    id: input.id,
+    status: "pending",
+    filename: input.filename,
+    contentType: input.contentType,
+    createdAt: at,
+    updatedAt: at,
+    attempts: 0,
+  };
+  if (input.owner !== undefined) record.owner = input.owner;
+  if (input.grantExpiresAt) record.expiresAt = Math.ceil(input.grantExpiresAt.getTime() / 1000) + PENDING_GRACE_SECONDS;
+  await store.client.send(
+    new PutCommand({ TableName: store.tableName, Item: record, ConditionExpression: "attribute_not_exists(id)" }),
+  );
+  return record;
+}
+
+export async function getRecord(store: RecordStore, id: string): Promise<ImageRecord | undefined> {
+  const result = await store.client.send(new GetCommand({ TableName: store.tableName, Key: { id } }));
+  return result.Item as ImageRecord | undefined;
+}
+
+/** The most recent record created for a client's filename (the original project's lookup). */
+export async function findLatestRecordByFilename(store: RecordStore, filename: string): Promise<ImageRecord | undefined> {
+  const result = await store.client.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: FILENAME_INDEX,
+      KeyConditionExpression: "#filename = :filename",
+      ExpressionAttributeNames: { "#filename": FILENAME_INDEX_KEYS.partition },
+      ExpressionAttributeValues: { ":filename": filename },
+      ScanIndexForward: false,
+      Limit: 1,
+    }),
+  );
+  return result.Items?.[0] as ImageRecord | undefined;
+}
+
+/** The table key and index keys of a record in byOwner: where a page of the owner's images stopped. */
+export interface OwnerPagePosition {
+  id: string;
+  createdAt: string;
+}
+
+/** One page of an owner's records, newest first, and where the next page starts (absent on the last page). */
+export async function listRecordsByOwner(
+  store: RecordStore,
+  input: { owner: string; limit: number; after?: OwnerPagePosition },
+): Promise<{ records: ImageRecord[]; next?: OwnerPagePosition }> {
+  const result = await store.client.send(
+    new QueryCommand({
+      TableName: store.tableName,
+      IndexName: OWNER_INDEX,
+      KeyConditionExpression: "#owner = :owner",
+      ExpressionAttributeNames: { "#owner": OWNER_INDEX_KEYS.partition },
+      ExpressionAttributeValues: { ":owner": input.owner },
+      ScanIndexForward: false,
+      Limit: input.limit,
+      // The position is rebuilt with the caller's own owner: a page can only ever continue that owner's list.
+      ExclusiveStartKey: input.after ? { id: input.after.id, owner: input.owner, createdAt: input.after.createdAt } : undefined,
+    }),
+  );
+  const last = result.LastEvaluatedKey;
+  const records = (result.Items ?? []) as ImageRecord[];
+  return last ? { records, next: { id: String(last.id), createdAt: String(last.createdAt) } } : { records };
+}
+
+/** Deletes the record if `owner` still owns it; false when it is gone already (or someone else's). */
+export async function deleteOwnedRecord(store: RecordStore, input: { id: string; owner: string }): Promise<boolean> {
+  try {
+    await store.client.send(
+      new DeleteCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        ConditionExpression: "#owner = :owner",
+        ExpressionAttributeNames: { "#owner": "owner" },
+        ExpressionAttributeValues: { ":owner": input.owner },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+export type StartOutcome =
+  | { started: true; record: ImageRecord }
+  | { started: false; record: ImageRecord | undefined };
+
+/**
+ * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed`: a redelivered
+ * or late message, or another object sent with a grant already used (grants are single-use); the caller
+ * acknowledges it without work. An original with no record (uploaded straight to the bucket) gets one, named
+ * after its id. Starting removes `expiresAt`: the record is no longer an abandoned grant.
+ *
+ * With a `sequencer` (the S3 event's, padded so that strings compare in event order), the record remembers which
+ * upload of its key it describes: an event older than the one recorded never starts, and a newer one (the same
+ * key uploaded again while the first is still processing) takes the record over.
+ */
+export async function startProcessing(
+  store: RecordStore,
+  input: { id: string; contentType?: string; sequencer?: string; now: Date },
+): Promise<StartOutcome> {
+  const at = input.now.toISOString();
+  const values: Record<string, unknown> = {
+    ":processing": "processing",
+    ":done": "done",
+    ":failed": "failed",
+    ":now": at,
+    ":zero": 0,
+    ":one": 1,
+    ":id": input.id,
+    ":contentType": input.contentType ?? "application/octet-stream",
+  };
+  let update =
+    "SET #status = :processing, updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one, " +
+    "createdAt = if_not_exists(createdAt, :now), filename = if_not_exists(filename, :id), " +
+    "contentType = if_not_exists(contentType, :contentType)";
+  let condition = "attribute_not_exists(id) OR NOT (#status IN (:done, :failed))";
+  if (input.sequencer !== undefined) {
+    values[":sequencer"] = input.sequencer;
+    update += ", sequencer = :sequencer";
+    condition =
+      "attribute_not_exists(id)" +
+      " OR (NOT (#status IN (:done, :failed)) AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer))";
+  }
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: `${update} REMOVE #error, ${EXPIRES_AT_ATTRIBUTE}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return { started: true, record: result.Attributes as ImageRecord };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    return { started: false, record: await getRecord(store, input.id) };
+  }
+}
+
+/**
+ * Updates a record still being processed by this attempt: status `processing` and (with a sequencer) still the
+ * same upload. Returns the record as written, or undefined when it has moved on (a final state, or a newer upload
+ * of the key).
+ */
+async function updateWhileProcessing(
+  store: RecordStore,
+  input: { id: string; sequencer: string | undefined; update: string; values: Record<string, unknown> },
+): Promise<ImageRecord | undefined> {
+  const values: Record<string, unknown> = { ...input.values, ":processing": "processing" };
+  let condition = "#status = :processing";
+  if (input.sequencer !== undefined) {
+    values[":sequencer"] = input.sequencer;
+    condition += " AND sequencer = :sequencer";
+  }
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: input.update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return result.Attributes as ImageRecord;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Records the finished work and returns the `done` record; undefined when the record had already reached a final
+ * state, or (with a sequencer) was reopened by a newer upload of the same key.
+ */
+export async function completeRecord(
+  store: RecordStore,
+  input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
+): Promise<ImageRecord | undefined> {
+  return updateWhileProcessing(store, {
+    id: input.id,
+    sequencer: input.sequencer,
+    update: "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
+    values: {
+      ":done": "done",
+      ":now": input.now.toISOString(),
+      ":original": input.original,
+      ":variants": input.variants,
+      ":placeholder": input.placeholder,
+    },
+  });
+}
+
+/** Marks a final failure and returns the `failed` record; undefined when it had already reached a final state (or a newer upload). */
+export async function failRecord(
+  store: RecordStore,
+  input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
+): Promise<ImageRecord | undefined> {
+  const values: Record<string, unknown> = { ":failed": "failed", ":now": input.now.toISOString(), ":error": input.error };
+  let update = "SET #status = :failed, updatedAt = :now, #error = :error";
+  if (input.original) {
+    update += ", original = :original";
+    values[":original"] = input.original;
+  }
+  return updateWhileProcessing(store, { id: input.id, sequencer: input.sequencer, update, values });
+}
+
+/**
+ * Notes why an attempt failed transiently on a record still processing (its status is unchanged: the message is
+ * retried), so an operator reading the DLQ sees the last attempt's error. The next attempt's start clears it.
+ * Returns false when the record is no longer this upload's attempt in progress.
+ */
+export async function noteTransientError(
+  store: RecordStore,
+  input: { id: string; error: ErrorFacts; sequencer?: string; now: Date },
+): Promise<boolean> {
+  const noted = await updateWhileProcessing(store, {
+    id: input.id,
+    sequencer: input.sequencer,
+    update: "SET updatedAt = :now, #error = :error",
+    values: { ":now": input.now.toISOString(), ":error": input.error },
+  });
+  return noted !== undefined;
+}
