@@ -1,0 +1,85 @@
+import { auth, boolean, invalid, isPlainObject, object, rules, variants } from "./parse.js";
+import type { AuthSettings, Delivery, ProcessorSettings, Settings, VariantSpec } from "./schema.js";
+
+/**
+ * The part of the settings each function reads at run time, and its reader. The functions receive it as JSON in
+ * their environment (function-environment.ts): a setting only the infrastructure reads (alarms, log retention,
+ * reserved concurrency...) is left out, so changing it redeploys no function.
+ */
+
+/** What the processor reads at run time. Full `Settings` fit this shape. */
+export interface ProcessorRuntimeSettings {
+  variants: VariantSpec[];
+  /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
+  maxUploadBytes: number;
+  maxInputPixels: number;
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "imageConcurrency">;
+}
+
+/** What the API reads at run time (see ProcessorRuntimeSettings). */
+export interface ApiRuntimeSettings {
+  variants: VariantSpec[];
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  legacyApi: boolean;
+  /** Token mode: the issuer the API verifies tokens against. */
+  auth?: AuthSettings;
+  /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
+  delivery: Delivery;
+}
+
+export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
+  const { timeoutSeconds, imageConcurrency } = settings.processor;
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    maxInputPixels: settings.maxInputPixels,
+    processor: { timeoutSeconds, imageConcurrency },
+  };
+}
+
+export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
+  return {
+    variants: settings.variants,
+    maxUploadBytes: settings.maxUploadBytes,
+    uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
+    legacyApi: settings.legacyApi,
+    ...(settings.auth ? { auth: settings.auth } : {}),
+    delivery: settings.delivery,
+  };
+}
+
+/** Reads a function's run-time settings from JSON (its environment variable `source`), refusing what is off. */
+function runtimeJson(source: string, json: string, known: readonly string[]): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw invalid(source, "JSON", json);
+  }
+  if (!isPlainObject(raw)) throw invalid(source, "JSON object", raw);
+  return object("settings", raw, known);
+}
+
+export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "processor"]);
+  const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
+    processor: { timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds), imageConcurrency: rules.imageConcurrency(processor.imageConcurrency) },
+  };
+}
+
+export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery"]);
+  return {
+    variants: variants(raw.variants),
+    maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
+    legacyApi: boolean("legacyApi", raw.legacyApi),
+    delivery: rules.delivery(raw.delivery),
+    ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
+  };
+}
