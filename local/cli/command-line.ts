@@ -4,7 +4,7 @@
  * option. An option given twice is refused rather than silently won by the last.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { a, expected } from "../../handlers/lib/config/validation.js";
+import { a, checks, expected } from "../../handlers/lib/config/validation.js";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -49,25 +49,13 @@ export function parseCommandLine(args: string[], options: ParseArgsOptionsConfig
   return { values, positionals };
 }
 
-/** An integer option's value (or an environment variable's), refused in the vocabulary when off. */
-export function integerValue(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(expected(a.integerBetween(min, max), name, text));
-  return n;
-}
-
-export function numberValue(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (text.trim() === "" || !(n >= min && n <= max)) throw new UsageError(expected(a.numberBetween(min, max), name, text));
-  return n;
-}
-
-export function httpUrlValue(name: string, text: string): string {
-  try {
-    const url = new URL(text);
-    if (url.protocol === "http:" || url.protocol === "https:") return text;
-  } catch {
-    // refused below
-  }
-  throw new UsageError(expected(a.httpUrl, name, text));
-}
+/**
+ * The value checks of both command lines, from the one vocabulary, refusing with a UsageError: an integer option's
+ * value (or an environment variable's), a number's, an http(s) URL's.
+ */
+const check = checks((_name, message) => new UsageError(message));
+export const integerValue = check.integerText;
+export const numberValue = check.numberText;
+export const httpUrlValue = check.httpUrl;
+/** A refusal of the command line's own rule, worded in the vocabulary. */
+export const usageRefusal = check.refusal;

@@ -1,5 +1,4 @@
-import { expected } from "../../handlers/lib/config/validation.js";
-import { httpUrlValue, integerValue, numberValue, parseCommandLine, UsageError } from "./command-line.js";
+import { httpUrlValue, integerValue, numberValue, parseCommandLine, usageRefusal, UsageError } from "./command-line.js";
 import type { Faults } from "../lambda/faults.js";
 
 export { UsageError };
@@ -74,21 +73,21 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   };
   const stack = text("--stack");
   if (stack !== undefined) {
-    if (!/^[\w.-]+$/.test(stack)) throw new UsageError(expected("a stack name (letters, digits, . _ -)", "--stack", stack));
+    if (!/^[\w.-]+$/.test(stack)) throw usageRefusal("a stack name (letters, digits, . _ -)", "--stack", stack);
     options.stack = stack;
   }
   const port = text("--port");
   if (port !== undefined) options.port = integerValue("--port", port, 0, 65535);
   const dataDir = text("--data-dir");
   if (dataDir !== undefined) {
-    if (dataDir === "") throw new UsageError(expected("a directory", "--data-dir", dataDir));
+    if (dataDir === "") throw usageRefusal("a directory", "--data-dir", dataDir);
     options.dataDir = dataDir;
   }
   const rate = text("--fail-writes");
   if (rate !== undefined) options.faults.s3WriteFailureRate = numberValue("--fail-writes", rate, 0, 1);
   const failKeys = text("--fail-keys");
   if (failKeys !== undefined) {
-    if (failKeys === "") throw new UsageError(expected("text a key contains", "--fail-keys", failKeys));
+    if (failKeys === "") throw usageRefusal("text a key contains", "--fail-keys", failKeys);
     options.faults.failAlwaysKeys = (key) => key.includes(failKeys);
   }
   const crashAfter = text("--crash-after");

@@ -13,7 +13,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
-import { a, expected } from "../../handlers/lib/config/validation.js";
+import { checks } from "../../handlers/lib/config/validation.js";
 import type { OutcomeReport } from "../../handlers/processor/processor.js";
 import type { BatchHandler } from "./event-source-mapping.js";
 import { seededRandom } from "./seeded-random.js";
@@ -50,13 +50,14 @@ export interface FaultInjector {
   observe(report: Pick<OutcomeReport, "outcome">): void;
 }
 
+/** Fault options are refused as a RangeError, in the vocabulary. */
+const check = checks((_name, message) => new RangeError(message));
+
 export function validateFaults(faults: Faults): Faults {
   const rate = faults.s3WriteFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(expected(a.numberBetween(0, 1), "s3WriteFailureRate", rate));
+  if (rate !== undefined) check.number("s3WriteFailureRate", rate, 0, 1);
   const crash = faults.crashAfterRecords;
-  if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0)) {
-    throw new RangeError(expected("a non-negative integer", "crashAfterRecords", crash));
-  }
+  if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0)) throw check.refusal("a non-negative integer", "crashAfterRecords", crash);
   return faults;
 }
 

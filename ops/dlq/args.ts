@@ -1,5 +1,4 @@
-import { httpUrlValue, integerValue, parseCommandLine } from "../../local/cli/command-line.js";
-import { expected } from "../../handlers/lib/config/validation.js";
+import { httpUrlValue, integerValue, parseCommandLine, usageRefusal } from "../../local/cli/command-line.js";
 import { UsageError } from "./errors.js";
 
 export type Command = "list" | "replay";
@@ -68,7 +67,7 @@ export function parseArgs(argv: string[]): DlqArgs {
 
   if (switches.has("--help")) return { command: "help", json: false, dryRun: false };
   const [command, ...extra] = positionals;
-  if (command !== "list" && command !== "replay") throw new UsageError(expected("list or replay", "the subcommand", command));
+  if (command !== "list" && command !== "replay") throw usageRefusal("list or replay", "the subcommand", command);
   if (extra.length > 0) throw new UsageError(`Unexpected argument ${JSON.stringify(extra[0])}`);
 
   for (const flag of [...values.keys(), ...switches]) {

@@ -2,8 +2,14 @@ import { expect } from "chai";
 import { errorOf } from "../support/settings-errors.js";
 import { readFile } from "node:fs/promises";
 import {
+  DEFAULT_QUALITY,
   DEFAULT_SETTINGS,
+  DEFAULT_VARIANT,
+  DEFAULT_WEBHOOK_HEADER,
+  defaultUploadUrlTtlSeconds,
   GIB,
+  MIB,
+  OPTIONAL_SETTINGS_KEYS,
   LOG_RETENTION_DAYS,
   parseSettings,
   reservedConcurrencyRequirement,
@@ -14,44 +20,24 @@ import { stackSettingsFromYaml } from "../../local/cli/stack-file.js";
 
 
 describe("stack settings", () => {
-  it("fills every default from DESIGN.md when nothing is set", () => {
+  it("fills every default of the schema (DEFAULT_SETTINGS) when nothing is set, and no optional setting", () => {
     const settings = parseSettings({});
-    expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
-    expect(settings.maxInputPixels).to.equal(100_000_000);
-    // A slow phone upload of 25 MiB at 1 Mbit/s: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 s, rounded up to 300 s.
-    expect(settings.uploadUrlTtlSeconds).to.equal(300);
-    expect(settings.legacyApi).to.equal(false);
-    expect(settings).not.to.have.property("budget");
-    expect(settings.processor.memoryMb).to.equal(1536);
-    expect(settings.processor.architecture).to.equal("arm64");
-    expect(settings.queue.maxReceiveCount).to.equal(5);
-    expect(settings.variants.map((v) => [v.name, v.width, v.format])).to.deep.equal([
-      ["thumb", 320, "webp"],
-      ["medium", 1024, "webp"],
-      ["large", 2048, "webp"],
-    ]);
-    expect(settings.allowedOrigins).to.deep.equal([]);
-    expect(settings.processor).to.deep.equal({
-      memoryMb: 1536,
-      timeoutSeconds: 60,
-      architecture: "arm64",
-      batchSize: 10,
-      batchWindowSeconds: 0,
-      maxConcurrency: 5,
-      imageConcurrency: 2,
-      logRetentionDays: 14,
-    });
-    expect(settings.api).to.deep.equal({ reservedConcurrency: 0, logRetentionDays: 14, architecture: "arm64" });
-    expect(settings.originalsRetentionDays).to.equal(30);
-    expect(settings.forceDestroy).to.equal(false);
-    expect(settings.deletionProtection).to.equal(false);
-    expect(settings).not.to.have.property("alarmEmail");
     expect(settings).to.deep.equal(DEFAULT_SETTINGS);
+    for (const key of OPTIONAL_SETTINGS_KEYS) expect(settings).not.to.have.property(key);
+  });
+
+  it("derives the upload grant's default expiry from maxUploadBytes (a slow phone upload, in whole minutes)", () => {
+    // 25 MiB at 1 Mbit/s: 26,214,400 * 8 / 1e6 = 209.7 s, + 60 s, rounded up to 300 s.
+    expect(parseSettings({ maxUploadBytes: 25 * MIB }).uploadUrlTtlSeconds).to.equal(300);
+    // 200 MiB: 1677.7 s + 60 s -> 1740 s; the grant never outlives the signing credentials' hour.
+    expect(parseSettings({ maxUploadBytes: 200 * MIB, processor: { memoryMb: 1024 } }).uploadUrlTtlSeconds).to.equal(1740);
+    expect(parseSettings({ maxUploadBytes: 1000 * MIB, processor: { memoryMb: 4096 } }).uploadUrlTtlSeconds).to.equal(3600);
+    expect(DEFAULT_SETTINGS.uploadUrlTtlSeconds).to.equal(defaultUploadUrlTtlSeconds(DEFAULT_SETTINGS.maxUploadBytes));
   });
 
   it("normalises to a value that parses to itself (how handlers receive it)", () => {
     const settings = parseSettings({ variants: [{ name: "a", width: 10, format: "jpeg" }], allowedOrigins: ["https://x.example"] });
-    expect(settings.variants).to.deep.equal([{ name: "a", width: 10, fit: "inside", format: "jpeg", quality: 82 }]);
+    expect(settings.variants).to.deep.equal([{ name: "a", width: 10, fit: DEFAULT_VARIANT.fit, format: "jpeg", quality: DEFAULT_QUALITY.jpeg }]);
     expect(parseSettings(JSON.parse(JSON.stringify(settings)))).to.deep.equal(settings);
   });
 
@@ -147,7 +133,7 @@ describe("stack settings", () => {
     expect(parseSettings({}).events).to.equal(undefined);
     expect(parseSettings({ events: {} }).events).to.deep.equal({});
     expect(parseSettings({ events: { webhook: { url: "https://hooks.example.com/images" } } }).events).to.deep.equal({
-      webhook: { url: "https://hooks.example.com/images", headerName: "x-image-pipeline-secret" },
+      webhook: { url: "https://hooks.example.com/images", headerName: DEFAULT_WEBHOOK_HEADER },
     });
     expect(parseSettings({ events: { webhook: { url: "https://h.example.com/", headerName: "X-Hook-Key" } } }).events?.webhook?.headerName).to.equal("X-Hook-Key");
     const refusals: Array<[unknown, string, string]> = [

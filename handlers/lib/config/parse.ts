@@ -22,7 +22,7 @@ import {
   type VariantSpec,
   type WebhookSettings,
 } from "./schema.js";
-import { a, expected } from "./validation.js";
+import { a, checks, isPlainObject, urlOf } from "./validation.js";
 
 /**
  * The stack's settings parser: one typed, validated reader shared by the Pulumi program (components/), the local
@@ -40,32 +40,11 @@ export class SettingsError extends Error {
   }
 }
 
-export function invalid(key: string, what: string, received: unknown): SettingsError {
-  return new SettingsError(key, expected(what, key, received));
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function integer(key: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(key, a.integerBetween(min, max), value);
-  }
-  return value;
-}
-
-export function boolean(key: string, value: unknown): boolean {
-  if (typeof value !== "boolean") throw invalid(key, "boolean", value);
-  return value;
-}
-
-function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== "string" || !allowed.includes(value as T)) {
-    throw invalid(key, a.oneOf(allowed), value);
-  }
-  return value as T;
-}
+/** The settings' checks: refusals in the vocabulary, thrown as a SettingsError naming the key. */
+const check = checks((key, message) => new SettingsError(key, message));
+export const invalid = (key: string, what: string, received: unknown): Error => check.refusal(what, key, received);
+const { integer, oneOf } = check;
+export const boolean = check.boolean;
 
 export function object(key: string, value: unknown, known: readonly string[]): Record<string, unknown> {
   if (!isPlainObject(value)) throw invalid(key, "object", value);
@@ -140,14 +119,8 @@ export function variants(value: unknown): VariantSpec[] {
 }
 
 function origin(key: string, value: unknown): string {
-  if (typeof value === "string") {
-    try {
-      const url = new URL(value);
-      if ((url.protocol === "http:" || url.protocol === "https:") && url.origin === value) return value;
-    } catch {
-      // fall through to the error below
-    }
-  }
+  const url = urlOf(value);
+  if ((url?.protocol === "http:" || url?.protocol === "https:") && url.origin === value) return value;
   throw invalid(key, "an origin URL such as https://images.example.com (scheme and host, no path or trailing slash)", value);
 }
 
@@ -190,14 +163,8 @@ const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 
 /** An https URL, or http on a loopback host (the local runtime's own issuer). */
 function secureUrl(key: string, value: unknown): string {
-  if (typeof value === "string") {
-    try {
-      const url = new URL(value);
-      if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname))) return value;
-    } catch {
-      // fall through to the error below
-    }
-  }
+  const url = urlOf(value);
+  if (url && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname)))) return value as string;
   throw invalid(key, "an https URL (http only on 127.0.0.1, localhost or [::1])", value);
 }
 
@@ -222,12 +189,7 @@ const RESERVED_HEADERS = ["authorization", "content-type", "content-length", "ho
 
 function webhook(value: unknown): WebhookSettings {
   const raw = object("events.webhook", value, ["url", "headerName"]);
-  let url: URL | undefined;
-  try {
-    url = typeof raw.url === "string" ? new URL(raw.url) : undefined;
-  } catch {
-    url = undefined;
-  }
+  const url = urlOf(raw.url);
   if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
   const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
   if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {

@@ -1,4 +1,5 @@
-import { auth, boolean, invalid, isPlainObject, object, rules, variants } from "./parse.js";
+import { auth, boolean, invalid, object, rules, variants } from "./parse.js";
+import { isPlainObject } from "./validation.js";
 import type { AuthSettings, Delivery, ProcessorSettings, Settings, VariantSpec } from "./schema.js";
 
 /**
