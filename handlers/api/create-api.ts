@@ -53,17 +53,17 @@ export function createApi(deps: ApiDeps): ApiHandler {
     }
     if (candidates.length === 0) {
       const file = request.method === "GET" ? await guarded(request, "api", () => serveFile(request.path)) : undefined;
-      return file ?? errorResponse(new HttpError(404, "not_found", `No route for ${request.method} ${echo(request.path)}`), "api");
+      return file ?? errorResponse(new HttpError("not_found", `No route for ${request.method} ${echo(request.path)}`), "api");
     }
     const routes = candidates.map((c) => c.route);
     if (request.method === "OPTIONS") return { statusCode: 204, headers: allowHeader(routes) };
     const chosen = candidates.find((c) => c.route.method === request.method);
     const style = (chosen ?? candidates[0]!).route.errorStyle;
     if (!chosen) {
-      return errorResponse(new HttpError(405, "method_not_allowed", `${request.method} is not allowed on ${echo(request.path)}`, allowHeader(routes)), style);
+      return errorResponse(new HttpError("method_not_allowed", `${request.method} is not allowed on ${echo(request.path)}`, allowHeader(routes)), style);
     }
     if (request.body.length > MAX_BODY_BYTES) {
-      return errorResponse(new HttpError(413, "payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
+      return errorResponse(new HttpError("payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
     }
     return guarded(request, style, async () => {
       const caller = verifyToken && !chosen.route.public ? await verifyToken(request.headers.authorization) : undefined;
@@ -83,7 +83,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
       }
       const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
       ctx.logger.error("Request failed", { method: request.method, path: request.path, error: cause });
-      return errorResponse(new HttpError(500, "internal_error", "The request failed; try again"), style);
+      return errorResponse(new HttpError("internal_error", "The request failed; try again"), style);
     }
   }
 

@@ -39,7 +39,7 @@ export function refusalOutsideCdn(ctx: ApiContext, request: ApiRequest): HttpErr
   const given = Buffer.from(request.headers[ORIGIN_SECRET_HEADER] ?? "");
   const wanted = Buffer.from(expected);
   if (given.length === wanted.length && timingSafeEqual(given, wanted)) return undefined;
-  return new HttpError(403, "forbidden", "This API answers only through its CDN; use the CDN's URL");
+  return new HttpError("forbidden", "This API answers only through its CDN; use the CDN's URL");
 }
 
 /** The origin the page and variants are served from, as the viewer sees it (`https://d111.cloudfront.net`). */

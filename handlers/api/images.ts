@@ -96,7 +96,7 @@ function encodeCursor(owner: string, position: OwnerPagePosition): string {
 }
 
 function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
-  const invalid = new HttpError(400, "invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
+  const invalid = new HttpError("invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
   let parsed: { o?: unknown; c?: unknown; i?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
@@ -112,7 +112,7 @@ function pageSize(query: URLSearchParams): number {
   if (raw === null) return DEFAULT_PAGE_SIZE;
   const limit = Number(raw);
   if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new HttpError(400, "invalid_field", `Expected an integer from 1 to ${MAX_PAGE_SIZE} for limit but received ${JSON.stringify(echo(raw))}`);
+    throw new HttpError("invalid_field", `Expected an integer from 1 to ${MAX_PAGE_SIZE} for limit but received ${JSON.stringify(echo(raw))}`);
   }
   return limit;
 }
@@ -145,7 +145,6 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
     await invalidateDeletedVariants(ctx, request, id);
   } catch (error) {
     throw new HttpError(
-      503,
       "invalidation_failed",
       "The image's files are deleted but the CDN could not be told to drop its copies; repeat the DELETE to finish",
       { "retry-after": "5" },
@@ -171,7 +170,7 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
 export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams, urlOf: VariantUrl): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
-    throw new HttpError(400, "invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
+    throw new HttpError("invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
   }
   const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
   const record = await findLatestRecordByFilename(ctx.records, filename);

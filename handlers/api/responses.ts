@@ -12,20 +12,9 @@ export interface ApiResponse extends APIGatewayProxyStructuredResultV2 {
  */
 export type ErrorStyle = "api" | "legacy";
 
-/** A refusal a route raises; the router renders it in the route's error style. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    /** For the logs only (a 5xx's reason is never sent to the client). */
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
+// The error vocabulary (codes and their statuses) is errors.ts's; re-exported for the routes that import it here.
+export { HttpError, type ApiErrorCode } from "./errors.js";
+import { HttpError } from "./errors.js";
 
 /** Headers on every response: no MIME sniffing, no Referer to anything the page links to. */
 export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;
@@ -47,5 +36,5 @@ export function errorResponse(error: HttpError, style: ErrorStyle): ApiResponse 
 }
 
 export function notFound(message = "Not found"): HttpError {
-  return new HttpError(404, "not_found", message);
+  return new HttpError("not_found", message);
 }

@@ -29,7 +29,7 @@ function keySetFor(jwksUrl: string): JWTVerifyGetKey {
 function unauthorized(message: string, invalidToken: boolean): HttpError {
   // RFC 6750: no error code when no token was sent, invalid_token when the token is at fault.
   const challenge = invalidToken ? `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "")}"` : "Bearer";
-  return new HttpError(401, "unauthorized", message, { "www-authenticate": challenge });
+  return new HttpError("unauthorized", message, { "www-authenticate": challenge });
 }
 
 /** The key set could not be read: the issuer's fault or the network's, never the caller's. */
@@ -95,7 +95,7 @@ export function createTokenVerifier(auth: AuthSettings): TokenVerifier {
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof KeySetUnavailable) {
-        throw new HttpError(503, "auth_unavailable", "The token issuer's keys cannot be fetched right now; try again shortly", { "retry-after": "5" }, { cause: error.message });
+        throw new HttpError("auth_unavailable", "The token issuer's keys cannot be fetched right now; try again shortly", { "retry-after": "5" }, { cause: error.message });
       }
       throw unauthorized(reason(error), true);
     }

@@ -11,7 +11,7 @@ export const MAX_FILENAME_BYTES = 255;
 export type JsonObject = Record<string, unknown>;
 
 function invalidField(field: string, what: string, received: unknown): HttpError {
-  return new HttpError(400, "invalid_field", expected(what, field, received));
+  return new HttpError("invalid_field", expected(what, field, received));
 }
 
 /**
@@ -23,7 +23,7 @@ export function requireJsonBody(request: ApiRequest): Buffer {
   const mediaType = declared.split(";")[0]!.trim().toLowerCase();
   if (mediaType !== "application/json") {
     const received = declared === "" ? "none" : echo(declared);
-    throw new HttpError(415, "unsupported_media_type", `Expected a request body of type application/json but received ${received}`);
+    throw new HttpError("unsupported_media_type", `Expected a request body of type application/json but received ${received}`);
   }
   return request.body;
 }
@@ -33,10 +33,10 @@ export function parseJsonObject(body: Buffer): JsonObject {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new HttpError(400, "invalid_json", body.length === 0 ? expected("a JSON object", "the request body", undefined) : "The request body is not valid JSON");
+    throw new HttpError("invalid_json", body.length === 0 ? expected("a JSON object", "the request body", undefined) : "The request body is not valid JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError(400, "invalid_json", expected("a JSON object", "the request body", value));
+    throw new HttpError("invalid_json", expected("a JSON object", "the request body", value));
   }
   return value as JsonObject;
 }
@@ -68,36 +68,36 @@ const INVISIBLE_OR_BIDI = /[\p{Cf}\p{Bidi_Control}]/u;
  */
 export function sanitiseFilename(raw: string): string {
   if (Buffer.byteLength(raw, "utf8") > MAX_FILENAME_BYTES) {
-    throw new HttpError(400, "filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
+    throw new HttpError("filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
   }
   if (LONE_SURROGATE.test(raw)) {
-    throw new HttpError(400, "invalid_filename", "The filename is not well-formed Unicode (it holds a lone surrogate)");
+    throw new HttpError("invalid_filename", "The filename is not well-formed Unicode (it holds a lone surrogate)");
   }
   if (CONTROL_CHARACTERS.test(raw)) {
-    throw new HttpError(400, "invalid_filename", "The filename contains control characters");
+    throw new HttpError("invalid_filename", "The filename contains control characters");
   }
   const invisible = INVISIBLE_OR_BIDI.exec(raw);
   if (invisible) {
     const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-    throw new HttpError(400, "invalid_filename", `The filename contains an invisible or text-direction character (${codePoint})`);
+    throw new HttpError("invalid_filename", `The filename contains an invisible or text-direction character (${codePoint})`);
   }
   const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
   if (name === "" || name === "." || name === "..") {
-    throw new HttpError(400, "invalid_filename", expected("a file name", "filename", raw));
+    throw new HttpError("invalid_filename", expected("a file name", "filename", raw));
   }
   return name;
 }
 
 export function requireAcceptedContentType(contentType: string): AcceptedContentType {
   if (!isAcceptedContentType(contentType)) {
-    throw new HttpError(415, "unsupported_media_type", `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
+    throw new HttpError("unsupported_media_type", `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
   }
   return contentType;
 }
 
 export function requireSizeWithin(size: number, maxUploadBytes: number): number {
   if (size > maxUploadBytes) {
-    throw new HttpError(413, "file_too_large", `The file is ${size} bytes; the limit is ${maxUploadBytes} bytes`);
+    throw new HttpError("file_too_large", `The file is ${size} bytes; the limit is ${maxUploadBytes} bytes`);
   }
   return size;
 }
