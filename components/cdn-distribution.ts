@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
-import { HSTS_HEADER, SECURITY_HEADERS } from "../handlers/api/responses.js";
+import { DISTRIBUTION_ID_HEADER, HSTS_HEADER, ORIGIN_SECRET_HEADER, SECURITY_HEADERS, VIEWER_HOST_HEADER } from "../handlers/lib/contract/http-headers.js";
 import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
@@ -176,7 +175,7 @@ type SecurityHeadersConfig = aws.types.input.cloudfront.ResponseHeadersPolicySec
 type ApiSecurityHeader = keyof typeof SECURITY_HEADERS | keyof typeof HSTS_HEADER;
 
 /**
- * Each of the API's security headers (handlers/api/responses.ts, the one place they are defined) as the field of a
+ * Each of the API's security headers (handlers/lib/contract/http-headers.ts, the one place they are defined) as the field of a
  * response headers policy that sends it. A header added there fails to compile here until the edge states it too.
  */
 const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHeadersConfig } = {
@@ -196,7 +195,7 @@ const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHe
   }),
 };
 
-/** handlers/api/responses.ts' SECURITY_HEADERS and HSTS_HEADER (viewers reach the edge over HTTPS only), as a policy. */
+/** handlers/lib/contract/http-headers.ts' SECURITY_HEADERS and HSTS_HEADER (viewers reach the edge over HTTPS only), as a policy. */
 export function variantSecurityHeaders(): SecurityHeadersConfig {
   const headers: Record<ApiSecurityHeader, string> = { ...SECURITY_HEADERS, ...HSTS_HEADER };
   return Object.assign({}, ...Object.entries(headers).map(([name, value]) => POLICY_FIELD_OF[name as ApiSecurityHeader](value)));

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DETAIL_TYPES, EVENT_SOURCE } from "../handlers/processor/completion-events.js";
+import { DETAIL_TYPES, EVENT_SOURCE } from "../handlers/lib/contract/completion-events.js";
 import { DLQ_RETENTION_SECONDS } from "../handlers/lib/contract/queue-timing.js";
 import { ResourceTypes } from "./resource-types.js";
 

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { apiCorsPolicy } from "../handlers/api/cors.js";
+import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";
 import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/storage/records.js";
 import { apiEnvironment } from "../handlers/lib/config/function-environment.js";
 import type { Settings } from "../handlers/lib/config/settings.js";
@@ -30,7 +30,7 @@ export interface HttpApiArgs {
 /**
  * The HTTP API and the page: a Lambda behind a public Function URL (with `delivery: cdn`, public but answering
  * only requests carrying the origin secret CloudFront adds). CORS for `allowedOrigins` is configured on
- * the URL and nowhere else (handlers/api/cors.ts defines the policy; the handler sets no CORS header).
+ * the URL and nowhere else (handlers/lib/contract/api-cors.ts defines the policy; the handler sets no CORS header).
  * With `api.reservedConcurrency` set, reserved concurrency caps what abuse can cost (off by default).
  */
 export class HttpApi extends pulumi.ComponentResource {

@@ -6,7 +6,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { createApi } from "../handlers/api/create-api.js";
-import { apiCorsPolicy } from "../handlers/api/cors.js";
+import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";
 import { createDocumentClient, createS3Client, createSqsClient } from "../handlers/lib/storage/aws-clients.js";
 import { imageEngineFor } from "../handlers/lib/image/engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/storage/keys.js";

@@ -6,19 +6,14 @@ import type { VariantFacts } from "../lib/storage/records.js";
 import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
 import { HttpError } from "./responses.js";
+import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../lib/contract/http-headers.js";
 
 /**
  * How the API hands out variants (the `delivery` setting): presigned S3 GETs, or stable paths on the CDN's origin.
- *
- * Behind CloudFront the Function URL is public, so it must tell CloudFront's requests from anyone else's:
- * CloudFront adds ORIGIN_SECRET_HEADER (a custom origin header, which replaces any a viewer sends) and the API
- * refuses requests without it. The distribution's viewer-request function sets VIEWER_HOST_HEADER and
- * DISTRIBUTION_ID_HEADER on every request (overwriting the viewer's), which is how the API learns its public
- * origin and its distribution: they cannot reach its environment, since the distribution is made after it.
+ * Behind CloudFront, the headers the distribution adds (handlers/lib/contract/http-headers.ts) tell the API its
+ * requests from anyone else's, its public origin and its distribution.
  */
-export const ORIGIN_SECRET_HEADER = "x-origin-verify";
-export const VIEWER_HOST_HEADER = "x-forwarded-host";
-export const DISTRIBUTION_ID_HEADER = "x-cdn-distribution-id";
+export { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER };
 
 export interface CdnDelivery {
   /** What CloudFront sends in ORIGIN_SECRET_HEADER. Absent only locally, where no CDN stands in front. */

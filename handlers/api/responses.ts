@@ -16,10 +16,8 @@ export type ErrorStyle = "api" | "legacy";
 export { HttpError, type ApiErrorCode } from "./errors.js";
 import { HttpError } from "./errors.js";
 
-/** Headers on every response: no MIME sniffing, no Referer to anything the page links to. */
-export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;
-/** Added over HTTPS only (a browser ignores it over HTTP, and the local runtime is HTTP). */
-export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } as const;
+// The security headers are a contract with the CDN and the local runtime (handlers/lib/contract/http-headers.ts).
+export { HSTS_HEADER, SECURITY_HEADERS } from "../lib/contract/http-headers.js";
 
 // The echo rule is the validation vocabulary's (handlers/lib/config/validation.ts).
 export { echo, MAX_ECHO_CHARACTERS } from "../lib/config/validation.js";

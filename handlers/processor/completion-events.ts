@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { ImageRecord } from "../lib/storage/records.js";
+import { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType } from "../lib/contract/completion-events.js";
 import type { OutcomeHook, OutcomeReport } from "./processor.js";
 
 /**
@@ -10,9 +11,7 @@ import type { OutcomeHook, OutcomeReport } from "./processor.js";
  * (`reusedGrant`) publishes nothing: the image did not change.
  */
 
-export const EVENT_SOURCE = "image-pipeline";
-export const DETAIL_TYPES = { done: "Image Processed", failed: "Image Failed" } as const;
-export type CompletionDetailType = (typeof DETAIL_TYPES)[keyof typeof DETAIL_TYPES];
+export { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType };
 
 export interface CompletionDetail {
   eventId: string;

@@ -1,4 +1,5 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
 import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
 import { imageIdFromOriginalKey, variantKey } from "../lib/storage/keys.js";
@@ -59,8 +60,8 @@ export interface ObjectProcessingDeps {
   now: () => Date;
 }
 
-/** Variants are addressed by content that never changes under a key, except through a re-upload of the original. */
-export const VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable";
+// The variants' cache-control is a contract with the CDN and the local runtime (handlers/lib/contract/).
+export { VARIANT_CACHE_CONTROL };
 
 /**
  * Writes each distinct variant object once (variants that came out identical share one, see ProducedVariant's

@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
-import { corsHeaders, isPreflight, type CorsPolicy } from "../../handlers/api/cors.js";
-import { SECURITY_HEADERS } from "../../handlers/api/responses.js";
+import { corsHeaders, isPreflight, type CorsPolicy } from "../../handlers/lib/contract/api-cors.js";
+import { SECURITY_HEADERS } from "../../handlers/lib/contract/http-headers.js";
 import { acceptLoopbackHostsOnly } from "../stand-ins/loopback-host.js";
 import type { LocalEdge } from "../s3/variant-origin.js";
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { echo, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { VARIANTS_PREFIX } from "../../handlers/lib/storage/keys.js";
-import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
+import { VARIANT_CACHE_CONTROL } from "../../handlers/lib/contract/http-headers.js";
 
 /** Answers the request and returns true when its path is the CDN's to serve; false leaves it to the API. */
 export type LocalEdge = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;

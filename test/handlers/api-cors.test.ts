@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { apiCorsPolicy, corsHeaders, isPreflight } from "../../handlers/api/cors.js";
+import { apiCorsPolicy, corsHeaders, isPreflight } from "../../handlers/lib/contract/api-cors.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 describe("API CORS policy (the Function URL's, mirrored by the local runtime)", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
-import type { CorsPolicy } from "../../handlers/api/cors.js";
+import type { CorsPolicy } from "../../handlers/lib/contract/api-cors.js";
 import { listenFunctionUrl, MAX_REQUEST_BYTES, PortInUseError, type FunctionUrlServer } from "../../local/lambda/function-url.js";
 
 /** The Function URL adapter with a recording fake API handler. */

@@ -1,4 +1,4 @@
-import type { Settings } from "../lib/config/settings.js";
+import type { Settings } from "../config/settings.js";
 
 /**
  * CORS for the API, configured in one place: the Function URL's own CORS setting (components/ passes this policy
