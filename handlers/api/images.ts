@@ -12,6 +12,7 @@ import {
   type OwnerPagePosition,
   type VariantFacts,
 } from "../lib/storage/records.js";
+import { publicView, type PublicVariant, type PublicView } from "../lib/contract/public-view.js";
 import { invalidateDeletedVariants, type VariantUrl } from "./delivery.js";
 import type { ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
@@ -20,48 +21,22 @@ import { srcsetOf } from "./srcset.js";
 import type { Caller } from "./token-verifier.js";
 import { sanitiseFilename } from "./validation.js";
 
-export interface VariantView {
-  name: string;
-  width: number;
-  height: number;
-  format: string;
-  bytes: number;
+export interface VariantView extends PublicVariant {
   url: string;
 }
 
-/** The record as the HTTP API shows it (DESIGN.md): storage details (keys, attempts) stay inside. */
-export interface ImageView {
-  id: string;
-  status: ImageRecord["status"];
-  filename: string;
-  original?: ImageRecord["original"];
-  variants: VariantView[];
+/** The record as the HTTP API shows it (publicView), each variant with its URL. */
+export interface ImageView extends PublicView<VariantView> {
   /** `done` only: the variants a browser may choose from by width (srcset.ts). */
   srcset?: string;
-  placeholder?: string;
-  error?: ImageRecord["error"];
-  createdAt: string;
-  updatedAt: string;
 }
 
 export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: VariantUrl): Promise<ImageView> {
-  const variants = record.status === "done" ? (record.variants ?? []) : [];
-  const view: ImageView = {
-    id: record.id,
-    status: record.status,
-    filename: record.filename,
-    variants: await Promise.all(
-      variants.map(async (v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes, url: await urlOf(v) })),
-    ),
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  };
+  const { variants, ...rest } = publicView(record);
+  const stored = new Map((record.variants ?? []).map((v) => [v.name, v]));
+  const view: ImageView = { ...rest, variants: await Promise.all(variants.map(async (v) => ({ ...v, url: await urlOf(stored.get(v.name)!) }))) };
   const srcset = record.status === "done" ? srcsetOf(view.variants, ctx.settings.variants) : undefined;
   if (srcset) view.srcset = srcset;
-  if (record.original) view.original = record.original;
-  if (record.placeholder) view.placeholder = record.placeholder;
-  // A retried attempt's error is for operators (it may name buckets, keys, roles): clients see final errors only.
-  if (record.error && record.status === "failed") view.error = record.error;
   return view;
 }
 

@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { ImageRecord } from "../lib/storage/records.js";
+import { publicView, type PublicView } from "../lib/contract/public-view.js";
 import { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType } from "../lib/contract/completion-events.js";
 import type { OutcomeHook, OutcomeReport } from "./processor.js";
 
@@ -13,18 +14,11 @@ import type { OutcomeHook, OutcomeReport } from "./processor.js";
 
 export { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType };
 
-export interface CompletionDetail {
+/** The image's public view (publicView: no URLs), its owner when it has one, and an id to deduplicate by. */
+export interface CompletionDetail extends PublicView {
   eventId: string;
-  id: string;
   status: "done" | "failed";
-  filename: string;
   owner?: string;
-  original?: ImageRecord["original"];
-  variants: Array<{ name: string; width: number; height: number; format: string; bytes: number }>;
-  placeholder?: string;
-  error?: ImageRecord["error"];
-  createdAt: string;
-  updatedAt: string;
 }
 
 export interface CompletionEvent {
@@ -44,16 +38,9 @@ export function completionEventOf(report: OutcomeReport): CompletionEvent | unde
     // A record without a sequencer (an unsequenced event) is told apart by its final write's time, which a
     // redelivery does not change.
     eventId: `${record.id}:${record.sequencer ?? record.updatedAt}`,
-    id: record.id,
+    ...publicView(record),
     status: record.status,
-    filename: record.filename,
     ...(typeof owner === "string" ? { owner } : {}),
-    ...(record.original ? { original: record.original } : {}),
-    variants: record.status === "done" ? (record.variants ?? []).map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes })) : [],
-    ...(record.placeholder ? { placeholder: record.placeholder } : {}),
-    ...(record.status === "failed" && record.error ? { error: record.error } : {}),
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
   };
   return { source: EVENT_SOURCE, detailType: DETAIL_TYPES[record.status], detail };
 }
