@@ -72,7 +72,7 @@ function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: 
 }
 
 async function loadLambdaCode(job: ChildJob): Promise<void> {
-  const { createProcessorFromEnv } = await import("../handlers/processor/environment.js");
+  const { createProcessorFromEnv } = await import("../handlers/processor/create-from-env.js");
   const { parseSettings } = await import("../handlers/lib/config/settings.js");
   const { processorEnvironment } = await import("../handlers/lib/config/function-environment.js");
   createProcessorFromEnv({

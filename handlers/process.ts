@@ -3,6 +3,6 @@
  * failures. The logic lives in handlers/processor/; clients, settings and the image engine are made once here,
  * at module scope, and reused by every invocation of the container.
  */
-import { createProcessorFromEnv } from "./processor/environment.js";
+import { createProcessorFromEnv } from "./processor/create-from-env.js";
 
 export const handler = createProcessorFromEnv();

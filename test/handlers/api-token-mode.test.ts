@@ -151,7 +151,7 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
       logged = [];
     });
 
-    /** The deployed API's dependencies (handlers/api/environment.ts) for `delivery`, with the recorded client. */
+    /** The deployed API's dependencies (handlers/api/create-from-env.ts) for `delivery`, with the recorded client. */
     function apiWith(delivery: Settings["delivery"]): ApiHandler {
       return createApi({
         s3: standIns.s3,

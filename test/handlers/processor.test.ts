@@ -17,7 +17,7 @@ import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
 import { createPendingRecord, getRecord, type ImageRecord } from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { processorEnvironment } from "../../handlers/lib/config/function-environment.js";
-import { createProcessorFromEnv } from "../../handlers/processor/environment.js";
+import { createProcessorFromEnv } from "../../handlers/processor/create-from-env.js";
 import { eventBridgePublisher } from "../../handlers/processor/completion-events.js";
 import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";
 import { allOf, createProcessor, logOutcomes, OUTCOME_MESSAGE, type OutcomeReport, type ProcessorDeps } from "../../handlers/processor/processor.js";

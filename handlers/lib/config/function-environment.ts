@@ -1,4 +1,4 @@
-import { optionalEnv, requireEnv } from "./env.js";
+import { optionalEnv, requireEnv } from "./environment-variables.js";
 import {
   apiRuntimeSettings,
   parseApiRuntimeSettings,

@@ -3,7 +3,7 @@ import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { optionalEnv } from "../config/env.js";
+import { optionalEnv } from "../config/environment-variables.js";
 
 /**
  * AWS SDK clients as the handlers use them. In Lambda every endpoint is AWS's own. The local runtime points the
