@@ -1,5 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { ImageRecord } from "../lib/storage/records.js";
+import { TransientError } from "../lib/errors.js";
 import { publicView, type PublicView } from "../lib/contract/public-view.js";
 import { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType } from "../lib/contract/completion-events.js";
 import type { OutcomeHook, OutcomeReport } from "./processor.js";
@@ -45,10 +46,6 @@ export function completionEventOf(report: OutcomeReport): CompletionEvent | unde
   return { source: EVENT_SOURCE, detailType: DETAIL_TYPES[record.status], detail };
 }
 
-export class EventPublishError extends Error {
-  override name = "EventPublishError";
-}
-
 /** The outcome hook that puts each completion event on the bus; a failed or partly failed PutEvents throws. */
 export function eventBridgePublisher(options: { client: Pick<EventBridgeClient, "send">; busName: string }): OutcomeHook {
   return async (report) => {
@@ -60,9 +57,10 @@ export function eventBridgePublisher(options: { client: Pick<EventBridgeClient, 
       }),
     );
     // PutEvents answers 200 with per-entry failures (throttling, internal errors): those are failures too.
+    // A refused publish may pass when the message comes back: transient.
     if ((response.FailedEntryCount ?? 0) > 0) {
       const entry = response.Entries?.find((e) => e.ErrorCode);
-      throw new EventPublishError(`PutEvents refused ${event.detail.eventId}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim());
+      throw new TransientError("event_publish_failed", `PutEvents refused ${event.detail.eventId}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim());
     }
   };
 }
