@@ -9,6 +9,7 @@ import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
 import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForPreview, waitForStatus } from "./support/gallery-page.js";
 import { startPagePipeline, type PagePipeline } from "./support/pipeline.js";
+import { until } from "../../local/until.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
 
@@ -99,7 +100,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
       return colour;
     });
     expect(probeColour).to.not.equal("rgb(255, 0, 0)");
-    for (let waited = 0; cspViolations.length === 0 && waited < 2000; waited += 20) await opened.waitForTimeout(20);
+    await until(() => cspViolations.length > 0, 2_000, "the CSP violation report", 20);
     expect(cspViolations.splice(0)).to.deep.equal(["style-src-attr inline"]);
     return opened;
   }
