@@ -8,7 +8,7 @@ import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js"
 import { makePhoto } from "../support/images.js";
 import { wcagViolations } from "./support/axe.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
-import { waitForStatus } from "./support/gallery-page.js";
+import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
 import { PAGE_TEST_SETTINGS } from "./support/pipeline.js";
 
 /** The page in both access modes, checked with axe-core against WCAG 2.2 AA in Chromium. */
@@ -54,6 +54,7 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
     expect(await wcagViolations(page)).to.deep.equal([]);
     await page.setInputFiles("#file-input", [{ name: "a11y.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 41 }) }]);
     await waitForStatus(page, "a11y.jpg", "done");
+    await waitForPreview(page, "a11y.jpg"); // the page as it settles, preview loaded
     await page.locator("#clear-gallery").waitFor({ state: "visible" });
     expect(await wcagViolations(page)).to.deep.equal([]);
     await context.close();
@@ -71,6 +72,7 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
     await page.locator("#signed-in").waitFor({ state: "visible" });
     await page.setInputFiles("#file-input", [{ name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 42 }) }]);
     await waitForStatus(page, "mine.jpg", "done");
+    await waitForPreview(page, "mine.jpg");
     expect(await wcagViolations(page)).to.deep.equal([]);
     await context.close();
   });

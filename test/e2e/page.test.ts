@@ -7,8 +7,9 @@ import type { Browser, BrowserContext, Page, Request, Route } from "playwright-c
 import { makeHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
-import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForStatus } from "./support/gallery-page.js";
+import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForPreview, waitForStatus } from "./support/gallery-page.js";
 import { startPagePipeline, type PagePipeline } from "./support/pipeline.js";
+import { until } from "../../local/until.js";
 
 const ARTIFACTS = join(process.cwd(), "test-artifacts");
 
@@ -99,7 +100,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
       return colour;
     });
     expect(probeColour).to.not.equal("rgb(255, 0, 0)");
-    for (let waited = 0; cspViolations.length === 0 && waited < 2000; waited += 20) await opened.waitForTimeout(20);
+    await until(() => cspViolations.length > 0, 2_000, "the CSP violation report", 20);
     expect(cspViolations.splice(0)).to.deep.equal(["style-src-attr inline"]);
     return opened;
   }
@@ -166,6 +167,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
     }
 
     for (const [name, size] of [["beach.jpg", "1600x1200"], ["mountain.jpg", "1200x1600"]] as const) {
+      await waitForPreview(page, name); // the card says done before the browser has chosen from srcset
       const view = await readCard(page, name);
       expect(rowsOf(view)).to.deep.equal(EXPECTED_ROWS[size]);
       const api = await imageFromApi(view.imageId);
@@ -238,6 +240,8 @@ describe("the page, in Chromium, against the local pipeline", function () {
     await waitForStatus(page, "IMG_0042.HEIC", "done");
     await page.unroute((url) => url.origin === s3Origin, holdUpload);
 
+    // The card says done before the browser has chosen from srcset: reading currentSrc then gave "" (Invalid URL).
+    await waitForPreview(page, "IMG_0042.HEIC");
     const view = await readCard(page, "IMG_0042.HEIC");
     expect(rowsOf(view)).to.deep.equal(EXPECTED_ROWS["800x600"]);
     const api = await imageFromApi(view.imageId);
@@ -287,6 +291,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
   it("saves a screenshot of the finished page", async function () {
     await mkdir(ARTIFACTS, { recursive: true });
     const path = join(ARTIFACTS, "page.png");
+    await waitForPreview(page);
     await page.screenshot({ path, fullPage: true });
     const meta = await sharp(await readFile(path)).metadata();
     expect(meta.format).to.equal("png");
@@ -322,6 +327,7 @@ describe("the page, in Chromium, against the local pipeline", function () {
       const [spaceChooser] = await Promise.all([phone.waitForEvent("filechooser"), phone.keyboard.press(" ")]);
       await spaceChooser.setFiles([]);
 
+      await waitForPreview(phone);
       const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
       expect(widths.page).to.equal(widths.viewport);
       await phone.screenshot({ path: join(ARTIFACTS, "page-phone.png"), fullPage: true });

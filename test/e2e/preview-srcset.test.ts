@@ -8,7 +8,7 @@ import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js"
 import { makePhoto } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
 import { PAGE_TEST_SETTINGS } from "./support/pipeline.js";
-import { waitForStatus } from "./support/gallery-page.js";
+import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
 
 /**
  * The preview is an `<img srcset sizes>`: the browser, not the page, picks the variant for the space and the
@@ -54,10 +54,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
     await page.setInputFiles("#file-input", [{ name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 21 }) }]);
     await waitForStatus(page, name, "done");
-    await page.waitForFunction((filename) => {
-      const img = document.querySelector<HTMLImageElement>(`#gallery > li[data-filename="${filename}"] .preview-image`);
-      return !!img && img.complete && img.naturalWidth > 0;
-    }, name);
+    await waitForPreview(page, name);
     return { page, variantRequests, errors };
   }
 
@@ -101,10 +98,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
       await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
       await page.setInputFiles("#file-input", [{ name: "retina.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 22 }) }]);
       await waitForStatus(page, "retina.jpg", "done");
-      await page.waitForFunction(() => {
-        const img = document.querySelector<HTMLImageElement>('#gallery > li[data-filename="retina.jpg"] .preview-image');
-        return !!img && img.complete && img.naturalWidth > 0;
-      });
+      await waitForPreview(page, "retina.jpg");
       expect((await previewOf(page, "retina.jpg")).currentSrc).to.match(/\/medium\.webp$/);
       expect(requested).to.deep.equal(["medium.webp"]);
     } finally {

@@ -8,7 +8,7 @@ import { devIssuer } from "../../local/auth/dev-issuer.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { makePhoto } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
-import { card, waitForStatus } from "./support/gallery-page.js";
+import { card, waitForPreview, waitForStatus } from "./support/gallery-page.js";
 import { PAGE_TEST_SETTINGS } from "./support/pipeline.js";
 
 describe("the page in token mode (--dev-auth), in Chromium", function () {
@@ -61,6 +61,8 @@ describe("the page in token mode (--dev-auth), in Chromium", function () {
 
     await page.setInputFiles("#file-input", [{ name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 51 }) }]);
     await waitForStatus(page, "mine.jpg", "done");
+    // The preview's variant request is among those checked for the token below: wait until the browser made it.
+    await waitForPreview(page, "mine.jpg");
     const id = await card(page, "mine.jpg").getAttribute("data-image-id");
 
     // A new tab of the same session would not have it in this tab's gallery: the list comes from GET /images.

@@ -1,11 +1,12 @@
 import { expect } from "chai";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
 import { completeRecord, getRecord, noteTransientError, startProcessing } from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+import { apiUnderTest } from "../support/factories.js";
 
 /** Findings F1, F3-F6, F8, F9 of the security review (issue 15), each refused or closed at the API. */
 describe("API handler: hardening for a public stack", () => {
@@ -24,12 +25,8 @@ describe("API handler: hardening for a public stack", () => {
   after(async () => standIns.stop());
 
   function api(settings: Settings): ApiHandler {
-    return createApi({
-      s3: standIns.s3,
-      records: standIns.records,
+    return apiUnderTest(standIns, {
       settings,
-      uploadsBucket: standIns.uploadsBucket,
-      variantsBucket: standIns.variantsBucket,
       now: () => new Date(clock),
     });
   }
@@ -47,7 +44,7 @@ describe("API handler: hardening for a public stack", () => {
     return grant.id;
   }
 
-  describe("F1: the original project's routes", () => {
+  describe("the original project's routes (legacyApi)", () => {
     it("are unknown (404) unless legacyApi is on: one user's upload is not readable by its filename", async () => {
       await doneUpload(open, "IMG_0001.jpg");
       const lookup = await open(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-IMG_0001.jpg" }));
@@ -67,7 +64,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F3: the legacy presigned PUT", () => {
+  describe("the legacy presigned PUT", () => {
     it("signs the Content-Type, so S3 refuses a PUT of another type", async () => {
       const response = await legacy(jsonEvent("POST", "/generate-upload-url", { filename: "a.png", contentType: "image/png" }));
       expect(response.statusCode).to.equal(200);
@@ -76,7 +73,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F4: expired grants", () => {
+  describe("an upload grant past its expiry", () => {
     it("answers 404 for a pending record past its expiresAt, before anything deletes it", async () => {
       const grant = bodyOf(await open(jsonEvent("POST", "/uploads", { filename: "late.jpg", contentType: "image/jpeg", size: 10 })));
       const record = await getRecord(standIns.records, grant.id);
@@ -91,7 +88,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F5: errors a client sees", () => {
+  describe("errors a client sees", () => {
     it("shows no error while an image is being retried, though the record keeps it for operators", async () => {
       const grant = bodyOf(await open(jsonEvent("POST", "/uploads", { filename: "retry.jpg", contentType: "image/jpeg", size: 10 })));
       await startProcessing(standIns.records, { id: grant.id, now: new Date(clock) });
@@ -106,7 +103,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F6: headers and echoed input", () => {
+  describe("security headers and echoed input", () => {
     const expected = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" };
 
     it("sends nosniff and no-referrer on the page, JSON, errors and OPTIONS; HSTS only over HTTPS", async () => {
@@ -140,7 +137,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F8: filenames that show as something else", () => {
+  describe("filenames that would show as something else", () => {
     for (const [name, filename, codePoint] of [
       ["a right-to-left override", "photo\u202egpj.exe", "U+202E"],
       ["a zero-width space", "cat\u200b.jpg", "U+200B"],
@@ -170,7 +167,7 @@ describe("API handler: hardening for a public stack", () => {
     });
   });
 
-  describe("F9: request bodies that are not JSON", () => {
+  describe("request bodies that are not JSON", () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", undefined]) {
       it(`refuses POST /uploads with ${type ?? "no content type"} with 415`, async () => {
         const body = JSON.stringify({ filename: "cat.jpg", contentType: "image/jpeg", size: 10 });

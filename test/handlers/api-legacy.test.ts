@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
-import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
 import { completeRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+import { apiUnderTest } from "../support/factories.js";
 
 const settings = parseSettings({ uploadUrlTtlSeconds: 300, legacyApi: true });
 
@@ -18,12 +19,8 @@ describe("API handler: the original project's routes", () => {
   before(async () => {
     standIns = await startStandIns();
     clock = Date.UTC(2026, 1, 1);
-    api = createApi({
-      s3: standIns.s3,
-      records: standIns.records,
+    api = apiUnderTest(standIns, {
       settings,
-      uploadsBucket: standIns.uploadsBucket,
-      variantsBucket: standIns.variantsBucket,
       now: () => new Date((clock += 1000)),
     });
   });

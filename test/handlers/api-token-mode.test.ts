@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
-import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
 import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
@@ -15,6 +15,7 @@ import { parseSettings, type Settings } from "../../handlers/lib/config/settings
 import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+import { apiUnderTest } from "../support/factories.js";
 
 describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dynalite)", () => {
   let standIns: StandIns;
@@ -40,7 +41,7 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   });
 
   function api(s3: S3Client = standIns.s3): ApiHandler {
-    return createApi({ s3, records: standIns.records, settings, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+    return apiUnderTest(standIns, { s3, settings });
   }
 
   /** A done image of `owner` with its variant and original in the buckets. */
@@ -98,12 +99,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     const jwksUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const logged: Array<Record<string, unknown>> = [];
-    const down = createApi({
-      s3: standIns.s3,
-      records: standIns.records,
+    const down = apiUnderTest(standIns, {
       settings: parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl } }),
-      uploadsBucket: standIns.uploadsBucket,
-      variantsBucket: standIns.variantsBucket,
       logger: { error: (_message, attributes) => logged.push(attributes) },
     });
     const response = await down({ ...httpEvent("GET", "/images"), headers: await bearer("alice") });
@@ -122,7 +119,7 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   });
 
   it("in open mode, has no list route (404) and no DELETE (405)", async () => {
-    const open = createApi({ s3: standIns.s3, records: standIns.records, settings: parseSettings({}), uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+    const open = apiUnderTest(standIns, { settings: parseSettings({}) });
     expect((await open(httpEvent("GET", "/images"))).statusCode).to.equal(404);
     expect((await open(httpEvent("DELETE", "/images/019b7a00-0000-7000-8000-0000000000d1"))).statusCode).to.equal(405);
     expect(bodyOf(await open(httpEvent("GET", "/config")))).not.to.have.property("auth");
@@ -153,12 +150,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
 
     /** The deployed API's dependencies (handlers/api/create-from-env.ts) for `delivery`, with the recorded client. */
     function apiWith(delivery: Settings["delivery"]): ApiHandler {
-      return createApi({
-        s3: standIns.s3,
-        records: standIns.records,
+      return apiUnderTest(standIns, {
         settings: { ...settings, delivery },
-        uploadsBucket: standIns.uploadsBucket,
-        variantsBucket: standIns.variantsBucket,
         logger: { error: (_message, attributes) => logged.push(attributes) },
         // As if a presigned stack were handed an invalidator anyway: the setting alone decides.
         cdn: { ...(delivery === "cdn" ? { originSecret: SECRET } : {}), invalidate: createVariantInvalidator(cloudFront, () => "ref-1") },

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
-import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/api-context.js";
 import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
 import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/image/formats.js";
@@ -10,6 +10,7 @@ import { apiEnvironment } from "../../handlers/lib/config/function-environment.j
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+import { apiUnderTest } from "../support/factories.js";
 
 const MAX_UPLOAD_BYTES = 200_000;
 const settings = parseSettings({
@@ -38,12 +39,8 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
   beforeEach(() => {
     clock = new Date(Date.UTC(2026, 0, 1, 12, 0, 0));
     logged = [];
-    api = createApi({
-      s3: standIns.s3,
-      records: standIns.records,
+    api = apiUnderTest(standIns, {
       settings,
-      uploadsBucket: standIns.uploadsBucket,
-      variantsBucket: standIns.variantsBucket,
       now: () => {
         clock = new Date(clock.getTime() + 1000);
         return clock;
@@ -91,7 +88,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
     });
 
     it("signs a policy that carries the size range, the exact Content-Type, the key and the expiry", async () => {
-      const realClockApi = createApi({ s3: standIns.s3, records: standIns.records, settings, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
+      const realClockApi = apiUnderTest(standIns, { settings });
       const response = await realClockApi(jsonEvent("POST", "/uploads", { filename: "a.png", contentType: "image/png", size: 10 }));
       const grant = bodyOf(response);
       const policy = JSON.parse(Buffer.from(grant.upload.fields.Policy, "base64").toString("utf8"));
@@ -327,12 +324,9 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
     });
 
     it("answers 500 internal_error and logs the cause when DynamoDB fails", async () => {
-      const broken = createApi({
-        s3: standIns.s3,
+      const broken = apiUnderTest(standIns, {
         records: { client: standIns.records.client, tableName: "no-such-table" },
         settings,
-        uploadsBucket: standIns.uploadsBucket,
-        variantsBucket: standIns.variantsBucket,
         logger: { error: (message, attributes) => logged.push({ message, attributes }) },
       });
       const response = await broken(httpEvent("GET", "/images/019b7a00-0000-7000-8000-0000000000d1"));

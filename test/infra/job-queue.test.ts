@@ -4,6 +4,40 @@ import { JobQueue } from "../../components/job-queue.js";
 import { bucketArn, devAndProd, queueArn, T, type Deployed } from "./support/deployments.js";
 import { ACCOUNT_ID, installMocks, policy, REGION } from "./support/pulumi-mocks.js";
 
+/** The component alone, built from literal arguments (awsx repository.test.ts): its defaults and its options. */
+describe("JobQueue, built from its arguments (mocks)", function () {
+  const source = { bucketId: "photos-id", bucketArn: "arn:aws:s3:::photos", prefix: "incoming/" };
+
+  it("by default: 5 receives before the DLQ, 4 days in the queue, 14 in the DLQ; children named after it", async function () {
+    const recorder = await installMocks();
+    new JobQueue("work", { source, visibilityTimeoutSeconds: 90 });
+    await recorder.settled();
+    const queue = recorder.get(T.queue, "work").inputs;
+    expect({ ...queue, redrivePolicy: JSON.parse(queue.redrivePolicy) }).to.deep.equal({
+      visibilityTimeoutSeconds: 90,
+      messageRetentionSeconds: 4 * 86400,
+      receiveWaitTimeSeconds: 20, // long polling, fewer empty receives
+      sqsManagedSseEnabled: true,
+      redrivePolicy: { deadLetterTargetArn: queueArn("work-dlq"), maxReceiveCount: 5 },
+    });
+    expect(recorder.get(T.queue, "work-dlq").inputs).to.deep.equal({ messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true });
+    expect(recorder.get(T.notification, "work-notification").inputs).to.deep.equal({
+      bucket: "photos-id",
+      queues: [{ queueArn: queueArn("work"), events: ["s3:ObjectCreated:*"], filterPrefix: "incoming/" }],
+    });
+    expect(policy(recorder.get(T.queuePolicy, "work-policy")).Statement[0].Condition.ArnEquals).to.deep.equal({ "aws:SourceArn": "arn:aws:s3:::photos" });
+  });
+
+  it("takes maxReceiveCount and both retentions as given", async function () {
+    const recorder = await installMocks();
+    new JobQueue("work", { source, visibilityTimeoutSeconds: 90, maxReceiveCount: 9, messageRetentionSeconds: 3600, deadLetterRetentionSeconds: 7200 });
+    await recorder.settled();
+    const queue = recorder.get(T.queue, "work").inputs;
+    expect([queue.messageRetentionSeconds, JSON.parse(queue.redrivePolicy).maxReceiveCount]).to.deep.equal([3600, 9]);
+    expect(recorder.get(T.queue, "work-dlq").inputs.messageRetentionSeconds).to.equal(7200);
+  });
+});
+
 describe("Pulumi program: JobQueue and DeadLetterAlarm (mocks)", function () {
   let dev: Deployed;
   let prod: Deployed;

@@ -1,6 +1,40 @@
 import { expect } from "chai";
+import { PrivateBucket } from "../../components/private-bucket.js";
 import { bucketArn, devAndProd, T, type Deployed } from "./support/deployments.js";
-import { policy, REGION } from "./support/pulumi-mocks.js";
+import { installMocks, policy, REGION, valueOf } from "./support/pulumi-mocks.js";
+
+/** The component alone, built from literal arguments (awsx repository.test.ts): its defaults and each option. */
+describe("PrivateBucket, built from its arguments (mocks)", function () {
+  const ABORT_ONLY = { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: { prefix: "" }, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } };
+
+  it("by default: kept on destroy, multipart leftovers aborted after a day, nothing expires, TLS-only policy and no grant", async function () {
+    const recorder = await installMocks();
+    const bucket = new PrivateBucket("photos");
+    expect(await valueOf(bucket.name)).to.equal("photos-bkt");
+    await recorder.settled();
+    expect(recorder.get(T.bucket, "photos").inputs).to.deep.equal({ forceDestroy: false });
+    expect(recorder.get(T.lifecycle, "photos-lifecycle").inputs.rules).to.deep.equal([ABORT_ONLY]);
+    expect(policy(recorder.get(T.bucketPolicy, "photos-policy")).Statement.map((s: { Sid: string }) => s.Sid)).to.deep.equal(["DenyInsecureTransport"]);
+  });
+
+  it("forceDestroy, abortIncompleteUploadsAfterDays, expiration and grants reach the resources as given", async function () {
+    const recorder = await installMocks();
+    const grant = { Sid: "ReadForCdn", Effect: "Allow", Principal: { Service: "cloudfront.amazonaws.com" }, Action: "s3:GetObject" };
+    new PrivateBucket("photos", {
+      forceDestroy: true,
+      abortIncompleteUploadsAfterDays: 3,
+      expiration: { prefix: "tmp/", days: 2 },
+      grants: (arn) => [{ ...grant, Resource: arn.apply((a) => `${a}/*`) }],
+    });
+    await recorder.settled();
+    expect(recorder.get(T.bucket, "photos").inputs).to.deep.equal({ forceDestroy: true });
+    expect(recorder.get(T.lifecycle, "photos-lifecycle").inputs.rules).to.deep.equal([
+      { ...ABORT_ONLY, abortIncompleteMultipartUpload: { daysAfterInitiation: 3 } },
+      { id: "expire-tmp", status: "Enabled", filter: { prefix: "tmp/" }, expiration: { days: 2 } },
+    ]);
+    expect(policy(recorder.get(T.bucketPolicy, "photos-policy")).Statement[1]).to.deep.equal({ ...grant, Resource: `${bucketArn("photos")}/*` });
+  });
+});
 
 describe("Pulumi program: PrivateBucket uploads and variants (mocks)", function () {
   let dev: Deployed;

@@ -3,6 +3,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3
 import type { Context, SQSEvent } from "aws-lambda";
 import { createFaultInjector, InjectedCrash } from "../../local/lambda/faults.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
+import { until } from "../../local/until.js";
 
 describe("local fault injection", () => {
   let standIns: StandIns;
@@ -85,7 +86,8 @@ describe("local fault injection", () => {
     await handler(event, {} as Context).catch((e: unknown) => (crash = e));
     expect(crash).to.be.instanceOf(InjectedCrash);
     expect((crash as Error).message).to.equal("Runtime exited after 1 image(s) of a batch of 3 (injected crash)");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The handler's loop goes on after the crash was thrown; wait for its two refused writes, not for a while.
+    await until(() => afterCrash.length === 2, 5_000, "the two writes after the crash to be refused");
     expect(afterCrash).to.deep.equal(["InjectedCrash", "InjectedCrash"]);
 
     injector.set({});

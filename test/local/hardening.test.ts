@@ -46,7 +46,7 @@ describe("local runtime: hardening (issue 15)", function () {
     await running.stop();
   });
 
-  describe("F10: every listener answers loopback Host names only", () => {
+  describe("every listener answers loopback Host names only (DNS rebinding)", () => {
     const listeners = () => ({
       api: running.url,
       s3: running.pipeline.endpoints.s3,
@@ -85,7 +85,7 @@ describe("local runtime: hardening (issue 15)", function () {
     });
   });
 
-  describe("F2: single-use grants", () => {
+  describe("single-use upload grants", () => {
     it("never processes a second object sent with a used grant: updatedAt, sequencer and variants stay", async () => {
       const first = await makePhoto({ width: 400, height: 300, seed: 21 });
       const granted = await postJson(`${running.url}/uploads`, { filename: "once.jpg", contentType: "image/jpeg", size: first.length });
@@ -111,7 +111,7 @@ describe("local runtime: hardening (issue 15)", function () {
     });
   });
 
-  describe("F4: expired grants locally (dynalite has no TTL)", () => {
+  describe("expired grants swept locally (dynalite has no TTL)", () => {
     it("deletes pending records past expiresAt, and keeps the rest", async () => {
       const now = Math.floor(Date.now() / 1000);
       const base = { filename: "x.jpg", contentType: "image/jpeg", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z", attempts: 0 };

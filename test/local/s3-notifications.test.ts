@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { createHash } from "node:crypto";
 import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { setTimeout } from "node:timers/promises";
+import { until } from "../../local/until.js";
 import { join } from "node:path";
 import { DeleteObjectCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -146,7 +146,9 @@ describe("local S3 event notifications", function () {
     await first.drain(5_000);
     listeners.length = 0; // the runtime stops before the re-upload's event is forwarded
     await put("uploads/same.jpg", "second upload");
-    await setTimeout(5);
+    // The reconciliation must happen in a later millisecond than the upload, so the bound below tells them apart.
+    const uploadedAt = Date.now();
+    await until(() => Date.now() > uploadedAt, 1_000, "the clock to pass the upload's millisecond", 1);
     const reconciledAfter = Date.now();
     expect(await (await forwarder()).reconcile(s3)).to.equal(1);
 

@@ -123,7 +123,8 @@ describe("local runtime in token mode (--dev-auth): owners, list, delete", funct
     for (let i = 0; i < 25; i++) {
       const granted = await call("POST", "/uploads", "carol", { filename: `c${i}.jpg`, contentType: "image/jpeg", size: 10 });
       ids.push(granted.body.id);
-      await new Promise((resolve) => setTimeout(resolve, 2)); // distinct createdAt milliseconds
+      const grantedAt = Date.now();
+      await until(() => Date.now() > grantedAt, 1_000, "the next millisecond (distinct createdAt)", 1);
     }
     const pages: string[][] = [];
     let cursor: string | undefined;

@@ -15,6 +15,7 @@ import { originalKey } from "../../handlers/lib/storage/keys.js";
 import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
+import { until } from "../../local/until.js";
 import { runDlq } from "../../ops/dlq/run.js";
 
 const MAX_RECEIVE_COUNT = 2;
@@ -54,16 +55,6 @@ describe("npm run dlq against the local runtime", function () {
     const found = await getRecord(records, id);
     if (!found) throw new Error(`no record ${id}`);
     return found;
-  }
-
-  async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
   }
 
   /** Uploads as the page does: POST /uploads, then the presigned POST of the file to the local S3. */
@@ -117,8 +108,8 @@ describe("npm run dlq against the local runtime", function () {
       failing.push(id);
       failingIds.add(id);
     }
-    await waitFor("the good image to be done", async () => ((await record(good)).status === "done" ? true : undefined));
-    await waitFor("three dead letters", async () => ((await depth(pipeline.names.dlqUrl)).visible === 3 ? true : undefined));
+    await until(async () => (await record(good)).status === "done", 60_000, "the good image to be done", 100);
+    await until(async () => (await depth(pipeline.names.dlqUrl)).visible === 3, 60_000, "three dead letters", 100);
   });
 
   after(async () => {
@@ -193,10 +184,13 @@ describe("npm run dlq against the local runtime", function () {
       out: `moved 1 message(s) from ${pipeline.names.dlqUrl} to ${pipeline.names.queueUrl}`,
       err: "moved 1",
     });
-    const first = await waitFor("one replayed image to be done", async () => {
-      const done = (await Promise.all(failing.map(record))).filter((r) => r.status === "done");
-      return done.length > 0 ? done : undefined;
-    });
+    let first: ImageRecord[] = [];
+    await until(
+      async () => (first = (await Promise.all(failing.map(record))).filter((r) => r.status === "done")).length > 0,
+      60_000,
+      "one replayed image to be done",
+      100,
+    );
     expect(first).to.have.length(1);
     expect(await dlqTotal()).to.equal(2);
     const firstDone = first[0]!;
@@ -206,14 +200,17 @@ describe("npm run dlq against the local runtime", function () {
 
     const rest = await dlq("replay", "--local");
     expect(rest).to.deep.equal({ code: 0, out: `moved 2 message(s) from ${pipeline.names.dlqUrl} to ${pipeline.names.queueUrl}`, err: "moved 2" });
-    await waitFor("every replayed image to be done", async () =>
-      (await Promise.all(failing.map(record))).every((r) => r.status === "done") ? true : undefined,
-    );
+    await until(async () => (await Promise.all(failing.map(record))).every((r) => r.status === "done"), 60_000, "every replayed image to be done", 100);
     expect(await dlqTotal()).to.equal(0);
-    await waitFor("the jobs queue to drain", async () => {
-      const jobs = await depth(pipeline.names.queueUrl);
-      return jobs.visible === 0 && jobs.inFlight === 0 ? true : undefined;
-    });
+    await until(
+      async () => {
+        const jobs = await depth(pipeline.names.queueUrl);
+        return jobs.visible === 0 && jobs.inFlight === 0;
+      },
+      60_000,
+      "the jobs queue to drain",
+      100,
+    );
 
     // Nothing else was processed again into a different state.
     expect(await record(good)).to.deep.equal(goodBefore);

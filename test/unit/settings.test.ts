@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import { errorOf } from "../support/settings-errors.js";
-import { readFile } from "node:fs/promises";
 import {
   DEFAULT_QUALITY,
   DEFAULT_SETTINGS,
@@ -213,14 +212,6 @@ describe("stack settings", () => {
       const bad = { ...env, [FUNCTION_ENV.settings]: JSON.stringify({ ...JSON.parse(env[FUNCTION_ENV.settings]!), maxInputPixels: 0 }) };
       expect(() => readProcessorEnvironment(bad)).to.throw(SettingsError, "Expected integer between 1 and 2147483647 for maxInputPixels but received 0 of type number");
     });
-  });
-
-  it("reads Pulumi.dev.yaml as the dev stack's settings", async () => {
-    const { settings, region } = stackSettingsFromYaml(await readFile("Pulumi.dev.yaml", "utf8"));
-    expect(region).to.equal("us-east-1");
-    expect(settings.allowedOrigins).to.deep.equal([]);
-    expect(settings.forceDestroy).to.equal(true);
-    expect(settings.variants.map((v) => v.name)).to.deep.equal(["thumb", "medium", "large"]);
   });
 
   it("names the key of a bad setting in a stack file", () => {

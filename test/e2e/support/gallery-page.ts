@@ -34,6 +34,27 @@ export async function waitForStatus(page: Page, filename: string, status: "done"
   );
 }
 
+/**
+ * Waits until the browser has settled on the preview of `filename` (of every done card when omitted): shown, its
+ * candidate chosen from `srcset` (`currentSrc` is empty until then, even after the card says done) and loaded.
+ * Read `currentSrc`, `naturalWidth` or a screenshot only after this.
+ */
+export async function waitForPreview(page: Page, filename?: string, timeout = 45_000): Promise<void> {
+  await page.waitForFunction(
+    (filename) => {
+      const selector = filename === undefined ? '#gallery > li[data-status="done"]' : `#gallery > li[data-filename="${filename}"]`;
+      const cards = Array.from(document.querySelectorAll<HTMLElement>(selector));
+      if (filename !== undefined && cards.length === 0) return false;
+      return cards.every((element) => {
+        const img = element.querySelector<HTMLImageElement>(".preview-image");
+        return !!img && !img.hidden && img.currentSrc !== "" && img.complete && img.naturalWidth > 0;
+      });
+    },
+    filename,
+    { timeout, polling: 100 },
+  );
+}
+
 export async function readCard(page: Page, filename: string): Promise<CardView> {
   // No named inner functions here: tsx would wrap them in a helper that does not exist in the page.
   return card(page, filename).evaluate((element: HTMLElement) => {

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
 import { ImagePipeline } from "../../../components/image-pipeline.js";
 import { stackSettings, webhookSecret } from "../../../components/stack-settings.js";
 import type { Settings } from "../../../handlers/lib/config/settings.js";
@@ -48,10 +46,41 @@ export const T = {
   randomPassword: "random:index/randomPassword:RandomPassword",
 } as const;
 
-/** The dev stack exactly as committed (Pulumi.dev.yaml), minus the provider's own keys. */
+/**
+ * A dev-like stack, held here rather than read from the committed Pulumi.dev.yaml: a user tunes their own dev
+ * stack, and that must not break these tests (test/unit/dev-stack-file.test.ts is the one test about that file).
+ * Every value is set on purpose, so the tests that read them (dev 6*60+0 s visibility, maximumConcurrency 5) say
+ * where the figure comes from.
+ */
+export const DEV_CONFIG: StackConfig = {
+  "image-pipeline:variants": [
+    { name: "thumb", width: 320, format: "webp" },
+    { name: "medium", width: 1024, format: "webp" },
+    { name: "large", width: 2048, format: "webp" },
+  ],
+  "image-pipeline:allowedOrigins": [],
+  "image-pipeline:maxUploadBytes": 26214400,
+  "image-pipeline:maxInputPixels": 100000000,
+  "image-pipeline:processor": {
+    memoryMb: 1536,
+    timeoutSeconds: 60,
+    architecture: "arm64",
+    batchSize: 10,
+    batchWindowSeconds: 0,
+    maxConcurrency: 5,
+    imageConcurrency: 2,
+  },
+  "image-pipeline:queue": { maxReceiveCount: 5 },
+  "image-pipeline:originalsRetentionDays": 30,
+  "image-pipeline:forceDestroy": true,
+  "image-pipeline:deletionProtection": false,
+  "image-pipeline:legacyApi": true,
+  "image-pipeline:events": {},
+};
+
+/** The dev-like stack's settings (DEV_CONFIG), a fresh copy each call so a test may spread and change it. */
 export function devStackConfig(): StackConfig {
-  const doc = parse(readFileSync(new URL("../../../Pulumi.dev.yaml", import.meta.url), "utf8")) as { config: StackConfig };
-  return Object.fromEntries(Object.entries(doc.config).filter(([key]) => key.startsWith("image-pipeline:")));
+  return structuredClone(DEV_CONFIG);
 }
 
 export const PROD_CONFIG: StackConfig = {
@@ -99,7 +128,7 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
 let stacks: Promise<{ dev: Deployed; prod: Deployed }> | undefined;
 
 /**
- * The dev stack (Pulumi.dev.yaml) and a prod-like one, each deployed once per test run (a recording is complete
+ * The dev-like stack (DEV_CONFIG) and a prod-like one, each deployed once per test run (a recording is complete
  * once settled, so later mocks do not change it) and only read by the tests.
  */
 export function devAndProd(): Promise<{ dev: Deployed; prod: Deployed }> {

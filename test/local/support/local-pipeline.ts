@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSettings, type Settings } from "../../../handlers/lib/config/settings.js";
 import { startLocalPipeline, type LocalPipeline, type LocalPipelineOptions } from "../../../local/pipeline.js";
+import { until } from "../../../local/until.js";
 
 /** Small variants and short timings, so one test runs in seconds: visibility timeout 6 x 2 s + 0 s = 12 s. */
 export const FAST_SETTINGS_INPUT = {
@@ -107,16 +108,21 @@ export async function getImage(baseUrl: string, id: string): Promise<ImageView> 
 
 /** Polls GET /images/{id} until the status is final (done or failed). */
 export async function waitForFinal(baseUrl: string, id: string, timeoutMs = 40_000): Promise<ImageView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const image = await getImage(baseUrl, id);
-    if (image.status === "done" || image.status === "failed") return image;
-    if (Date.now() > deadline) throw new Error(`Image ${id} still ${image.status} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
+  let image: ImageView | undefined;
+  await until(
+    async () => {
+      image = await getImage(baseUrl, id);
+      return image.status === "done" || image.status === "failed";
+    },
+    timeoutMs,
+    `image ${id} to be done or failed`,
+    150,
+  );
+  return image!;
 }
 
-export { until } from "../../../local/until.js";
+/** The one waiting helper of the tests (in the browser, playwright's waitForFunction). */
+export { until };
 
 export function sqsClient(pipeline: LocalPipeline): SQSClient {
   return new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
