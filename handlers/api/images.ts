@@ -29,7 +29,7 @@ export interface VariantView {
   url: string;
 }
 
-/** The record as the HTTP API shows it (DESIGN.md): storage details (keys, attempts) stay inside. */
+/** The record as the HTTP API shows it (docs/design.md): storage details (keys, attempts) stay inside. */
 export interface ImageView {
   id: string;
   status: ImageRecord["status"];

@@ -14,7 +14,7 @@ import { stackSettingsFromYaml } from "../../local/cli/stack-file.js";
 
 
 describe("stack settings", () => {
-  it("fills every default from DESIGN.md when nothing is set", () => {
+  it("fills every default from docs/design.md when nothing is set", () => {
     const settings = parseSettings({});
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
     expect(settings.maxInputPixels).to.equal(100_000_000);
