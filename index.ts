@@ -6,7 +6,7 @@ import { PROJECT_NAME } from "./handlers/lib/config/settings.js";
 
 /**
  * The stack: its settings (Pulumi.<stack>.yaml), one ImagePipeline whose every resource carries the stack tag
- * (the budget's filter), and the outputs DESIGN.md lists.
+ * (the budget's filter), and the outputs docs/design.md lists.
  */
 const settings = stackSettings();
 const pipeline = new ImagePipeline(

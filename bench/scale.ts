@@ -11,7 +11,7 @@ import { uploadableFiles, uploadOne } from "./end-to-end.js";
 /**
  * Requests per image, counted: uploads through the local runtime (the handlers' own code and SDK clients, the
  * stand-ins behind them) with every client instrumented (local/stand-ins/request-meter.ts). These are the inputs of the
- * cost table and of the README's capacity plan.
+ * cost table and of the capacity plan (docs/capacity.md).
  */
 export interface PerImageRequests {
   /** Variant objects written (PutObject), per image. */

@@ -6,7 +6,7 @@ import { DETAIL_TYPES, EVENT_SOURCE, type CompletionDetailType } from "../lib/co
 import type { OutcomeHook, OutcomeReport } from "./processor.js";
 
 /**
- * Completion events (DESIGN.md "Completion events"): when an image ends `done` or `failed`, one event with the
+ * Completion events (docs/design.md "Completion events"): when an image ends `done` or `failed`, one event with the
  * image's view without URLs, `owner` when the record has one, and `eventId` = `{id}:{sequencer}` for consumers to
  * deduplicate. Delivery is at least once: the publisher is an outcome hook, so a failed publish sends the message
  * back, and a redelivered final image (a `duplicate`) publishes again. A second object sent with a used grant

@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 /**
  * Counts the requests the handlers' SDK clients really send, and the DynamoDB write units they consume, so the
- * cost table and the capacity plan (README "Capacity") come from counted requests rather than assumptions.
+ * cost table and the capacity plan (docs/capacity.md) come from counted requests rather than assumptions.
  *
  * Write units are DynamoDB's own figure: every write asks for ReturnConsumedCapacity TOTAL, which DynamoDB (and
  * dynalite, by the same rule: the larger of the item before and after, in 1 KB units) answers with the table's

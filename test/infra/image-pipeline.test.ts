@@ -11,7 +11,7 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
     ({ dev, prod } = await devAndProd());
   });
 
-  it("exports the outputs DESIGN.md lists (with dashboardUrl, and eventBusName with events), from the resources that hold them", function () {
+  it("exports the outputs docs/design.md lists (with dashboardUrl, and eventBusName with events), from the resources that hold them", function () {
     // The dev stack has `events`, so eventBusName too; without events (program.test.ts) only the six.
     expect(dev.outputs).to.deep.equal({ ...EXPECTED_OUTPUTS, eventBusName: "image-pipeline-events-bus" });
   });

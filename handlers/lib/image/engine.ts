@@ -18,7 +18,7 @@ import { tiffWithProfile } from "./tiff-with-profile.js";
  * variant resized from the smallest already-made bitmap still large enough (a cascade) -> encode.
  *
  * Why a cascade: it is the fastest of the strategies bench/engine-strategies.ts compares, with variants as close
- * to a lossless reference as the others'; the figures of the last run are in README.md ("Performance").
+ * to a lossless reference as the others'; the figures of the last run are in docs/performance.md.
  *
  * Outputs carry no metadata at all: they are encoded from raw pixels, so EXIF (orientation, GPS), XMP and ICC
  * never reach them; colours are converted to sRGB on decode. Animated GIF/WebP and multi-page TIFF give their

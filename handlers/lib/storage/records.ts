@@ -3,7 +3,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, typ
 import type { OutputFormat } from "../config/settings.js";
 
 /**
- * The image record in DynamoDB (key `id`), as DESIGN.md defines it. Every write is conditional, so that a late
+ * The image record in DynamoDB (key `id`), as docs/design.md defines it. Every write is conditional, so that a late
  * or duplicate message never moves a record backwards:
  *
  *   pending -> processing -> done

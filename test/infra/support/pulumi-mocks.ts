@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 export const ACCOUNT_ID = "123456789012";
 export const REGION = "us-east-1";
 
-/** The six outputs DESIGN.md lists, as the mocks name the resources of a pipeline called "image-pipeline". */
+/** The six outputs docs/design.md lists, as the mocks name the resources of a pipeline called "image-pipeline". */
 export const EXPECTED_OUTPUTS = {
   apiUrl: `https://image-pipeline-api-url.lambda-url.${REGION}.on.aws/`,
   uploadsBucket: "image-pipeline-uploads-bkt",
