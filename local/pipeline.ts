@@ -101,7 +101,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const faults = createFaultInjector(options.faults, log);
 
   // The port first: a taken port fails before DATA_DIR is touched.
-  const http = await listenFunctionUrl({ host, port: options.port ?? 3000 });
+  const http = await listenFunctionUrl({ host, port: options.port ?? 3000, log });
   const cleanups: Array<() => Promise<unknown>> = [() => http.close()];
   const cleanUp = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
