@@ -7,6 +7,8 @@ import {
   findLatestRecordByFilename,
   getRecord,
   isExpiredPending,
+  isTombstone,
+  tombstonePendingRecord,
   listRecordsByOwner,
   type ImageRecord,
   type OwnerPagePosition,
@@ -72,7 +74,7 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: V
  */
 async function readableRecord(ctx: ApiContext, id: string, caller: Caller | undefined): Promise<ImageRecord> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
-  if (!record || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
+  if (!record || isTombstone(record) || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
     throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
   }
   return record;
@@ -132,7 +134,7 @@ export async function listImages(ctx: ApiContext, caller: Caller, query: URLSear
  * `DELETE /images/{id}` (token mode, owner only): the variants, then the original, then (with `delivery: cdn`) the
  * edge invalidation of `/variants/{id}/*`, then the record. The record goes last, so a failure or a crash at any
  * step leaves it in place and repeating the DELETE finishes the job (deleting an absent object succeeds; a repeated
- * invalidation is a new one). The record is also what proves the caller owns the id: once it is gone a DELETE is a
+ * invalidation is a new one); a pending record becomes a tombstone instead (records.ts). The record is also what proves the caller owns the id: once it is gone a DELETE is a
  * 404 and invalidates nothing, so no caller can make invalidations for ids that are not theirs. Variant keys come
  * from the record and from the settings, which covers variants written by a run still in progress.
  */
@@ -152,6 +154,8 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
       { cause: error instanceof Error ? error.message : String(error) },
     );
   }
+  // A pending image's grant may still be used: its tombstone outlives the grant, so that upload is discarded.
+  if (record.status === "pending" && (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))) return;
   if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub }))) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 
