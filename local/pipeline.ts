@@ -214,7 +214,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       settings,
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
-      logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
+      logger: {
+        error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`),
+        warn: (message, attributes) => log(`api warning: ${message} ${JSON.stringify(attributes)}`),
+      },
       // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
       ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url } } : {}),
     });

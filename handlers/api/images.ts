@@ -97,15 +97,21 @@ function encodeCursor(owner: string, position: OwnerPagePosition): string {
   return Buffer.from(JSON.stringify({ o: ownerTag(owner), c: position.createdAt, i: position.id })).toString("base64url");
 }
 
+const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A cursor this API writes is about 130 characters. */
+const MAX_CURSOR_CHARACTERS = 512;
+
 function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
   const invalid = new HttpError(400, "invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
+  if (cursor.length > MAX_CURSOR_CHARACTERS) throw invalid;
   let parsed: { o?: unknown; c?: unknown; i?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
     throw invalid;
   }
-  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
+  // createdAt as the API writes it (toISOString): an empty or oversized position would reach DynamoDB (a 500).
+  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || !CREATED_AT.test(parsed.c) || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
   return { createdAt: parsed.c, id: parsed.i };
 }
 
@@ -126,7 +132,8 @@ export async function listImages(ctx: ApiContext, caller: Caller, query: URLSear
   const after = cursor ? decodeCursor(caller.sub, cursor) : undefined;
   const now = ctx.now();
   const page = await listRecordsByOwner(ctx.records, { owner: caller.sub, limit, ...(after ? { after } : {}) });
-  const images = await Promise.all(page.records.filter((r) => !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
+  // The exact owner: the index's key match is the query's, this is the caller's own (issue 25).
+  const images = await Promise.all(page.records.filter((r) => r.owner === caller.sub && !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
   return page.next ? { images, cursor: encodeCursor(caller.sub, page.next) } : { images };
 }
 
