@@ -205,6 +205,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       function: { name: `${names.queueName}-processor`, timeoutSeconds: settings.processor.timeoutSeconds, memoryMb: settings.processor.memoryMb },
       handler: faults.wrapHandler(processor as BatchHandler),
       log,
+      deadLetter: { maxReceiveCount: settings.queue.maxReceiveCount, listCommand: `npm run dlq -- list --local --data-dir ${options.dataDir}` },
       paused: faults.current.processorPaused ?? false,
     });
 
