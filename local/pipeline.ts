@@ -21,6 +21,7 @@ import { startGrantSweeper } from "./stand-ins/expired-grants.js";
 import { createFaultInjector, type Faults } from "./lambda/faults.js";
 import { devAuthSetting, devIssuer, JWKS_PATH } from "./auth/dev-issuer.js";
 import { listenFunctionUrl } from "./lambda/function-url.js";
+import { processingWindowSeconds } from "../handlers/lib/contract/queue-timing.js";
 import { ensureImageTable } from "./stand-ins/image-table.js";
 import { outcomeLine, processorLogger } from "./lambda/processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./stand-ins/resources.js";
@@ -212,7 +213,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const api = createApi({
       s3,
       records,
-      settings,
+      settings: { ...settings, processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue) },
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
       logger: {

@@ -1,4 +1,5 @@
 import { a, expected } from "./validation.js";
+import { processingWindowSeconds } from "../contract/queue-timing.js";
 
 /**
  * The stack's settings: one typed, validated reader shared by the Pulumi program (components/), the local
@@ -535,6 +536,8 @@ export interface ApiRuntimeSettings {
   auth?: AuthSettings;
   /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
   delivery: Delivery;
+  /** How long the pipeline may still finish an image (queue-timing.ts), for the page's polling. */
+  processingWindowSeconds?: number;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -555,6 +558,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     legacyApi: settings.legacyApi,
     ...(settings.auth ? { auth: settings.auth } : {}),
     delivery: settings.delivery,
+    processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue),
   };
 }
 
@@ -582,7 +586,7 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "processingWindowSeconds"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
@@ -590,5 +594,6 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
     legacyApi: boolean("legacyApi", raw.legacyApi),
     delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
+    ...(raw.processingWindowSeconds === undefined ? {} : { processingWindowSeconds: integer("processingWindowSeconds", raw.processingWindowSeconds, 1, 14 * 24 * 3600) }),
   };
 }
