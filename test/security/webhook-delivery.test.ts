@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { parseCliArgs, UsageError } from "../../local/cli/start-options.js";
 import { EVENTS_FILE, startLocalEvents, type LocalEvents } from "../../local/events/local-events.js";
 import { until } from "../local/support/local-pipeline.js";
@@ -138,6 +139,15 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
       expect(error, url).to.be.instanceOf(UsageError);
       expect(error!.message).to.equal("--webhook cannot be used: it carries credentials (user:password@); the receiver authenticates the events by their secret header");
     }
+    // The deployed webhook's setting too (an API destination's URL).
+    let setting: Error | undefined;
+    try {
+      parseSettings({ events: { webhook: { url: "https://user:pa55word@hooks.example.com/in" } } });
+    } catch (caught) {
+      setting = caught as Error;
+    }
+    expect(setting?.message).to.match(/^Expected a URL without user:password@ .* for events\.webhook\.url/);
+    expect(setting?.message).not.to.include("pa55word");
     let refused: Error | undefined;
     await startLocalEvents({ root, region: "us-east-1", webhook: { url: "http://u:p@127.0.0.1:9/", headerName: "x", secret: SECRET }, log: () => undefined }).catch((e: Error) => (refused = e));
     expect(refused?.message).to.match(/^the webhook URL cannot be used: it carries credentials/);

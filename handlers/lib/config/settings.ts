@@ -413,6 +413,8 @@ function webhook(value: unknown): WebhookSettings {
     url = undefined;
   }
   if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
+  // Credentials in the URL would sit in the state and the console, and go along to every hop; not echoed.
+  if (url.username || url.password) throw invalid("events.webhook.url", "a URL without user:password@ (the secret header authenticates the events)", "a URL with credentials");
   const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
   if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {
     throw invalid("events.webhook.headerName", "an HTTP header name of letters, digits and dashes, not one EventBridge reserves", headerName);
