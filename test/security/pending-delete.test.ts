@@ -6,7 +6,9 @@ import { createDocumentClient, createS3Client } from "../../handlers/lib/storage
 import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { getRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../../handlers/lib/contract/queue-timing.js";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { devIssuer } from "../../local/auth/dev-issuer.js";
+import { sweepExpiredGrants } from "../../local/stand-ins/expired-grants.js";
 import { makePhoto } from "../support/images.js";
 import { startTestPipeline, testSettings, until, type Grant, type TestPipeline } from "../local/support/local-pipeline.js";
 
@@ -103,6 +105,18 @@ describe("a deleted pending image stays deleted", function () {
       expect(await objectExists(s3, running.pipeline.names.uploadsBucket, `uploads/${id}`)).to.equal(false);
       expect(await events(running)).not.to.include(id);
       expect((await fetch(`${running.url}/images/${id}`)).status).to.equal(404);
+    });
+
+    // issue 25 finding 4: locally (dynalite has no TTL) tombstones go when their expiresAt has passed, as pending records do.
+    it("sweeps a tombstone once its expiresAt has passed, and keeps one that has not", async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const base = { status: "deleted", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
+      const [gone, kept] = [newImageId(), newImageId()];
+      await records.client.send(new PutCommand({ TableName: records.tableName, Item: { ...base, id: gone, expiresAt: now - 10 } }));
+      await records.client.send(new PutCommand({ TableName: records.tableName, Item: { ...base, id: kept, expiresAt: now + 3600 } }));
+      await sweepExpiredGrants(records, new Date());
+      expect(await getRecord(records, gone)).to.equal(undefined);
+      expect((await getRecord(records, kept))?.status).to.equal("deleted");
     });
   });
 });
