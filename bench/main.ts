@@ -36,10 +36,37 @@ function positiveInteger(flag: string, value: string): number {
   return n;
 }
 
+export const BENCH_USAGE = `Usage: npm run bench -- [options]
+
+Benchmarks the pipeline on this machine; prints a table and writes JSON to bench/results/.
+
+  --runs N            repetitions of each measurement (default 3)
+  --corpus DIR        photos to use instead of the generated corpus
+  --uploads N         end-to-end uploads (default 50, 3 with --tiny)
+  --clients N         concurrent end-to-end clients (default 4)
+  --only PARTS        some of ${PARTS.join(", ")} (default all but latency)
+  --tiny              a small corpus, for a smoke run
+  --stack NAME        the stack whose settings are used (default dev)
+  --out DIR           where the JSON goes (default bench/results)
+  --help              this text`;
+
+class BenchUsageError extends Error {}
+
 function parseOptions(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseOptionValues(argv);
+  } catch (error) {
+    throw new BenchUsageError((error as Error).message);
+  }
+  return parsed;
+}
+
+function parseOptionValues(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
+      help: { type: "boolean", default: false },
       runs: { type: "string", default: "3" },
       corpus: { type: "string" },
       uploads: { type: "string" },
@@ -56,6 +83,7 @@ function parseOptions(argv: string[]) {
     if (!(PARTS as readonly string[]).includes(part)) throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
   }
   return {
+    help: values.help,
     runs: positiveInteger("runs", values.runs),
     corpus: values.corpus,
     uploads: positiveInteger("uploads", values.uploads ?? (values.tiny ? "3" : "50")),
@@ -68,7 +96,18 @@ function parseOptions(argv: string[]) {
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`bench: ${error.message} (npm run bench -- --help)\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const { settings } = await readStackSettings(options.stack, REPO);
   const startedAt = new Date();

@@ -5,7 +5,11 @@ import { DLQ_RETENTION_SECONDS } from "../handlers/lib/contract/queue-timing.js"
 import { ResourceTypes } from "./resource-types.js";
 
 export interface WebhookArgs {
-  /** The receiver's HTTPS endpoint. */
+  /**
+   * The receiver's HTTPS endpoint, without credentials. It should answer directly, never with a redirect: AWS
+   * documents which statuses an API destination retries but not whether it follows a 3xx (docs/security.md), and
+   * the secret header travels with each request. Events are retried each on its own, so order is not guaranteed.
+   */
   url: string;
   /** The header that carries `secret` on every delivery. */
   headerName: string;

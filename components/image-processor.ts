@@ -59,6 +59,8 @@ export class ImageProcessor extends pulumi.ComponentResource {
             resources: [args.uploads.arn],
             conditions: { StringLike: { "s3:prefix": [`${args.uploads.prefix}*`] } },
           },
+          // An original whose image has no record, or a tombstone (a deleted pending image), is deleted unprocessed.
+          { sid: "DiscardUngrantedOriginals", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
           { sid: "WriteVariants", actions: ["s3:PutObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
           { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
           {

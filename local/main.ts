@@ -22,7 +22,11 @@ async function main(): Promise<void> {
   try {
     options = parseCliArgs(process.argv.slice(2));
   } catch (error) {
-    if (error instanceof UsageError) fail(`${error.message}\n\n${USAGE}`);
+    if (error instanceof UsageError) {
+      // One line and exit 2, as every command of the project (npm run dlq, token, bench) refuses a bad option.
+      console.error(`error: ${error.message} (npm start -- --help)`);
+      process.exit(2);
+    }
     throw error;
   }
   if (options.help) {

@@ -21,6 +21,7 @@ import { startGrantSweeper } from "./stand-ins/expired-grants.js";
 import { createFaultInjector, type Faults } from "./lambda/faults.js";
 import { devAuthSetting, devIssuer, JWKS_PATH } from "./auth/dev-issuer.js";
 import { listenFunctionUrl } from "./lambda/function-url.js";
+import { processingWindowSeconds } from "../handlers/lib/contract/queue-timing.js";
 import { ensureImageTable } from "./stand-ins/image-table.js";
 import { outcomeLine, processorLogger } from "./lambda/processor-log.js";
 import { ensureBuckets, ensureQueues, resourceNames } from "./stand-ins/resources.js";
@@ -101,7 +102,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const faults = createFaultInjector(options.faults, log);
 
   // The port first: a taken port fails before DATA_DIR is touched.
-  const http = await listenFunctionUrl({ host, port: options.port ?? 3000 });
+  const http = await listenFunctionUrl({ host, port: options.port ?? 3000, log });
   const cleanups: Array<() => Promise<unknown>> = [() => http.close()];
   const cleanUp = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -205,16 +206,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       function: { name: `${names.queueName}-processor`, timeoutSeconds: settings.processor.timeoutSeconds, memoryMb: settings.processor.memoryMb },
       handler: faults.wrapHandler(processor as BatchHandler),
       log,
+      deadLetter: { maxReceiveCount: settings.queue.maxReceiveCount, listCommand: `npm run dlq -- list --local --data-dir ${options.dataDir}` },
       paused: faults.current.processorPaused ?? false,
     });
 
     const api = createApi({
       s3,
       records,
-      settings,
+      settings: { ...settings, processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue) },
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
-      logger: { error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`) },
+      logger: {
+        error: (message, attributes) => log(`api error: ${message} ${JSON.stringify(attributes)}`),
+        warn: (message, attributes) => log(`api warning: ${message} ${JSON.stringify(attributes)}`),
+      },
       // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
       ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url } } : {}),
     });

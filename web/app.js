@@ -4,7 +4,7 @@ import { contentTypeOfFile, previewNoteOf, refusalOf } from "./file-checks.js";
 import { formatBytes, listOfTypes } from "./format.js";
 import { ImageCard } from "./image-card.js";
 import { createLimit } from "./limit.js";
-import { POLL_DEFAULTS, pollImage } from "./poll.js";
+import { pollImage, pollOptionsFor, RETRYING_AFTER_MS } from "./poll.js";
 import { forgetUpload, loadGallery, rememberUpload } from "./session-gallery.js";
 import { forgetToken, loadToken, saveToken, subjectOf } from "./session-token.js";
 
@@ -117,16 +117,23 @@ function showRefusal(filename, reason) {
 async function follow(card, id) {
   let lastStatus;
   try {
-    const result = await pollImage(id, (image) => {
+    const options = pollOptionsFor(config);
+    const minutes = Math.round(options.giveUpAfterMs / 60_000);
+    const result = await pollImage(id, (image, elapsedMs) => {
       card.showImage(image);
-      if (image.status === lastStatus) return;
+      const retrying = elapsedMs > RETRYING_AFTER_MS && (image.status === "pending" || image.status === "processing");
+      if (retrying) card.showRetrying(minutes);
+      if (retrying && lastStatus !== "retrying") {
+        lastStatus = "retrying";
+        announce(`${card.filename} is taking longer than usual; the pipeline is retrying it.`);
+      }
+      if (retrying || image.status === lastStatus) return;
       lastStatus = image.status;
       if (image.status === "processing") announce(`${card.filename}: processing.`);
       if (image.status === "done") announce(`${card.filename} is ready in ${image.variants.length} sizes.`);
       if (image.status === "failed") announce(`${card.filename} could not be processed. ${card.part("failure").textContent}`);
-    });
+    }, options);
     if (result.outcome === "gave-up") {
-      const minutes = Math.round(POLL_DEFAULTS.giveUpAfterMs / 60_000);
       card.showGaveUp(minutes);
       announce(`${card.filename} is still processing after ${minutes} minutes; the page stopped checking.`);
     }

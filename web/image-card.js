@@ -9,6 +9,7 @@ const STATUS_BADGES = {
   processing: ["Processing", "text-bg-info"],
   done: ["Ready", "text-bg-success"],
   failed: ["Failed", "text-bg-danger"],
+  retrying: ["Retrying", "text-bg-warning"],
   "gave-up": ["Still processing", "text-bg-warning"],
   unknown: ["Not found", "text-bg-secondary"],
 };
@@ -86,6 +87,11 @@ export class ImageCard {
       this.#hideProblems();
       this.#setStatus(image.status, image.status === "pending" ? "Uploaded; waiting for the processor…" : "Making the sizes…");
     }
+  }
+
+  /** Not settled long after a first attempt would have: the pipeline is retrying it, for up to `minutes` in all. */
+  showRetrying(minutes) {
+    this.#setStatus("retrying", `Taking longer than usual: the pipeline is retrying it (for up to ${minutes} minutes in all); the page keeps checking.`);
   }
 
   showGaveUp(minutes) {

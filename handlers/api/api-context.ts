@@ -7,6 +7,8 @@ import type { ApiRuntimeSettings } from "../lib/config/settings.js";
 /** The narrow logger the API uses (powertools' Logger fits). */
 export interface ApiLogger {
   error(message: string, attributes: Record<string, unknown>): void;
+  /** A refusal whose reason is for operators only (a token's subject that is not accepted). */
+  warn?(message: string, attributes: Record<string, unknown>): void;
 }
 
 export interface ApiDeps {

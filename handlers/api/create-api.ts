@@ -79,6 +79,8 @@ export function createApi(deps: ApiDeps): ApiHandler {
       if (error instanceof HttpError) {
         // A refusal that is the service's fault (the token issuer unreachable) is worth an operator's look.
         if (error.status >= 500) ctx.logger.error("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
+        // A client's refusal with a reason the client is not told: a warning, never an error (the 5xx alarm).
+        else if (error.cause !== undefined) ctx.logger.warn?.("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
         return errorResponse(error, style);
       }
       const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);

@@ -7,6 +7,8 @@ import {
   findLatestRecordByFilename,
   getRecord,
   isExpiredPending,
+  isTombstone,
+  tombstonePendingRecord,
   listRecordsByOwner,
   type ImageRecord,
   type OwnerPagePosition,
@@ -47,7 +49,7 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: V
  */
 async function readableRecord(ctx: ApiContext, id: string, caller: Caller | undefined): Promise<ImageRecord> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
-  if (!record || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
+  if (!record || isTombstone(record) || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
     throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
   }
   return record;
@@ -70,15 +72,21 @@ function encodeCursor(owner: string, position: OwnerPagePosition): string {
   return Buffer.from(JSON.stringify({ o: ownerTag(owner), c: position.createdAt, i: position.id })).toString("base64url");
 }
 
+const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+/** A cursor this API writes is about 130 characters. */
+const MAX_CURSOR_CHARACTERS = 512;
+
 function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
   const invalid = new HttpError("invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
+  if (cursor.length > MAX_CURSOR_CHARACTERS) throw invalid;
   let parsed: { o?: unknown; c?: unknown; i?: unknown };
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
     throw invalid;
   }
-  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
+  // createdAt as the API writes it (toISOString): an empty or oversized position would reach DynamoDB (a 500).
+  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || !CREATED_AT.test(parsed.c) || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
   return { createdAt: parsed.c, id: parsed.i };
 }
 
@@ -99,7 +107,8 @@ export async function listImages(ctx: ApiContext, caller: Caller, query: URLSear
   const after = cursor ? decodeCursor(caller.sub, cursor) : undefined;
   const now = ctx.now();
   const page = await listRecordsByOwner(ctx.records, { owner: caller.sub, limit, ...(after ? { after } : {}) });
-  const images = await Promise.all(page.records.filter((r) => !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
+  // The exact owner: the index's key match is the query's, this is the caller's own (issue 25).
+  const images = await Promise.all(page.records.filter((r) => r.owner === caller.sub && !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
   return page.next ? { images, cursor: encodeCursor(caller.sub, page.next) } : { images };
 }
 
@@ -107,7 +116,7 @@ export async function listImages(ctx: ApiContext, caller: Caller, query: URLSear
  * `DELETE /images/{id}` (token mode, owner only): the variants, then the original, then (with `delivery: cdn`) the
  * edge invalidation of `/variants/{id}/*`, then the record. The record goes last, so a failure or a crash at any
  * step leaves it in place and repeating the DELETE finishes the job (deleting an absent object succeeds; a repeated
- * invalidation is a new one). The record is also what proves the caller owns the id: once it is gone a DELETE is a
+ * invalidation is a new one); a pending record becomes a tombstone instead (records.ts). The record is also what proves the caller owns the id: once it is gone a DELETE is a
  * 404 and invalidates nothing, so no caller can make invalidations for ids that are not theirs. Variant keys come
  * from the record and from the settings, which covers variants written by a run still in progress.
  */
@@ -126,6 +135,8 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
       { cause: error instanceof Error ? error.message : String(error) },
     );
   }
+  // A pending image's grant may still be used: its tombstone outlives the grant, so that upload is discarded.
+  if (record.status === "pending" && (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))) return;
   if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub }))) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 

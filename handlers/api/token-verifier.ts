@@ -26,10 +26,27 @@ function keySetFor(jwksUrl: string): JWTVerifyGetKey {
   return keySet;
 }
 
-function unauthorized(message: string, invalidToken: boolean): HttpError {
+function unauthorized(message: string, invalidToken: boolean, logged?: string): HttpError {
   // RFC 6750: no error code when no token was sent, invalid_token when the token is at fault.
   const challenge = invalidToken ? `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "")}"` : "Bearer";
-  return new HttpError("unauthorized", message, { "www-authenticate": challenge });
+  return new HttpError("unauthorized", message, { "www-authenticate": challenge }, logged === undefined ? undefined : { cause: logged });
+}
+
+export const MAX_SUBJECT_CHARACTERS = 256;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// C0 and C1 controls, DEL, and the line and paragraph separators.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * Why a `sub` cannot be an owner, or undefined (issue 25). The owner is a DynamoDB key: a lone surrogate is stored
+ * as U+FFFD, so `a\ud800b` and `a\ufffdb` would be one owner; controls would forge log lines; a long one would
+ * fill index keys.
+ */
+export function subjectProblem(sub: string): string | undefined {
+  if (LONE_SURROGATE.test(sub)) return "the token's sub is not well-formed Unicode (a lone surrogate)";
+  if (CONTROL.test(sub)) return "the token's sub holds a control character";
+  if ([...sub].length > MAX_SUBJECT_CHARACTERS) return `the token's sub is over ${MAX_SUBJECT_CHARACTERS} characters`;
+  return undefined;
 }
 
 /** The key set could not be read: the issuer's fault or the network's, never the caller's. */
@@ -91,6 +108,8 @@ export function createTokenVerifier(auth: AuthSettings): TokenVerifier {
         requiredClaims: ["sub", "exp"],
       });
       if (typeof payload.sub !== "string" || payload.sub === "") throw unauthorized("The token has no subject (sub)", true);
+      const problem = subjectProblem(payload.sub);
+      if (problem) throw unauthorized("The token's subject (sub) is not accepted", true, problem);
       return { sub: payload.sub };
     } catch (error) {
       if (error instanceof HttpError) throw error;

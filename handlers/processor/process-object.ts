@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
 import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
@@ -7,6 +7,7 @@ import {
   completeRecord,
   failRecord,
   getRecord,
+  isTombstone,
   noteTransientError,
   startProcessing,
   type ErrorFacts,
@@ -29,8 +30,10 @@ import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
  *   object sent with a grant already used, which is never processed (grants are single-use).
  * - superseded: a newer upload of the same key owns the record, or replaced the object.
  * - ignored: not an ObjectCreated event.
+ * - discarded: the image has no record (no grant was given for it, or its record is gone) or a tombstone (its
+ *   pending image was deleted): the object is deleted unprocessed, no record is made, nothing is published.
  */
-export type ObjectOutcome = "done" | "failed" | "rejected" | "duplicate" | "superseded" | "ignored";
+export type ObjectOutcome = "done" | "failed" | "rejected" | "duplicate" | "superseded" | "ignored" | "discarded";
 
 export interface ObjectResult {
   outcome: ObjectOutcome;
@@ -119,6 +122,14 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
 
   const sequencer = event.sequencer;
   const start = await startProcessing(deps.records, { id, sequencer, now: deps.now() });
+  if (!start.started && (start.record === undefined || isTombstone(start.record))) {
+    // Deleting an object already gone succeeds, so a redelivery of this event ends the same way.
+    await deps.s3.send(new DeleteObjectCommand({ Bucket: event.bucket, Key: event.key }));
+    const error = start.record
+      ? { code: "image_deleted", message: "The image was deleted before its upload arrived: the object is deleted unprocessed" }
+      : { code: "no_record", message: "No upload was granted for this image (or its record is gone): the object is deleted unprocessed" };
+    return { outcome: "discarded", imageId: id, error };
+  }
   if (!start.started) {
     const status = start.record?.status;
     if (status !== "done" && status !== "failed") return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };

@@ -80,7 +80,7 @@ export function logOutcomes(logger: ProcessorLogger): OutcomeHook {
   return (report) => {
     const { record: _record, ...entry } = report;
     if (report.outcome === "retry") logger.error(OUTCOME_MESSAGE, entry);
-    else if (report.outcome === "failed" || report.outcome === "rejected" || report.outcome === "deferred" || report.reusedGrant) logger.warn(OUTCOME_MESSAGE, entry);
+    else if (report.outcome === "failed" || report.outcome === "rejected" || report.outcome === "deferred" || report.outcome === "discarded" || report.reusedGrant) logger.warn(OUTCOME_MESSAGE, entry);
     else logger.info(OUTCOME_MESSAGE, entry);
   };
 }

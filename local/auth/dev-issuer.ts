@@ -27,6 +27,11 @@ export function devAuthDir(dataDir: string): string {
   return join(dataDir, "auth");
 }
 
+/** Where the issuer's private key is kept. */
+export function devSigningKeyPath(dataDir: string): string {
+  return join(devAuthDir(dataDir), "signing-key.json");
+}
+
 async function loadOrCreateKey(dir: string): Promise<JWK> {
   const path = join(dir, "signing-key.json");
   try {

@@ -1,3 +1,5 @@
+import { webhookUrlProblem } from "../events/local-events.js";
+import { expected } from "../../handlers/lib/config/validation.js";
 import { httpUrlValue, integerValue, numberValue, parseCommandLine, usageRefusal, UsageError } from "./command-line.js";
 import type { Faults } from "../lambda/faults.js";
 
@@ -97,6 +99,11 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const seed = text("--seed");
   if (seed !== undefined) options.faults.seed = integerValue("--seed", seed, 0, 2 ** 32 - 1);
   const webhook = text("--webhook");
-  if (webhook !== undefined) options.webhook = httpUrlValue("--webhook", webhook);
+  if (webhook !== undefined) {
+    options.webhook = httpUrlValue("--webhook", webhook);
+    // Said without echoing the URL: it would print the password.
+    const problem = webhookUrlProblem(webhook);
+    if (problem) throw new UsageError(`--webhook cannot be used: ${problem}`);
+  }
   return options;
 }

@@ -16,6 +16,18 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { lambdaContext } from "./context.js";
+import { parseMessageBody } from "../../handlers/processor/s3-event.js";
+import { imageIdFromOriginalKey } from "../../handlers/lib/storage/keys.js";
+
+/** The image ids a jobs message is about (an S3 notification's uploads/{id} keys), for the operator's line. */
+function imagesOf(message: Message): string[] {
+  const parsed = parseMessageBody(message.Body ?? "");
+  if (parsed.kind !== "notification") return [];
+  return parsed.records.flatMap((record) => {
+    const id = record.kind === "object" ? imageIdFromOriginalKey(record.key) : undefined;
+    return id ? [id] : [];
+  });
+}
 
 export type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | null | undefined>;
 
@@ -30,6 +42,11 @@ export interface EventSourceMappingOptions {
   function: { name: string; timeoutSeconds: number; memoryMb: number };
   handler: BatchHandler;
   log: (line: string) => void;
+  /**
+   * The queue's redrive: a message that fails on its last allowed receive is logged as it goes to the DLQ (SQS
+   * moves it silently at its next receive), with its image and the command that shows it.
+   */
+  deadLetter?: { maxReceiveCount: number; listCommand: string };
 }
 
 export interface EventSourceMapping {
@@ -143,6 +160,16 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
     }
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     await deleteMessages(done);
+    if (options.deadLetter) {
+      const { maxReceiveCount, listCommand } = options.deadLetter;
+      for (const message of messages.filter((m) => failed.has(m.MessageId!))) {
+        const receives = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+        if (receives < maxReceiveCount) continue;
+        const images = imagesOf(message);
+        const about = images.length > 0 ? `image ${images.join(", image ")}` : "a message that names no image";
+        log(`dlq: ${about} (message ${message.MessageId}) failed on receive ${receives} of ${maxReceiveCount}: it moves to the DLQ; see it with: ${listCommand}`);
+      }
+    }
     // A function that timed out keeps its slot until its work really ends (it cannot be killed in process).
     await handling.catch(() => undefined);
   }

@@ -4,13 +4,14 @@
  * (preflights answered without invoking the function; Access-Control-* headers from the URL's policy, never the
  * function's) and its 6 MB request limit.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { corsHeaders, isPreflight, type CorsPolicy } from "../../handlers/lib/contract/api-cors.js";
 import { SECURITY_HEADERS } from "../../handlers/lib/contract/http-headers.js";
-import { acceptLoopbackHostsOnly } from "../stand-ins/loopback-host.js";
+import { acceptLoopbackHostsOnly, requestPath, sendJsonError } from "../stand-ins/loopback-host.js";
 import type { LocalEdge } from "../s3/variant-origin.js";
 
 export type UrlHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
@@ -35,17 +36,35 @@ export interface FunctionUrlServer {
   close(): Promise<void>;
 }
 
-export async function listenFunctionUrl(options: { host: string; port: number }): Promise<FunctionUrlServer> {
+/**
+ * `log` receives one line per request that failed inside the runtime (a handler's exception): the client gets a
+ * 500 with no detail, the process keeps serving.
+ */
+export async function listenFunctionUrl(options: { host: string; port: number; log?: (line: string) => void }): Promise<FunctionUrlServer> {
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown>; edge?: LocalEdge } | undefined;
+  const failed = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {
+    log(`error: ${req.method} ${requestPath(req) ?? "(malformed target)"} failed (answered 500): ${(error as Error)?.stack ?? String(error)}`);
+    sendJsonError(res, 500, "internal_error", "Internal error");
+  };
   const server = createServer((req, res) => {
     if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
     const { handler, cors, documents, edge } = target;
-    const document = req.method === "GET" ? documents[new URL(req.url ?? "/", "http://local").pathname] : undefined;
+    const document = req.method === "GET" ? documents[requestPath(req) ?? ""] : undefined;
     if (document !== undefined) return send(res, 200, { "content-type": "application/json", "cache-control": "max-age=300" }, JSON.stringify(document));
-    (edge ? edge(req, res) : Promise.resolve(false)).then((served) => (served ? undefined : serve(req, res, handler, cors))).catch((error: Error) => {
-      if (!res.headersSent) send(res, 502, { "content-type": "application/json" }, json("internal_error", `The function failed: ${error.message}`));
-      else res.destroy();
-    });
+    // An async handler's rejection and a synchronous throw end the same way: a logged 500, never an exit.
+    new Promise<boolean>((resolve) => resolve(edge ? edge(req, res) : false))
+      .then((served) => (served ? undefined : serve(req, res, handler, cors)))
+      .catch(failed(req, res));
+  });
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // What node's parser refuses (a target with controls, a bad header) is a 400 JSON as any other refusal; a
+    // timeout or oversized headers keep node's own status.
+    const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    if (!socket.writable) return void socket.destroy();
+    const body = json(status === 400 ? "bad_request" : status === 431 ? "headers_too_large" : "request_timeout", "The request is malformed or incomplete");
+    const headers = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...SECURITY_HEADERS, connection: "close" };
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
@@ -57,7 +76,7 @@ export async function listenFunctionUrl(options: { host: string; port: number })
     });
     server.listen(options.port, options.host, () => resolve());
   });
-  acceptLoopbackHostsOnly(server);
+  acceptLoopbackHostsOnly(server, log);
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${options.host}:${port}`,
@@ -131,7 +150,9 @@ function joinedHeaders(req: IncomingMessage): Record<string, string> {
 const TEXT_BODY = /^(text\/|application\/(json|javascript|xml|x-www-form-urlencoded|[\w.+-]+\+json|[\w.+-]+\+xml)\b)/i;
 
 export function functionUrlEvent(req: IncomingMessage, allHeaders: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? "/", "http://function-url.local");
+  // The front door (acceptLoopbackHostsOnly) has refused every target that is neither a path nor an absolute URL.
+  const target = req.url ?? "/";
+  const url = target.startsWith("/") ? new URL(`http://function-url.local${target}`) : new URL(target);
   const rawQueryString = (req.url ?? "").includes("?") ? (req.url ?? "").slice((req.url ?? "").indexOf("?") + 1) : "";
   const { cookie, ...headers } = allHeaders;
   const query: Record<string, string> = {};

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { GetObjectCommand, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { echo, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { VARIANTS_PREFIX } from "../../handlers/lib/storage/keys.js";
+import { requestPath } from "../stand-ins/loopback-host.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/lib/contract/http-headers.js";
 
 /** Answers the request and returns true when its path is the CDN's to serve; false leaves it to the API. */
@@ -17,7 +18,7 @@ const VARIANT_PATH = new RegExp(`^/${VARIANTS_PREFIX}[0-9a-f-]{36}/[a-z0-9-]+\\.
 
 export function createVariantOrigin(s3: S3Client, bucket: string): LocalEdge {
   return async (req, res) => {
-    const path = new URL(req.url ?? "/", "http://local").pathname;
+    const path = requestPath(req) ?? "/";
     if (!path.startsWith(`/${VARIANTS_PREFIX}`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
       sendError(res, 405, "method_not_allowed", `${req.method} is not allowed on ${echo(path)}`, { allow: "GET, HEAD" });

@@ -1,15 +1,15 @@
 /**
- * DynamoDB deletes `pending` records once their `expiresAt` (the table's TTL attribute) has passed; dynalite has
- * no TTL, so the local runtime sweeps them itself: at start and then periodically.
+ * DynamoDB deletes `pending` records and tombstones once their `expiresAt` (the table's TTL attribute) has
+ * passed; dynalite has no TTL, so the local runtime sweeps them itself: at start and then periodically.
  */
 import { DeleteCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { EXPIRES_AT_ATTRIBUTE, type RecordStore } from "../../handlers/lib/storage/records.js";
+import { DELETED_STATUS, EXPIRES_AT_ATTRIBUTE, type RecordStore } from "../../handlers/lib/storage/records.js";
 
-/** Deletes every `pending` record whose expiresAt is at or before `now`; returns how many it deleted. */
+/** Deletes every `pending` record and tombstone whose expiresAt is at or before `now`; returns how many it deleted. */
 export async function sweepExpiredGrants(records: RecordStore, now: Date): Promise<number> {
-  const condition = "#status = :pending AND #expiresAt <= :now";
+  const condition = "#status IN (:pending, :deleted) AND #expiresAt <= :now";
   const names = { "#status": "status", "#expiresAt": EXPIRES_AT_ATTRIBUTE };
-  const values = { ":pending": "pending", ":now": Math.floor(now.getTime() / 1000) };
+  const values = { ":pending": "pending", ":deleted": DELETED_STATUS, ":now": Math.floor(now.getTime() / 1000) };
   let deleted = 0;
   let startKey: Record<string, unknown> | undefined;
   do {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
-import { completeRecord, getRecord, noteTransientError, startProcessing } from "../../handlers/lib/storage/records.js";
+import { completeRecord, getRecord, noteTransientError, PENDING_GRACE_SECONDS, startProcessing } from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -77,7 +77,7 @@ describe("API handler: hardening for a public stack", () => {
     it("answers 404 for a pending record past its expiresAt, before anything deletes it", async () => {
       const grant = bodyOf(await open(jsonEvent("POST", "/uploads", { filename: "late.jpg", contentType: "image/jpeg", size: 10 })));
       const record = await getRecord(standIns.records, grant.id);
-      expect(record?.expiresAt).to.equal(Date.parse(grant.expiresAt) / 1000 + 86_400);
+      expect(record?.expiresAt).to.equal(Date.parse(grant.expiresAt) / 1000 + PENDING_GRACE_SECONDS);
       clock = record!.expiresAt! * 1000 - 1000;
       expect((await open(httpEvent("GET", `/images/${grant.id}`))).statusCode).to.equal(200);
       clock += 1000;

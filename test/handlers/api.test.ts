@@ -5,7 +5,7 @@ import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { DOWNLOAD_URL_TTL_SECONDS } from "../../handlers/api/api-context.js";
 import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
 import { ACCEPTED_CONTENT_TYPES } from "../../handlers/lib/image/formats.js";
-import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { completeRecord, createPendingRecord, failRecord, findLatestRecordByFilename, getRecord, PENDING_GRACE_SECONDS, startProcessing } from "../../handlers/lib/storage/records.js";
 import { apiEnvironment } from "../../handlers/lib/config/function-environment.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
@@ -83,7 +83,7 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
         updatedAt: "2026-01-01T12:00:01.000Z",
         attempts: 0,
         // The table's TTL: the grant's expiry (12:10:01) plus a day, in epoch seconds.
-        expiresAt: Date.UTC(2026, 0, 2, 12, 10, 1) / 1000,
+        expiresAt: Date.UTC(2026, 0, 1, 12, 10, 1) / 1000 + PENDING_GRACE_SECONDS, // the grant's expiry plus the queue's retention
       });
     });
 

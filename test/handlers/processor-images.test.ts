@@ -24,7 +24,7 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
       const webp = await makePhoto({ width: 640, height: 480, format: "webp", seed: 3 });
       const a = await upload(jpeg, { pendingAs: "beach.jpg" });
       const b = await upload(png, { pendingAs: "portrait.png", contentType: "image/png" });
-      const c = await upload(webp, { contentType: "image/webp" }); // straight to the bucket: no record yet
+      const c = await upload(webp, { contentType: "image/webp" });
       const messages = [s3Message([a.event]), s3Message([b.event]), s3Message([c.event])];
       const { handler, outcomes } = processor();
 

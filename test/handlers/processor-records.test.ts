@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { completeRecord, createPendingRecord, failRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import { completeRecord, createPendingRecord, failRecord, getRecord, PENDING_GRACE_SECONDS, startProcessing } from "../../handlers/lib/storage/records.js";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { orderedSequencer } from "../../handlers/processor/s3-event.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
@@ -20,6 +21,7 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
   it("lets only the newest upload of a key start and finish; a final record never reopens (single-use grants)", async () => {
     const store = standIns.records;
     const id = newImageId();
+    await createPendingRecord(store, { id, filename: id, contentType: "application/octet-stream", now: t(0) });
     expect((await startProcessing(store, { id, sequencer: older, now: t(1) })).started).to.equal(true);
     expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
 
@@ -42,15 +44,28 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     const store = standIns.records;
     const id = newImageId();
     await createPendingRecord(store, { id, filename: "a.jpg", contentType: "image/jpeg", now: t(0), grantExpiresAt: t(300) });
-    expect((await getRecord(store, id))?.expiresAt).to.equal(t(300).getTime() / 1000 + 86_400);
+    expect((await getRecord(store, id))?.expiresAt).to.equal(t(300).getTime() / 1000 + PENDING_GRACE_SECONDS);
     const started = await startProcessing(store, { id, sequencer: older, now: t(1) });
     expect(started.started).to.equal(true);
     expect(started.record).not.to.have.property("expiresAt");
   });
 
+  // issue 25 finding 4: the processor never creates a record it did not find; a tombstone never starts either.
+  it("starts no record that is absent or a tombstone", async () => {
+    const store = standIns.records;
+    const absent = newImageId();
+    expect(await startProcessing(store, { id: absent, sequencer: older, now: t(1) })).to.deep.equal({ started: false, record: undefined });
+    expect(await getRecord(store, absent)).to.equal(undefined);
+    const deleted = newImageId();
+    await store.client.send(new PutCommand({ TableName: store.tableName, Item: { id: deleted, status: "deleted", createdAt: t(0).toISOString(), updatedAt: t(0).toISOString() } }));
+    const tombstone = await getRecord(store, deleted);
+    expect(await startProcessing(store, { id: deleted, now: t(1) })).to.deep.equal({ started: false, record: tombstone });
+  });
+
   it("accepts a sequenced event on a record that has no sequencer yet (an unsequenced run or the API's record)", async () => {
     const store = standIns.records;
     const id = newImageId();
+    await createPendingRecord(store, { id, filename: id, contentType: "application/octet-stream", now: t(0) });
     expect((await startProcessing(store, { id, now: t(1) })).started).to.equal(true);
     const started = await startProcessing(store, { id, sequencer: older, now: t(2) });
     expect(started).to.deep.include({ started: true });

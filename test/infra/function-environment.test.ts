@@ -12,13 +12,13 @@ function environments(deployed: Deployed): Record<string, string> {
 describe("Pulumi program: what reaches a function's environment (mocks)", function () {
   const base = devStackConfig();
 
-  // Settings only the infrastructure reads: changing one must redeploy no function.
+  // Settings only the infrastructure reads: changing one must redeploy no function. (queue.maxReceiveCount is no
+  // longer one: the API tells the page how long the pipeline may retry an image, issue 25.)
   const infrastructureOnly: Array<[string, StackConfig]> = [
     ["alarmEmail", { "image-pipeline:alarmEmail": "oncall@example.com" }],
     ["processor.logRetentionDays", { "image-pipeline:processor": { ...(base["image-pipeline:processor"] as object), logRetentionDays: 90 } }],
     ["api.logRetentionDays", { "image-pipeline:api": { logRetentionDays: 365 } }],
     ["api.reservedConcurrency", { "image-pipeline:api": { reservedConcurrency: 50 } }],
-    ["queue.maxReceiveCount", { "image-pipeline:queue": { maxReceiveCount: 9 } }],
     ["originalsRetentionDays", { "image-pipeline:originalsRetentionDays": 7 }],
     ["budget", { "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } }],
   ];

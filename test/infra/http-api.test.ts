@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { bucketArn, deploy, devAndProd, logGroupArn, statements, T, tableArn, type Deployed } from "./support/deployments.js";
 import { ACCOUNT_ID, policy } from "./support/pulumi-mocks.js";
+import { processingWindowSeconds } from "../../handlers/lib/contract/queue-timing.js";
 
 describe("Pulumi program: HttpApi (mocks)", function () {
   let dev: Deployed;
@@ -50,6 +51,8 @@ describe("Pulumi program: HttpApi (mocks)", function () {
       uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
       legacyApi: true,
       delivery: "presigned",
+      // How long the page polls (issue 25): the jobs queue's visibility timeout times its receives.
+      processingWindowSeconds: processingWindowSeconds(dev.settings.processor, dev.settings.queue),
     });
     expect(f.environment.variables).to.deep.include({ UPLOADS_BUCKET: dev.outputs.uploadsBucket, VARIANTS_BUCKET: dev.outputs.variantsBucket, TABLE_NAME: dev.outputs.tableName });
   });

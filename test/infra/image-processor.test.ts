@@ -72,6 +72,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
         resources: [bucketArn("image-pipeline-uploads")],
         conditions: { StringLike: { "s3:prefix": ["uploads/*"] } },
       },
+      { sid: "DiscardUngrantedOriginals", effect: "Allow", actions: ["s3:DeleteObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
       { sid: "WriteVariants", effect: "Allow", actions: ["s3:PutObject"], resources: [`${bucketArn("image-pipeline-variants")}/variants/*`] },
       { sid: "UpdateRecords", effect: "Allow", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [tableArn] },
       {

@@ -16,6 +16,7 @@ import {
 } from "../../handlers/lib/config/settings.js";
 import { apiEnvironment, FUNCTION_ENV, processorEnvironment, readApiEnvironment, readProcessorEnvironment } from "../../handlers/lib/config/function-environment.js";
 import { stackSettingsFromYaml } from "../../local/cli/stack-file.js";
+import { processingWindowSeconds } from "../../handlers/lib/contract/queue-timing.js";
 
 
 describe("stack settings", () => {
@@ -185,6 +186,7 @@ describe("stack settings", () => {
         uploadUrlTtlSeconds: 1200,
         legacyApi: true,
         delivery: "cdn",
+        processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue),
       });
       expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
       expect(readApiEnvironment(apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" }))).to.not.have.property("webRoot");

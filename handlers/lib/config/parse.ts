@@ -43,7 +43,7 @@ export class SettingsError extends Error {
 /** The settings' checks: refusals in the vocabulary, thrown as a SettingsError naming the key. */
 const check = checks((key, message) => new SettingsError(key, message));
 export const invalid = (key: string, what: string, received: unknown): Error => check.refusal(what, key, received);
-const { integer, oneOf } = check;
+export const { integer, oneOf } = check;
 export const boolean = check.boolean;
 
 export function object(key: string, value: unknown, known: readonly string[]): Record<string, unknown> {
@@ -191,6 +191,8 @@ function webhook(value: unknown): WebhookSettings {
   const raw = object("events.webhook", value, ["url", "headerName"]);
   const url = urlOf(raw.url);
   if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
+  // Credentials in the URL would sit in the state and the console, and go along to every hop; not echoed.
+  if (url.username || url.password) throw invalid("events.webhook.url", "a URL without user:password@ (the secret header authenticates the events)", "a URL with credentials");
   const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
   if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {
     throw invalid("events.webhook.headerName", "an HTTP header name of letters, digits and dashes, not one EventBridge reserves", headerName);

@@ -1,5 +1,6 @@
-import { auth, boolean, invalid, object, rules, variants } from "./parse.js";
+import { auth, boolean, integer, invalid, object, rules, variants } from "./parse.js";
 import { isPlainObject } from "./validation.js";
+import { processingWindowSeconds } from "../contract/queue-timing.js";
 import type { AuthSettings, Delivery, ProcessorSettings, Settings, VariantSpec } from "./schema.js";
 
 /**
@@ -27,6 +28,8 @@ export interface ApiRuntimeSettings {
   auth?: AuthSettings;
   /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
   delivery: Delivery;
+  /** How long the pipeline may still finish an image (queue-timing.ts), for the page's polling. */
+  processingWindowSeconds?: number;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -47,6 +50,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     legacyApi: settings.legacyApi,
     ...(settings.auth ? { auth: settings.auth } : {}),
     delivery: settings.delivery,
+    processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue),
   };
 }
 
@@ -74,7 +78,7 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "processingWindowSeconds"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
@@ -82,5 +86,6 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
     legacyApi: boolean("legacyApi", raw.legacyApi),
     delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
+    ...(raw.processingWindowSeconds === undefined ? {} : { processingWindowSeconds: integer("processingWindowSeconds", raw.processingWindowSeconds, 1, 14 * 24 * 3600) }),
   };
 }

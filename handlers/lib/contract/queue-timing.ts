@@ -16,3 +16,15 @@ export const JOBS_QUEUE_RETENTION_SECONDS = 4 * DAY_SECONDS;
 export const DLQ_RETENTION_SECONDS = 14 * DAY_SECONDS;
 /** Long polling at SQS's maximum wait, so idle receives cost the fewest requests. */
 export const JOBS_QUEUE_LONG_POLL_SECONDS = 20;
+
+/**
+ * How long the pipeline may still finish an image after its upload: every receive the queue allows, each after a
+ * visibility timeout (a crashed batch comes back only then). Past it the message is in the DLQ. The page polls
+ * for this long (GET /config says it), so it never stops while a retry can still land (issue 25).
+ */
+export function processingWindowSeconds(
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "batchWindowSeconds">,
+  queue: { maxReceiveCount: number },
+): number {
+  return jobsQueueVisibilityTimeoutSeconds(processor) * queue.maxReceiveCount;
+}

@@ -3,6 +3,7 @@ import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "../errors.js";
 import { contentTypeOf } from "./formats.js";
 import { HEIC_MAX_PIXELS, type HeicDecoder, type OpenedHeic } from "./heic/decoder.js";
+import { heicDecodeBound, type DecodeBound } from "./heic/decode-bound.js";
 import { heicDecoder as sharedHeicDecoder } from "./heic/decoder-thread.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./sniff.js";
 import type { OriginalFacts } from "../storage/records.js";
@@ -239,6 +240,21 @@ function checkPixelLimit(width: number, height: number, maxInputPixels: number):
   }
 }
 
+/**
+ * A HEIC's output (as allocated, not as declared) within the limit, and everything its decode produces (output,
+ * tiles, derived and auxiliary items) within three times it: an honest grid decodes its output's pixels about
+ * twice (tiles, then the assembled image), an alpha plane once more.
+ */
+function checkHeicBound(bound: DecodeBound, maxInputPixels: number): void {
+  checkPixelLimit(bound.width, bound.height, maxInputPixels);
+  if (bound.pixels > 3 * maxInputPixels) {
+    throw new FinalError(
+      "too_many_pixels",
+      `The image decodes ${megapixels(bound.pixels)} across its parts for a ${bound.width} x ${bound.height} output; the limit is ${megapixels(maxInputPixels)}`,
+    );
+  }
+}
+
 type Decode = (size: { width: number; height: number }) => Promise<Bitmap>;
 
 /** A HEIC's raw pixels into the cascade's first bitmap: through its ICC profile to sRGB, resized if need be. */
@@ -288,6 +304,8 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   let decode: Decode;
   let heic: OpenedHeic | undefined;
   if (format === "heic") {
+    // What the decode will produce, from every item it touches, before the decoder sees the file (issue 25).
+    checkHeicBound(heicDecodeBound(input), Math.min(options.maxInputPixels, HEIC_MAX_PIXELS));
     heic = await (options.heicDecoder ?? sharedHeicDecoder).open(input);
     ({ width, height } = heic);
     try {

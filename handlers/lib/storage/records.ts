@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "../config/settings.js";
+import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
 
 /**
  * The image record in DynamoDB (key `id`), as docs/design.md defines it. Every write is conditional, so that a late
@@ -10,11 +11,17 @@ import type { OutputFormat } from "../config/settings.js";
  *                  |  ^  \-> failed   (final errors only)
  *                  '--'               (a transient failure leaves it processing; the retry increments attempts)
  *
+ *   pending -> deleted                (a tombstone: DELETE of a pending image, until its grant has expired)
+ *
  * `done` and `failed` are terminal: a grant is single-use, so another object sent with it later is never
  * processed. While a record is processing, a newer upload of the same key (sequencers, see startProcessing) takes
- * it over, and only the latest upload's run may finish it.
+ * it over, and only the latest upload's run may finish it. The processor never creates a record: an object whose
+ * record is absent or a tombstone is deleted unprocessed (issue 25).
  */
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
+/** A tombstone's status: never shown by the API (it reads as absent). */
+export const DELETED_STATUS = "deleted";
+export type RecordStatus = ImageStatus | typeof DELETED_STATUS;
 
 export interface OriginalFacts {
   bytes: number;
@@ -62,8 +69,24 @@ export interface ImageRecord {
 
 /** The TTL attribute of the image table. */
 export const EXPIRES_AT_ATTRIBUTE = "expiresAt";
-/** How long a pending record outlives its grant: an upload accepted just before the grant expired may wait in the queue. */
-export const PENDING_GRACE_SECONDS = 24 * 60 * 60;
+/**
+ * How long a pending record (or its tombstone) outlives its grant: an upload S3 accepted just before the grant
+ * expired may wait in the jobs queue for as long as the queue keeps messages, and must still find its record.
+ */
+export const PENDING_GRACE_SECONDS = JOBS_QUEUE_RETENTION_SECONDS;
+
+/** What a DELETE of a pending image leaves: no owner, no file facts; gone when its grant and the queue are. */
+export interface Tombstone {
+  id: string;
+  status: typeof DELETED_STATUS;
+  createdAt: string;
+  updatedAt: string;
+  expiresAt?: number;
+}
+
+export function isTombstone(record: { status: string } | undefined): boolean {
+  return record?.status === DELETED_STATUS;
+}
 
 /** A `pending` record past its expiresAt: gone for every reader, whether or not DynamoDB has deleted it yet. */
 export function isExpiredPending(record: ImageRecord, now: Date): boolean {
@@ -179,6 +202,31 @@ export async function deleteOwnedRecord(store: RecordStore, input: { id: string;
   }
 }
 
+/**
+ * Replaces `owner`'s pending record with a tombstone kept until the record would have expired (its grant's expiry
+ * plus PENDING_GRACE_SECONDS), so an object sent later with the grant finds it and is deleted unprocessed. False
+ * when the record is no longer that owner's pending record (it started processing meanwhile, or is gone).
+ */
+export async function tombstonePendingRecord(store: RecordStore, input: { record: ImageRecord; owner: string; now: Date }): Promise<boolean> {
+  const tombstone: Tombstone = { id: input.record.id, status: DELETED_STATUS, createdAt: input.record.createdAt, updatedAt: input.now.toISOString() };
+  if (input.record.expiresAt !== undefined) tombstone.expiresAt = input.record.expiresAt;
+  try {
+    await store.client.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: tombstone,
+        ConditionExpression: "#owner = :owner AND #status = :pending",
+        ExpressionAttributeNames: { "#owner": "owner", "#status": "status" },
+        ExpressionAttributeValues: { ":owner": input.owner, ":pending": "pending" },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 export type StartOutcome =
   | { started: true; record: ImageRecord }
   | { started: false; record: ImageRecord | undefined };
@@ -186,8 +234,9 @@ export type StartOutcome =
 /**
  * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed`: a redelivered
  * or late message, or another object sent with a grant already used (grants are single-use); the caller
- * acknowledges it without work. An original with no record (uploaded straight to the bucket) gets one, named
- * after its id. Starting removes `expiresAt`: the record is no longer an abandoned grant.
+ * acknowledges it without work. A record is never created here: an original with no record (its grant never
+ * given, or its image deleted) or with a tombstone does not start, and the caller deletes it unprocessed.
+ * Starting removes `expiresAt`: the record is no longer an abandoned grant.
  *
  * With a `sequencer` (the S3 event's, padded so that strings compare in event order), the record remembers which
  * upload of its key it describes: an event older than the one recorded never starts, and a newer one (the same
@@ -202,6 +251,7 @@ export async function startProcessing(
     ":processing": "processing",
     ":done": "done",
     ":failed": "failed",
+    ":deleted": DELETED_STATUS,
     ":now": at,
     ":zero": 0,
     ":one": 1,
@@ -212,13 +262,11 @@ export async function startProcessing(
     "SET #status = :processing, updatedAt = :now, attempts = if_not_exists(attempts, :zero) + :one, " +
     "createdAt = if_not_exists(createdAt, :now), filename = if_not_exists(filename, :id), " +
     "contentType = if_not_exists(contentType, :contentType)";
-  let condition = "attribute_not_exists(id) OR NOT (#status IN (:done, :failed))";
+  let condition = "attribute_exists(id) AND NOT (#status IN (:done, :failed, :deleted))";
   if (input.sequencer !== undefined) {
     values[":sequencer"] = input.sequencer;
     update += ", sequencer = :sequencer";
-    condition =
-      "attribute_not_exists(id)" +
-      " OR (NOT (#status IN (:done, :failed)) AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer))";
+    condition += " AND (attribute_not_exists(sequencer) OR sequencer <= :sequencer)";
   }
   try {
     const result = await store.client.send(

@@ -1,5 +1,6 @@
 import { FinalError, TransientError } from "../../errors.js";
 import { loadLibHeif, type HeifError, type HeifImageHandle, type LibHeif } from "./libheif.js";
+import { applySecurityLimits, type HeifLimits } from "./security-limits.js";
 
 /**
  * HEVC-coded HEIC/HEIF, decoded with libheif's WebAssembly build (sharp's prebuilt libvips reads HEIF headers but
@@ -13,8 +14,9 @@ import { loadLibHeif, type HeifError, type HeifImageHandle, type LibHeif } from 
  * The decode runs synchronously inside WebAssembly, so one module decodes one HEIC at a time however many images
  * are in flight (the engine runs this decoder in a worker thread, handlers/lib/image/heic/decoder-thread.ts, to keep the event loop
  * free); its memory grows to the largest image decoded (up to the build's 2 GiB maximum) and is
- * kept for the next. A crash inside the module (an Emscripten abort) leaves it unusable: it is dropped and
- * loaded afresh for the next image, and this image is retried (transient).
+ * kept for the next. A crash inside the module (an Emscripten abort) leaves it unusable: it is dropped and the
+ * image is tried once more on a fresh module; a file that crashes a fresh module too is the file's fault (a final
+ * corrupt_image, issue 25), since retrying it would only crash the next module and end in the DLQ.
  */
 
 /**
@@ -23,6 +25,16 @@ import { loadLibHeif, type HeifError, type HeifImageHandle, type LibHeif } from 
  * an 8-bit 4:2:0 grid of 67 MP grew the memory to 342 MiB.
  */
 export const HEIC_MAX_PIXELS = 200_000_000;
+
+/** libheif's own limits on every context (handlers/lib/image/heic/security-limits.ts says what each is). */
+export const HEIF_LIMITS: HeifLimits = {
+  maxImagePixels: HEIC_MAX_PIXELS,
+  // 200 MP in 256 px tiles is 3052 tiles; phones write 512 px tiles (48 MP: 192).
+  maxTiles: 4096,
+  maxMemoryBlockBytes: 1024 * 1024 * 1024,
+  maxTotalMemoryBytes: 1536 * 1024 * 1024,
+  maxColorProfileBytes: 4 * 1024 * 1024,
+};
 
 export interface HeicPixels {
   data: Buffer;
@@ -72,82 +84,128 @@ function heifFailure(lib: LibHeif, error: HeifError): Error {
   return new FinalError("corrupt_image", `The HEIC image is corrupt or truncated (${detail})`);
 }
 
+/** A crash inside the module (anything but libheif's own error report): not the pipeline's error kinds. */
+function isCrash(error: unknown): boolean {
+  return !(error instanceof FinalError || error instanceof TransientError);
+}
+
+function crashedTwice(error: unknown): FinalError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new FinalError("corrupt_image", `The HEIC image is corrupt: it crashed the decoder twice (${message.slice(0, 200)})`);
+}
+
 export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): HeicDecoder {
   let module: Promise<LibHeif> | undefined;
 
-  /** Runs `work` against the module; a WebAssembly crash discards the module and is transient. */
-  const guarded = <T>(lib: LibHeif, work: () => T): T => {
-    try {
-      return work();
-    } catch (error) {
-      if (error instanceof FinalError || error instanceof TransientError) throw error;
+  const current = (): Promise<LibHeif> =>
+    (module ??= load().catch((error: unknown) => {
       module = undefined;
-      const message = error instanceof Error ? error.message : String(error);
-      throw decoderFailure(message, error);
+      throw new TransientError("image_processing_failed", `Loading the HEIC decoder failed: ${String(error)}`, { cause: error });
+    }));
+
+  /**
+   * Runs `work` on the module; a crash drops the module and runs it again on a fresh one, and a second crash is
+   * final. A module that crashes is never used again, so the second run is always on a fresh module.
+   */
+  const withRetry = async <T>(work: (lib: LibHeif) => T): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      const lib = await current();
+      try {
+        return work(lib);
+      } catch (error) {
+        if (!isCrash(error)) throw error;
+        module = undefined;
+        if (attempt >= 2) throw crashedTwice(error);
+      }
     }
   };
 
   return {
     async open(input) {
-      module ??= load().catch((error: unknown) => {
-        module = undefined;
-        throw new TransientError("image_processing_failed", `Loading the HEIC decoder failed: ${String(error)}`, { cause: error });
-      });
-      const lib = await module;
-      return guarded(lib, () => {
-        const context = lib.heif_context_alloc();
-        let handle: HeifImageHandle | undefined;
-        let closed = false;
-        const close = () => {
-          if (closed) return;
+      // Opened on one module; a decode after a crash reopens the file on the fresh module.
+      let state = await withRetry((lib) => ({ lib, ...openOn(lib, input) }));
+      let closed = false;
+      return {
+        width: state.width,
+        height: state.height,
+        hasAlpha: state.hasAlpha,
+        close() {
           closed = true;
-          try {
-            if (handle) lib.heif_image_handle_release(handle);
-            lib.heif_context_free(context);
-          } catch {
-            // The module crashed meanwhile and has been dropped: there is nothing left to give back.
-          }
-        };
-        try {
-          const read = lib.heif_context_read_from_memory(context, input);
-          if (read.code.value !== lib.heif_error_code.heif_error_Ok!.value) throw heifFailure(lib, read);
-          const primary = lib.heif_js_context_get_primary_image_handle(context);
-          if (isHeifError(primary)) throw heifFailure(lib, primary);
-          handle = primary;
-        } catch (error) {
-          close();
-          throw error;
-        }
-        const opened = handle;
-        const hasAlpha = lib.heif_image_handle_has_alpha_channel(opened) !== 0;
-        return {
-          width: lib.heif_image_handle_get_width(opened),
-          height: lib.heif_image_handle_get_height(opened),
-          hasAlpha,
-          close,
-          decode: async () =>
-            guarded(lib, () => {
-              const chroma = hasAlpha ? lib.heif_chroma.heif_chroma_interleaved_RGBA : lib.heif_chroma.heif_chroma_interleaved_RGB;
-              const decoded = lib.heif_js_decode_image2(opened, lib.heif_colorspace.heif_colorspace_RGB, chroma);
-              if (isHeifError(decoded)) throw heifFailure(lib, decoded);
-              try {
-                const channels = hasAlpha ? 4 : 3;
-                const plane = decoded.channels[0];
-                if (!plane) throw new FinalError("corrupt_image", "The HEIC image decoded to no pixels");
-                const { width, height, stride } = plane;
-                const row = width * channels;
-                // The plane is a view into the module's memory, which the release below gives back: copy it.
-                const data = Buffer.allocUnsafe(row * height);
-                if (stride === row) data.set(plane.data.subarray(0, row * height));
-                else for (let y = 0; y < height; y++) data.set(plane.data.subarray(y * stride, y * stride + row), y * row);
-                return { data, width, height, channels };
-              } finally {
-                lib.heif_image_release(decoded.image);
-              }
-            }),
-        };
-      });
+          state.close();
+        },
+        decode: () =>
+          withRetry((lib) => {
+            if (closed) throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
+            if (lib !== state.lib) {
+              state.close();
+              state = { lib, ...openOn(lib, input) };
+            }
+            return decodeOn(lib, state.handle, state.hasAlpha);
+          }),
+      };
     },
   };
 }
 
+interface OpenedOn {
+  handle: HeifImageHandle;
+  width: number;
+  height: number;
+  hasAlpha: boolean;
+  close(): void;
+}
+
+/** Parses the file's boxes on `lib` (no pixel decoded) under HEIF_LIMITS. */
+function openOn(lib: LibHeif, input: Buffer): OpenedOn {
+  const context = lib.heif_context_alloc();
+  let handle: HeifImageHandle | undefined;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    try {
+      if (handle) lib.heif_image_handle_release(handle);
+      lib.heif_context_free(context);
+    } catch {
+      // The module crashed meanwhile and has been dropped: there is nothing left to give back.
+    }
+  };
+  try {
+    applySecurityLimits(lib, context, HEIF_LIMITS);
+    const read = lib.heif_context_read_from_memory(context, input);
+    if (read.code.value !== lib.heif_error_code.heif_error_Ok!.value) throw heifFailure(lib, read);
+    const primary = lib.heif_js_context_get_primary_image_handle(context);
+    if (isHeifError(primary)) throw heifFailure(lib, primary);
+    handle = primary;
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return {
+    handle,
+    width: lib.heif_image_handle_get_width(handle),
+    height: lib.heif_image_handle_get_height(handle),
+    hasAlpha: lib.heif_image_handle_has_alpha_channel(handle) !== 0,
+    close,
+  };
+}
+
+function decodeOn(lib: LibHeif, handle: HeifImageHandle, hasAlpha: boolean): HeicPixels {
+  const chroma = hasAlpha ? lib.heif_chroma.heif_chroma_interleaved_RGBA : lib.heif_chroma.heif_chroma_interleaved_RGB;
+  const decoded = lib.heif_js_decode_image2(handle, lib.heif_colorspace.heif_colorspace_RGB, chroma);
+  if (isHeifError(decoded)) throw heifFailure(lib, decoded);
+  try {
+    const channels = hasAlpha ? 4 : 3;
+    const plane = decoded.channels[0];
+    if (!plane) throw new FinalError("corrupt_image", "The HEIC image decoded to no pixels");
+    const { width, height, stride } = plane;
+    const row = width * channels;
+    // The plane is a view into the module's memory, which the release below gives back: copy it.
+    const data = Buffer.allocUnsafe(row * height);
+    if (stride === row) data.set(plane.data.subarray(0, row * height));
+    else for (let y = 0; y < height; y++) data.set(plane.data.subarray(y * stride, y * stride + row), y * row);
+    return { data, width, height, channels };
+  } finally {
+    lib.heif_image_release(decoded.image);
+  }
+}

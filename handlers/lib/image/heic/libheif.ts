@@ -49,6 +49,13 @@ export interface LibHeif {
   heif_js_decode_image2(handle: HeifImageHandle, colorspace: EnumValue, chroma: EnumValue): DecodedPlanes | HeifError;
   heif_image_release(image: HeifImagePointer): void;
   heif_error_code: Record<string, EnumValue>;
+  /** Raw C exports (pointers into HEAPU8): the security limits of a context, read and set. */
+  _heif_context_get_security_limits(context: number): number;
+  /** `heif_error heif_context_set_security_limits(heif_context*, const heif_security_limits*)`; the error is returned through `result`. */
+  _heif_context_set_security_limits(result: number, context: number, limits: number): void;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
+  HEAPU8: Uint8Array;
   heif_colorspace: Record<"heif_colorspace_RGB", EnumValue>;
   heif_chroma: Record<"heif_chroma_interleaved_RGB" | "heif_chroma_interleaved_RGBA", EnumValue>;
 }
