@@ -10,16 +10,20 @@ import * as pulumi from "@pulumi/pulumi";
 export const ACCOUNT_ID = "123456789012";
 export const REGION = "us-east-1";
 
-/** The six outputs DESIGN.md lists, as the mocks name the resources of a pipeline called "image-pipeline". */
-export const EXPECTED_OUTPUTS = {
+/**
+ * The outputs DESIGN.md lists, as the mocks name the resources of a pipeline called "image-pipeline" in `stack`
+ * (the dashboard is named after project and stack).
+ */
+export const expectedOutputs = (stack: string) => ({
   apiUrl: `https://image-pipeline-api-url.lambda-url.${REGION}.on.aws/`,
   uploadsBucket: "image-pipeline-uploads-bkt",
   variantsBucket: "image-pipeline-variants-bkt",
   queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs`,
   dlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs-dlq`,
   tableName: "image-pipeline-images-tbl",
-  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-operations`,
-};
+  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-${stack}-operations`,
+});
+export const EXPECTED_OUTPUTS = expectedOutputs("test");
 export const PROJECT = "image-pipeline";
 
 export interface RecordedResource {
