@@ -247,12 +247,13 @@ describe("Pulumi program: delivery (mocks)", function () {
         expect(parentOf(type, name), name).to.equal("image-pipeline-cdn");
       }
       expect(parentOf(T.webAcl, "image-pipeline-rate-limit")).to.equal("image-pipeline-rate-limit");
-      expect(parentOf(T.awsProvider, "image-pipeline-rate-limit-us-east-1")).to.equal("image-pipeline-rate-limit");
       expect(parentOf(T.randomPassword, "image-pipeline-api-origin-secret")).to.equal("image-pipeline-api");
     });
 
-    it("a CLOUDFRONT web ACL through an explicit us-east-1 provider, blocking an IP over the rate on the API's paths", function () {
-      const provider = limited.recorder.get(T.awsProvider, "image-pipeline-rate-limit-us-east-1");
+    it("a CLOUDFRONT web ACL through the us-east-1 provider it is given, blocking an IP over the rate on the API's paths", function () {
+      // The component makes no provider of its own: the program hands it one (index.ts, stack-tags.ts).
+      expect(limited.recorder.ofType(T.awsProvider).map((p) => p.name)).to.deep.equal(["image-pipeline-aws-us-east-1"]);
+      const provider = limited.recorder.get(T.awsProvider, "image-pipeline-aws-us-east-1");
       expect(provider.inputs.region).to.equal("us-east-1");
       // Tagged like every resource of the stack, so the budget (cost-guard.test.ts) counts the web ACL.
       expect(JSON.parse(provider.inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "limited" } });

@@ -3,8 +3,8 @@ import { expect } from "chai";
 import { ImagePipeline } from "../../components/image-pipeline.js";
 import { ResourceTypes } from "../../components/resource-types.js";
 import { stackSettings } from "../../components/stack-settings.js";
-import { STACK_TAG_KEY, taggedProvider } from "../../components/stack-tags.js";
-import { installMocks, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
+import { STACK_TAG_KEY, stackProviderArgs, taggedProvider } from "../../components/stack-tags.js";
+import { installMocks, valueOf, type Recorder, type StackConfig } from "./support/pulumi-mocks.js";
 
 const BUDGET = "aws:budgets/budget:Budget";
 const TABLE = "aws:dynamodb/table:Table";
@@ -45,6 +45,34 @@ describe("Pulumi program: cost guards (mocks)", function () {
     for (const resource of custom) {
       expect(resource.provider, `${resource.type} ${resource.name} uses the tagged provider`).to.match(new RegExp(`^${provider.urn.replace(/[$()*+.?[\\\]^{|}]/g, "\\$&")}::`));
     }
+  });
+
+  it("reads the aws:* settings as the default provider would: credentials kept secret, strings as written, other namespaces ignored", async function () {
+    await installMocks({}, "prod");
+    const args = stackProviderArgs("prod", {
+      values: {
+        "aws:accessKey": "AKIAEXAMPLE",
+        "aws:secretKey": "wJalrEXAMPLE",
+        "aws:profile": "123",
+        "aws:maxRetries": "5",
+        "aws:endpoints": JSON.stringify([{ s3: "http://127.0.0.1:4566" }]),
+        "aws:assumeRoles": JSON.stringify([{ roleArn: "arn:aws:iam::210987654321:role/deploy", externalId: "s3cret" }]),
+        "image-pipeline:legacyApi": "false",
+      },
+      isSecret: (key) => key === "aws:assumeRoles",
+    }) as Record<string, unknown>;
+    expect(Object.keys(args).sort()).to.deep.equal(["accessKey", "assumeRoles", "defaultTags", "endpoints", "maxRetries", "profile", "secretKey"]);
+    for (const key of ["accessKey", "secretKey", "assumeRoles"]) {
+      expect(await pulumi.isSecret(args[key] as pulumi.Output<unknown>), key).to.equal(true);
+    }
+    expect(await valueOf(args.assumeRoles)).to.deep.equal([{ roleArn: "arn:aws:iam::210987654321:role/deploy", externalId: "s3cret" }]);
+    expect(await valueOf(args.accessKey)).to.equal("AKIAEXAMPLE");
+    expect({ profile: args.profile, maxRetries: args.maxRetries, endpoints: args.endpoints, defaultTags: args.defaultTags }).to.deep.equal({
+      profile: "123",
+      maxRetries: 5,
+      endpoints: [{ s3: "http://127.0.0.1:4566" }],
+      defaultTags: { tags: { [STACK_TAG_KEY]: "prod" } },
+    });
   });
 
   it("with budget: one monthly cost budget on the stack's tag, mailing at 80% actual and 100% forecast", function () {
