@@ -192,8 +192,6 @@ export class ImagePipeline extends pulumi.ComponentResource {
     this.operations = new Operations(
       `${name}-operations`,
       {
-        // The dashboard's widgets name their region; the stack's provider region (aws:region).
-        region: aws.config.region ?? "us-east-1",
         queue: this.jobs.queue,
         deadLetterQueue: this.jobs.deadLetterQueue,
         processor: this.processor.function.function,

@@ -7,7 +7,6 @@ import { ResourceTypes } from "./resource-types.js";
 const cw = awsx.classic.cloudwatch;
 
 export interface OperationsArgs {
-  region: pulumi.Input<string>;
   queue: aws.sqs.Queue;
   deadLetterQueue: aws.sqs.Queue;
   processor: aws.lambda.Function;
@@ -45,6 +44,9 @@ export class Operations extends pulumi.ComponentResource {
     const actions = args.alarmActions ?? [];
     const stack = pulumi.getStack();
     const scope = `${pulumi.getProject()}-${stack}`;
+    // The widgets name their region: the one the dashboard's own provider deploys to (from the resource options),
+    // whether it came from aws:region, the environment or an AWS profile. Never a guess.
+    const region = aws.getRegionOutput({}, { parent: this }).region;
     const minute = { period: 60 };
     const lambda = awsx.classic.lambda.metrics;
     const sqs = awsx.classic.sqs.metrics;
@@ -90,7 +92,7 @@ export class Operations extends pulumi.ComponentResource {
       name,
       {
         name: `${scope}-operations`,
-        region: args.region as pulumi.Input<aws.Region>,
+        region: region as pulumi.Output<aws.Region>,
         widgets: [
           new cw.RowWidget(
             graph("Jobs queue: depth and age of the oldest job (s)", [

@@ -1,7 +1,11 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
+import { ImagePipeline } from "../../components/image-pipeline.js";
+import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { devAndProd, T, type Deployed } from "./support/deployments.js";
-import { ACCOUNT_ID, REGION } from "./support/pulumi-mocks.js";
+import { ACCOUNT_ID, installMocks, REGION, valueOf } from "./support/pulumi-mocks.js";
 
 const DASHBOARD = "aws:cloudwatch/dashboard:Dashboard";
 const topicArn = `arn:aws:sns:${REGION}:${ACCOUNT_ID}:image-pipeline-dlq-alarm-topic`;
@@ -82,6 +86,21 @@ describe("Pulumi program: Operations, the dashboard and alarms with @pulumi/awsx
       expect(prod.recorder.get(T.alarm, name).inputs.alarmActions, name).to.deep.equal([topicArn]);
       expect(prod.recorder.get(T.alarm, name).inputs.okActions, name).to.deep.equal([topicArn]);
     }
+  });
+
+  it("takes the dashboard's region from its provider (no aws:region set: a profile's region, say), never a fallback", async function () {
+    const recorder = await installMocks({}, "sydney");
+    const provider = new aws.Provider("sydney", { region: "ap-southeast-2" });
+    const pipeline = new ImagePipeline(
+      "image-pipeline",
+      { settings: parseSettings({}), code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") } },
+      { providers: [provider] },
+    );
+    const url = await valueOf(pipeline.dashboardUrl);
+    await recorder.settled();
+    expect(url).to.equal("https://ap-southeast-2.console.aws.amazon.com/cloudwatch/home?region=ap-southeast-2#dashboards:name=image-pipeline-sydney-operations");
+    const body = JSON.parse(recorder.get(DASHBOARD, "image-pipeline-operations").inputs.dashboardBody);
+    expect([...new Set(body.widgets.map((w: { properties: { region: string } }) => w.properties.region))]).to.deep.equal(["ap-southeast-2"]);
   });
 
   it("outputs dashboardUrl, and @pulumi/awsx is a dependency that the components use", function () {

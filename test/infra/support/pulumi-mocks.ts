@@ -109,6 +109,12 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       call(args) {
+        if (args.token === "aws:index/getRegion:getRegion") {
+          // The region of the provider the call went through (its `region` input), else the default provider's.
+          const provider = resources.find((r) => args.provider !== undefined && args.provider.startsWith(`${r.urn}::`));
+          const region = (provider?.inputs.region as string | undefined) ?? REGION;
+          return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+        }
         if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
           return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`, userId: "AIDTEST", id: ACCOUNT_ID };
         }
