@@ -1,4 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
+import { budgetTagNotice } from "./cost-budget.js";
+import { STACK_TAG_KEY } from "./stack-tags.js";
 import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
 
 /**
@@ -7,7 +9,8 @@ import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_K
  * from the engine as JSON; a plain string such as `alarmEmail` arrives as itself.
  *
  * A bad value stops the program with a RunError (no stack trace) naming the key. What a valid setting asks of
- * the account that the program cannot check (the Lambda concurrency quota) is said through `notice`.
+ * the account that the program cannot check (the Lambda concurrency quota, a budget tag not yet active) is said
+ * through `notice`, one line each.
  */
 export function stackSettings(
   config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
@@ -30,6 +33,8 @@ export function stackSettings(
   }
   const requirement = reservedConcurrencyRequirement(settings);
   if (requirement) notice(requirement);
+  const budgetNotice = budgetTagNotice(settings, STACK_TAG_KEY);
+  if (budgetNotice) notice(budgetNotice);
   return settings;
 }
 

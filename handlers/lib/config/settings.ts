@@ -138,6 +138,13 @@ export interface CustomDomain {
 export interface BudgetSettings {
   monthlyUsd: number;
   email: string;
+  /**
+   * Activate the stack tag as a cost allocation tag (the budget counts nothing until it is active). Only once
+   * billing has seen the tag (up to 24 h after the first deploy), and only from the payer account of an
+   * organisation. Retained when the stack is destroyed: every stack shares the tag key.
+   * @default false
+   */
+  activateTag: boolean;
 }
 
 export const MIB = 1024 * 1024;
@@ -365,8 +372,12 @@ function processor(value: unknown): ProcessorSettings {
 }
 
 function budget(value: unknown): BudgetSettings {
-  const raw = object("budget", value, ["monthlyUsd", "email"]);
-  return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
+  const raw = object("budget", value, ["monthlyUsd", "email", "activateTag"]);
+  return {
+    monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000),
+    email: email("budget.email", raw.email),
+    activateTag: boolean("budget.activateTag", withDefault(raw.activateTag, false)),
+  };
 }
 
 const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];

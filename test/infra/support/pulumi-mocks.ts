@@ -38,6 +38,8 @@ export interface RecordedResource {
   dependencies: string[];
   /** The provider reference (`<provider urn>::<id>`) of a custom resource; empty for the default provider. */
   provider: string;
+  /** The `retainOnDelete` resource option. */
+  retainOnDelete: boolean;
 }
 
 export interface Recorder {
@@ -133,7 +135,7 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string };
+    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string, retainOnDelete: req.getRetainondelete() === true };
     register(req, (error, response) => {
       if (!error) {
         resources.push({
