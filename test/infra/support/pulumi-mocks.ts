@@ -98,7 +98,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
  * Replaces the stack config with `config`, then installs fresh mocks. Call before constructing (or importing)
  * the program; each call starts an independent recording.
  */
-export async function installMocks(config: StackConfig = {}, stack = "test"): Promise<Recorder> {
+export async function installMocks(config: StackConfig = {}, stack = "test", project = PROJECT): Promise<Recorder> {
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
@@ -123,7 +123,7 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
         throw new Error(`unexpected call ${args.token} ${JSON.stringify(args.inputs)}`);
       },
     },
-    PROJECT,
+    project,
     stack,
     false,
   );
