@@ -49,17 +49,19 @@ describe("Pulumi program: Operations, the dashboard and alarms with @pulumi/awsx
   it("names the dashboard and alarms after project and stack, and reads only its own stack's processor metrics", function () {
     const names = (d: Deployed) => ({
       dashboard: d.recorder.get(DASHBOARD, "image-pipeline-operations").inputs.dashboardName,
-      alarms: ["backlog-age", "processor-errors", "api-5xx"].map((suffix) => d.recorder.get(T.alarm, `image-pipeline-operations-${suffix}`).inputs.name),
+      alarms: [...["backlog-age", "processor-errors", "api-5xx"].map((suffix) => `image-pipeline-operations-${suffix}`), "image-pipeline-dlq-alarm"].map(
+        (name) => d.recorder.get(T.alarm, name).inputs.name,
+      ),
       ownMetrics: [...new Set(metricsOf(JSON.parse(d.recorder.get(DASHBOARD, "image-pipeline-operations").inputs.dashboardBody)).filter((m) => m.namespace === "image-pipeline").map((m) => JSON.stringify(m.dims)))],
     });
     expect(names(dev)).to.deep.equal({
       dashboard: "image-pipeline-dev-operations",
-      alarms: ["image-pipeline-dev-backlog-age", "image-pipeline-dev-processor-errors", "image-pipeline-dev-api-5xx"],
+      alarms: ["image-pipeline-dev-backlog-age", "image-pipeline-dev-processor-errors", "image-pipeline-dev-api-5xx", "image-pipeline-dev-dead-letters"],
       ownMetrics: [JSON.stringify({ service: "image-processor", stack: "dev" })],
     });
     expect(names(prod)).to.deep.equal({
       dashboard: "image-pipeline-prod-operations",
-      alarms: ["image-pipeline-prod-backlog-age", "image-pipeline-prod-processor-errors", "image-pipeline-prod-api-5xx"],
+      alarms: ["image-pipeline-prod-backlog-age", "image-pipeline-prod-processor-errors", "image-pipeline-prod-api-5xx", "image-pipeline-prod-dead-letters"],
       ownMetrics: [JSON.stringify({ service: "image-processor", stack: "prod" })],
     });
     // The processor publishes with the dimension the dashboard reads: its environment names the stack.
