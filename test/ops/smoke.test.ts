@@ -1,5 +1,9 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stackApiUrl } from "../../ops/smoke/api-url.js";
 import { startTestPipeline, type TestPipeline } from "../local/support/local-pipeline.js";
 import { SMOKE_USAGE } from "../../ops/smoke/args.js";
 
@@ -67,6 +71,22 @@ describe("npm run smoke: a deploy checked end to end (against the local runtime)
       [["--url", "http://127.0.0.1:1", "--stack", "prod"], "smoke: --url and --stack are exclusive: the URL names the stack (npm run smoke -- --help)"],
     ] as const) {
       expect(await smoke([...args]), args.join(" ")).to.deep.equal({ code: 2, stdout: [], stderr: [message], raw: "" });
+    }
+  });
+
+  it("reads the API URL from `pulumi stack output apiUrl` (of --stack), and says to pass --url when it cannot", async function () {
+    const dir = await mkdtemp(join(tmpdir(), "smoke-pulumi-"));
+    try {
+      // A stand-in for the pulumi CLI that prints the URL only when asked exactly for the output.
+      const fake = join(dir, "pulumi");
+      await writeFile(fake, '#!/bin/sh\nif [ "$*" = "stack output apiUrl --stack prod" ]; then echo https://abc.lambda-url.eu-west-1.on.aws/; exit 0; fi\necho "error: no stack named $*" >&2; exit 255\n');
+      await chmod(fake, 0o755);
+      expect(await stackApiUrl("prod", fake)).to.equal("https://abc.lambda-url.eu-west-1.on.aws/");
+      let refusal: Error | undefined;
+      await stackApiUrl("staging", fake).catch((error: Error) => (refusal = error));
+      expect(refusal?.message).to.equal(`could not read the API URL with \`${fake} stack output apiUrl --stack staging\` (error: no stack named stack output apiUrl --stack staging); pass --url`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
