@@ -4,7 +4,7 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stackApiUrl } from "../../ops/smoke/api-url.js";
-import { startTestPipeline, type TestPipeline } from "../local/support/local-pipeline.js";
+import { startRuntimeProcess, type RuntimeProcess } from "../local/support/runtime-process.js";
 import { SMOKE_USAGE } from "../../ops/smoke/args.js";
 
 interface CliRun {
@@ -53,13 +53,42 @@ const STEPS = [
 ];
 const passed = (lines: string[]) => lines.filter((line) => line.startsWith("ok   ")).map((line) => line.slice(5).replace(/ \(\d+ ms\)$/, ""));
 
-describe("npm run smoke: a deploy checked end to end (against the local runtime)", function () {
+/** The stack `npm start` runs in these tests: two variants of two formats, short timings (the test's own file). */
+const STACK_FILE = `config:
+  aws:region: us-east-1
+  image-pipeline:variants:
+    - { name: thumb, width: 160, format: webp }
+    - { name: medium, width: 480, height: 480, format: jpeg }
+  image-pipeline:processor:
+    timeoutSeconds: 10
+    batchSize: 5
+    maxConcurrency: 2
+`;
+
+describe("npm run smoke: a deploy checked end to end (against npm start)", function () {
   this.timeout(120_000);
-  let running: TestPipeline | undefined;
+  let dir: string;
+  let running: { runtime: RuntimeProcess; url: string; dataDir: string } | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "smoke-"));
+    await writeFile(join(dir, "Pulumi.dev.yaml"), STACK_FILE);
+  });
+  after(async () => rm(dir, { recursive: true, force: true }));
   afterEach(async () => {
-    await running?.stop();
+    if (running) {
+      running.runtime.child.kill("SIGTERM");
+      await running.runtime.exited;
+    }
     running = undefined;
   });
+  /** `npm start -- ARGS` in the test's directory, on a port of its own, with a fresh DATA_DIR. */
+  const start = async (name: string, args: string[] = []) => {
+    const dataDir = join(dir, name);
+    const runtime = startRuntimeProcess(["--port", "0", "--data-dir", dataDir, ...args], {}, { cwd: dir });
+    running = { runtime, url: "", dataDir };
+    running.url = await runtime.ready;
+    return running;
+  };
 
   it("--help prints the usage; a bad option is one line and exit 2", async function () {
     const help = await smoke(["--help"]);
@@ -91,7 +120,7 @@ describe("npm run smoke: a deploy checked end to end (against the local runtime)
   });
 
   it("open mode: passes every step, keeps the images (no DELETE without a token), and says so", async function () {
-    running = await startTestPipeline();
+    running = await start("open");
     const result = await smoke(["--url", running.url]);
     expect(result.stderr).to.deep.equal([]);
     expect(result.code).to.equal(0);
@@ -101,7 +130,7 @@ describe("npm run smoke: a deploy checked end to end (against the local runtime)
   });
 
   it("token mode (--dev-auth, npm run token): passes every step and deletes its images; without a token it stops at GET /config", async function () {
-    running = await startTestPipeline({ devAuth: true });
+    running = await start("token", ["--dev-auth"]);
     const token = await run("ops/token.ts", ["--sub", "smoke", "--data-dir", running.dataDir]);
     expect(token.code).to.equal(0);
     const result = await smoke(["--url", running.url, "--token", token.stdout[0]!]);
@@ -116,8 +145,8 @@ describe("npm run smoke: a deploy checked end to end (against the local runtime)
     expect(without.stderr[0]).to.match(/^smoke: FAILED GET \/config: the stack is in token mode \(issuer .*\): pass --token$/);
   });
 
-  it("fails naming the step when the processor is stopped: the upload is never processed", async function () {
-    running = await startTestPipeline({ faults: { processorPaused: true } });
+  it("fails naming the step when the processor is stopped (--pause-processor): the upload is never processed", async function () {
+    running = await start("paused", ["--pause-processor"]);
     const result = await smoke(["--url", running.url, "--timeout", "8"]);
     expect(result.code).to.equal(1);
     expect(passed(result.stdout)).to.deep.equal(["GET /config", "POST /uploads (JPEG)", "presigned upload (JPEG)"]);
