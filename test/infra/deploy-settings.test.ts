@@ -42,8 +42,10 @@ describe("Pulumi program: settings a new account can deploy", function () {
     };
     expect(project.template.description).to.be.a("string").and.not.equal("");
     expect(Object.keys(project.template.config)).to.deep.equal(["aws:region", "image-pipeline:delivery", "image-pipeline:legacyApi", "image-pipeline:forceDestroy"]);
-    // `pulumi new` writes each default as the stack's config value, a string, into a project it may rename.
-    const config = Object.fromEntries(Object.entries(project.template.config).map(([key, entry]) => [key, String(entry.default)]));
+    // Pulumi reads a template's defaults as strings, and `pulumi new` writes each as the stack's config value, into a
+    // project it may rename.
+    for (const [key, entry] of Object.entries(project.template.config)) expect(entry.default, key).to.be.a("string");
+    const config = Object.fromEntries(Object.entries(project.template.config).map(([key, entry]) => [key, entry.default as string]));
     const recorder = await installMocks(config, "dev", "photos");
     const settings = stackSettings(undefined, () => {});
     expect({ delivery: settings.delivery, legacyApi: settings.legacyApi, forceDestroy: settings.forceDestroy }).to.deep.equal({ delivery: "presigned", legacyApi: false, forceDestroy: false });
