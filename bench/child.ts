@@ -80,6 +80,7 @@ async function loadLambdaCode(job: ChildJob): Promise<void> {
       uploadsBucket: "bench-uploads",
       variantsBucket: "bench-variants",
       tableName: "bench-images",
+      stack: "bench",
     }),
     AWS_REGION: "us-east-1",
     AWS_ACCESS_KEY_ID: "bench",

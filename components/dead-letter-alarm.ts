@@ -50,6 +50,8 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
     this.alarm = depth.createAlarm(
       name,
       {
+        // Named after project and stack like the Operations alarms, so stacks side by side tell theirs apart.
+        name: `${pulumi.getProject()}-${pulumi.getStack()}-dead-letters`,
         alarmDescription: "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
         evaluationPeriods: DEAD_LETTER_LOOKBACK_MINUTES,
         datapointsToAlarm: 1,

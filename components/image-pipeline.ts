@@ -30,6 +30,17 @@ export interface ImagePipelineArgs {
   code: LambdaCode;
   /** The webhook's header value (config secret `webhookSecret`); required with `events.webhook`. */
   webhookSecret?: pulumi.Input<string>;
+  /**
+   * The provider for what AWS keeps in us-east-1 whatever the stack's region (the CloudFront web ACL): the same
+   * account settings as the pipeline's own provider, only the region changed (stack-tags.ts `regionalProvider`).
+   * Required where `needsUsEast1Provider(settings)`; every other resource takes its provider from the options.
+   */
+  usEast1Provider?: aws.Provider;
+}
+
+/** Whether the settings make a resource that must live in us-east-1 (the WAF web ACL of `rateLimitPer5Minutes`). */
+export function needsUsEast1Provider(settings: Settings): boolean {
+  return settings.delivery === "cdn" && settings.rateLimitPer5Minutes !== undefined;
 }
 
 /**
@@ -141,7 +152,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
 
     if (cdnDelivery) {
       if (settings.rateLimitPer5Minutes !== undefined) {
-        this.rateLimit = new RateLimitAcl(`${name}-rate-limit`, { limitPer5Minutes: settings.rateLimitPer5Minutes }, parent);
+        if (args.usEast1Provider === undefined) {
+          throw new pulumi.RunError(`${name}: rateLimitPer5Minutes makes a CloudFront web ACL in us-east-1, which needs the usEast1Provider argument`);
+        }
+        this.rateLimit = new RateLimitAcl(`${name}-rate-limit`, { limitPer5Minutes: settings.rateLimitPer5Minutes, provider: args.usEast1Provider }, parent);
       }
       this.cdn = new CdnDistribution(
         `${name}-cdn`,
@@ -178,8 +192,6 @@ export class ImagePipeline extends pulumi.ComponentResource {
     this.operations = new Operations(
       `${name}-operations`,
       {
-        // The dashboard's widgets name their region; the stack's provider region (aws:region).
-        region: aws.config.region ?? "us-east-1",
         queue: this.jobs.queue,
         deadLetterQueue: this.jobs.deadLetterQueue,
         processor: this.processor.function.function,

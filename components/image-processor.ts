@@ -46,6 +46,8 @@ export class ImageProcessor extends pulumi.ComponentResource {
           uploadsBucket: args.uploads.name,
           variantsBucket: args.variants.name,
           tableName: args.table.name,
+          // The metrics' `stack` dimension, which the stack's dashboard and alarms read (operations.ts).
+          stack: pulumi.getStack(),
           ...(args.events ? { eventBusName: args.events.busName } : {}),
         }),
         statements: [

@@ -1,13 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from "../handlers/lib/contract/metric-names.js";
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE, METRICS_STACK_DIMENSION } from "../handlers/lib/contract/metric-names.js";
 import { ResourceTypes } from "./resource-types.js";
 
 const cw = awsx.classic.cloudwatch;
 
 export interface OperationsArgs {
-  region: pulumi.Input<string>;
   queue: aws.sqs.Queue;
   deadLetterQueue: aws.sqs.Queue;
   processor: aws.lambda.Function;
@@ -28,6 +27,10 @@ export interface OperationsArgs {
  * `maxBacklogAgeMinutes`, processor errors and API 5xx (the DLQ's alarm is DeadLetterAlarm's).
  * The Function URL's metrics (UrlRequestCount, Url4xxCount, Url5xxCount) have no awsx helper: they are awsx
  * Metrics built by name in AWS/Lambda.
+ *
+ * Dashboards and alarm names are global to an account (a region, for alarms) and PutDashboard replaces a dashboard
+ * of the same name, so both are named `<project>-<stack>-...`: stacks deployed side by side never take over or
+ * delete each other's. The processor's own metrics share one namespace; the `stack` dimension keeps them apart.
  */
 export class Operations extends pulumi.ComponentResource {
   readonly dashboard: awsx.classic.cloudwatch.Dashboard;
@@ -39,6 +42,11 @@ export class Operations extends pulumi.ComponentResource {
   constructor(name: string, args: OperationsArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.Operations, name, {}, opts);
     const actions = args.alarmActions ?? [];
+    const stack = pulumi.getStack();
+    const scope = `${pulumi.getProject()}-${stack}`;
+    // The widgets name their region: the one the dashboard's own provider deploys to (from the resource options),
+    // whether it came from aws:region, the environment or an AWS profile. Never a guess.
+    const region = aws.getRegionOutput({}, { parent: this }).region;
     const minute = { period: 60 };
     const lambda = awsx.classic.lambda.metrics;
     const sqs = awsx.classic.sqs.metrics;
@@ -46,7 +54,7 @@ export class Operations extends pulumi.ComponentResource {
     const url = (metricName: string) =>
       new cw.Metric({ namespace: "AWS/Lambda", name: metricName, dimensions: { FunctionName: args.api.name }, statistic: "Sum", period: 60 });
     const own = (metricName: string, statistic: "Sum" | "Average" = "Sum") =>
-      new cw.Metric({ namespace: METRICS_NAMESPACE, name: metricName, dimensions: { service: METRICS_SERVICE }, statistic, period: 60 });
+      new cw.Metric({ namespace: METRICS_NAMESPACE, name: metricName, dimensions: { service: METRICS_SERVICE, [METRICS_STACK_DIMENSION]: stack }, statistic, period: 60 });
 
     const backlogAge = sqs.approximateAgeOfOldestMessage({ queue: args.queue, statistic: "Maximum", ...minute });
     const processorErrors = lambda.errors({ function: args.processor, statistic: "Sum", ...minute });
@@ -55,6 +63,7 @@ export class Operations extends pulumi.ComponentResource {
       metric.createAlarm(
         `${name}-${suffix}`,
         {
+          name: `${scope}-${suffix}`,
           alarmDescription: description,
           comparisonOperator: "GreaterThanThreshold",
           threshold,
@@ -82,7 +91,8 @@ export class Operations extends pulumi.ComponentResource {
     this.dashboard = new cw.Dashboard(
       name,
       {
-        region: args.region as pulumi.Input<aws.Region>,
+        name: `${scope}-operations`,
+        region: region as pulumi.Output<aws.Region>,
         widgets: [
           new cw.RowWidget(
             graph("Jobs queue: depth and age of the oldest job (s)", [

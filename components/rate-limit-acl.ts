@@ -2,11 +2,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { VARIANTS_PREFIX } from "../handlers/lib/storage/keys.js";
 import { ResourceTypes } from "./resource-types.js";
-import { stackTags } from "./stack-tags.js";
 
 export interface RateLimitAclArgs {
   /** Requests one IP may make to the API in any 5 minutes; WAF blocks the rest until the rate falls. */
   limitPer5Minutes: number;
+  /**
+   * A provider for us-east-1 in the stack's account, with the stack's credentials, roles, account guards and tags
+   * (index.ts makes it from the stack's `aws:*` settings with only the region changed: stack-tags.ts).
+   */
+  provider: aws.Provider;
 }
 
 /** A web ACL for CloudFront lives in us-east-1, whatever the stack's region. */
@@ -14,24 +18,16 @@ export const CLOUDFRONT_WAF_REGION = "us-east-1";
 
 /**
  * A WAFv2 web ACL for the distribution: allow by default, block an IP over the rate on the API's paths (the
- * cached `/variants/` paths are left to the CDN). Scope CLOUDFRONT, so it is made in us-east-1 through its own
- * provider; that provider takes the stack's `aws:profile`, as the default provider does.
+ * cached `/variants/` paths are left to the CDN). Scope CLOUDFRONT, so it is made in us-east-1 through the
+ * provider it is given: the component reads no config, so the program that embeds it decides the account.
  */
 export class RateLimitAcl extends pulumi.ComponentResource {
-  readonly provider: aws.Provider;
   readonly webAcl: aws.wafv2.WebAcl;
   /** What a distribution's `webAclId` takes for WAFv2. */
   readonly arn: pulumi.Output<string>;
 
   constructor(name: string, args: RateLimitAclArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.RateLimitAcl, name, {}, opts);
-    const profile = new pulumi.Config("aws").get("profile");
-    this.provider = new aws.Provider(
-      `${name}-${CLOUDFRONT_WAF_REGION}`,
-      // The stack tag too, as the stack's own provider gives it (stack-tags.ts): the budget counts the web ACL.
-      { region: CLOUDFRONT_WAF_REGION, ...(profile === undefined ? {} : { profile }), defaultTags: { tags: stackTags() } },
-      { parent: this },
-    );
     const metric = (metricName: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName });
     this.webAcl = new aws.wafv2.WebAcl(
       name,
@@ -68,7 +64,7 @@ export class RateLimitAcl extends pulumi.ComponentResource {
         ],
         visibilityConfig: metric(name),
       },
-      { parent: this, provider: this.provider },
+      { parent: this, provider: args.provider },
     );
 
     this.arn = this.webAcl.arn;

@@ -1,13 +1,17 @@
 import * as pulumi from "@pulumi/pulumi";
+import { budgetTagNotice } from "./cost-budget.js";
+import { STACK_TAG_KEY } from "./stack-tags.js";
 import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
 
 /**
  * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same
- * parser the handlers and the local runtime use. Structured values (lists, objects, numbers, booleans) arrive
+ * parser the handlers and the local runtime use. The namespace is `image-pipeline` whatever the project is called
+ * (`pulumi new` may rename it): a setting under the project's own name would be ignored, so it is refused. Structured values (lists, objects, numbers, booleans) arrive
  * from the engine as JSON; a plain string such as `alarmEmail` arrives as itself.
  *
  * A bad value stops the program with a RunError (no stack trace) naming the key. What a valid setting asks of
- * the account that the program cannot check (the Lambda concurrency quota) is said through `notice`.
+ * the account that the program cannot check (the Lambda concurrency quota, a budget tag not yet active) is said
+ * through `notice`, one line each.
  */
 export function stackSettings(
   config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
@@ -30,6 +34,8 @@ export function stackSettings(
   }
   const requirement = reservedConcurrencyRequirement(settings);
   if (requirement) notice(requirement);
+  const budgetNotice = budgetTagNotice(settings, STACK_TAG_KEY);
+  if (budgetNotice) notice(budgetNotice);
   return settings;
 }
 
@@ -60,10 +66,16 @@ export function webhookSecret(settings: Settings, config: pulumi.Config = new pu
   return secret;
 }
 
-/** A misspelt key would otherwise be ignored silently and its default used. */
+/** A misspelt key, or one under the project's name, would otherwise be ignored silently and its default used. */
 function rejectUnknownKeys(namespace: string): void {
+  const project = pulumi.getProject();
   for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
     const [ns, key] = fullKey.split(":", 2) as [string, string | undefined];
+    if (ns === project && ns !== namespace && key !== undefined && (SETTINGS_KEYS.includes(key) || SECRET_KEYS.includes(key))) {
+      throw new pulumi.RunError(
+        `Stack setting ${fullKey} is not read: settings live under ${namespace}: whatever the project is called (pulumi config set ${namespace}:${key} ...)`,
+      );
+    }
     if (ns === namespace && key !== undefined && !SETTINGS_KEYS.includes(key) && !SECRET_KEYS.includes(key)) {
       throw new pulumi.RunError(`Unknown stack setting ${fullKey}; known settings: ${SETTINGS_KEYS.join(", ")}`);
     }

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       newPorts: options.newPorts,
       faults: options.faults,
       devAuth: options.devAuth,
+      legacyApi: options.legacyApi,
       ...(options.webhook ? { webhook: options.webhook } : {}),
       log: (line) => console.log(line),
     });

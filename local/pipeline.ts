@@ -61,6 +61,8 @@ export interface LocalPipelineOptions {
   newPorts?: boolean;
   /** POST every completion event to this URL (`--webhook`), as the stack's API destination would. */
   webhook?: string;
+  /** `--legacy-api`: the original project's routes for this run, whatever the settings say (said at start). */
+  legacyApi?: boolean;
   /** Backoff of webhook retries (tests shorten it); default 1 s doubling to 1 min, for up to 24 h. */
   webhookRetry?: RetryTiming;
 }
@@ -98,6 +100,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const stack = options.stack ?? "dev";
   const fromStack = options.settings ? undefined : await readStackSettings(stack, options.stackDir);
   let settings = options.settings ?? fromStack!.settings;
+  if (options.legacyApi) settings = { ...settings, legacyApi: true };
   const region = fromStack?.region ?? "us-east-1";
   const faults = createFaultInjector(options.faults, log);
 
@@ -237,6 +240,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     if (issuer) {
       log(`token mode: issuer ${issuer.issuer}, audience ${issuer.audience}, keys at ${http.url}${JWKS_PATH}`);
       log(`  a token for a user: npm run token -- --sub alice --data-dir ${options.dataDir}`);
+    }
+    if (options.legacyApi) {
+      log(
+        settings.auth
+          ? "--legacy-api: ignored in token mode (the legacy routes name no owner, so token mode never serves them)"
+          : "--legacy-api: the original project's routes are on for this run (GET/POST by filename: anyone who guesses a name gets the upload)",
+      );
     }
     log(`ready ${http.url}`);
 

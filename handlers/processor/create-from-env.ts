@@ -11,10 +11,10 @@ import { allOf, createProcessor, logOutcomes, type ProcessorHandler } from "./pr
  * missing variable is named). Called once per container, at module scope.
  */
 export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): ProcessorHandler {
-  const { settings, uploadsBucket, variantsBucket, tableName, eventBusName } = readProcessorEnvironment(env);
+  const { settings, uploadsBucket, variantsBucket, tableName, eventBusName, stack } = readProcessorEnvironment(env);
   const logger = new Logger({ serviceName: "image-processor" });
   // Each outcome is logged, then (with a bus) published: a publish that fails sends the message back.
-  const metrics = createProcessorMetrics();
+  const metrics = createProcessorMetrics(stack);
   const hooks = [logOutcomes(logger), recordMetrics(metrics)];
   if (eventBusName !== undefined) hooks.push(eventBridgePublisher({ client: createEventBridgeClient(env), busName: eventBusName }));
   const processor = createProcessor({

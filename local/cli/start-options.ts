@@ -18,6 +18,8 @@ export interface CliOptions {
   devAuth: boolean;
   /** `--webhook URL`: every completion event POSTed there. */
   webhook?: string;
+  /** `--legacy-api`: the original project's routes for this run, whatever the stack file says. */
+  legacyApi: boolean;
 }
 
 export const USAGE = `Usage: npm start -- [options]
@@ -33,6 +35,8 @@ Options:
                             DATA_DIR (when another program took one; URLs handed out before then stop working)
   --dev-auth                token mode with a local issuer (also DEV_AUTH=1); npm run token -- --sub NAME
                             prints a token
+  --legacy-api              the original project's routes (by filename) for this run, for its page; never on a
+                            stack reachable from the internet (anyone who guesses a filename gets the upload)
   --webhook URL             POST every completion event to URL (header value: WEBHOOK_SECRET, else
                             DATA_DIR/webhook-secret), retried with backoff for up to 24 h, across restarts
 Fault injection (to watch retries, redelivery and the DLQ at work):
@@ -56,6 +60,7 @@ const OPTIONS = {
   seed: { type: "string" },
   "dev-auth": { type: "boolean" },
   webhook: { type: "string" },
+  "legacy-api": { type: "boolean" },
 } as const;
 
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
@@ -72,6 +77,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     newPorts: values.has("--new-ports"),
     faults: {},
     devAuth: env.DEV_AUTH === "1",
+    legacyApi: values.has("--legacy-api"),
   };
   const stack = text("--stack");
   if (stack !== undefined) {

@@ -141,11 +141,11 @@ describe("npm run bench on a tiny corpus", function () {
     expect(scale.perImage).to.include({ s3Put: 2, s3Post: 1, s3Get: 1, s3Head: 1, s3Other: 0, dynamoWrites: 3, writeUnits: 3, indexWriteUnitsWithLegacyApi: 3 });
     expect(scale.counts.s3.PutObjectCommand).to.equal(6);
     expect(stdout).to.contain("5. Requests per image, counted");
-    // The cost table is priced from these counts: the dev stack has legacyApi on, so the index's units too.
+    // The cost table is priced from these counts: the dev stack has legacyApi off, so no index units.
     const cost = report.cost!.configured;
     expect(cost.requestsCounted).to.equal(true);
     const dynamo = cost.lines.find((line) => line.item.startsWith("DynamoDB writes"))!;
-    expect(dynamo.perImage).to.equal("6.00 write units");
+    expect(dynamo.perImage).to.equal("3.00 write units");
     expect(cost.lines.find((line) => line.item.startsWith("S3 PUT/POST"))!.perImage).to.equal("3.00 requests");
   });
 

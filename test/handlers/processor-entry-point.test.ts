@@ -18,7 +18,7 @@ describe("processor Lambda: the Lambda entry point reads its environment (s3rver
 
   describe("Lambda entry point", () => {
     it("names a missing environment variable", () => {
-      const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "" });
+      const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "", stack: "test" });
       expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
     });
 
@@ -31,6 +31,7 @@ describe("processor Lambda: the Lambda entry point reads its environment (s3rver
           variantsBucket: "variants-entry",
           tableName: standIns.records.tableName,
           eventBusName: "bus-entry",
+          stack: "test",
         }),
         AWS_ENDPOINT_URL_EVENTBRIDGE: bus.endpoint,
         POWERTOOLS_LOG_LEVEL: "SILENT",

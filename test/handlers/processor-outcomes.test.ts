@@ -122,10 +122,10 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
   });
 
   describe("processor metrics (Powertools Metrics, embedded metric format)", () => {
-    it("writes images done, failed by code, processing time and bytes as EMF lines, with no API call", async () => {
+    it("writes images done, failed by code, processing time and bytes as EMF lines with the stack's dimension, with no API call", async () => {
       const good = await upload(await makePhoto({ width: 300, height: 200, seed: 60 }));
       const bad = await upload(makeTextFile());
-      const metrics = createProcessorMetrics();
+      const metrics = createProcessorMetrics("prod");
       const handler = processor({ onOutcome: recordMetrics(metrics) }).handler;
       const written: string[] = [];
       const write = process.stdout.write.bind(process.stdout);
@@ -142,11 +142,13 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
       const emf = written.flatMap((chunk) => chunk.split("\n")).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
       const directives = emf.map((e) => e._aws.CloudWatchMetrics[0]);
       for (const d of directives) expect(d.Namespace).to.equal("image-pipeline");
+      // Every metric, the single by-code one included, is keyed by the stack as well as the service.
+      for (const d of directives) expect(d.Dimensions[0].slice(0, 2), JSON.stringify(d)).to.deep.equal(["service", "stack"]);
       const byCode = emf.find((e) => e.code !== undefined);
-      expect(byCode).to.deep.include({ code: "not_an_image", service: "image-processor", ImagesFailed: 1 });
+      expect(byCode).to.deep.include({ code: "not_an_image", service: "image-processor", stack: "prod", ImagesFailed: 1 });
       const batch = emf.find((e) => e.ImagesDone !== undefined);
       const variantBytes = (await record(good.id)).variants!.reduce((sum, v) => sum + v.bytes, 0);
-      expect(batch).to.deep.include({ service: "image-processor", ImagesDone: 1, ImagesFailed: 1, OriginalBytes: good.event.size, VariantBytes: variantBytes });
+      expect(batch).to.deep.include({ service: "image-processor", stack: "prod", ImagesDone: 1, ImagesFailed: 1, OriginalBytes: good.event.size, VariantBytes: variantBytes });
       expect(batch.ProcessingTime).to.be.a("number");
       const units = Object.fromEntries(directives.find((d) => d.Metrics.some((m: { Name: string }) => m.Name === "ImagesDone")).Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]));
       expect(units).to.deep.equal({ ImagesDone: "Count", ProcessingTime: "Milliseconds", OriginalBytes: "Bytes", VariantBytes: "Bytes", ImagesFailed: "Count" });

@@ -4,7 +4,7 @@ import { MANAGED_POLICIES, VIEWER_REQUEST_FUNCTION } from "../../components/cdn-
 import { ResourceTypes } from "../../components/resource-types.js";
 import { HSTS_HEADER, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { bucketArn, deploy, T, type Deployed } from "./support/deployments.js";
-import { ACCOUNT_ID, EXPECTED_OUTPUTS, policy, REGION, type RecordedResource } from "./support/pulumi-mocks.js";
+import { ACCOUNT_ID, EXPECTED_OUTPUTS, expectedOutputs, policy, REGION, type RecordedResource } from "./support/pulumi-mocks.js";
 
 const CDN_ONLY_TYPES = [
   T.responseHeadersPolicy,
@@ -56,7 +56,7 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(statements.map((s) => s.Sid)).to.deep.equal(["DenyInsecureTransport"]);
       const env = presigned.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables;
       expect(Object.keys(env).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "WEB_ROOT"]);
-      expect(presigned.outputs).to.deep.equal(EXPECTED_OUTPUTS);
+      expect(presigned.outputs).to.deep.equal(expectedOutputs("presigned"));
       expect(presigned.recorder.ofType(T.rolePolicy).map((r) => r.name)).to.not.include("image-pipeline-cdn-invalidate");
     });
   });
@@ -206,7 +206,7 @@ describe("Pulumi program: delivery (mocks)", function () {
 
     it("outputs: apiUrl is the distribution's URL; functionUrl and cdnDomain are added", function () {
       expect(cdn.outputs).to.deep.equal({
-        ...EXPECTED_OUTPUTS,
+        ...expectedOutputs("cdn"),
         apiUrl: `https://${CDN_DOMAIN}/`,
         functionUrl: EXPECTED_OUTPUTS.apiUrl,
         cdnDomain: CDN_DOMAIN,
@@ -247,12 +247,13 @@ describe("Pulumi program: delivery (mocks)", function () {
         expect(parentOf(type, name), name).to.equal("image-pipeline-cdn");
       }
       expect(parentOf(T.webAcl, "image-pipeline-rate-limit")).to.equal("image-pipeline-rate-limit");
-      expect(parentOf(T.awsProvider, "image-pipeline-rate-limit-us-east-1")).to.equal("image-pipeline-rate-limit");
       expect(parentOf(T.randomPassword, "image-pipeline-api-origin-secret")).to.equal("image-pipeline-api");
     });
 
-    it("a CLOUDFRONT web ACL through an explicit us-east-1 provider, blocking an IP over the rate on the API's paths", function () {
-      const provider = limited.recorder.get(T.awsProvider, "image-pipeline-rate-limit-us-east-1");
+    it("a CLOUDFRONT web ACL through the us-east-1 provider it is given, blocking an IP over the rate on the API's paths", function () {
+      // The component makes no provider of its own: the program hands it one (index.ts, stack-tags.ts).
+      expect(limited.recorder.ofType(T.awsProvider).map((p) => p.name)).to.deep.equal(["image-pipeline-aws-us-east-1"]);
+      const provider = limited.recorder.get(T.awsProvider, "image-pipeline-aws-us-east-1");
       expect(provider.inputs.region).to.equal("us-east-1");
       // Tagged like every resource of the stack, so the budget (cost-guard.test.ts) counts the web ACL.
       expect(JSON.parse(provider.inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "limited" } });

@@ -18,7 +18,8 @@ describe("Pulumi program: CompletionEvents, the bus and the webhook (mocks)", fu
   before(async function () {
     dev = await deploy(devStackConfig(), "dev");
     bare = await deploy({}, "bare");
-    hooked = await deploy({ ...devStackConfig(), ...WEBHOOK }, "hooked");
+    // The same stack with the webhook added (the stack name is in the processor's environment, as its metrics' dimension).
+    hooked = await deploy({ ...devStackConfig(), ...WEBHOOK }, "dev");
   });
 
   it("with events (the dev stack): a bus, its name as an output and in the processor's environment, PutEvents on it only", function () {

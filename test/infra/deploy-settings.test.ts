@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { ImagePipeline } from "../../components/image-pipeline.js";
 import { stackSettings } from "../../components/stack-settings.js";
 import { LOG_RETENTION_DAYS } from "../../handlers/lib/config/settings.js";
@@ -34,6 +36,36 @@ function settingsError(config: StackConfig): Promise<Error> {
 }
 
 describe("Pulumi program: settings a new account can deploy", function () {
+  it("Pulumi.yaml's template: the config `pulumi new` asks for, with defaults that make a working stack under any project name", async function () {
+    const project = parse(readFileSync(new URL("../../Pulumi.yaml", import.meta.url), "utf8")) as {
+      template: { description: string; config: Record<string, { description: string; default: unknown }> };
+    };
+    expect(project.template.description).to.be.a("string").and.not.equal("");
+    expect(Object.keys(project.template.config)).to.deep.equal(["aws:region", "image-pipeline:delivery", "image-pipeline:legacyApi", "image-pipeline:forceDestroy"]);
+    // Pulumi reads a template's defaults as strings, and `pulumi new` writes each as the stack's config value, into a
+    // project it may rename.
+    for (const [key, entry] of Object.entries(project.template.config)) expect(entry.default, key).to.be.a("string");
+    const config = Object.fromEntries(Object.entries(project.template.config).map(([key, entry]) => [key, entry.default as string]));
+    const recorder = await installMocks(config, "dev", "photos");
+    const settings = stackSettings(undefined, () => {});
+    expect({ delivery: settings.delivery, legacyApi: settings.legacyApi, forceDestroy: settings.forceDestroy }).to.deep.equal({ delivery: "presigned", legacyApi: false, forceDestroy: false });
+    const pipeline = new ImagePipeline("image-pipeline", {
+      settings,
+      code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+    });
+    expect(await valueOf(pipeline.dashboardUrl)).to.match(/#dashboards:name=photos-dev-operations$/);
+    await recorder.settled();
+    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS).to.include('"legacyApi":false');
+  });
+
+  it("refuses a setting under a renamed project's own namespace (it would be ignored), naming where it belongs", async function () {
+    await installMocks({ "photos:maxUploadBytes": "1000" }, "dev", "photos");
+    expect(() => stackSettings(undefined, () => {})).to.throw(
+      pulumi.RunError,
+      "Stack setting photos:maxUploadBytes is not read: settings live under image-pipeline: whatever the project is called (pulumi config set image-pipeline:maxUploadBytes ...)",
+    );
+  });
+
   it("reserves no API concurrency by default: no reservedConcurrentExecutions input, nothing to say", async function () {
     const { recorder, notices } = await deploy({});
     expect(recorder.get(FUNCTION, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");

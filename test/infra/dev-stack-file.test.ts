@@ -27,7 +27,7 @@ describe("the committed Pulumi.dev.yaml", function () {
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
     expect(settings.processor).to.deep.include({ memoryMb: 1536, timeoutSeconds: 60, architecture: "arm64", maxConcurrency: 5, imageConcurrency: 2 });
     expect(settings.forceDestroy).to.equal(true);
-    expect(settings.legacyApi).to.equal(true);
+    expect(settings.legacyApi).to.equal(false);
     expect(settings.events).to.deep.equal({});
   });
 });

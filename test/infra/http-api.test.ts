@@ -49,7 +49,7 @@ describe("Pulumi program: HttpApi (mocks)", function () {
       variants: dev.settings.variants,
       maxUploadBytes: dev.settings.maxUploadBytes,
       uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
-      legacyApi: true,
+      legacyApi: false,
       delivery: "presigned",
       // How long the page polls (issue 25): the jobs queue's visibility timeout times its receives.
       processingWindowSeconds: processingWindowSeconds(dev.settings.processor, dev.settings.queue),
@@ -67,12 +67,11 @@ describe("Pulumi program: HttpApi (mocks)", function () {
     expect(architectures(apiOnX86)).to.deep.equal({ api: ["x86_64"], processor: ["arm64"] });
   });
 
-  it("may do exactly: sign uploads into uploads/*, sign reads of variants/*, put/get records, query byFilename, write its logs", function () {
+  it("may do exactly: sign uploads into uploads/*, sign reads of variants/*, put/get records, write its logs (dev: no legacy routes, no byFilename query)", function () {
     expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-api-policy"))).to.deep.equal([
       { sid: "SignUploads", effect: "Allow", actions: ["s3:PutObject"], resources: [`${bucketArn("image-pipeline-uploads")}/uploads/*`] },
       { sid: "SignVariantDownloads", effect: "Allow", actions: ["s3:GetObject"], resources: [`${bucketArn("image-pipeline-variants")}/variants/*`] },
       { sid: "ReadWriteRecords", effect: "Allow", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [tableArn] },
-      { sid: "QueryByFilename", effect: "Allow", actions: ["dynamodb:Query"], resources: [`${tableArn}/index/byFilename`] },
       { sid: "WriteOwnLogs", effect: "Allow", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [`${logGroupArn("image-pipeline-api-logs")}:*`] },
     ]);
   });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { ResourceTypes } from "../../components/resource-types.js";
 import { devAndProd, T, type Deployed } from "./support/deployments.js";
-import { EXPECTED_OUTPUTS } from "./support/pulumi-mocks.js";
+import { expectedOutputs } from "./support/pulumi-mocks.js";
 
 describe("Pulumi program: ImagePipeline (mocks)", function () {
   let dev: Deployed;
@@ -13,7 +13,7 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
 
   it("exports the outputs docs/design.md lists (with dashboardUrl, and eventBusName with events), from the resources that hold them", function () {
     // The dev stack has `events`, so eventBusName too; without events (program.test.ts) only the six.
-    expect(dev.outputs).to.deep.equal({ ...EXPECTED_OUTPUTS, eventBusName: "image-pipeline-events-bus" });
+    expect(dev.outputs).to.deep.equal({ ...expectedOutputs("dev"), eventBusName: "image-pipeline-events-bus" });
   });
 
   it("declares every component with an image-pipeline:<module>:<Type> token and parents each child in it", function () {

@@ -19,9 +19,9 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
     expect(pick(prod)).to.deep.equal({ runtime: "nodejs22.x", architectures: ["x86_64"], memorySize: 3008, timeout: 120, handler: "process.handler" });
   });
 
-  it("receives its run-time settings, the resource names and MALLOC_ARENA_MAX=2 in its environment", function () {
+  it("receives its run-time settings, the resource names, its stack (the metrics' dimension) and MALLOC_ARENA_MAX=2 in its environment", function () {
     const variables = dev.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables;
-    expect(Object.keys(variables).sort()).to.deep.equal(["EVENT_BUS_NAME", "MALLOC_ARENA_MAX", "PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET"]);
+    expect(Object.keys(variables).sort()).to.deep.equal(["EVENT_BUS_NAME", "MALLOC_ARENA_MAX", "PIPELINE_SETTINGS", "PIPELINE_STACK", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET"]);
     expect(variables.MALLOC_ARENA_MAX).to.equal("2");
     expect(JSON.parse(variables.PIPELINE_SETTINGS)).to.deep.equal({
       variants: dev.settings.variants,

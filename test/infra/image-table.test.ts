@@ -45,26 +45,12 @@ describe("Pulumi program: ImageTable (mocks)", function () {
     ({ dev, prod } = await devAndProd());
   });
 
-  it("is on demand, keyed by id, with point-in-time recovery, TTL on expiresAt and (legacyApi) the byFilename index", function () {
+  it("is on demand, keyed by id, with point-in-time recovery and TTL on expiresAt; the dev stack (legacyApi off) has no byFilename index", function () {
     const table = dev.recorder.get(T.table, "image-pipeline-images").inputs;
     expect(table).to.deep.equal({
       billingMode: "PAY_PER_REQUEST",
       hashKey: "id",
-      attributes: [
-        { name: "id", type: "S" },
-        { name: "filename", type: "S" },
-        { name: "createdAt", type: "S" },
-      ],
-      globalSecondaryIndexes: [
-        {
-          name: "byFilename",
-          keySchemas: [
-            { attributeName: "filename", keyType: "HASH" },
-            { attributeName: "createdAt", keyType: "RANGE" },
-          ],
-          projectionType: "ALL",
-        },
-      ],
+      attributes: [{ name: "id", type: "S" }],
       ttl: { attributeName: "expiresAt", enabled: true },
       pointInTimeRecovery: { enabled: true },
       deletionProtectionEnabled: false,

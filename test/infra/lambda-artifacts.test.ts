@@ -137,7 +137,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName, stack: "test" }),
       });
 
       expect(sharpPath, "sharp resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/sharp/dist/index.mjs`);
@@ -172,7 +172,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName }),
+        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName, stack: "test" }),
       });
 
       expect(libheifPath, "libheif resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/libheif-js/libheif-wasm/libheif.wasm`);

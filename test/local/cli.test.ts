@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,7 +18,8 @@ describe("npm start: options and refusals", function () {
   after(async () => rm(dir, { recursive: true, force: true }));
 
   it("reads PORT and DATA_DIR, and flags override them", () => {
-    expect(parseCliArgs([], {})).to.deep.include({ stack: "dev", port: 3000, dataDir: ".data", faults: {} });
+    expect(parseCliArgs([], {})).to.deep.include({ stack: "dev", port: 3000, dataDir: ".data", faults: {}, legacyApi: false });
+    expect(parseCliArgs(["--legacy-api"], {}).legacyApi).to.equal(true);
     expect(parseCliArgs([], { PORT: "8080", DATA_DIR: "/srv/state" })).to.deep.include({ port: 8080, dataDir: "/srv/state" });
     const options = parseCliArgs(["--port", "0", "--data-dir=/x", "--stack", "prod", "--fail-writes", "0.3", "--crash-after", "2", "--pause-processor", "--seed", "7"], { PORT: "8080" });
     expect(options).to.deep.include({ port: 0, dataDir: "/x", stack: "prod" });
@@ -35,6 +36,7 @@ describe("npm start: options and refusals", function () {
       [["--verbose"], {}, "Unknown option --verbose"],
       [["--port"], {}, "Expected a value for --port but received nothing"],
       [["--pause-processor=yes"], {}, "--pause-processor takes no value"],
+      [["--legacy-api=yes"], {}, "--legacy-api takes no value"],
       [["--port", "1", "--port", "2"], {}, "--port is given twice"],
       [["serve"], {}, 'Unexpected argument "serve"'],
     ];
@@ -69,6 +71,28 @@ describe("npm start: options and refusals", function () {
     const runtime = startRuntimeProcess(["--port", "0"], { DATA_DIR: join(file, "state") });
     expect(await runtime.exited).to.equal(1);
     expect(runtime.lines).to.include(`error: DATA_DIR ${join(file, "state")} is not writable (ENOTDIR); choose another with DATA_DIR=... or --data-dir`);
+  });
+
+  it("--legacy-api turns the original project's routes on for that run over a stack file that leaves them off, and says so", async () => {
+    const stackDir = join(dir, "stack-legacy");
+    await mkdir(stackDir, { recursive: true });
+    await writeFile(join(stackDir, "Pulumi.dev.yaml"), "config:\n  aws:region: us-east-1\n  image-pipeline:legacyApi: false\n");
+    const grant = (url: string) =>
+      fetch(`${url}/generate-upload-url`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg" }) });
+    const run = async (legacyApi: boolean) => {
+      const lines: string[] = [];
+      const running = await startLocalPipeline({ port: 0, dataDir: join(dir, `legacy-${legacyApi}`), stackDir, legacyApi, log: (line) => lines.push(line) });
+      try {
+        return { status: (await grant(running.url)).status, said: lines.filter((line) => line.startsWith("--legacy-api")) };
+      } finally {
+        await running.stop();
+      }
+    };
+    expect(await run(false)).to.deep.equal({ status: 404, said: [] });
+    expect(await run(true)).to.deep.equal({
+      status: 200,
+      said: ["--legacy-api: the original project's routes are on for this run (GET/POST by filename: anyone who guesses a name gets the upload)"],
+    });
   });
 
   it("refuses a second runtime on the same DATA_DIR", async () => {

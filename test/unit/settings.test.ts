@@ -168,14 +168,15 @@ describe("stack settings", () => {
     });
 
     it("gives the processor exactly the settings it reads at run time, and reads them back", () => {
-      const env = processorEnvironment(settings, resources);
+      const env = processorEnvironment(settings, { ...resources, stack: "prod" });
+      expect(env[FUNCTION_ENV.stack]).to.equal("prod");
       expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
         variants: settings.variants,
         maxUploadBytes: 700 * 1024 * 1024,
         maxInputPixels: 50_000_000,
         processor: { timeoutSeconds: 120, imageConcurrency: 3 },
       });
-      expect(readProcessorEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources });
+      expect(readProcessorEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, stack: "prod" });
     });
 
     it("gives the API exactly the settings it reads at run time (delivery, not the distribution's), and reads them back with the optional web root", () => {
@@ -206,7 +207,7 @@ describe("stack settings", () => {
 
     it("names a missing or malformed variable, and refuses a setting the function does not read", () => {
       expect(() => readProcessorEnvironment({})).to.throw(`Missing environment variable ${FUNCTION_ENV.settings}`);
-      const env = processorEnvironment(settings, resources);
+      const env = processorEnvironment(settings, { ...resources, stack: "prod" });
       expect(() => readProcessorEnvironment({ ...env, [FUNCTION_ENV.tableName]: "" })).to.throw(`Missing environment variable ${FUNCTION_ENV.tableName}`);
       expect(() => readApiEnvironment({ ...env, [FUNCTION_ENV.settings]: "{not json" })).to.throw(SettingsError, "Expected JSON for PIPELINE_SETTINGS");
       const full = { ...env, [FUNCTION_ENV.settings]: JSON.stringify(settings) };

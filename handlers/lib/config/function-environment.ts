@@ -26,6 +26,8 @@ export const FUNCTION_ENV = {
   webRoot: "WEB_ROOT",
   /** Processor only, where the stack has `events`: the bus completion events go to. */
   eventBusName: "EVENT_BUS_NAME",
+  /** Processor only: the stack's name, the `stack` dimension of the metrics it publishes. */
+  stack: "PIPELINE_STACK",
   /** API only, with `delivery: cdn`: what CloudFront sends in the origin-secret header (handlers/api/delivery.ts). */
   cdnOriginSecret: "CDN_ORIGIN_SECRET",
 } as const;
@@ -44,10 +46,11 @@ function resourceVariables<V>(resources: FunctionResources<V>): Record<string, V
   };
 }
 
-export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V> & { eventBusName?: V }): Record<string, V | string> {
+export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V> & { eventBusName?: V; stack: string }): Record<string, V | string> {
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(processorRuntimeSettings(settings)),
     ...resourceVariables(resources),
+    [FUNCTION_ENV.stack]: resources.stack,
     ...(resources.eventBusName === undefined ? {} : { [FUNCTION_ENV.eventBusName]: resources.eventBusName }),
     // glibc's per-thread arenas fragment under libvips' threads; two halve peak memory over many images.
     MALLOC_ARENA_MAX: "2",
@@ -76,6 +79,8 @@ export interface ProcessorEnvironment extends FunctionResources {
   settings: ProcessorRuntimeSettings;
   /** Absent: the stack publishes no completion events. */
   eventBusName?: string;
+  /** The `stack` dimension of the processor's metrics. */
+  stack: string;
 }
 
 export interface ApiEnvironment extends ApiResources {
@@ -94,7 +99,8 @@ function readResources(env: NodeJS.ProcessEnv): FunctionResources {
 export function readProcessorEnvironment(env: NodeJS.ProcessEnv = process.env): ProcessorEnvironment {
   const settings = parseProcessorRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
   const eventBusName = optionalEnv(FUNCTION_ENV.eventBusName, env);
-  return { settings, ...readResources(env), ...(eventBusName === undefined ? {} : { eventBusName }) };
+  const stack = requireEnv(FUNCTION_ENV.stack, env);
+  return { settings, ...readResources(env), stack, ...(eventBusName === undefined ? {} : { eventBusName }) };
 }
 
 export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnvironment {

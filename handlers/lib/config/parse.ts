@@ -155,8 +155,12 @@ function processor(value: unknown): ProcessorSettings {
 }
 
 function budget(value: unknown): BudgetSettings {
-  const raw = object("budget", value, ["monthlyUsd", "email"]);
-  return { monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000), email: email("budget.email", raw.email) };
+  const raw = object("budget", value, ["monthlyUsd", "email", "activateTag"]);
+  return {
+    monthlyUsd: integer("budget.monthlyUsd", raw.monthlyUsd, 1, 1_000_000),
+    email: email("budget.email", raw.email),
+    activateTag: boolean("budget.activateTag", withDefault(raw.activateTag, false)),
+  };
 }
 
 const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];

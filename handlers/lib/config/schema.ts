@@ -244,6 +244,13 @@ export interface BudgetSettings {
   monthlyUsd: number;
   /** @default none (required) */
   email: string;
+  /**
+   * Activate the stack tag as a cost allocation tag (the budget counts nothing until it is active). Only once
+   * billing has seen the tag (up to 24 h after the first deploy), and only from the payer account of an
+   * organisation. Retained when the stack is destroyed: every stack shares the tag key.
+   * @default false
+   */
+  activateTag: boolean;
 }
 
 /** A variant's quality when it names none, by format. */

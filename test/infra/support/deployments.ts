@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ImagePipeline } from "../../../components/image-pipeline.js";
+import { ImagePipeline, needsUsEast1Provider } from "../../../components/image-pipeline.js";
 import { stackSettings, webhookSecret } from "../../../components/stack-settings.js";
+import { regionalProvider } from "../../../components/stack-tags.js";
 import type { Settings } from "../../../handlers/lib/config/settings.js";
 import { ACCOUNT_ID, installMocks, policy, REGION, valueOf, type Recorder, type RecordedResource, type StackConfig } from "./pulumi-mocks.js";
 
@@ -74,7 +75,7 @@ export const DEV_CONFIG: StackConfig = {
   "image-pipeline:originalsRetentionDays": 30,
   "image-pipeline:forceDestroy": true,
   "image-pipeline:deletionProtection": false,
-  "image-pipeline:legacyApi": true,
+  "image-pipeline:legacyApi": false,
   "image-pipeline:events": {},
 };
 
@@ -110,6 +111,8 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
     settings,
     code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
     webhookSecret: webhookSecret(settings),
+    // As index.ts gives it, only where a resource lives in us-east-1.
+    ...(needsUsEast1Provider(settings) ? { usEast1Provider: regionalProvider("image-pipeline-aws-us-east-1", "us-east-1", stack) } : {}),
   });
   const outputs: Record<string, string> = {};
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {

@@ -10,16 +10,20 @@ import * as pulumi from "@pulumi/pulumi";
 export const ACCOUNT_ID = "123456789012";
 export const REGION = "us-east-1";
 
-/** The six outputs docs/design.md lists, as the mocks name the resources of a pipeline called "image-pipeline". */
-export const EXPECTED_OUTPUTS = {
+/**
+ * The outputs docs/design.md lists, as the mocks name the resources of a pipeline called "image-pipeline" in `stack`
+ * (the dashboard is named after project and stack).
+ */
+export const expectedOutputs = (stack: string) => ({
   apiUrl: `https://image-pipeline-api-url.lambda-url.${REGION}.on.aws/`,
   uploadsBucket: "image-pipeline-uploads-bkt",
   variantsBucket: "image-pipeline-variants-bkt",
   queueUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs`,
   dlqUrl: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/image-pipeline-jobs-dlq`,
   tableName: "image-pipeline-images-tbl",
-  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-operations`,
-};
+  dashboardUrl: `https://${REGION}.console.aws.amazon.com/cloudwatch/home?region=${REGION}#dashboards:name=image-pipeline-${stack}-operations`,
+});
+export const EXPECTED_OUTPUTS = expectedOutputs("test");
 export const PROJECT = "image-pipeline";
 
 export interface RecordedResource {
@@ -34,6 +38,8 @@ export interface RecordedResource {
   dependencies: string[];
   /** The provider reference (`<provider urn>::<id>`) of a custom resource; empty for the default provider. */
   provider: string;
+  /** The `retainOnDelete` resource option. */
+  retainOnDelete: boolean;
 }
 
 export interface Recorder {
@@ -92,7 +98,7 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
  * Replaces the stack config with `config`, then installs fresh mocks. Call before constructing (or importing)
  * the program; each call starts an independent recording.
  */
-export async function installMocks(config: StackConfig = {}, stack = "test"): Promise<Recorder> {
+export async function installMocks(config: StackConfig = {}, stack = "test", project = PROJECT): Promise<Recorder> {
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
@@ -105,13 +111,19 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
         return { id: args.custom ? `${args.name}-id` : undefined, state };
       },
       call(args) {
+        if (args.token === "aws:index/getRegion:getRegion") {
+          // The region of the provider the call went through (its `region` input), else the default provider's.
+          const provider = resources.find((r) => args.provider !== undefined && args.provider.startsWith(`${r.urn}::`));
+          const region = (provider?.inputs.region as string | undefined) ?? REGION;
+          return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+        }
         if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
           return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`, userId: "AIDTEST", id: ACCOUNT_ID };
         }
         throw new Error(`unexpected call ${args.token} ${JSON.stringify(args.inputs)}`);
       },
     },
-    PROJECT,
+    project,
     stack,
     false,
   );
@@ -123,7 +135,7 @@ export async function installMocks(config: StackConfig = {}, stack = "test"): Pr
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string };
+    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string, retainOnDelete: req.getRetainondelete() === true };
     register(req, (error, response) => {
       if (!error) {
         resources.push({
