@@ -34,6 +34,15 @@ async function uploadAndProcess(run: ProofRun, sub?: string): Promise<string> {
   return grant.body.id as string;
 }
 
+const MISSING_ORIGINAL: Step = {
+  title: "an original deleted before processing reads as missing (404), a final failure",
+  async drive(run) {
+    const id = `01900000-0000-7000-8000-${String(Date.now()).slice(-12).padStart(12, "0")}`;
+    await run.pendingWithoutObject(id);
+    expect(await run.process([{ key: originalKey(id), size: 10 }])).to.deep.equal({ batchItemFailures: [] });
+  },
+};
+
 export const OPEN_STEPS: Step[] = [
   {
     title: "the page and GET /config (the page's CSP presigns a POST and a GET)",
@@ -71,14 +80,7 @@ export const OPEN_STEPS: Step[] = [
       expect((await run.request("GET", `/images/${grant.body.id}`)).body.status).to.equal("failed");
     },
   },
-  {
-    title: "an original deleted before processing reads as missing (404), a final failure",
-    async drive(run) {
-      const id = "01900000-0000-7000-8000-000000000001";
-      await run.pendingWithoutObject(id);
-      expect(await run.process([{ key: originalKey(id), size: 10 }])).to.deep.equal({ batchItemFailures: [] });
-    },
-  },
+  MISSING_ORIGINAL,
 ];
 
 export const TOKEN_CDN_STEPS: Step[] = [
@@ -94,6 +96,7 @@ export const TOKEN_CDN_STEPS: Step[] = [
       expect(await run.cdnGet!(path)).to.equal(404);
     },
   },
+  MISSING_ORIGINAL,
 ];
 
 /** The principal and identity policies a caller's requests are made with in `policies`. */
@@ -170,6 +173,14 @@ export async function servicePaths(run: ProofRun): Promise<ServicePath[]> {
       expected: "allowed" as const,
     })),
   ];
+  // Lambda's runtime writes each function's logs with the function's role, to its own log group.
+  for (const [caller, fn] of [["api", pipeline.api.function], ["processor", pipeline.processor.function]] as const) {
+    const role = principalOf(caller, policies);
+    const stream = `${await valueOf(fn.logGroup.arn)}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
+    for (const action of ["logs:CreateLogStream", "logs:PutLogEvents"]) {
+      paths.push({ title: `Lambda writes the ${caller} function's logs (${action})`, request: { principal: role.principal, action, resource: stream, context: {} }, identity: role.identity, expected: "allowed" });
+    }
+  }
   if (pipeline.cdn) {
     paths.push({
       title: "another distribution's OAC read of the variants bucket is refused",
