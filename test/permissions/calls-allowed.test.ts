@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { judge, judgePath, OPEN_STEPS, servicePaths, TOKEN_CDN_STEPS, type Step } from "./support/proof.js";
-import { OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
+import { judge, judgePath, OPEN_CDN_STEPS, OPEN_STEPS, servicePaths, TOKEN_CDN_STEPS, type Step } from "./support/proof.js";
+import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
 
 /**
  * Every AWS call the handlers make, recorded as each test drives them, is allowed by the policies the program
@@ -64,6 +64,10 @@ describe("permission proof: every call is allowed by the program's policies", fu
     const run = await startRun("open", OPEN_PRESIGNED);
     return { run, stop: () => run.stop() };
   }, OPEN_STEPS);
+  proveRun("open mode behind the CDN, events with a webhook", async () => {
+    const run = await startRun("open-cdn", OPEN_CDN);
+    return { run, stop: () => run.stop() };
+  }, OPEN_CDN_STEPS);
   proveRun("token mode, delivery through the CDN, events with a webhook", async () => {
     const issuer = await startIssuer();
     const run = await startRun("token-cdn", tokenCdn(issuer.auth), { issuer: issuer.issuer });

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { S3Client, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { RecordedCall } from "./support/call-recorder.js";
-import { judge, judgePath, OPEN_STEPS, principalOf, servicePaths, TOKEN_CDN_STEPS, type ServicePath, type Step } from "./support/proof.js";
-import { OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
+import { judge, judgePath, OPEN_CDN_STEPS, OPEN_STEPS, principalOf, servicePaths, TOKEN_CDN_STEPS, type ServicePath, type Step } from "./support/proof.js";
+import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
 import { evaluate, resourcePolicyFor, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
 
 /**
@@ -151,6 +151,10 @@ describe("permission proof: least privilege (each grant needed, each Deny effect
     const run = await startRun("open-lp", OPEN_PRESIGNED);
     return { run, stop: () => run.stop() };
   }, OPEN_STEPS);
+  leastPrivilege("open mode behind the CDN, events", async () => {
+    const run = await startRun("open-cdn-lp", OPEN_CDN);
+    return { run, stop: () => run.stop() };
+  }, OPEN_CDN_STEPS);
   leastPrivilege("token mode, delivery through the CDN, events", async () => {
     const issuer = await startIssuer();
     const run = await startRun("token-cdn-lp", tokenCdn(issuer.auth), { issuer: issuer.issuer });

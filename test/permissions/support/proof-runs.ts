@@ -75,6 +75,9 @@ export interface ProofRun {
 /** Open mode, presigned delivery, the legacy routes on: the byFilename index and presigned PUTs in use. */
 export const OPEN_PRESIGNED: StackConfig = { ...COMMON, "image-pipeline:legacyApi": true };
 
+/** Open mode behind the CDN: no DELETE route, no signed variant URL. */
+export const OPEN_CDN: StackConfig = { ...COMMON, "image-pipeline:delivery": "cdn" };
+
 /** Token mode (a local issuer's JWKS), delivery through the CDN (OAC reads, invalidation on DELETE). */
 export const tokenCdn = (auth: { issuer: string; audience: string; jwksUrl: string }): StackConfig => ({
   ...COMMON,

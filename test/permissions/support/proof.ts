@@ -83,6 +83,18 @@ export const OPEN_STEPS: Step[] = [
   MISSING_ORIGINAL,
 ];
 
+export const OPEN_CDN_STEPS: Step[] = [
+  {
+    title: "open mode behind the CDN: upload, processed, the variant read through OAC",
+    async drive(run) {
+      const id = await uploadAndProcess(run);
+      const view = await run.request("GET", `/images/${id}`);
+      expect(await run.cdnGet!(new URL(view.body.variants[0].url).pathname)).to.equal(200);
+    },
+  },
+  MISSING_ORIGINAL,
+];
+
 export const TOKEN_CDN_STEPS: Step[] = [
   {
     title: "token mode behind the CDN: upload, processed, the owner's list (byOwner), OAC reads, DELETE with invalidation",
