@@ -122,10 +122,12 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
   dynamoSetup.destroy();
 
   // Each function's own clients, made as in Lambda (aws-clients.ts), every request recorded as that function's.
-  const apiRecords = { client: recorder.instrument("api", createDocumentClient(env)), tableName: outputs.tableName! };
+  const clients: Array<{ destroy(): void }> = [];
+  const made = <C extends { destroy(): void }>(client: C): C => (clients.push(client), client);
+  const apiRecords = { client: recorder.instrument("api", made(createDocumentClient(env))), tableName: outputs.tableName! };
   const cdn = settings.delivery === "cdn";
   const api = createApi({
-    s3: recorder.instrument("api", createS3Client(env)),
+    s3: recorder.instrument("api", made(createS3Client(env))),
     records: apiRecords,
     settings,
     uploadsBucket: outputs.uploadsBucket!,
@@ -134,21 +136,21 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
       ? {
           cdn: {
             originSecret: ORIGIN_SECRET_VALUE,
-            invalidate: createVariantInvalidator(recorder.instrument("api", new CloudFrontClient({ endpoint: cloudFront.endpoint, region: REGION, maxAttempts: 1 }))),
+            invalidate: createVariantInvalidator(recorder.instrument("api", made(new CloudFrontClient({ endpoint: cloudFront.endpoint, region: REGION, maxAttempts: 1 })))),
           },
         }
       : {}),
   });
-  const processorRecords = { client: recorder.instrument("processor", createDocumentClient(env)), tableName: outputs.tableName! };
+  const processorRecords = { client: recorder.instrument("processor", made(createDocumentClient(env))), tableName: outputs.tableName! };
   const processor = createProcessor({
-    s3: recorder.instrument("processor", createS3Client(env)),
+    s3: recorder.instrument("processor", made(createS3Client(env))),
     records: processorRecords,
     settings,
     uploadsBucket: outputs.uploadsBucket!,
     variantsBucket: outputs.variantsBucket!,
     engine: imageEngineFor(settings),
     logger: { info() {}, warn() {}, error() {} },
-    ...(outputs.eventBusName ? { onOutcome: eventBridgePublisher({ client: recorder.instrument("processor", eventBridge.client()), busName: outputs.eventBusName }) } : {}),
+    ...(outputs.eventBusName ? { onOutcome: eventBridgePublisher({ client: recorder.instrument("processor", made(eventBridge.client())), busName: outputs.eventBusName }) } : {}),
   });
 
   // CloudFront's reads through OAC, signed for this distribution (AWS:SourceArn), served as the local runtime's edge serves them.
@@ -157,7 +159,7 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     const distributionArn = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${policies.distributionId}`;
     // CloudFront is granted no s3:ListBucket: a deleted variant reads as 403 at the edge, which nothing depends on.
     const oac = { context: { "aws:SourceArn": distributionArn, "aws:SourceAccount": ACCOUNT_ID }, missingReadsAs404: false };
-    const origin = createVariantOrigin(recorder.instrument("cloudfront", createS3Client(env), oac), outputs.variantsBucket!);
+    const origin = createVariantOrigin(recorder.instrument("cloudfront", made(createS3Client(env)), oac), outputs.variantsBucket!);
     edge = createServer((req, res) => void origin(req, res).then((served) => served || res.writeHead(404).end()));
     await new Promise<void>((resolve) => edge!.listen(0, "127.0.0.1", resolve));
   }
@@ -208,12 +210,12 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     },
     async pendingWithoutObject(id) {
       const now = new Date();
-      await createPendingRecord({ client: createDocumentClient(env), tableName: outputs.tableName! }, { id, filename: "gone.jpg", contentType: "image/jpeg", now, grantExpiresAt: new Date(now.getTime() + 60_000) });
+      await createPendingRecord({ client: made(createDocumentClient(env)), tableName: outputs.tableName! }, { id, filename: "gone.jpg", contentType: "image/jpeg", now, grantExpiresAt: new Date(now.getTime() + 60_000) });
     },
     ...(cdn ? { cdnGet: async (path: string) => (await fetch(`${edgeUrl}${path}`)).status } : {}),
     async stop() {
       edge?.close();
-      setup.destroy();
+      for (const client of [setup, ...clients]) client.destroy();
       await eventBridge.stop();
       await cloudFront.stop();
       await s3rver.stop();

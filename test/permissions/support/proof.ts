@@ -6,6 +6,7 @@ import { expect } from "chai";
 import { valueOf } from "../../infra/support/pulumi-mocks.js";
 import { ACCOUNT_ID } from "../../infra/support/pulumi-mocks.js";
 import type { Caller, RecordedCall } from "./call-recorder.js";
+import { makeHeic } from "../../support/heic.js";
 import { notAnImage, originalKey, photo, type ProofRun } from "./proof-runs.js";
 import { evaluate, resourcePolicyFor, type NamedPolicy, type Request, type StackPolicies } from "./stack-policies.js";
 
@@ -23,11 +24,11 @@ const expectStatus = (response: { statusCode: number; body: unknown }, status: n
   expect(response.statusCode, `${what}: ${JSON.stringify(response.body)?.slice(0, 300)}`).to.equal(status);
 
 /** Uploads a photo as a browser does (grant, form POST) and runs the processor on its notification. */
-async function uploadAndProcess(run: ProofRun, sub?: string): Promise<string> {
-  const body = await photo();
-  const grant = await run.request("POST", "/uploads", { json: { filename: "photo.jpg", contentType: "image/jpeg", size: body.length }, ...(sub ? { sub } : {}) });
+async function uploadAndProcess(run: ProofRun, sub?: string, file: { body: Buffer; filename: string; contentType: string } | undefined = undefined): Promise<string> {
+  const { body, filename, contentType } = file ?? { body: await photo(), filename: "photo.jpg", contentType: "image/jpeg" };
+  const grant = await run.request("POST", "/uploads", { json: { filename, contentType, size: body.length }, ...(sub ? { sub } : {}) });
   expectStatus(grant, 201, "POST /uploads");
-  await run.upload(grant.body.upload, body, "image/jpeg");
+  await run.upload(grant.body.upload, body, contentType);
   expect(await run.process([{ key: originalKey(grant.body.id), size: body.length }])).to.deep.equal({ batchItemFailures: [] });
   const view = await run.request("GET", `/images/${grant.body.id}`, sub ? { sub } : {});
   expect(view.body.status).to.equal("done");
@@ -55,6 +56,12 @@ export const OPEN_STEPS: Step[] = [
     title: "an upload (presigned POST), processed, Image Processed published, variants as presigned GETs",
     async drive(run) {
       await uploadAndProcess(run);
+    },
+  },
+  {
+    title: "a HEIC upload, decoded in its worker thread, processed like any other",
+    async drive(run) {
+      await uploadAndProcess(run, undefined, { body: await makeHeic({ width: 64, height: 48 }), filename: "phone.heic", contentType: "image/heic" });
     },
   },
   {
