@@ -32,8 +32,11 @@ export interface CdnDistributionArgs {
   variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
   /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`) and the secret it expects. */
   api: { functionUrl: pulumi.Input<string>; originSecret: pulumi.Input<string> };
-  /** The role allowed to invalidate this distribution's variants (the API's, for deletes). */
-  invalidatorRole: pulumi.Input<string>;
+  /**
+   * The role allowed to invalidate this distribution's variants (the API's, for deletes).
+   * @default undefined (no role may: nothing is deleted, as in open mode)
+   */
+  invalidatorRole?: pulumi.Input<string>;
   /** @default "PriceClass_100" */
   priceClass?: PriceClass;
   /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
@@ -71,7 +74,8 @@ export class CdnDistribution extends pulumi.ComponentResource {
   readonly viewerRequestFunction: aws.cloudfront.Function;
   readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
   readonly distribution: aws.cloudfront.Distribution;
-  readonly invalidatePolicy: aws.iam.RolePolicy;
+  /** With `invalidatorRole`. */
+  readonly invalidatePolicy?: aws.iam.RolePolicy;
   readonly arn: pulumi.Output<string>;
   /** `d111111abcdef8.cloudfront.net` */
   readonly domainName: pulumi.Output<string>;
@@ -150,17 +154,19 @@ export class CdnDistribution extends pulumi.ComponentResource {
       parent,
     );
 
-    this.invalidatePolicy = new aws.iam.RolePolicy(
-      `${name}-invalidate`,
-      {
-        role: args.invalidatorRole,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [{ Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [this.distribution.arn] }],
-        }),
-      },
-      parent,
-    );
+    if (args.invalidatorRole !== undefined) {
+      this.invalidatePolicy = new aws.iam.RolePolicy(
+        `${name}-invalidate`,
+        {
+          role: args.invalidatorRole,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [this.distribution.arn] }],
+          }),
+        },
+        parent,
+      );
+    }
 
     this.arn = this.distribution.arn;
     this.domainName = this.distribution.domainName;

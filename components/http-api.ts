@@ -84,7 +84,8 @@ export class HttpApi extends pulumi.ComponentResource {
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
           { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
-          { sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+          // Behind the CDN no variant URL is signed (CloudFront reads them through OAC): no grant to sign one.
+          ...(settings.delivery === "cdn" ? [] : [{ sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] }]),
           { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
           ...(legacy ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }] : []),
           // Token mode: a caller's list, and the owner's DELETE of the image's objects and record.

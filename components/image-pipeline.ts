@@ -162,7 +162,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
         {
           variants: { bucketRegionalDomainName: this.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
           api: { functionUrl: this.api.url, originSecret: this.api.originSecret! },
-          invalidatorRole: this.api.function.role.id,
+          // Only token mode has DELETE, the one call that invalidates: open mode's API gets no such grant.
+          ...(settings.auth ? { invalidatorRole: this.api.function.role.id } : {}),
           priceClass: settings.priceClass,
           ...(this.rateLimit ? { webAclArn: this.rateLimit.arn } : {}),
           ...(settings.customDomain ? { customDomain: settings.customDomain } : {}),
