@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { accessWarnings } from "../handlers/lib/config/settings-warnings.js";
 import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
 
 /**
@@ -7,11 +8,13 @@ import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_K
  * from the engine as JSON; a plain string such as `alarmEmail` arrives as itself.
  *
  * A bad value stops the program with a RunError (no stack trace) naming the key. What a valid setting asks of
- * the account that the program cannot check (the Lambda concurrency quota) is said through `notice`.
+ * the account that the program cannot check (the Lambda concurrency quota) is said through `notice`; a valid
+ * combination that protects less than a reader might assume (handlers/lib/config/settings-warnings.ts) through `warn`.
  */
 export function stackSettings(
   config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
   notice: (message: string) => void = (message) => void pulumi.log.info(message),
+  warn: (message: string) => void = (message) => void pulumi.log.warn(message),
 ): Settings {
   rejectUnknownKeys(config.name);
   const raw: Record<string, unknown> = {};
@@ -30,6 +33,7 @@ export function stackSettings(
   }
   const requirement = reservedConcurrencyRequirement(settings);
   if (requirement) notice(requirement);
+  for (const warning of accessWarnings(settings)) warn(warning);
   return settings;
 }
 

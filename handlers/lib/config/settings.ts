@@ -79,6 +79,8 @@ export interface Settings {
   alarmEmail?: string;
   /** How variants reach viewers: presigned S3 GETs, or a CloudFront distribution in front of everything. */
   delivery: Delivery;
+  /** How long a signed variant URL works (token mode with `delivery: cdn` only; elsewhere unused). @default 3600 */
+  variantUrlTtlSeconds: number;
   /** The distribution's price class (`delivery: cdn` only). */
   priceClass: PriceClass;
   /** Requests one IP may make to the API per 5 minutes before the WAF blocks it (`delivery: cdn` only). */
@@ -186,6 +188,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   forceDestroy: false,
   deletionProtection: false,
   delivery: "presigned",
+  variantUrlTtlSeconds: 3600,
   priceClass: "PriceClass_100",
   legacyApi: false,
   alarms: { maxBacklogAgeMinutes: 10 },
@@ -281,6 +284,8 @@ const rules = {
   // an hour is as long as the URL's stated expiry can be promised.
   uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
   delivery: (value: unknown) => oneOf("delivery", value, DELIVERIES),
+  // A CloudFront signed URL outlives any credentials (the key pair is the program's own); a week bounds a leak.
+  variantUrlTtlSeconds: (value: unknown) => integer("variantUrlTtlSeconds", value, 60, 7 * 24 * 3600),
   timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
   imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
 };
@@ -457,6 +462,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
     delivery: rules.delivery(withDefault(raw.delivery, d.delivery)),
+    variantUrlTtlSeconds: rules.variantUrlTtlSeconds(withDefault(raw.variantUrlTtlSeconds, d.variantUrlTtlSeconds)),
     priceClass: oneOf("priceClass", withDefault(raw.priceClass, d.priceClass), PRICE_CLASSES),
     legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
     alarms: {
@@ -535,6 +541,8 @@ export interface ApiRuntimeSettings {
   auth?: AuthSettings;
   /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
   delivery: Delivery;
+  /** Only where variant URLs are signed (token mode with `delivery: cdn`), so elsewhere a change redeploys nothing. */
+  variantUrlTtlSeconds?: number;
 }
 
 export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSettings {
@@ -555,6 +563,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     legacyApi: settings.legacyApi,
     ...(settings.auth ? { auth: settings.auth } : {}),
     delivery: settings.delivery,
+    ...(signsVariantUrls(settings) ? { variantUrlTtlSeconds: settings.variantUrlTtlSeconds } : {}),
   };
 }
 
@@ -582,7 +591,7 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "variantUrlTtlSeconds"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
@@ -590,5 +599,11 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
     legacyApi: boolean("legacyApi", raw.legacyApi),
     delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
+    ...(raw.variantUrlTtlSeconds === undefined ? {} : { variantUrlTtlSeconds: rules.variantUrlTtlSeconds(raw.variantUrlTtlSeconds) }),
   };
+}
+
+/** Token mode behind the CDN: variant URLs are CloudFront signed URLs (handlers/api/variant-signing.ts). */
+export function signsVariantUrls(settings: Pick<ApiRuntimeSettings, "auth" | "delivery">): boolean {
+  return settings.auth !== undefined && settings.delivery === "cdn";
 }
