@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
+import { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../handlers/api/delivery.js";
 import { HSTS_HEADER, SECURITY_HEADERS } from "../handlers/api/responses.js";
 import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
 import { ResourceTypes } from "./resource-types.js";
@@ -17,13 +17,19 @@ export const MANAGED_POLICIES = {
 export const ORIGIN_IDS = { variants: "variants", api: "api" } as const;
 
 /**
- * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the two headers whatever the viewer
- * sent, so the API can trust them once the origin secret proves the request came through this distribution.
+ * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the host and distribution headers
+ * whatever the viewer sent; and since the origin access control signs the origin request in Authorization
+ * (replacing the viewer's), it carries the viewer's Authorization (a Bearer token) in a header of the API's own,
+ * removing any copy the viewer sent itself. The API trusts these headers because only this distribution can invoke
+ * it.
  */
 export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
   var request = event.request;
-  request.headers["${VIEWER_HOST_HEADER}"] = { value: request.headers.host.value };
-  request.headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  var headers = request.headers;
+  headers["${VIEWER_HOST_HEADER}"] = { value: headers.host.value };
+  headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  if (headers.authorization) headers["${VIEWER_AUTHORIZATION_HEADER}"] = { value: headers.authorization.value };
+  else delete headers["${VIEWER_AUTHORIZATION_HEADER}"];
   return request;
 }
 `;
@@ -31,8 +37,13 @@ export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
 export interface CdnDistributionArgs {
   /** The bucket holding `variants/`, reached through Origin Access Control. */
   variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
-  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`) and the secret it expects. */
-  api: { functionUrl: pulumi.Input<string>; originSecret: pulumi.Input<string> };
+  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`, auth type AWS_IAM) and its function. */
+  api: { functionUrl: pulumi.Input<string>; functionName: pulumi.Input<string> };
+  /**
+   * Token mode: the key group whose keys sign variant URLs; the variants behaviour then serves signed URLs only.
+   * @default undefined (variants are public at their stable URLs)
+   */
+  trustedKeyGroupId?: pulumi.Input<string>;
   /** The role allowed to invalidate this distribution's variants (the API's, for deletes). */
   invalidatorRole: pulumi.Input<string>;
   /** @default "PriceClass_100" */
@@ -69,6 +80,10 @@ function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cl
  */
 export class CdnDistribution extends pulumi.ComponentResource {
   readonly originAccessControl: aws.cloudfront.OriginAccessControl;
+  /** Signs every request to the API's Function URL (type lambda), so that only this distribution reaches it. */
+  readonly apiOriginAccessControl: aws.cloudfront.OriginAccessControl;
+  /** The function's grants to this distribution: InvokeFunctionUrl and InvokeFunction, both scoped to its ARN. */
+  readonly invokePermissions: aws.lambda.Permission[];
   readonly viewerRequestFunction: aws.cloudfront.Function;
   readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
   readonly distribution: aws.cloudfront.Distribution;
@@ -90,9 +105,14 @@ export class CdnDistribution extends pulumi.ComponentResource {
       { description: "Signs CloudFront's requests to the variants bucket", originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
       parent,
     );
+    this.apiOriginAccessControl = new aws.cloudfront.OriginAccessControl(
+      `${name}-api-oac`,
+      { description: "Signs CloudFront's requests to the API's Function URL", originAccessControlOriginType: "lambda", signingBehavior: "always", signingProtocol: "sigv4" },
+      parent,
+    );
     this.viewerRequestFunction = new aws.cloudfront.Function(
       `${name}-viewer-request`,
-      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host and distribution", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host, distribution and viewer's token", code: VIEWER_REQUEST_FUNCTION, publish: true },
       parent,
     );
 
@@ -119,8 +139,8 @@ export class CdnDistribution extends pulumi.ComponentResource {
           {
             originId: ORIGIN_IDS.api,
             domainName: pulumi.output(args.api.functionUrl).apply((url) => new URL(url).host),
+            originAccessControlId: this.apiOriginAccessControl.id,
             customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
-            customHeaders: [{ name: ORIGIN_SECRET_HEADER, value: args.api.originSecret }],
           },
         ],
         orderedCacheBehaviors: [
@@ -133,6 +153,9 @@ export class CdnDistribution extends pulumi.ComponentResource {
             cachePolicyId: MANAGED_POLICIES.cachingOptimized,
             responseHeadersPolicyId: this.variantHeaders.id,
             compress: true,
+            // Token mode: signed URLs only. The signature's query strings are not in the cache key (caching
+            // optimized has none), so every signed URL of an object is one cache entry.
+            ...(args.trustedKeyGroupId === undefined ? {} : { trustedKeyGroups: [args.trustedKeyGroupId] }),
           },
         ],
         defaultCacheBehavior: {
@@ -149,6 +172,18 @@ export class CdnDistribution extends pulumi.ComponentResource {
         viewerCertificate: viewerCertificate(args.customDomain),
       },
       parent,
+    );
+
+    // AWS's page "Restrict access to an AWS Lambda function URL origin": the CloudFront service principal, on
+    // behalf of this distribution only; since October 2025 a Function URL needs InvokeFunction beside
+    // InvokeFunctionUrl.
+    this.invokePermissions = (["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] as const).map(
+      (action) =>
+        new aws.lambda.Permission(
+          `${name}-${action === "lambda:InvokeFunctionUrl" ? "invoke-url" : "invoke"}`,
+          { function: args.api.functionName, action, principal: "cloudfront.amazonaws.com", sourceArn: this.distribution.arn },
+          parent,
+        ),
     );
 
     this.invalidatePolicy = new aws.iam.RolePolicy(
