@@ -286,6 +286,20 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(Object.keys(signed.outputs).sort()).to.deep.equal(Object.keys(cdn.outputs).sort());
     });
 
+    it("parents the key's resources in its own component, named after it, under the pipeline", function () {
+      const byUrn = new Map(signed.recorder.resources.map((r) => [r.urn, r]));
+      const parentOf = (type: string, name: string) => byUrn.get(signed.recorder.get(type, name).parent)!.name;
+      expect(parentOf(ResourceTypes.VariantSigningKey, "image-pipeline-variant-signing")).to.equal("image-pipeline");
+      for (const [type, name] of [
+        [T.privateKey, "image-pipeline-variant-signing-1"],
+        [T.publicKey, "image-pipeline-variant-signing-1"],
+        [T.keyGroup, "image-pipeline-variant-signing-group"],
+        [T.ssmParameter, "image-pipeline-variant-signing-1-private"],
+      ] as const) {
+        expect(parentOf(type, name), name).to.equal("image-pipeline-variant-signing");
+      }
+    });
+
     it("rotation: two generations are both in the group, the newer signs (a parameter of its own, so the API restarts)", async function () {
       const recorder = await installMocks({ "image-pipeline:delivery": "cdn", "image-pipeline:auth": AUTH }, "rotating");
       const pipeline = new ImagePipeline("image-pipeline", {
