@@ -72,8 +72,10 @@ function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cl
 /**
  * A CloudFront distribution serving the page, the API and the variants on one HTTPS origin: `variants/*` from the
  * variants bucket (signed with SigV4 through Origin Access Control, cached as the immutable objects they are,
- * GET/HEAD only, compressed), everything else from the API's Function URL (never cached; every method; the
- * viewer's headers but Host, and its query strings). Viewers on HTTP are redirected to HTTPS; HTTP/2 and HTTP/3.
+ * GET/HEAD only, compressed; in token mode only at URLs signed by a key of `trustedKeyGroupId`), everything else
+ * from the API's Function URL (never cached; every method; the viewer's headers but Host, and its query strings;
+ * signed with SigV4 by an OAC of type lambda, and only this distribution may invoke the function). Viewers on HTTP
+ * are redirected to HTTPS; HTTP/2 and HTTP/3.
  *
  * With a custom domain viewers need TLS 1.2 or later; on CloudFront's own `*.cloudfront.net` name CloudFront
  * always allows TLSv1 (see viewerCertificate). The origin side speaks TLS 1.2 only.
