@@ -1,7 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DISTRIBUTION_ID_HEADER, HSTS_HEADER, ORIGIN_SECRET_HEADER, SECURITY_HEADERS, VIEWER_HOST_HEADER } from "../handlers/lib/contract/http-headers.js";
-import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
+import { DISTRIBUTION_ID_HEADER, HSTS_HEADER, SECURITY_HEADERS, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../handlers/lib/contract/http-headers.js";import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
 /** AWS's managed CloudFront policies (their ids are the same in every account). */
@@ -16,13 +15,19 @@ export const MANAGED_POLICIES = {
 export const ORIGIN_IDS = { variants: "variants", api: "api" } as const;
 
 /**
- * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the two headers whatever the viewer
- * sent, so the API can trust them once the origin secret proves the request came through this distribution.
+ * Runs on every viewer request to the API (cloudfront-js-2.0). It overwrites the host and distribution headers
+ * whatever the viewer sent; and since the origin access control signs the origin request in Authorization
+ * (replacing the viewer's), it carries the viewer's Authorization (a Bearer token) in a header of the API's own,
+ * removing any copy the viewer sent itself. The API trusts these headers because only this distribution can invoke
+ * it.
  */
 export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
   var request = event.request;
-  request.headers["${VIEWER_HOST_HEADER}"] = { value: request.headers.host.value };
-  request.headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  var headers = request.headers;
+  headers["${VIEWER_HOST_HEADER}"] = { value: headers.host.value };
+  headers["${DISTRIBUTION_ID_HEADER}"] = { value: event.context.distributionId };
+  if (headers.authorization) headers["${VIEWER_AUTHORIZATION_HEADER}"] = { value: headers.authorization.value };
+  else delete headers["${VIEWER_AUTHORIZATION_HEADER}"];
   return request;
 }
 `;
@@ -30,14 +35,18 @@ export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
 export interface CdnDistributionArgs {
   /** The bucket holding `variants/`, reached through Origin Access Control. */
   variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
-  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`) and the secret it expects. */
-  api: { functionUrl: pulumi.Input<string>; originSecret: pulumi.Input<string> };
+  /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`, auth type AWS_IAM) and its function. */
+  api: { functionUrl: pulumi.Input<string>; functionName: pulumi.Input<string> };
+  /**
+   * Token mode: the key group whose keys sign variant URLs; the variants behaviour then serves signed URLs only.
+   * @default undefined (variants are public at their stable URLs)
+   */
+  trustedKeyGroupId?: pulumi.Input<string>;
   /**
    * The role allowed to invalidate this distribution's variants (the API's, for deletes).
    * @default undefined (no role may: nothing is deleted, as in open mode)
    */
-  invalidatorRole?: pulumi.Input<string>;
-  /** @default "PriceClass_100" */
+  invalidatorRole?: pulumi.Input<string>;  /** @default "PriceClass_100" */
   priceClass?: PriceClass;
   /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
   webAclArn?: pulumi.Input<string>;
@@ -63,14 +72,20 @@ function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cl
 /**
  * A CloudFront distribution serving the page, the API and the variants on one HTTPS origin: `variants/*` from the
  * variants bucket (signed with SigV4 through Origin Access Control, cached as the immutable objects they are,
- * GET/HEAD only, compressed), everything else from the API's Function URL (never cached; every method; the
- * viewer's headers but Host, and its query strings). Viewers on HTTP are redirected to HTTPS; HTTP/2 and HTTP/3.
+ * GET/HEAD only, compressed; in token mode only at URLs signed by a key of `trustedKeyGroupId`), everything else
+ * from the API's Function URL (never cached; every method; the viewer's headers but Host, and its query strings;
+ * signed with SigV4 by an OAC of type lambda, and only this distribution may invoke the function). Viewers on HTTP
+ * are redirected to HTTPS; HTTP/2 and HTTP/3.
  *
  * With a custom domain viewers need TLS 1.2 or later; on CloudFront's own `*.cloudfront.net` name CloudFront
  * always allows TLSv1 (see viewerCertificate). The origin side speaks TLS 1.2 only.
  */
 export class CdnDistribution extends pulumi.ComponentResource {
   readonly originAccessControl: aws.cloudfront.OriginAccessControl;
+  /** Signs every request to the API's Function URL (type lambda), so that only this distribution reaches it. */
+  readonly apiOriginAccessControl: aws.cloudfront.OriginAccessControl;
+  /** The function's grants to this distribution: InvokeFunctionUrl and InvokeFunction, both scoped to its ARN. */
+  readonly invokePermissions: aws.lambda.Permission[];
   readonly viewerRequestFunction: aws.cloudfront.Function;
   readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
   readonly distribution: aws.cloudfront.Distribution;
@@ -93,9 +108,14 @@ export class CdnDistribution extends pulumi.ComponentResource {
       { description: "Signs CloudFront's requests to the variants bucket", originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
       parent,
     );
+    this.apiOriginAccessControl = new aws.cloudfront.OriginAccessControl(
+      `${name}-api-oac`,
+      { description: "Signs CloudFront's requests to the API's Function URL", originAccessControlOriginType: "lambda", signingBehavior: "always", signingProtocol: "sigv4" },
+      parent,
+    );
     this.viewerRequestFunction = new aws.cloudfront.Function(
       `${name}-viewer-request`,
-      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host and distribution", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host, distribution and viewer's token", code: VIEWER_REQUEST_FUNCTION, publish: true },
       parent,
     );
 
@@ -122,8 +142,8 @@ export class CdnDistribution extends pulumi.ComponentResource {
           {
             originId: ORIGIN_IDS.api,
             domainName: pulumi.output(args.api.functionUrl).apply((url) => new URL(url).host),
+            originAccessControlId: this.apiOriginAccessControl.id,
             customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
-            customHeaders: [{ name: ORIGIN_SECRET_HEADER, value: args.api.originSecret }],
           },
         ],
         orderedCacheBehaviors: [
@@ -136,6 +156,9 @@ export class CdnDistribution extends pulumi.ComponentResource {
             cachePolicyId: MANAGED_POLICIES.cachingOptimized,
             responseHeadersPolicyId: this.variantHeaders.id,
             compress: true,
+            // Token mode: signed URLs only. The signature's query strings are not in the cache key (caching
+            // optimized has none), so every signed URL of an object is one cache entry.
+            ...(args.trustedKeyGroupId === undefined ? {} : { trustedKeyGroups: [args.trustedKeyGroupId] }),
           },
         ],
         defaultCacheBehavior: {
@@ -152,6 +175,18 @@ export class CdnDistribution extends pulumi.ComponentResource {
         viewerCertificate: viewerCertificate(args.customDomain),
       },
       parent,
+    );
+
+    // AWS's page "Restrict access to an AWS Lambda function URL origin": the CloudFront service principal, on
+    // behalf of this distribution only; since October 2025 a Function URL needs InvokeFunction beside
+    // InvokeFunctionUrl.
+    this.invokePermissions = (["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"] as const).map(
+      (action) =>
+        new aws.lambda.Permission(
+          `${name}-${action === "lambda:InvokeFunctionUrl" ? "invoke-url" : "invoke"}`,
+          { function: args.api.functionName, action, principal: "cloudfront.amazonaws.com", sourceArn: this.distribution.arn },
+          parent,
+        ),
     );
 
     if (args.invalidatorRole !== undefined) {

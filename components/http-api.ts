@@ -1,10 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";
-import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/storage/records.js";
+import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/storage/records.js";
 import { apiEnvironment } from "../handlers/lib/config/function-environment.js";
-import type { Settings } from "../handlers/lib/config/settings.js";
+import { signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
 import { API_WEB_ROOT } from "./artifacts/layout.js";
 import { objectsUnder } from "./iam.js";
 import { LambdaFunction } from "./lambda-function.js";
@@ -18,6 +16,11 @@ export interface HttpApiArgs {
   /** `filenameIndexArn` is needed (and only granted) when `settings.legacyApi` is on. */
   table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string>; ownerIndexArn?: pulumi.Input<string> };
   /**
+   * Token mode with `delivery: cdn`: the SSM parameter holding the key variant URLs are signed with
+   * (components/variant-signing-key.ts). Its name reaches the environment, and only this role may read it.
+   */
+  variantSigningKey?: { parameterName: pulumi.Input<string>; parameterArn: pulumi.Input<string> };
+  /**
    * @default 512
    */
   memoryMb?: number;
@@ -28,15 +31,14 @@ export interface HttpApiArgs {
 }
 
 /**
- * The HTTP API and the page: a Lambda behind a public Function URL (with `delivery: cdn`, public but answering
- * only requests carrying the origin secret CloudFront adds). CORS for `allowedOrigins` is configured on
+ * The HTTP API and the page: a Lambda behind a Function URL, public with `delivery: presigned`; with `delivery:
+ * cdn` its auth type is AWS_IAM and only the distribution may invoke it (its origin access control signs each
+ * request; CdnDistribution grants it). CORS for `allowedOrigins` is configured on
  * the URL and nowhere else (handlers/lib/contract/api-cors.ts defines the policy; the handler sets no CORS header).
  * With `api.reservedConcurrency` set, reserved concurrency caps what abuse can cost (off by default).
  */
 export class HttpApi extends pulumi.ComponentResource {
   readonly function: LambdaFunction;
-  /** With `delivery: cdn`: the value CloudFront must send for the API to answer (kept secret in the state). */
-  readonly originSecret?: pulumi.Output<string>;
   readonly functionUrl: aws.lambda.FunctionUrl;
   /** `https://<id>.lambda-url.<region>.on.aws/` */
   readonly url: pulumi.Output<string>;
@@ -54,13 +56,10 @@ export class HttpApi extends pulumi.ComponentResource {
     if (settings.auth && args.table.ownerIndexArn === undefined) {
       throw new Error(`${name}: auth needs the table's byOwner index (ImageTable ownerIndex: true)`);
     }
-    // @pulumi/random keeps the value in the stack's state, so it stays the same across deploys (a value made here
-    // would change the function and the distribution on every `pulumi up`). The provider marks `result` secret;
-    // saying so here too keeps it encrypted wherever it flows, whatever the provider's version.
-    const originSecret =
-      settings.delivery === "cdn"
-        ? pulumi.secret(new random.RandomPassword(`${name}-origin-secret`, { length: 48, special: false }, { parent: this }).result)
-        : undefined;
+    const behindCdn = settings.delivery === "cdn";
+    if (signsVariantUrls(settings) !== (args.variantSigningKey !== undefined)) {
+      throw new Error(`${name}: variantSigningKey is given exactly in token mode with delivery cdn`);
+    }
 
     this.function = new LambdaFunction(
       name,
@@ -79,7 +78,7 @@ export class HttpApi extends pulumi.ComponentResource {
           variantsBucket: args.variants.name,
           tableName: args.table.name,
           webRoot: API_WEB_ROOT,
-          ...(originSecret === undefined ? {} : { cdnOriginSecret: originSecret }),
+          ...(args.variantSigningKey ? { variantSigningKeyParameter: args.variantSigningKey.parameterName } : {}),
         }),
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
@@ -97,6 +96,11 @@ export class HttpApi extends pulumi.ComponentResource {
                 { sid: "DeleteRecords", actions: ["dynamodb:DeleteItem"], resources: [args.table.arn] },
               ]
             : []),
+          // Decrypting needs no KMS grant: the parameter uses the account's aws/ssm key, whose policy allows any
+          // principal of the account to decrypt through SSM; what limits reading is this grant, given to no other role.
+          ...(args.variantSigningKey
+            ? [{ sid: "ReadVariantSigningKey", actions: ["ssm:GetParameter"], resources: [args.variantSigningKey.parameterArn] }]
+            : []),
         ],
       },
       { parent: this },
@@ -106,26 +110,27 @@ export class HttpApi extends pulumi.ComponentResource {
       `${name}-url`,
       {
         functionName: this.function.functionName,
-        authorizationType: "NONE",
+        authorizationType: behindCdn ? "AWS_IAM" : "NONE",
         // The page itself is same-origin; only other origins need CORS.
         cors: settings.allowedOrigins.length > 0 ? apiCorsPolicy(settings) : undefined,
       },
       { parent: this },
     );
-    // A public Function URL needs both grants since October 2025: InvokeFunctionUrl, and InvokeFunction
-    // restricted to calls through the URL.
-    new aws.lambda.Permission(
-      `${name}-url-invoke`,
-      { function: this.function.functionName, action: "lambda:InvokeFunctionUrl", principal: "*", functionUrlAuthType: "NONE" },
-      { parent: this },
-    );
-    new aws.lambda.Permission(
-      `${name}-invoke`,
-      { function: this.function.functionName, action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
-      { parent: this },
-    );
+    if (!behindCdn) {
+      // A public Function URL needs both grants since October 2025: InvokeFunctionUrl, and InvokeFunction
+      // restricted to calls through the URL. Behind the CDN, CdnDistribution grants both to it alone.
+      new aws.lambda.Permission(
+        `${name}-url-invoke`,
+        { function: this.function.functionName, action: "lambda:InvokeFunctionUrl", principal: "*", functionUrlAuthType: "NONE" },
+        { parent: this },
+      );
+      new aws.lambda.Permission(
+        `${name}-invoke`,
+        { function: this.function.functionName, action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
+        { parent: this },
+      );
+    }
 
-    if (originSecret) this.originSecret = originSecret;
     this.url = this.functionUrl.functionUrl;
     this.origin = this.url.apply((url) => new URL(url).origin);
     this.registerOutputs({ url: this.url });

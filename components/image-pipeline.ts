@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/contract/queue-timing.js";
-import type { Settings } from "../handlers/lib/config/settings.js";
+import { signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
 import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
 import { CompletionEvents } from "./completion-events.js";
 import { CostBudget } from "./cost-budget.js";
@@ -15,6 +15,7 @@ import { PrivateBucket } from "./private-bucket.js";
 import { RateLimitAcl } from "./rate-limit-acl.js";
 import { ResourceTypes } from "./resource-types.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
+import { VariantSigningKey, type VariantSigningKeyArgs } from "./variant-signing-key.js";
 import { UPLOADS_PREFIX, VARIANTS_PREFIX } from "../handlers/lib/storage/keys.js";
 import { uploadsCorsRules, VARIANTS_CORS_RULES } from "../handlers/lib/contract/bucket-cors.js";
 
@@ -36,6 +37,11 @@ export interface ImagePipelineArgs {
    * Required where `needsUsEast1Provider(settings)`; every other resource takes its provider from the options.
    */
   usEast1Provider?: aws.Provider;
+  /**
+   * Token mode with `delivery: cdn`: the signing key pairs' generations, for rotation (VariantSigningKeyArgs).
+   * @default ["1"]
+   */
+  variantSigningKeys?: VariantSigningKeyArgs["generations"];
 }
 
 /** Whether the settings make a resource that must live in us-east-1 (the WAF web ACL of `rateLimitPer5Minutes`). */
@@ -59,6 +65,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
   readonly uploadsCors: aws.s3.BucketCorsConfiguration;
   /** With `delivery: cdn`. */
   readonly cdn?: CdnDistribution;
+  /** In token mode with `delivery: cdn`: the key pairs variant URLs are signed with. */
+  readonly variantSigningKey?: VariantSigningKey;
   /** With `delivery: cdn` and `rateLimitPer5Minutes`. */
   readonly rateLimit?: RateLimitAcl;
   /** Only with the `budget` setting. */
@@ -148,7 +156,24 @@ export class ImagePipeline extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.api = new HttpApi(`${name}-api`, { settings, code: code.api, uploads, variants, table: this.table }, parent);
+    // Token mode behind the CDN: variant URLs are signed; the API needs the key before the distribution exists.
+    if (signsVariantUrls(settings)) {
+      this.variantSigningKey = new VariantSigningKey(`${name}-variant-signing`, args.variantSigningKeys ? { generations: args.variantSigningKeys } : {}, parent);
+    }
+    this.api = new HttpApi(
+      `${name}-api`,
+      {
+        settings,
+        code: code.api,
+        uploads,
+        variants,
+        table: this.table,
+        ...(this.variantSigningKey
+          ? { variantSigningKey: { parameterName: this.variantSigningKey.parameterName, parameterArn: this.variantSigningKey.parameterArn } }
+          : {}),
+      },
+      parent,
+    );
 
     if (cdnDelivery) {
       if (settings.rateLimitPer5Minutes !== undefined) {
@@ -161,7 +186,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
         `${name}-cdn`,
         {
           variants: { bucketRegionalDomainName: this.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
-          api: { functionUrl: this.api.url, originSecret: this.api.originSecret! },
+          api: { functionUrl: this.api.url, functionName: this.api.function.functionName },
+          ...(this.variantSigningKey ? { trustedKeyGroupId: this.variantSigningKey.keyGroupId } : {}),
           // Only token mode has DELETE, the one call that invalidates: open mode's API gets no such grant.
           ...(settings.auth ? { invalidatorRole: this.api.function.role.id } : {}),
           priceClass: settings.priceClass,

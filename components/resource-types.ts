@@ -14,6 +14,7 @@ export const ResourceTypes = {
   HttpApi: "image-pipeline:compute:HttpApi",
   CdnDistribution: "image-pipeline:edge:CdnDistribution",
   RateLimitAcl: "image-pipeline:edge:RateLimitAcl",
+  VariantSigningKey: "image-pipeline:edge:VariantSigningKey",
   CostBudget: "image-pipeline:operations:CostBudget",
   CompletionEvents: "image-pipeline:events:CompletionEvents",
   Operations: "image-pipeline:operations:Operations",

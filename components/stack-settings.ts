@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { budgetTagNotice } from "./cost-budget.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
-import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
+import { accessWarnings } from "../handlers/lib/config/settings-warnings.js";import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
 
 /**
  * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same
@@ -11,11 +11,12 @@ import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_K
  *
  * A bad value stops the program with a RunError (no stack trace) naming the key. What a valid setting asks of
  * the account that the program cannot check (the Lambda concurrency quota, a budget tag not yet active) is said
- * through `notice`, one line each.
- */
+ * through `notice`, one line each; a valid combination that protects less than a reader might assume
+ * (handlers/lib/config/settings-warnings.ts) through `warn`. */
 export function stackSettings(
   config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
   notice: (message: string) => void = (message) => void pulumi.log.info(message),
+  warn: (message: string) => void = (message) => void pulumi.log.warn(message),
 ): Settings {
   rejectUnknownKeys(config.name);
   const raw: Record<string, unknown> = {};
@@ -36,6 +37,7 @@ export function stackSettings(
   if (requirement) notice(requirement);
   const budgetNotice = budgetTagNotice(settings, STACK_TAG_KEY);
   if (budgetNotice) notice(budgetNotice);
+  for (const warning of accessWarnings(settings)) warn(warning);
   return settings;
 }
 

@@ -11,7 +11,7 @@ import { createDocumentClient, createS3Client, createSqsClient } from "../handle
 import { imageEngineFor } from "../handlers/lib/image/engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/storage/keys.js";
 import type { RecordStore } from "../handlers/lib/storage/records.js";
-import { DEFAULT_WEBHOOK_HEADER, parseSettings, type Settings } from "../handlers/lib/config/settings.js";
+import { DEFAULT_WEBHOOK_HEADER, parseSettings, signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
 import { OWNER_INDEX } from "../handlers/lib/storage/records.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir, type DataDirLayout } from "./state/data-dir.js";
@@ -20,6 +20,7 @@ import { startEventSourceMapping, type BatchHandler } from "./lambda/event-sourc
 import { startGrantSweeper } from "./stand-ins/expired-grants.js";
 import { createFaultInjector, type Faults } from "./lambda/faults.js";
 import { devAuthSetting, devIssuer, JWKS_PATH } from "./auth/dev-issuer.js";
+import { localVariantSigningKey } from "./auth/variant-signing-key.js";
 import { listenFunctionUrl } from "./lambda/function-url.js";
 import { processingWindowSeconds } from "../handlers/lib/contract/queue-timing.js";
 import { ensureImageTable } from "./stand-ins/image-table.js";
@@ -213,6 +214,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       paused: faults.current.processorPaused ?? false,
     });
 
+    // Token mode behind the CDN: the API signs variant URLs and the runtime's variant origin checks them.
+    const signing = signsVariantUrls(settings) ? await localVariantSigningKey(layout.root) : undefined;
     const api = createApi({
       s3,
       records,
@@ -224,10 +227,18 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         warn: (message, attributes) => log(`api warning: ${message} ${JSON.stringify(attributes)}`),
       },
       // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
-      ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url } } : {}),
+      ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url, ...(signing ? { signingKey: async () => signing } : {}) } } : {}),
     });
-    const edge = settings.delivery === "cdn" ? createVariantOrigin(s3, names.variantsBucket) : undefined;
-    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, { documents: issuer ? { [JWKS_PATH]: issuer.jwks } : {}, ...(edge ? { edge } : {}) });
+    const edge =
+      settings.delivery === "cdn"
+        ? createVariantOrigin(s3, names.variantsBucket, signing ? { signedUrls: { publicKeys: { [signing.keyPairId]: signing.publicKey } } } : {})
+        : undefined;
+    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, {
+      documents: issuer ? { [JWKS_PATH]: issuer.jwks } : {},
+      ...(edge ? { edge } : {}),
+      // Behind the CDN, Lambda refuses a POST or PUT whose x-amz-content-sha256 is not its body's (OAC signs with it).
+      payloadHashRequired: settings.delivery === "cdn",
+    });
     const resourceNamesOut = {
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,

@@ -37,12 +37,25 @@ export function getConfig() {
   return requestJson("/config");
 }
 
+/**
+ * The body's SHA-256 in hex, for `x-amz-content-sha256`. Behind the CDN, CloudFront signs each request to the API
+ * with it (origin access control) and Lambda refuses a POST without it; elsewhere it is harmless. Web Crypto needs
+ * a secure context (HTTPS, or 127.0.0.1/localhost): without one there is nothing to send.
+ */
+export async function contentSha256(body) {
+  if (!globalThis.crypto?.subtle) return undefined;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /** @returns {Promise<{id: string, upload: {url: string, fields: Record<string, string>}, expiresAt: string}>} */
-export function createUpload({ filename, contentType, size }) {
+export async function createUpload({ filename, contentType, size }) {
+  const body = JSON.stringify({ filename, contentType, size });
+  const hash = await contentSha256(body);
   return requestJson("/uploads", {
     method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ filename, contentType, size }),
+    headers: { "content-type": "application/json", ...(hash ? { "x-amz-content-sha256": hash } : {}) },
+    body,
   });
 }
 

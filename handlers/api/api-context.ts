@@ -2,7 +2,7 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { newImageId } from "../lib/storage/keys.js";
 import type { CdnDelivery } from "./delivery.js";
 import type { RecordStore } from "../lib/storage/records.js";
-import type { ApiRuntimeSettings } from "../lib/config/settings.js";
+import { signsVariantUrls, type ApiRuntimeSettings } from "../lib/config/settings.js";
 
 /** The narrow logger the API uses (powertools' Logger fits). */
 export interface ApiLogger {
@@ -22,7 +22,7 @@ export interface ApiDeps {
   /** Folder served at `/` (the page); defaults to the repository's web/. */
   webRoot?: string;
   logger?: ApiLogger;
-  /** Required when `settings.delivery` is `cdn`: the origin secret (Lambda) or the public origin (locally). */
+  /** Required when `settings.delivery` is `cdn`: behind CloudFront (Lambda) or the public origin (locally). */
   cdn?: CdnDelivery;
 }
 
@@ -35,8 +35,12 @@ export const DOWNLOAD_URL_TTL_SECONDS = 300;
 const silentLogger: ApiLogger = { error() {} };
 
 export function withDefaults(deps: ApiDeps): ApiContext {
-  if (deps.settings.delivery === "cdn" && !deps.cdn?.originSecret && !deps.cdn?.publicOrigin) {
-    throw new Error("delivery is cdn: the API needs the CDN's origin secret (or, locally, its public origin)");
+  if (deps.settings.delivery === "cdn" && !deps.cdn?.behindCloudFront && !deps.cdn?.publicOrigin) {
+    throw new Error("delivery is cdn: the API is either behind CloudFront or (locally) told its public origin");
+  }
+  // Signed variant URLs exactly where the variants behaviour trusts a key group: token mode behind the CDN.
+  if (signsVariantUrls(deps.settings) !== (deps.cdn?.signingKey !== undefined)) {
+    throw new Error("a variant signing key is given exactly in token mode with delivery cdn");
   }
   return { now: () => new Date(), newId: newImageId, logger: silentLogger, ...deps };
 }

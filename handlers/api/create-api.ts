@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { refusalOutsideCdn } from "./delivery.js";
+import { viewerAuthorization } from "./delivery.js";
 import { withDefaults, type ApiDeps } from "./api-context.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
 import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type ApiResponse, type ErrorStyle } from "./responses.js";
@@ -44,8 +44,6 @@ export function createApi(deps: ApiDeps): ApiHandler {
   const verifyToken = ctx.settings.auth ? createTokenVerifier(ctx.settings.auth) : undefined;
 
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
-    const outsideCdn = refusalOutsideCdn(ctx, request);
-    if (outsideCdn) return errorResponse(outsideCdn, "api");
     const candidates: Array<{ route: Route; params: string[] }> = [];
     for (const route of servedRoutes) {
       const match = route.path.exec(request.path);
@@ -66,7 +64,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
       return errorResponse(new HttpError("payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
     }
     return guarded(request, style, async () => {
-      const caller = verifyToken && !chosen.route.public ? await verifyToken(request.headers.authorization) : undefined;
+      const caller = verifyToken && !chosen.route.public ? await verifyToken(viewerAuthorization(ctx, request)) : undefined;
       return chosen.route.handle(ctx, request, chosen.params, caller);
     });
   }

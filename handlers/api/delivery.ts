@@ -1,40 +1,40 @@
-import { timingSafeEqual } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { signsVariantUrls } from "../lib/config/settings.js";
 import type { VariantInvalidator } from "../lib/storage/cdn-invalidation.js";
 import type { VariantFacts } from "../lib/storage/records.js";
 import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
-import { HttpError } from "./responses.js";
-import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../lib/contract/http-headers.js";
+import { signVariantUrl, type SigningKeySource } from "./variant-signing.js";
+import { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../lib/contract/http-headers.js";
 
 /**
- * How the API hands out variants (the `delivery` setting): presigned S3 GETs, or stable paths on the CDN's origin.
- * Behind CloudFront, the headers the distribution adds (handlers/lib/contract/http-headers.ts) tell the API its
- * requests from anyone else's, its public origin and its distribution.
+ * How the API hands out variants (the `delivery` setting): presigned S3 GETs, or paths on the CDN's origin
+ * (in token mode CloudFront signed URLs, handlers/api/variant-signing.ts). Behind CloudFront, the headers the
+ * distribution adds (handlers/lib/contract/http-headers.ts) tell the API the viewer's token, its public origin
+ * and its distribution.
  */
-export { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER };
-
+export { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER };
 export interface CdnDelivery {
-  /** What CloudFront sends in ORIGIN_SECRET_HEADER. Absent only locally, where no CDN stands in front. */
-  originSecret?: string;
+  /**
+   * Deployed: CloudFront is the only caller, so the viewer's token is in VIEWER_AUTHORIZATION_HEADER. Locally
+   * (false or absent) the runtime's own origin plays the distribution and the token is in Authorization.
+   */
+  behindCloudFront?: boolean;
   /** The origin variant URLs point at; in Lambda absent, and read per request from VIEWER_HOST_HEADER. */
   publicOrigin?: string;
   /** Clears a deleted image's variants from the edges (Lambda); absent locally, where no edge caches them. */
   invalidate?: VariantInvalidator;
+  /** Token mode: the key variant URLs are signed with (required there, refused elsewhere). */
+  signingKey?: SigningKeySource;
 }
 
 /** A variant's URL as a viewer fetches it. */
 export type VariantUrl = (variant: VariantFacts) => Promise<string>;
 
-/** A `403` for a request without the origin secret, when one is configured (behind CloudFront); else undefined. */
-export function refusalOutsideCdn(ctx: ApiContext, request: ApiRequest): HttpError | undefined {
-  const expected = ctx.cdn?.originSecret;
-  if (expected === undefined) return undefined;
-  const given = Buffer.from(request.headers[ORIGIN_SECRET_HEADER] ?? "");
-  const wanted = Buffer.from(expected);
-  if (given.length === wanted.length && timingSafeEqual(given, wanted)) return undefined;
-  return new HttpError("forbidden", "This API answers only through its CDN; use the CDN's URL");
+/** The `Authorization` value the viewer sent: behind CloudFront from the header its viewer-request function fills. */
+export function viewerAuthorization(ctx: ApiContext, request: ApiRequest): string | undefined {
+  return ctx.cdn?.behindCloudFront ? request.headers[VIEWER_AUTHORIZATION_HEADER] : request.headers.authorization;
 }
 
 /** The origin the page and variants are served from, as the viewer sees it (`https://d111.cloudfront.net`). */
@@ -57,10 +57,27 @@ export function variantUrls(ctx: ApiContext, request: ApiRequest): VariantUrl {
   if (ctx.settings.delivery === "cdn") {
     const origin = cdnOrigin(ctx, request);
     // Variants are immutable (a re-upload is a new id), so the URL is the object's key on the CDN, forever.
-    return async (variant) => `${origin}/${variant.key.split("/").map(encodeURIComponent).join("/")}`;
+    const pathOf = (variant: VariantFacts) => `${origin}/${variant.key.split("/").map(encodeURIComponent).join("/")}`;
+    if (!signsVariantUrls(ctx.settings)) return async (variant) => pathOf(variant);
+    const ttl = ctx.settings.variantUrlTtlSeconds ?? DEFAULT_VARIANT_URL_TTL_SECONDS;
+    const signedAt = signingInstant(ctx.now(), ttl);
+    let key: ReturnType<SigningKeySource> | undefined;
+    return async (variant) => signVariantUrl(pathOf(variant), await (key ??= ctx.cdn!.signingKey!()), ttl, signedAt);
   }
   return (variant) =>
     getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), { expiresIn: DOWNLOAD_URL_TTL_SECONDS });
+}
+
+export const DEFAULT_VARIANT_URL_TTL_SECONDS = 3600;
+
+/**
+ * The instant a signed URL's lifetime counts from: now, rounded down to a tenth of the lifetime. The page polls
+ * an image's view; with the same URLs in each answer the browser keeps the images it already fetched, and a URL
+ * still lives at least nine tenths of its lifetime.
+ */
+export function signingInstant(now: Date, ttlSeconds: number): Date {
+  const step = Math.max(1, Math.floor(ttlSeconds / 10)) * 1000;
+  return new Date(Math.floor(now.getTime() / step) * step);
 }
 
 /**

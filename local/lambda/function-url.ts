@@ -7,7 +7,7 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { corsHeaders, isPreflight, type CorsPolicy } from "../../handlers/lib/contract/api-cors.js";
 import { SECURITY_HEADERS } from "../../handlers/lib/contract/http-headers.js";
@@ -29,9 +29,11 @@ export interface FunctionUrlServer {
    * Requests before this get 503: the port is bound first so a taken port fails fast, before any state is touched.
    * `documents` are JSON documents of the runtime itself (the local issuer's JWKS), answered to GET before the
    * function is invoked, as another service on the same origin would. An `edge` (the CDN's `/variants/` behaviour,
-   * with `delivery: cdn`) answers the paths it claims before the API.
+   * with `delivery: cdn`) answers the paths it claims before the API. `payloadHashRequired` (with `delivery: cdn`)
+   * refuses a POST or PUT whose `x-amz-content-sha256` is not the hex SHA-256 of its body, as Lambda does behind
+   * CloudFront's origin access control, which signs the request with that header's value.
    */
-  attach(handler: UrlHandler, cors: CorsPolicy, extras?: { documents?: Record<string, unknown>; edge?: LocalEdge }): void;
+  attach(handler: UrlHandler, cors: CorsPolicy, extras?: { documents?: Record<string, unknown>; edge?: LocalEdge; payloadHashRequired?: boolean }): void;
   /** Stops accepting requests and waits for those under way. */
   close(): Promise<void>;
 }
@@ -42,19 +44,19 @@ export interface FunctionUrlServer {
  */
 export async function listenFunctionUrl(options: { host: string; port: number; log?: (line: string) => void }): Promise<FunctionUrlServer> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown>; edge?: LocalEdge } | undefined;
+  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown>; edge?: LocalEdge; payloadHashRequired: boolean } | undefined;
   const failed = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {
     log(`error: ${req.method} ${requestPath(req) ?? "(malformed target)"} failed (answered 500): ${(error as Error)?.stack ?? String(error)}`);
     sendJsonError(res, 500, "internal_error", "Internal error");
   };
   const server = createServer((req, res) => {
     if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
-    const { handler, cors, documents, edge } = target;
+    const { handler, cors, documents, edge, payloadHashRequired } = target;
     const document = req.method === "GET" ? documents[requestPath(req) ?? ""] : undefined;
     if (document !== undefined) return send(res, 200, { "content-type": "application/json", "cache-control": "max-age=300" }, JSON.stringify(document));
     // An async handler's rejection and a synchronous throw end the same way: a logged 500, never an exit.
     new Promise<boolean>((resolve) => resolve(edge ? edge(req, res) : false))
-      .then((served) => (served ? undefined : serve(req, res, handler, cors)))
+      .then((served) => (served ? undefined : serve(req, res, handler, cors, payloadHashRequired)))
       .catch(failed(req, res));
   });
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -81,8 +83,8 @@ export async function listenFunctionUrl(options: { host: string; port: number; l
   return {
     url: `http://${options.host}:${port}`,
     port,
-    attach(handler, cors, { documents = {}, edge } = {}) {
-      target = edge ? { handler, cors, documents, edge } : { handler, cors, documents };
+    attach(handler, cors, { documents = {}, edge, payloadHashRequired = false } = {}) {
+      target = edge ? { handler, cors, documents, edge, payloadHashRequired } : { handler, cors, documents, payloadHashRequired };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -101,7 +103,7 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHandler, cors: CorsPolicy): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHandler, cors: CorsPolicy, payloadHashRequired: boolean): Promise<void> {
   const body = await readBody(req);
   const headers = joinedHeaders(req);
   const corsRequest = { method: req.method ?? "GET", headers };
@@ -111,6 +113,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHand
   if (isPreflight(corsRequest)) {
     res.writeHead(200, corsHeaders(cors, corsRequest));
     return void res.end();
+  }
+  if (payloadHashRequired && (req.method === "POST" || req.method === "PUT") && !payloadHashMatches(headers["x-amz-content-sha256"], body)) {
+    return send(res, 403, { "content-type": "application/json", ...corsHeaders(cors, corsRequest) }, json("forbidden", PAYLOAD_HASH_MESSAGE));
   }
   const result = await handler(functionUrlEvent(req, headers, body));
   const response = responseFromResult(result);
@@ -122,6 +127,13 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHand
   if (response.cookies.length > 0) outHeaders["set-cookie"] = response.cookies;
   res.writeHead(response.statusCode, outHeaders);
   res.end(req.method === "HEAD" ? undefined : response.body);
+}
+
+export const PAYLOAD_HASH_MESSAGE = "Send the SHA-256 of the request body, in hex, as x-amz-content-sha256 (the CDN signs the request with it)";
+
+/** Lambda accepts no unsigned payload behind CloudFront's origin access control: the hash must be the body's. */
+function payloadHashMatches(header: string | undefined, body: Buffer): boolean {
+  return header !== undefined && header.toLowerCase() === createHash("sha256").update(body).digest("hex");
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {

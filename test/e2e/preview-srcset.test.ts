@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +38,9 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
+  /** Each POST /uploads the page sent: its x-amz-content-sha256 header and its body's actual SHA-256. */
+  const uploadGrants: Array<{ header: string | undefined; bodyHash: string }> = [];
+
   async function uploadAt(viewport: { width: number; height: number }, name: string): Promise<{ page: Page; variantRequests: string[]; errors: string[] }> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();
@@ -45,6 +49,9 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     page.on("request", (request) => {
       const url = new URL(request.url());
       if (url.pathname.startsWith("/variants/")) variantRequests.push(url.pathname.split("/").pop()!);
+      if (url.pathname === "/uploads" && request.method() === "POST") {
+        uploadGrants.push({ header: request.headers()["x-amz-content-sha256"], bodyHash: createHash("sha256").update(request.postData() ?? "").digest("hex") });
+      }
     });
     page.on("pageerror", (error) => errors.push(String(error)));
     await page.addInitScript(`document.addEventListener("securitypolicyviolation", (e) => console.error("csp " + e.violatedDirective));`);
@@ -82,6 +89,9 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
       await page.screenshot({ path: join(process.cwd(), "test-artifacts", "page-phone-srcset.png"), fullPage: true });
       expect(variantRequests).to.deep.equal(["thumb.webp"]);
       expect(errors).to.deep.equal([]);
+      // Behind the CDN the Function URL refuses a POST without its body's hash: the page computed it (Web Crypto).
+      expect(uploadGrants).to.have.length(1);
+      expect(uploadGrants[0]!.header).to.equal(uploadGrants[0]!.bodyHash);
     } finally {
       await page.context().close();
     }

@@ -1,24 +1,32 @@
 import { expect } from "chai";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getSignedUrl } from "@aws-sdk/cloudfront-signer";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import sharp from "sharp";
 import { VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
 import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
-import { DISTRIBUTION_ID_HEADER, invalidateDeletedVariants, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
+import { DISTRIBUTION_ID_HEADER, invalidateDeletedVariants, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
 import { withDefaults, type ApiDeps } from "../../handlers/api/api-context.js";
 import { requestFromEvent } from "../../handlers/api/request.js";
 import { createVariantInvalidator, variantsPathOf, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
 import { completeRecord, createPendingRecord, startProcessing, type VariantFacts } from "../../handlers/lib/storage/records.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
+import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
+import { createVariantOrigin } from "../../local/s3/variant-origin.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
+import { signingKeyPair } from "../support/signing-keys.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 
-const SECRET = "s3cr3t-origin-value-made-by-pulumi-0123456789ab";
 const CDN_HOST = "d111111abcdef8.cloudfront.net";
 const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";
-/** What CloudFront adds to every request it forwards to the API (the origin header and the viewer-request function's). */
-const VIA_CDN = { [ORIGIN_SECRET_HEADER]: SECRET, [VIEWER_HOST_HEADER]: CDN_HOST, [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
+/** What the viewer-request function adds to every request CloudFront forwards to the API. */
+const VIA_CDN = { [VIEWER_HOST_HEADER]: CDN_HOST, [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
 
 const variantsConfig = [
   { name: "thumb", width: 32, format: "webp" },
@@ -96,60 +104,56 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       uploadsBucket: standIns.uploadsBucket,
       variantsBucket: standIns.variantsBucket,
       logger: { error: (message, attributes) => logged.push(`${message} ${JSON.stringify(attributes)}`) },
-      cdn: { originSecret: SECRET, invalidate: createVariantInvalidator(cloudFront, () => "ref-1") },
+      cdn: { behindCloudFront: true, invalidate: createVariantInvalidator(cloudFront, () => "ref-1") },
     };
     api = createApi(deps);
   });
 
-  describe("the Function URL answers only CloudFront", () => {
-    for (const [method, path] of [
-      ["GET", `/images/${id}`],
-      ["GET", "/config"],
-      ["GET", "/"],
-      ["POST", "/uploads"],
-      ["OPTIONS", "/uploads"],
-      ["GET", "/no-such-route"],
-    ] as const) {
-      it(`${method} ${path} without the origin header: 403 forbidden, nothing read`, async () => {
-        const response = await api(jsonEvent(method, path, { filename: "a.jpg", contentType: "image/jpeg", size: 10 }));
-        expect(response.statusCode).to.equal(403);
-        expect(bodyOf(response)).to.deep.equal({ error: { code: "forbidden", message: "This API answers only through its CDN; use the CDN's URL" } });
-      });
-    }
-
-    it("a wrong secret (even one of the same length, or the right one's prefix) is refused too", async () => {
-      for (const guess of [SECRET.replace(/.$/, "x"), SECRET.slice(0, 10), `${SECRET}x`, ""]) {
-        const response = await api(httpEvent("GET", "/config", { headers: { ...VIA_CDN, [ORIGIN_SECRET_HEADER]: guess } }));
-        expect(response.statusCode, guess).to.equal(403);
-      }
-    });
-
-    it("with the secret CloudFront adds, the API answers", async () => {
+  describe("behind CloudFront (only the distribution can invoke the Function URL: AWS_IAM and its OAC)", () => {
+    it("answers what the distribution forwards, with no secret of its own to check", async () => {
       const response = await api(httpEvent("GET", "/config", { headers: VIA_CDN }));
       expect(response.statusCode).to.equal(200);
     });
 
-    it("refuses to start with delivery cdn but neither a secret nor (locally) a public origin", () => {
-      expect(() => withDefaults({ ...deps, cdn: undefined })).to.throw("delivery is cdn: the API needs the CDN's origin secret");
+    it("refuses to start with delivery cdn but neither behind CloudFront nor (locally) a public origin", () => {
+      expect(() => withDefaults({ ...deps, cdn: undefined })).to.throw("delivery is cdn: the API is either behind CloudFront or (locally) told its public origin");
+      expect(() => withDefaults({ ...deps, cdn: { invalidate: deps.cdn!.invalidate! } })).to.throw("delivery is cdn");
+    });
+
+    it("takes no signing key in open mode, where variant URLs are public (the key group is not trusted either)", () => {
+      expect(() => withDefaults({ ...deps, cdn: { ...deps.cdn, signingKey: async () => signingKeyPair("K1") } })).to.throw(
+        "a variant signing key is given exactly in token mode with delivery cdn",
+      );
     });
   });
 
   describe("the distribution's viewer-request function", () => {
     it("overwrites the host and distribution headers a viewer sends, with the ones the API reads", async () => {
-      const forged = { host: { value: CDN_HOST }, [VIEWER_HOST_HEADER]: { value: "evil.example" }, [DISTRIBUTION_ID_HEADER]: { value: "EVIL" } };
+      const forged = {
+        host: { value: CDN_HOST },
+        [VIEWER_HOST_HEADER]: { value: "evil.example" },
+        [DISTRIBUTION_ID_HEADER]: { value: "EVIL" },
+        [VIEWER_AUTHORIZATION_HEADER]: { value: "Bearer forged" },
+      };
       const forwarded = viewerRequest(forged, DISTRIBUTION_ID);
+      // A viewer without Authorization: its own copy of the token header is removed, not passed on.
       expect(forwarded).to.deep.equal({
         host: { value: CDN_HOST },
         [VIEWER_HOST_HEADER]: { value: CDN_HOST },
         [DISTRIBUTION_ID_HEADER]: { value: DISTRIBUTION_ID },
       });
-      // Then CloudFront adds the origin header (replacing any of the viewer's) and the Function URL gets Host anew.
-      const headers = { ...Object.fromEntries(Object.entries(forwarded).map(([k, v]) => [k, v.value])), [ORIGIN_SECRET_HEADER]: SECRET };
+      // Then the OAC signs the request (Authorization is its SigV4) and the Function URL gets Host anew.
+      const headers = Object.fromEntries(Object.entries(forwarded).map(([k, v]) => [k, v.value]));
       const view = bodyOf(await api(httpEvent("GET", `/images/${id}`, { headers: { ...headers, host: "abc.lambda-url.us-east-1.on.aws" } })));
       expect(view.variants[0].url).to.equal(`https://${CDN_HOST}/variants/${id}/thumb.webp`);
       const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers }));
       await invalidateDeletedVariants(withDefaults(deps), request, id);
       expect(cloudFront.sent.map((c) => c.input.DistributionId)).to.deep.equal([DISTRIBUTION_ID]);
+    });
+
+    it("carries the viewer's Authorization in the API's own header, which the OAC's signature does not replace", () => {
+      const forwarded = viewerRequest({ host: { value: CDN_HOST }, authorization: { value: "Bearer abc.def.ghi" }, [VIEWER_AUTHORIZATION_HEADER]: { value: "Bearer forged" } }, DISTRIBUTION_ID);
+      expect(forwarded[VIEWER_AUTHORIZATION_HEADER]).to.deep.equal({ value: "Bearer abc.def.ghi" });
     });
   });
 
@@ -240,7 +244,7 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
         }) as InvalidationClient["send"],
       };
       const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers: VIA_CDN }));
-      const ctx = withDefaults({ ...deps, cdn: { originSecret: SECRET, invalidate: createVariantInvalidator(failing) } });
+      const ctx = withDefaults({ ...deps, cdn: { behindCloudFront: true, invalidate: createVariantInvalidator(failing) } });
       let thrown: unknown;
       await invalidateDeletedVariants(ctx, request, id).catch((error: unknown) => (thrown = error));
       expect((thrown as Error).name).to.equal("TooManyInvalidationsInProgress");
@@ -252,5 +256,143 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       await invalidate(DISTRIBUTION_ID, id);
       expect(references.size).to.equal(2);
     });
+  });
+});
+
+describe("signed variant URLs: token mode with delivery: cdn (the API's URLs against the runtime's variant origin)", () => {
+  let standIns: StandIns;
+  let dataDir: string;
+  let issuer: DevIssuer;
+  let servers: Server[];
+  let edgeOrigin: string;
+  const key = signingKeyPair("K2JCJMDEHXQW5F");
+  const otherKey = signingKeyPair("K3OTHERKEY0001");
+  const id = "019b7a00-0000-7000-8000-00000000cd02";
+  const thumbKey = variantKey(id, { name: "thumb", format: "webp" });
+  const cardKey = variantKey(id, { name: "card", format: "jpeg" });
+  let thumb: Buffer;
+  let settings: ReturnType<typeof parseSettings>;
+
+  async function listen(server: Server): Promise<string> {
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  before(async () => {
+    servers = [];
+    standIns = await startStandIns();
+    dataDir = await mkdtemp(join(tmpdir(), "api-signed-"));
+    issuer = await devIssuer(dataDir);
+    const jwksUrl = `${await listen(createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks))))}/jwks`;
+    settings = parseSettings({ delivery: "cdn", auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants: variantsConfig });
+    // The key group trusts both keys (as during a rotation); the API signs with `key`.
+    const edge = createVariantOrigin(standIns.s3, standIns.variantsBucket, { signedUrls: { publicKeys: { [key.keyPairId]: key.publicKey, [otherKey.keyPairId]: otherKey.publicKey } } });
+    edgeOrigin = await listen(createServer((req, res) => void edge(req, res).then((served) => served || res.writeHead(404).end())));
+
+    thumb = await sharp({ create: { width: 32, height: 20, channels: 3, background: "#963" } }).webp().toBuffer();
+    const card = await sharp({ create: { width: 48, height: 48, channels: 3, background: "#396" } }).jpeg().toBuffer();
+    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: thumbKey, Body: thumb, ContentType: "image/webp" }));
+    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: cardKey, Body: card, ContentType: "image/jpeg" }));
+    const at = new Date();
+    await createPendingRecord(standIns.records, { id, filename: "s.png", contentType: "image/png", owner: "alice", now: at });
+    await startProcessing(standIns.records, { id, now: at });
+    const variants: VariantFacts[] = [
+      { name: "thumb", key: thumbKey, width: 32, height: 20, format: "webp", bytes: thumb.length },
+      { name: "card", key: cardKey, width: 48, height: 48, format: "jpeg", bytes: card.length },
+    ];
+    await completeRecord(standIns.records, { id, original: { bytes: 9, width: 32, height: 20, format: "png" }, variants, placeholder: "data:,", now: at });
+  });
+  after(async () => {
+    for (const server of servers) server.close();
+    await standIns.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Alice's view of her image, from the API as the local runtime runs it (its own origin plays the CDN's). */
+  async function urlsFromApi(now?: () => Date): Promise<Record<string, string>> {
+    const api = createApi({
+      s3: standIns.s3,
+      records: standIns.records,
+      settings,
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+      cdn: { publicOrigin: edgeOrigin, signingKey: async () => key },
+      ...(now ? { now } : {}),
+    });
+    const response = await api(httpEvent("GET", `/images/${id}`, { headers: { authorization: `Bearer ${await issuer.sign("alice", 300)}` } }));
+    expect(response.statusCode).to.equal(200);
+    return Object.fromEntries(bodyOf(response).variants.map((v: { name: string; url: string }) => [v.name, v.url]));
+  }
+
+  async function refusal(url: string): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(url);
+    return { status: response.status, body: await response.json() };
+  }
+  const INVALID = { error: { code: "forbidden", message: "This URL's signature is not valid" } };
+
+  it("a signed URL from the API answers 200 with the variant's bytes, and the same URL on every poll", async () => {
+    const urls = await urlsFromApi();
+    expect(new URL(urls.thumb!).searchParams.get("Key-Pair-Id")).to.equal("K2JCJMDEHXQW5F");
+    const response = await fetch(urls.thumb!);
+    expect(response.status).to.equal(200);
+    expect(response.headers.get("content-type")).to.equal("image/webp");
+    expect(Buffer.from(await response.arrayBuffer()).equals(thumb)).to.equal(true);
+    expect((await urlsFromApi()).thumb).to.equal(urls.thumb);
+  });
+
+  it("without a signature (or with part of one): 403, a JSON error", async () => {
+    const signed = new URL((await urlsFromApi()).thumb!);
+    const missing = { error: { code: "forbidden", message: "This variant is served only at a signed URL; ask the API for the image's URLs" } };
+    expect(await refusal(`${edgeOrigin}/${thumbKey}`)).to.deep.equal({ status: 403, body: missing });
+    for (const name of ["Expires", "Signature", "Key-Pair-Id"]) {
+      const partial = new URL(signed);
+      partial.searchParams.delete(name);
+      expect(await refusal(partial.href), name).to.deep.equal({ status: 403, body: missing });
+    }
+  });
+
+  it("expired: 403", async () => {
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    const expired = (await urlsFromApi(() => twoHoursAgo)).thumb!;
+    expect(await refusal(expired)).to.deep.equal({ status: 403, body: { error: { code: "forbidden", message: "This URL has expired; ask the API for the image's URLs again" } } });
+  });
+
+  it("tampered (signature or expiry changed): 403", async () => {
+    const signed = new URL((await urlsFromApi()).thumb!);
+    const signature = signed.searchParams.get("Signature")!;
+    const flipped = new URL(signed);
+    flipped.searchParams.set("Signature", `${signature.slice(0, 10)}${signature[10] === "A" ? "B" : "A"}${signature.slice(11)}`);
+    expect(await refusal(flipped.href)).to.deep.equal({ status: 403, body: INVALID });
+    const extended = new URL(signed);
+    extended.searchParams.set("Expires", String(Number(signed.searchParams.get("Expires")) + 86400));
+    expect(await refusal(extended.href)).to.deep.equal({ status: 403, body: INVALID });
+  });
+
+  it("made for another path (the thumb's signature on the card): 403", async () => {
+    const urls = await urlsFromApi();
+    const thumbQuery = new URL(urls.thumb!).search;
+    const card = new URL(urls.card!);
+    expect((await fetch(card.href)).status).to.equal(200);
+    expect(await refusal(`${card.origin}${card.pathname}${thumbQuery}`)).to.deep.equal({ status: 403, body: INVALID });
+  });
+
+  it("signed by a key not in the group, or by another key under this key's id: 403; by the group's other key: 200", async () => {
+    const expires = new Date(Date.now() + 600_000);
+    const url = `${edgeOrigin}/${thumbKey}`;
+    const outsider = signingKeyPair("K4NOTINGROUP01");
+    expect(await refusal(getSignedUrl({ url, keyPairId: outsider.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }))).to.deep.equal({ status: 403, body: INVALID });
+    expect(await refusal(getSignedUrl({ url, keyPairId: key.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }))).to.deep.equal({ status: 403, body: INVALID });
+    const response = await fetch(getSignedUrl({ url, keyPairId: otherKey.keyPairId, privateKey: otherKey.privateKey, dateLessThan: expires }));
+    expect(response.status).to.equal(200);
+  });
+
+  it("open mode behind the CDN keeps stable public URLs, which the runtime serves unsigned", async () => {
+    const open = createApi({ s3: standIns.s3, records: standIns.records, settings: parseSettings({ delivery: "cdn", variants: variantsConfig }), uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, cdn: { publicOrigin: edgeOrigin } });
+    const view = bodyOf(await open(httpEvent("GET", `/images/${id}`)));
+    expect(view.variants[0].url).to.equal(`${edgeOrigin}/${thumbKey}`);
+    const unsignedEdge = createVariantOrigin(standIns.s3, standIns.variantsBucket);
+    const origin = await listen(createServer((req, res) => void unsignedEdge(req, res).then((served) => served || res.writeHead(404).end())));
+    expect((await fetch(`${origin}/${thumbKey}`)).status).to.equal(200);
   });
 });

@@ -6,14 +6,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
-import type { ApiHandler } from "../../handlers/api/create-api.js";
-import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
+import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
 import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
 import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
+import { signingKeyPair } from "../support/signing-keys.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
 import { apiUnderTest } from "../support/factories.js";
 
@@ -45,8 +46,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   }
 
   /** A done image of `owner` with its variant and original in the buckets. */
-  async function doneImage(owner: string, grantingApi: ApiHandler = api(), viaHeaders: Record<string, string> = {}): Promise<{ id: string; variant: string }> {
-    const granted = await grantingApi({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...viaHeaders, ...(await bearer(owner)) } });
+  async function doneImage(owner: string, grantingApi: ApiHandler = api(), headersOf: (sub: string) => Promise<Record<string, string>> = bearer): Promise<{ id: string; variant: string }> {
+    const granted = await grantingApi({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...(await headersOf(owner)) } });
     expect(granted.statusCode).to.equal(201);
     const { id } = bodyOf(granted);
     expect((await getRecord(standIns.records, id))?.owner).to.equal(owner);
@@ -125,10 +126,10 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     expect(bodyOf(await open(httpEvent("GET", "/config")))).not.to.have.property("auth");
   });
   describe("DELETE with delivery: cdn (a recorded CloudFront client)", () => {
-    const SECRET = "s3cr3t-origin-value-made-by-pulumi-0123456789ab";
     const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";
-    /** What CloudFront adds to every request it forwards (the origin header and the viewer-request function's). */
-    const VIA_CDN = { [ORIGIN_SECRET_HEADER]: SECRET, [VIEWER_HOST_HEADER]: "d111111abcdef8.cloudfront.net", [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
+    /** What the viewer-request function adds to every request CloudFront forwards. */
+    const VIA_CDN = { [VIEWER_HOST_HEADER]: "d111111abcdef8.cloudfront.net", [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
+    const key = signingKeyPair("K2JCJMDEHXQW5F");
     let sent: CreateInvalidationCommand["input"][];
     let failNext: number;
     let logged: Array<Record<string, unknown>>;
@@ -154,14 +155,23 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
         settings: { ...settings, delivery },
         logger: { error: (_message, attributes) => logged.push(attributes) },
         // As if a presigned stack were handed an invalidator anyway: the setting alone decides.
-        cdn: { ...(delivery === "cdn" ? { originSecret: SECRET } : {}), invalidate: createVariantInvalidator(cloudFront, () => "ref-1") },
+        cdn: {
+          ...(delivery === "cdn" ? { behindCloudFront: true, signingKey: async () => key } : {}),
+          invalidate: createVariantInvalidator(cloudFront, () => "ref-1"),
+        },
       });
     }
-    const viaCdn = async (sub: string) => ({ ...VIA_CDN, ...(await bearer(sub)) });
+    /** Behind CloudFront the viewer's token arrives in the header the viewer-request function copies it to (OAC signs Authorization). */
+    const viaCdn = async (sub: string) => ({
+      ...VIA_CDN,
+      authorization: "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0f",
+      [VIEWER_AUTHORIZATION_HEADER]: (await bearer(sub)).authorization,
+    });
+    const viaPresignedUrl = async (sub: string) => ({ ...VIA_CDN, ...(await bearer(sub)) });
 
     it("sends exactly one invalidation, of exactly /variants/{id}/*, after the objects are gone; none for another owner or a repeat", async () => {
       const cdn = apiWith("cdn");
-      const { id, variant } = await doneImage("alice", cdn, VIA_CDN);
+      const { id, variant } = await doneImage("alice", cdn, viaCdn);
       expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("bob") })).statusCode).to.equal(404);
       expect(sent).to.deep.equal([]);
 
@@ -180,8 +190,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
 
     it("sends none with presigned delivery", async () => {
       const presigned = apiWith("presigned");
-      const { id, variant } = await doneImage("alice", presigned, VIA_CDN);
-      expect((await presigned({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(204);
+      const { id, variant } = await doneImage("alice", presigned, viaPresignedUrl);
+      expect((await presigned({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaPresignedUrl("alice") })).statusCode).to.equal(204);
       expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
       expect(sent).to.deep.equal([]);
@@ -189,7 +199,7 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
 
     it("a failed invalidation is a logged 503 that keeps the record, so repeating the DELETE sends it and finishes", async () => {
       const cdn = apiWith("cdn");
-      const { id, variant } = await doneImage("alice", cdn, VIA_CDN);
+      const { id, variant } = await doneImage("alice", cdn, viaCdn);
       failNext = 1;
       const first = await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") });
       expect(first.statusCode).to.equal(503);
@@ -209,14 +219,30 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
     });
 
-    it("lists the caller's images with their CDN URLs", async () => {
+    it("lists the caller's images with their CDN URLs, signed (canned policy, the default hour, this key)", async () => {
       const cdn = apiWith("cdn");
-      const { id, variant } = await doneImage("dora", cdn, VIA_CDN);
+      const { id, variant } = await doneImage("dora", cdn, viaCdn);
+      const before = Math.floor(Date.now() / 1000);
       const listed = await cdn({ ...httpEvent("GET", "/images"), headers: await viaCdn("dora") });
       expect(listed.statusCode).to.equal(200);
-      expect(bodyOf(listed).images.map((image: { id: string; variants: Array<{ url: string }> }) => [image.id, image.variants.map((v) => v.url)])).to.deep.equal([
-        [id, [`https://d111111abcdef8.cloudfront.net/${variant}`]],
-      ]);
+      const images = bodyOf(listed).images as Array<{ id: string; variants: Array<{ url: string }> }>;
+      expect(images.map((image) => image.id)).to.deep.equal([id]);
+      const url = new URL(images[0]!.variants[0]!.url);
+      expect(`${url.origin}${url.pathname}`).to.equal(`https://d111111abcdef8.cloudfront.net/${variant}`);
+      expect([...url.searchParams.keys()].sort()).to.deep.equal(["Expires", "Key-Pair-Id", "Signature"]);
+      expect(url.searchParams.get("Key-Pair-Id")).to.equal("K2JCJMDEHXQW5F");
+      // Counted from now rounded down to a tenth of the lifetime: between 0.9 and 1 hour ahead.
+      const expires = Number(url.searchParams.get("Expires"));
+      expect(expires).to.be.within(before + 3240 - 1, before + 3600 + 1);
+    });
+
+    it("behind CloudFront reads the token from the viewer-request function's header only: Authorization is the OAC's signature", async () => {
+      const cdn = apiWith("cdn");
+      const bearerInAuthorization = { ...VIA_CDN, ...(await bearer("dora")) };
+      const response = await cdn({ ...httpEvent("GET", "/images"), headers: bearerInAuthorization });
+      expect(response.statusCode).to.equal(401);
+      expect(bodyOf(response).error.code).to.equal("unauthorized");
+      expect((await cdn({ ...httpEvent("GET", "/images"), headers: await viaCdn("dora") })).statusCode).to.equal(200);
     });
   });
 });

@@ -4,8 +4,9 @@ import { MANAGED_POLICIES, VIEWER_REQUEST_FUNCTION } from "../../components/cdn-
 import { ResourceTypes } from "../../components/resource-types.js";
 import { HSTS_HEADER, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { bucketArn, deploy, T, type Deployed } from "./support/deployments.js";
-import { ACCOUNT_ID, EXPECTED_OUTPUTS, expectedOutputs, policy, REGION, type RecordedResource } from "./support/pulumi-mocks.js";
-
+import { ImagePipeline } from "../../components/image-pipeline.js";
+import { stackSettings } from "../../components/stack-settings.js";
+import { ACCOUNT_ID, EXPECTED_OUTPUTS, expectedOutputs, installMocks, policy, REGION, valueOf, type RecordedResource } from "./support/pulumi-mocks.js";
 const CDN_ONLY_TYPES = [
   T.responseHeadersPolicy,
   T.distribution,
@@ -13,14 +14,15 @@ const CDN_ONLY_TYPES = [
   T.edgeFunction,
   T.webAcl,
   T.awsProvider,
-  T.randomPassword,
+  T.permission,
   ResourceTypes.CdnDistribution,
   ResourceTypes.RateLimitAcl,
 ];
+/** Made only in token mode with delivery: cdn (signed variant URLs). */
+const SIGNING_ONLY_TYPES = [T.privateKey, T.publicKey, T.keyGroup, T.ssmParameter, ResourceTypes.VariantSigningKey];
 
 const DISTRIBUTION_ARN = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`;
 const CDN_DOMAIN = "image-pipeline-cdn.cloudfront.net";
-const SECRET = "image-pipeline-api-origin-secret-value";
 const VARIANTS_ARN = bucketArn("image-pipeline-variants");
 
 /** An input the engine received as a secret (the SDK marks the whole input that holds a secret): its value, or a failure. */
@@ -47,8 +49,13 @@ describe("Pulumi program: delivery (mocks)", function () {
   });
 
   describe("presigned (the default)", function () {
-    it("creates no distribution, access control, edge function, web ACL, provider or origin secret", function () {
-      for (const type of CDN_ONLY_TYPES) expect(presigned.recorder.ofType(type).map((r) => r.name), type).to.deep.equal([]);
+    it("creates no distribution, access control, edge function, web ACL, provider, CloudFront grant or signing key", function () {
+      for (const type of CDN_ONLY_TYPES) {
+        const names = presigned.recorder.ofType(type).map((r) => r.name);
+        // The public Function URL's own two grants (http-api.test.ts) are the only permissions.
+        expect(names, type).to.deep.equal(type === T.permission ? ["image-pipeline-api-url-invoke", "image-pipeline-api-invoke"] : []);
+      }
+      for (const type of SIGNING_ONLY_TYPES) expect(presigned.recorder.ofType(type), type).to.deep.equal([]);
     });
 
     it("keeps the variants bucket's policy to the TLS-only deny, the API's environment without a secret, and the six outputs", function () {
@@ -72,8 +79,9 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(oac.inputs).to.deep.include({ originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" });
     });
 
-    it("has two origins: the variants bucket through the OAC, the Function URL over TLS 1.2 with the secret header", function () {
-      const [variants, api] = secretInput(distribution.inputs.origins);
+    it("has two origins: the variants bucket through its OAC, the Function URL through its own (type lambda) over TLS 1.2, no secret header", function () {
+      expect(pulumi.runtime.isRpcSecret(distribution.inputs.origins), "nothing secret in the origins").to.equal(false);
+      const [variants, api] = distribution.inputs.origins;
       expect(variants).to.deep.equal({
         originId: "variants",
         domainName: `image-pipeline-variants-bkt.s3.${REGION}.amazonaws.com`,
@@ -82,9 +90,18 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(api.originId).to.equal("api");
       expect(api.domainName).to.equal(`image-pipeline-api-url.lambda-url.${REGION}.on.aws`);
       expect(api.customOriginConfig).to.deep.equal({ httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] });
-      expect(api.customHeaders).to.have.length(1);
-      expect(api.customHeaders[0].name).to.equal("x-origin-verify");
-      expect(api.customHeaders[0].value).to.equal(SECRET);
+      expect(api.originAccessControlId).to.equal("image-pipeline-cdn-api-oac-id");
+      expect(Object.keys(api).sort()).to.deep.equal(["customOriginConfig", "domainName", "originAccessControlId", "originId"]);
+      const apiOac = cdn.recorder.get(T.originAccessControl, "image-pipeline-cdn-api-oac");
+      expect(apiOac.inputs).to.deep.include({ originAccessControlOriginType: "lambda", signingBehavior: "always", signingProtocol: "sigv4" });
+    });
+
+    it("only this distribution may invoke the API: an AWS_IAM Function URL, both invoke actions granted to CloudFront for its ARN only", function () {
+      expect(cdn.recorder.get(T.functionUrl, "image-pipeline-api-url").inputs.authorizationType).to.equal("AWS_IAM");
+      expect(cdn.recorder.ofType(T.permission).map((p) => ({ name: p.name, ...p.inputs }))).to.deep.equal([
+        { name: "image-pipeline-cdn-invoke-url", function: "image-pipeline-api-fn", action: "lambda:InvokeFunctionUrl", principal: "cloudfront.amazonaws.com", sourceArn: DISTRIBUTION_ARN },
+        { name: "image-pipeline-cdn-invoke", function: "image-pipeline-api-fn", action: "lambda:InvokeFunction", principal: "cloudfront.amazonaws.com", sourceArn: DISTRIBUTION_ARN },
+      ]);
     });
 
     it("caches variants/* with the managed CachingOptimized policy, GET and HEAD only, compressed, HTTPS only", function () {
@@ -181,13 +198,15 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(policy(cdn.recorder.get(T.bucketPolicy, "image-pipeline-uploads-policy")).Statement.map((s) => s.Sid)).to.deep.equal(["DenyInsecureTransport"]);
     });
 
-    it("the origin secret: generated by Pulumi (48 letters and digits), a secret in the API's environment", async function () {
-      const password = cdn.recorder.get(T.randomPassword, "image-pipeline-api-origin-secret");
-      expect(password.inputs).to.deep.equal({ length: 48, special: false });
-      const env = secretInput(cdn.recorder.get(T.function, "image-pipeline-api").inputs.environment).variables;
-      expect(env.CDN_ORIGIN_SECRET).to.equal(SECRET);
-      expect(JSON.parse(env.PIPELINE_SETTINGS).delivery).to.equal("cdn");
-      expect(await pulumi.isSecret(cdn.pipeline.api.originSecret!)).to.equal(true);
+    it("no secret anywhere: no origin secret, no random value, the API's environment plain (its settings say cdn)", function () {
+      expect(cdn.recorder.ofType(T.randomPassword)).to.deep.equal([]);
+      const environment = cdn.recorder.get(T.function, "image-pipeline-api").inputs.environment;
+      expect(pulumi.runtime.isRpcSecret(environment)).to.equal(false);
+      expect(Object.keys(environment.variables).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "WEB_ROOT"]);
+      expect(JSON.parse(environment.variables.PIPELINE_SETTINGS).delivery).to.equal("cdn");
+      // Open mode: variants are public at their stable URLs, so no key is made and the behaviour trusts none.
+      for (const type of SIGNING_ONLY_TYPES) expect(cdn.recorder.ofType(type), type).to.deep.equal([]);
+      expect(distribution.inputs.orderedCacheBehaviors[0]).to.not.have.property("trustedKeyGroups");
     });
 
     it("gives the API's role no invalidation in open mode, which has no DELETE (token mode's grant: token-mode.test.ts)", function () {
@@ -207,6 +226,88 @@ describe("Pulumi program: delivery (mocks)", function () {
         functionUrl: EXPECTED_OUTPUTS.apiUrl,
         cdnDomain: CDN_DOMAIN,
       });
+    });
+  });
+
+  describe("cdn with auth (token mode): signed variant URLs", function () {
+    const AUTH = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
+    const PARAMETER = "image-pipeline-variant-signing-1-private-param";
+    const PARAMETER_ARN = `arn:aws:ssm:${REGION}:${ACCOUNT_ID}:parameter/${PARAMETER}`;
+    let signed: Deployed;
+    before(async function () {
+      signed = await deploy({ "image-pipeline:delivery": "cdn", "image-pipeline:auth": AUTH, "image-pipeline:variantUrlTtlSeconds": 900 }, "signed");
+    });
+
+    it("the variants behaviour trusts the key group, and only it; the cache key is unchanged (CachingOptimized)", function () {
+      const [variants] = signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.orderedCacheBehaviors;
+      expect(variants.trustedKeyGroups).to.deep.equal(["image-pipeline-variant-signing-group-id"]);
+      expect(variants.cachePolicyId).to.equal(MANAGED_POLICIES.cachingOptimized);
+      expect(signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.defaultCacheBehavior).to.not.have.property("trustedKeyGroups");
+    });
+
+    it("a key pair made by the program (RSA 2048), its public half the group's one CloudFront public key", function () {
+      expect(signed.recorder.ofType(T.privateKey).map((k) => [k.name, k.inputs])).to.deep.equal([["image-pipeline-variant-signing-1", { algorithm: "RSA", rsaBits: 2048 }]]);
+      const publicKey = signed.recorder.get(T.publicKey, "image-pipeline-variant-signing-1");
+      expect(publicKey.inputs.encodedKey).to.equal("-----BEGIN PUBLIC KEY-----\nimage-pipeline-variant-signing-1\n-----END PUBLIC KEY-----\n");
+      expect(signed.recorder.get(T.keyGroup, "image-pipeline-variant-signing-group").inputs.items).to.deep.equal(["image-pipeline-variant-signing-1-id"]);
+    });
+
+    it("the private half: an SSM SecureString, sent as a secret, holding the key and its CloudFront id", function () {
+      const parameter = signed.recorder.get(T.ssmParameter, "image-pipeline-variant-signing-1-private");
+      expect(parameter.inputs.type).to.equal("SecureString");
+      expect(JSON.parse(secretInput(parameter.inputs.value))).to.deep.equal({
+        keyPairId: "image-pipeline-variant-signing-1-id",
+        privateKey: "-----BEGIN RSA PRIVATE KEY-----\nimage-pipeline-variant-signing-1\n-----END RSA PRIVATE KEY-----\n",
+      });
+    });
+
+    it("readable by the API's role only: one ssm:GetParameter grant in the whole stack, on that parameter, in the API's policy", function () {
+      const grants = signed.recorder
+        .ofType(T.rolePolicy)
+        .flatMap((rolePolicy) => policy(rolePolicy).Statement.map((statement) => ({ role: rolePolicy.inputs.role, ...statement })))
+        .filter((statement) => [statement.Action].flat().some((action: string) => action.startsWith("ssm:") || action.startsWith("kms:")));
+      expect(grants).to.deep.equal([
+        { role: "image-pipeline-api-role-id", Sid: "ReadVariantSigningKey", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [PARAMETER_ARN] },
+      ]);
+    });
+
+    it("the API's environment names the parameter and holds no key; no output carries it", function () {
+      const variables = signed.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables;
+      expect(Object.keys(variables).sort()).to.deep.equal(["PIPELINE_SETTINGS", "TABLE_NAME", "UPLOADS_BUCKET", "VARIANTS_BUCKET", "VARIANT_SIGNING_KEY_PARAMETER", "WEB_ROOT"]);
+      expect(variables.VARIANT_SIGNING_KEY_PARAMETER).to.equal(PARAMETER);
+      expect(JSON.parse(variables.PIPELINE_SETTINGS).variantUrlTtlSeconds).to.equal(900);
+      for (const fn of signed.recorder.ofType(T.function)) expect(JSON.stringify(fn.inputs.environment), fn.name).to.not.include("PRIVATE KEY");
+      expect(JSON.stringify(signed.outputs)).to.not.include("PRIVATE KEY");
+      expect(Object.keys(signed.outputs).sort()).to.deep.equal(Object.keys(cdn.outputs).sort());
+    });
+
+    it("parents the key's resources in its own component, named after it, under the pipeline", function () {
+      const byUrn = new Map(signed.recorder.resources.map((r) => [r.urn, r]));
+      const parentOf = (type: string, name: string) => byUrn.get(signed.recorder.get(type, name).parent)!.name;
+      expect(parentOf(ResourceTypes.VariantSigningKey, "image-pipeline-variant-signing")).to.equal("image-pipeline");
+      for (const [type, name] of [
+        [T.privateKey, "image-pipeline-variant-signing-1"],
+        [T.publicKey, "image-pipeline-variant-signing-1"],
+        [T.keyGroup, "image-pipeline-variant-signing-group"],
+        [T.ssmParameter, "image-pipeline-variant-signing-1-private"],
+      ] as const) {
+        expect(parentOf(type, name), name).to.equal("image-pipeline-variant-signing");
+      }
+    });
+
+    it("rotation: two generations are both in the group, the newer signs (a parameter of its own, so the API restarts)", async function () {
+      const recorder = await installMocks({ "image-pipeline:delivery": "cdn", "image-pipeline:auth": AUTH }, "rotating");
+      const pipeline = new ImagePipeline("image-pipeline", {
+        settings: stackSettings(),
+        code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+        variantSigningKeys: ["1", "2"],
+      });
+      await valueOf(pipeline.apiUrl);
+      await recorder.settled();
+      expect(recorder.get(T.keyGroup, "image-pipeline-variant-signing-group").inputs.items).to.deep.equal(["image-pipeline-variant-signing-1-id", "image-pipeline-variant-signing-2-id"]);
+      expect(recorder.ofType(T.ssmParameter).map((p) => p.name)).to.deep.equal(["image-pipeline-variant-signing-2-private"]);
+      expect(JSON.parse(secretInput(recorder.get(T.ssmParameter, "image-pipeline-variant-signing-2-private").inputs.value)).keyPairId).to.equal("image-pipeline-variant-signing-2-id");
+      expect(recorder.get(T.function, "image-pipeline-api").inputs.environment.variables.VARIANT_SIGNING_KEY_PARAMETER).to.equal("image-pipeline-variant-signing-2-private-param");
     });
   });
 
@@ -238,11 +339,12 @@ describe("Pulumi program: delivery (mocks)", function () {
         [T.originAccessControl, "image-pipeline-cdn-oac"],
         [T.edgeFunction, "image-pipeline-cdn-viewer-request"],
         [T.responseHeadersPolicy, "image-pipeline-cdn-variant-headers"],
-      ] as const) {
+        [T.originAccessControl, "image-pipeline-cdn-api-oac"],
+        [T.permission, "image-pipeline-cdn-invoke-url"],
+        [T.permission, "image-pipeline-cdn-invoke"],      ] as const) {
         expect(parentOf(type, name), name).to.equal("image-pipeline-cdn");
       }
       expect(parentOf(T.webAcl, "image-pipeline-rate-limit")).to.equal("image-pipeline-rate-limit");
-      expect(parentOf(T.randomPassword, "image-pipeline-api-origin-secret")).to.equal("image-pipeline-api");
     });
 
     it("a CLOUDFRONT web ACL through the us-east-1 provider it is given, blocking an IP over the rate on the API's paths", function () {

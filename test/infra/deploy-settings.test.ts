@@ -107,3 +107,50 @@ describe("Pulumi program: settings a new account can deploy", function () {
     expect(recorder.get(LOG_GROUP, "image-pipeline-api-logs").inputs.retentionInDays).to.equal(1);
   });
 });
+
+describe("Pulumi program: settings that protect less than they seem (warned, never refused)", function () {
+  const AUTH = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
+
+  async function said(config: StackConfig): Promise<{ warnings: string[]; ttl: number }> {
+    await installMocks(config);
+    const warnings: string[] = [];
+    const settings = stackSettings(undefined, () => {}, (message) => warnings.push(message));
+    return { warnings, ttl: settings.variantUrlTtlSeconds };
+  }
+
+  it("token mode behind the CDN with the default lifetime: nothing to say, URLs live 3600 s", async function () {
+    expect(await said({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn" })).to.deep.equal({ warnings: [], ttl: 3600 });
+    expect((await said({})).warnings).to.deep.equal([]);
+  });
+
+  it("open mode behind the CDN: warns that variant URLs are public for ever", async function () {
+    const { warnings } = await said({ "image-pipeline:delivery": "cdn" });
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/^delivery is cdn without auth: variant URLs are stable public URLs/);
+  });
+
+  it("legacyApi in open mode: warns that filenames are the read capability", async function () {
+    const { warnings } = await said({ "image-pipeline:legacyApi": true });
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/^legacyApi without auth/);
+  });
+
+  it("a variantUrlTtlSeconds that nothing reads, or one longer than a day, is said", async function () {
+    const unused = await said({ "image-pipeline:variantUrlTtlSeconds": 600 });
+    expect(unused).to.deep.equal({
+      warnings: ["variantUrlTtlSeconds (600) has no effect: variant URLs are signed only in token mode (auth) with delivery cdn (auth is not set, delivery is presigned)."],
+      ttl: 600,
+    });
+    const long = await said({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn", "image-pipeline:variantUrlTtlSeconds": 172800 });
+    expect(long.ttl).to.equal(172800);
+    expect(long.warnings).to.have.length(1);
+    expect(long.warnings[0]).to.match(/^variantUrlTtlSeconds is 172800: a signed variant URL is a bearer capability/);
+  });
+
+  it("refuses a variantUrlTtlSeconds outside 60..604800, naming the key", async function () {
+    for (const value of [59, 604801, "1h"]) {
+      const error = await settingsError({ "image-pipeline:variantUrlTtlSeconds": value });
+      expect(error.message).to.match(/^Invalid stack setting image-pipeline:variantUrlTtlSeconds: Expected integer between 60 and 604800 for variantUrlTtlSeconds/);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { deploy, devStackConfig, T, type Deployed } from "./support/deployments.js";
 import type { StackConfig } from "./support/pulumi-mocks.js";
@@ -27,6 +28,8 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
   const cdnBase: StackConfig = { ...base, "image-pipeline:delivery": "cdn" };
   const distributionOnly: Array<[string, StackConfig]> = [
     ["priceClass", { "image-pipeline:priceClass": "PriceClass_All" }],
+    // Open mode: variant URLs are not signed, so their lifetime reaches no function.
+    ["variantUrlTtlSeconds", { "image-pipeline:variantUrlTtlSeconds": 600 }],
     ["rateLimitPer5Minutes", { "image-pipeline:rateLimitPer5Minutes": 500 }],
     [
       "customDomain",
@@ -76,5 +79,19 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
     const after = environments(changed);
     expect(after["image-pipeline-processor"]).to.not.equal(before["image-pipeline-processor"]);
     expect(after["image-pipeline-api"]).to.not.equal(before["image-pipeline-api"]);
+  });
+
+  it("no function's environment holds a secret, in any access mode or delivery (a key's parameter is only named)", async function () {
+    const auth = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
+    const stacks = [dev, cdn, await deploy({ ...cdnBase, "image-pipeline:legacyApi": false, "image-pipeline:auth": auth }, "dev")];
+    for (const deployed of stacks) {
+      for (const fn of deployed.recorder.ofType(T.function)) {
+        const environment = fn.inputs.environment;
+        expect(pulumi.runtime.isRpcSecret(environment), `${fn.name}: nothing secret in its environment`).to.equal(false);
+        expect(Object.keys(environment.variables).filter((name) => /SECRET|KEY$|PASSWORD|TOKEN/.test(name)), fn.name).to.deep.equal([]);
+        expect(JSON.stringify(environment), fn.name).to.not.match(/PRIVATE KEY|origin-secret/);
+      }
+    }
+    expect(stacks[2]!.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables).to.have.property("VARIANT_SIGNING_KEY_PARAMETER");
   });
 });

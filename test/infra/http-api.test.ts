@@ -34,6 +34,23 @@ describe("Pulumi program: HttpApi (mocks)", function () {
     ]);
   });
 
+  it("behind the CDN: an AWS_IAM Function URL that grants the public nothing; only the distribution may invoke it", async function () {
+    const cdn = await deploy({ "image-pipeline:delivery": "cdn", "image-pipeline:allowedOrigins": ["https://images.example.com"] }, "http-api-cdn");
+    expect(cdn.recorder.get(T.functionUrl, "image-pipeline-api-url").inputs).to.deep.equal({
+      functionName: "image-pipeline-api-fn",
+      authorizationType: "AWS_IAM",
+      // A POST from an allowed origin carries its body's hash, which CloudFront's origin access control signs with.
+      cors: { allowOrigins: ["https://images.example.com"], allowMethods: ["GET", "POST"], allowHeaders: ["content-type", "x-amz-content-sha256"], maxAge: 300 },
+    });
+    const distributionArn = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`;
+    expect(cdn.recorder.ofType(T.permission).map((p) => p.inputs)).to.deep.equal([
+      { function: "image-pipeline-api-fn", action: "lambda:InvokeFunctionUrl", principal: "cloudfront.amazonaws.com", sourceArn: distributionArn },
+      { function: "image-pipeline-api-fn", action: "lambda:InvokeFunction", principal: "cloudfront.amazonaws.com", sourceArn: distributionArn },
+    ]);
+    const oac = cdn.recorder.get(T.originAccessControl, "image-pipeline-cdn-api-oac").inputs;
+    expect(oac).to.deep.include({ originAccessControlOriginType: "lambda", signingBehavior: "always", signingProtocol: "sigv4" });
+  });
+
   it("reserves (caps) its concurrency only where api.reservedConcurrency is set: dev none, prod 50", function () {
     expect(dev.recorder.get(T.function, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
     expect(prod.recorder.get(T.function, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(50);

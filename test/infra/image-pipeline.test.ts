@@ -21,8 +21,8 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
     const components = recorder.resources.filter((r) => !r.custom);
     const tokens = new Set(components.map((r) => r.type));
     // The dev stack sets no budget (CostBudget: cost-guard.test.ts) and delivers presigned (the edge components:
-    // cdn-delivery.test.ts).
-    const elsewhere: string[] = [ResourceTypes.CostBudget, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl];
+    // cdn-delivery.test.ts, the signing key with auth there too).
+    const elsewhere: string[] = [ResourceTypes.CostBudget, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl, ResourceTypes.VariantSigningKey];
     expect([...tokens].sort()).to.deep.equal(Object.values(ResourceTypes).filter((t) => !elsewhere.includes(t)).sort());
     for (const type of tokens) expect(type).to.match(/^image-pipeline:[a-z]+:[A-Z][A-Za-z]+$/);
 

@@ -60,21 +60,32 @@ describe("Pulumi program: token mode (mocks)", function () {
     ]);
   });
 
-  it("with delivery: cdn, the API's role keeps token mode's statements but signing variant GETs, and gains the invalidation of this distribution only", async function () {
+  it("with delivery: cdn, the API's role keeps token mode's statements but signing variant GETs, reads the signing key, and may invalidate this distribution only", async function () {
     const edge = await deploy({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn" }, "token-cdn");
-    const tokenStatements = policy(token.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement;
-    expect(policy(edge.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement).to.deep.equal(tokenStatements.filter((s) => s.Sid !== "SignVariantDownloads"));
+    const tokenStatements = policy(token.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.filter((s) => s.Sid !== "SignVariantDownloads");
+    const parameterArn = "arn:aws:ssm:us-east-1:123456789012:parameter/image-pipeline-variant-signing-1-private-param";
+    expect(policy(edge.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement).to.deep.equal([
+      ...tokenStatements.filter((s) => s.Sid !== "WriteOwnLogs"),
+      { Sid: "ReadVariantSigningKey", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [parameterArn] },
+      ...tokenStatements.filter((s) => s.Sid === "WriteOwnLogs"),
+    ]);
     const invalidate = edge.get(ROLE_POLICY, "image-pipeline-cdn-invalidate");
     expect(invalidate.inputs.role).to.equal("image-pipeline-api-role-id");
     expect(policy(invalidate).Statement).to.deep.equal([
       { Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [`arn:aws:cloudfront::${ACCOUNT_ID}:distribution/image-pipeline-cdn-id`] },
     ]);
-    // The environment carries the origin secret, so the whole input is sent as a secret.
+    // No secret in the environment (the key's parameter is named, not read), so nothing in it is sent as one.
     const environment = edge.get(FUNCTION, "image-pipeline-api").inputs.environment;
-    expect(pulumi.runtime.isRpcSecret(environment)).to.equal(true);
-    const settings = JSON.parse(pulumi.runtime.unwrapRpcSecret(environment).variables.PIPELINE_SETTINGS);
+    expect(pulumi.runtime.isRpcSecret(environment)).to.equal(false);
+    expect(environment.variables.VARIANT_SIGNING_KEY_PARAMETER).to.equal("image-pipeline-variant-signing-1-private-param");
+    const settings = JSON.parse(environment.variables.PIPELINE_SETTINGS);
     expect(settings.delivery).to.equal("cdn");
+    expect(settings.variantUrlTtlSeconds).to.equal(3600);
     expect(settings.auth).to.deep.equal({ ...AUTH, jwksUrl: "https://example.auth0.com/.well-known/jwks.json", algorithms: ["RS256", "ES256"] });
+    // The variants behaviour trusts the stack's key group.
+    expect(edge.get("aws:cloudfront/distribution:Distribution", "image-pipeline-cdn").inputs.orderedCacheBehaviors[0].trustedKeyGroups).to.deep.equal([
+      "image-pipeline-variant-signing-group-id",
+    ]);
   });
 
   it("gives the API the issuer, audience, JWKS URL and algorithms in its settings", function () {

@@ -180,7 +180,7 @@ describe("stack settings", () => {
     });
 
     it("gives the API exactly the settings it reads at run time (delivery, not the distribution's), and reads them back with the optional web root", () => {
-      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
+      const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web" });
       expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
         variants: settings.variants,
         maxUploadBytes: 700 * 1024 * 1024,
@@ -189,20 +189,29 @@ describe("stack settings", () => {
         delivery: "cdn",
         processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue),
       });
-      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web", cdnOriginSecret: "s3cret" });
-      expect(readApiEnvironment(apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" }))).to.not.have.property("webRoot");
+      expect(readApiEnvironment(env)).to.deep.equal({ settings: JSON.parse(env[FUNCTION_ENV.settings]!), ...resources, webRoot: "/var/task/web" });
+      expect(readApiEnvironment(apiEnvironment(settings, resources))).to.not.have.property("webRoot");
     });
 
-    it("carries the CDN's origin secret exactly when delivery is cdn; the API does not start without it", () => {
-      const presigned = parseSettings({});
-      const plain = apiEnvironment(presigned, resources);
-      expect(Object.keys(plain).sort()).to.deep.equal([FUNCTION_ENV.settings, FUNCTION_ENV.tableName, FUNCTION_ENV.uploadsBucket, FUNCTION_ENV.variantsBucket].sort());
-      expect(readApiEnvironment(plain)).to.not.have.property("cdnOriginSecret");
-      expect(() => apiEnvironment(presigned, { ...resources, cdnOriginSecret: "s3cret" })).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is presigned)");
-      expect(() => apiEnvironment(settings, resources)).to.throw("CDN_ORIGIN_SECRET is set exactly when delivery is cdn (delivery is cdn)");
-      const { [FUNCTION_ENV.cdnOriginSecret]: secret, ...withoutSecret } = apiEnvironment(settings, { ...resources, cdnOriginSecret: "s3cret" });
-      expect(secret).to.equal("s3cret");
-      expect(() => readApiEnvironment(withoutSecret)).to.throw(`Missing environment variable ${FUNCTION_ENV.cdnOriginSecret}`);
+    it("behind the CDN no secret: the signing key's parameter NAME exactly in token mode with cdn, and the URLs' lifetime", () => {
+      const auth = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
+      const signed = parseSettings({ auth, delivery: "cdn", variantUrlTtlSeconds: 900 });
+      const env = apiEnvironment(signed, { ...resources, variantSigningKeyParameter: "image-pipeline-variant-signing-1-private" });
+      expect(Object.keys(env).sort()).to.deep.equal(
+        [FUNCTION_ENV.settings, FUNCTION_ENV.tableName, FUNCTION_ENV.uploadsBucket, FUNCTION_ENV.variantsBucket, "VARIANT_SIGNING_KEY_PARAMETER"].sort(),
+      );
+      expect(JSON.parse(env[FUNCTION_ENV.settings]!).variantUrlTtlSeconds).to.equal(900);
+      expect(readApiEnvironment(env).variantSigningKeyParameter).to.equal("image-pipeline-variant-signing-1-private");
+      // Open mode behind the CDN, and token mode with presigned URLs: nothing is signed, nothing to name.
+      for (const unsigned of [settings, parseSettings({ auth })]) {
+        const plain = apiEnvironment(unsigned, resources);
+        expect(plain).to.not.have.property("VARIANT_SIGNING_KEY_PARAMETER");
+        expect(JSON.parse(plain[FUNCTION_ENV.settings]!)).to.not.have.property("variantUrlTtlSeconds");
+        expect(() => apiEnvironment(unsigned, { ...resources, variantSigningKeyParameter: "p" })).to.throw("VARIANT_SIGNING_KEY_PARAMETER is set exactly in token mode with delivery cdn");
+      }
+      expect(() => apiEnvironment(signed, resources)).to.throw("VARIANT_SIGNING_KEY_PARAMETER is set exactly in token mode with delivery cdn (delivery is cdn)");
+      const { VARIANT_SIGNING_KEY_PARAMETER: _name, ...withoutName } = env;
+      expect(() => readApiEnvironment(withoutName)).to.throw("Missing environment variable VARIANT_SIGNING_KEY_PARAMETER");
     });
 
     it("names a missing or malformed variable, and refuses a setting the function does not read", () => {

@@ -1,6 +1,7 @@
 import { optionalEnv, requireEnv } from "./environment-variables.js";
 import {
   apiRuntimeSettings,
+  signsVariantUrls,
   parseApiRuntimeSettings,
   parseProcessorRuntimeSettings,
   processorRuntimeSettings,
@@ -28,8 +29,11 @@ export const FUNCTION_ENV = {
   eventBusName: "EVENT_BUS_NAME",
   /** Processor only: the stack's name, the `stack` dimension of the metrics it publishes. */
   stack: "PIPELINE_STACK",
-  /** API only, with `delivery: cdn`: what CloudFront sends in the origin-secret header (handlers/api/delivery.ts). */
-  cdnOriginSecret: "CDN_ORIGIN_SECRET",
+  /**
+   * API only, in token mode with `delivery: cdn`: the NAME of the SSM SecureString parameter holding the key variant
+   * URLs are signed with (handlers/api/variant-signing.ts); the key itself is never in the environment.
+   */
+  variantSigningKeyParameter: "VARIANT_SIGNING_KEY_PARAMETER",
 } as const;
 
 export interface FunctionResources<V = string> {
@@ -59,19 +63,19 @@ export function processorEnvironment<V>(settings: Settings, resources: FunctionR
 
 export interface ApiResources<V = string> extends FunctionResources<V> {
   webRoot?: string;
-  /** Required with `delivery: cdn`, refused without it (a secret nothing checks would only mislead). */
-  cdnOriginSecret?: V;
+  /** Required in token mode with `delivery: cdn` (signed variant URLs), refused elsewhere. */
+  variantSigningKeyParameter?: V;
 }
 
 export function apiEnvironment<V>(settings: Settings, resources: ApiResources<V>): Record<string, V | string> {
-  if ((settings.delivery === "cdn") !== (resources.cdnOriginSecret !== undefined)) {
-    throw new Error(`${FUNCTION_ENV.cdnOriginSecret} is set exactly when delivery is cdn (delivery is ${settings.delivery})`);
+  if (signsVariantUrls(settings) !== (resources.variantSigningKeyParameter !== undefined)) {
+    throw new Error(`${FUNCTION_ENV.variantSigningKeyParameter} is set exactly in token mode with delivery cdn (delivery is ${settings.delivery})`);
   }
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(apiRuntimeSettings(settings)),
     ...resourceVariables(resources),
     ...(resources.webRoot === undefined ? {} : { [FUNCTION_ENV.webRoot]: resources.webRoot }),
-    ...(resources.cdnOriginSecret === undefined ? {} : { [FUNCTION_ENV.cdnOriginSecret]: resources.cdnOriginSecret }),
+    ...(resources.variantSigningKeyParameter === undefined ? {} : { [FUNCTION_ENV.variantSigningKeyParameter]: resources.variantSigningKeyParameter }),
   };
 }
 
@@ -106,12 +110,12 @@ export function readProcessorEnvironment(env: NodeJS.ProcessEnv = process.env): 
 export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnvironment {
   const settings = parseApiRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
   const webRoot = optionalEnv(FUNCTION_ENV.webRoot, env);
-  // Behind CloudFront the API refuses every request without the secret, so a missing one stops it at start.
-  const cdnOriginSecret = settings.delivery === "cdn" ? requireEnv(FUNCTION_ENV.cdnOriginSecret, env) : undefined;
+  // Without it no variant URL could be signed, so a missing one stops the API at start.
+  const variantSigningKeyParameter = signsVariantUrls(settings) ? requireEnv(FUNCTION_ENV.variantSigningKeyParameter, env) : undefined;
   return {
     settings,
     ...readResources(env),
     ...(webRoot === undefined ? {} : { webRoot }),
-    ...(cdnOriginSecret === undefined ? {} : { cdnOriginSecret }),
+    ...(variantSigningKeyParameter === undefined ? {} : { variantSigningKeyParameter }),
   };
 }

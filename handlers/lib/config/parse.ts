@@ -77,6 +77,8 @@ export const rules = {
   // an hour is as long as the URL's stated expiry can be promised.
   uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
   delivery: (value: unknown) => oneOf("delivery", value, DELIVERIES),
+  // A CloudFront signed URL outlives any credentials (the key pair is the program's own); a week bounds a leak.
+  variantUrlTtlSeconds: (value: unknown) => integer("variantUrlTtlSeconds", value, 60, 7 * 24 * 3600),
   timeoutSeconds: (value: unknown) => integer("processor.timeoutSeconds", value, 1, 900),
   imageConcurrency: (value: unknown) => integer("processor.imageConcurrency", value, 1, 16),
 };
@@ -240,6 +242,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
     delivery: rules.delivery(withDefault(raw.delivery, d.delivery)),
+    variantUrlTtlSeconds: rules.variantUrlTtlSeconds(withDefault(raw.variantUrlTtlSeconds, d.variantUrlTtlSeconds)),
     priceClass: oneOf("priceClass", withDefault(raw.priceClass, d.priceClass), PRICE_CLASSES),
     legacyApi: boolean("legacyApi", withDefault(raw.legacyApi, d.legacyApi)),
     alarms: {

@@ -28,6 +28,8 @@ export interface ApiRuntimeSettings {
   auth?: AuthSettings;
   /** Variant URLs, the page's CSP and invalidations follow it; priceClass, the rate limit and the domain do not reach the API. */
   delivery: Delivery;
+  /** Only where variant URLs are signed (token mode with `delivery: cdn`), so elsewhere a change redeploys nothing. */
+  variantUrlTtlSeconds?: number;
   /** How long the pipeline may still finish an image (queue-timing.ts), for the page's polling. */
   processingWindowSeconds?: number;
 }
@@ -51,6 +53,7 @@ export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
     ...(settings.auth ? { auth: settings.auth } : {}),
     delivery: settings.delivery,
     processingWindowSeconds: processingWindowSeconds(settings.processor, settings.queue),
+    ...(signsVariantUrls(settings) ? { variantUrlTtlSeconds: settings.variantUrlTtlSeconds } : {}),
   };
 }
 
@@ -78,7 +81,7 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "processingWindowSeconds"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "processingWindowSeconds", "variantUrlTtlSeconds"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
@@ -86,6 +89,12 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
     legacyApi: boolean("legacyApi", raw.legacyApi),
     delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
+    ...(raw.variantUrlTtlSeconds === undefined ? {} : { variantUrlTtlSeconds: rules.variantUrlTtlSeconds(raw.variantUrlTtlSeconds) }),
     ...(raw.processingWindowSeconds === undefined ? {} : { processingWindowSeconds: integer("processingWindowSeconds", raw.processingWindowSeconds, 1, 14 * 24 * 3600) }),
   };
+}
+
+/** Token mode behind the CDN: variant URLs are CloudFront signed URLs (handlers/api/variant-signing.ts). */
+export function signsVariantUrls(settings: Pick<ApiRuntimeSettings, "auth" | "delivery">): boolean {
+  return settings.auth !== undefined && settings.delivery === "cdn";
 }

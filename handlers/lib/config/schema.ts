@@ -148,6 +148,8 @@ export interface Settings {
    * @default "presigned"
    */
   delivery: Delivery;
+  /** How long a signed variant URL works (token mode with `delivery: cdn` only; elsewhere unused). @default 3600 */
+  variantUrlTtlSeconds: number;
   /**
    * The distribution's price class (`delivery: cdn` only).
    * @default "PriceClass_100"
@@ -296,6 +298,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   forceDestroy: false,
   deletionProtection: false,
   delivery: "presigned",
+  variantUrlTtlSeconds: 3600,
   priceClass: "PriceClass_100",
   legacyApi: false,
   alarms: { maxBacklogAgeMinutes: 10 },

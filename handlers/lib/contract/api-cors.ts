@@ -13,13 +13,13 @@ export interface CorsPolicy {
   maxAge: number;
 }
 
-export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins" | "auth">): CorsPolicy {
-  // Token mode adds the bearer token's header and the DELETE route.
+export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins" | "auth"> & { delivery?: Settings["delivery"] }): CorsPolicy {
+  // Token mode adds the bearer token's header and the DELETE route; behind the CDN a POST carries its body's hash.
   const token = settings.auth !== undefined;
   return {
     allowOrigins: [...settings.allowedOrigins],
     allowMethods: token ? ["GET", "POST", "DELETE"] : ["GET", "POST"],
-    allowHeaders: token ? ["content-type", "authorization"] : ["content-type"],
+    allowHeaders: [...(token ? ["content-type", "authorization"] : ["content-type"]), ...(settings.delivery === "cdn" ? ["x-amz-content-sha256"] : [])],
     maxAge: 300,
   };
 }

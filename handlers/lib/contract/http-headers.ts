@@ -2,15 +2,16 @@
  * The HTTP headers and cache-control values the handlers, the CDN (components/cdn-distribution.ts) and the local
  * runtime must agree on, named once.
  *
- * Behind CloudFront the Function URL is public, so it must tell CloudFront's requests from anyone else's:
- * CloudFront adds ORIGIN_SECRET_HEADER (a custom origin header, which replaces any a viewer sends) and the API
- * refuses requests without it. The distribution's viewer-request function sets VIEWER_HOST_HEADER and
- * DISTRIBUTION_ID_HEADER on every request (overwriting the viewer's), which is how the API learns its public
- * origin and its distribution: they cannot reach its environment, since the distribution is made after it.
+ * Behind CloudFront the Function URL's auth type is AWS_IAM and only the distribution may invoke it: its origin
+ * access control signs every origin request with SigV4, which takes the Authorization header, so the
+ * distribution's viewer-request function copies the viewer's into VIEWER_AUTHORIZATION_HEADER (and removes any
+ * copy the viewer sent). It also sets VIEWER_HOST_HEADER and DISTRIBUTION_ID_HEADER on every request
+ * (overwriting the viewer's), which is how the API learns its public origin and its distribution: they cannot
+ * reach its environment, since the distribution is made after it.
  */
-export const ORIGIN_SECRET_HEADER = "x-origin-verify";
 export const VIEWER_HOST_HEADER = "x-forwarded-host";
 export const DISTRIBUTION_ID_HEADER = "x-cdn-distribution-id";
+export const VIEWER_AUTHORIZATION_HEADER = "x-viewer-authorization";
 
 /** Headers on every response: no MIME sniffing, no Referer to anything the page links to. */
 export const SECURITY_HEADERS = { "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" } as const;

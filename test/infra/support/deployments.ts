@@ -45,6 +45,11 @@ export const T = {
   webAcl: "aws:wafv2/webAcl:WebAcl",
   awsProvider: "pulumi:providers:aws",
   randomPassword: "random:index/randomPassword:RandomPassword",
+  // token mode with delivery: cdn (signed variant URLs)
+  privateKey: "tls:index/privateKey:PrivateKey",
+  publicKey: "aws:cloudfront/publicKey:PublicKey",
+  keyGroup: "aws:cloudfront/keyGroup:KeyGroup",
+  ssmParameter: "aws:ssm/parameter:Parameter",
 } as const;
 
 /**

@@ -87,6 +87,10 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
       return { ...inputs, arn: `arn:aws:wafv2:us-east-1:${ACCOUNT_ID}:global/webacl/${name}/${name}-id` };
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `${name}-value` };
+    case "tls:index/privateKey:PrivateKey":
+      return { ...inputs, publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${name}\n-----END PUBLIC KEY-----\n`, privateKeyPem: `-----BEGIN RSA PRIVATE KEY-----\n${name}\n-----END RSA PRIVATE KEY-----\n` };
+    case "aws:ssm/parameter:Parameter":
+      return { ...inputs, name: `${name}-param`, arn: arn("ssm", `parameter/${name}-param`) };
     case "aws:sns/topic:Topic":
       return { ...inputs, arn: arn("sns", name) };
     default:

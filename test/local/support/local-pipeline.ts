@@ -2,6 +2,7 @@
  * Drives the local runtime the way a browser or the original project's client does: through HTTP only (the API,
  * then the presigned S3 URLs it hands out). Queue depths are read through the SQS API of the stand-in.
  */
+import { createHash } from "node:crypto";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, type Message } from "@aws-sdk/client-sqs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -68,8 +69,11 @@ export interface Grant {
   expiresAt: string;
 }
 
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+/** A JSON POST as the page sends it: with its body's SHA-256 (behind the CDN the Function URL refuses one without). */
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const json = JSON.stringify(body);
+  const hash = createHash("sha256").update(json).digest("hex");
+  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-amz-content-sha256": hash, ...headers }, body: json });
   return { status: response.status, body: await response.json() };
 }
 

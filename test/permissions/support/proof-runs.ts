@@ -14,7 +14,10 @@ import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createApi, type ApiHandler } from "../../../handlers/api/create-api.js";
-import { DISTRIBUTION_ID_HEADER, ORIGIN_SECRET_HEADER, VIEWER_HOST_HEADER } from "../../../handlers/api/delivery.js";
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { DISTRIBUTION_ID_HEADER, VIEWER_HOST_HEADER } from "../../../handlers/api/delivery.js";
+import { signingKeyFromParameter } from "../../../handlers/api/variant-signing.js";
+import { signingKeyPair } from "../../support/signing-keys.js";
 import { createDocumentClient, createS3Client } from "../../../handlers/lib/storage/aws-clients.js";
 import { createVariantInvalidator } from "../../../handlers/lib/storage/cdn-invalidation.js";
 import { imageEngineFor } from "../../../handlers/lib/image/engine.js";
@@ -47,7 +50,6 @@ const COMMON: StackConfig = {
   "image-pipeline:webhookSecret": "proof-webhook-secret",
 };
 
-const ORIGIN_SECRET_VALUE = "proof-origin-secret";
 
 export interface ProofRun {
   name: string;
@@ -135,7 +137,8 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     ...(cdn
       ? {
           cdn: {
-            originSecret: ORIGIN_SECRET_VALUE,
+            behindCloudFront: true,
+            ...(settings.auth ? { signingKey: signingKeyFromParameter(recordedParameterStore(recorder, made, policies), signingParameterName(policies)) } : {}),
             invalidate: createVariantInvalidator(recorder.instrument("api", made(new CloudFrontClient({ endpoint: cloudFront.endpoint, region: REGION, maxAttempts: 1 })))),
           },
         }
@@ -177,9 +180,9 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     async request(method, path, options = {}) {
       const headers: Record<string, string> = {};
       if (options.json !== undefined) headers["content-type"] = "application/json";
-      if (options.sub && extras.issuer) headers.authorization = `Bearer ${await extras.issuer.sign(options.sub, 300)}`;
+      if (options.sub && extras.issuer) headers[cdn ? "x-viewer-authorization" : "authorization"] = `Bearer ${await extras.issuer.sign(options.sub, 300)}`;
       // Behind the CDN, as CloudFront's origin request and viewer-request function deliver it.
-      if (cdn) Object.assign(headers, { [ORIGIN_SECRET_HEADER]: ORIGIN_SECRET_VALUE, [VIEWER_HOST_HEADER]: "d111.cloudfront.net", [DISTRIBUTION_ID_HEADER]: policies.distributionId!, "x-forwarded-proto": "https" });
+      if (cdn) Object.assign(headers, { [VIEWER_HOST_HEADER]: "d111.cloudfront.net", [DISTRIBUTION_ID_HEADER]: policies.distributionId!, "x-forwarded-proto": "https" });
       const event = httpEvent(method, path, { ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }), ...(options.query ? { query: options.query } : {}), headers });
       const response = await api(event);
       const text = response.isBase64Encoded ? "" : (response.body ?? "");
@@ -246,3 +249,26 @@ export async function startIssuer(): Promise<{ issuer: DevIssuer; auth: { issuer
 export const photo = () => makePhoto({ width: 160, height: 120, format: "jpeg" });
 export const notAnImage = () => makeTextFile();
 export { originalKey };
+
+/** The signing key's SSM parameter, as the API role's ReadVariantSigningKey statement names it. */
+function signingParameterName(policies: StackPolicies): string {
+  const statements = Object.values(policies.roles).flatMap((r) => r.policies.flatMap((p) => p.document.Statement));
+  const read = statements.find((s) => s.Sid === "ReadVariantSigningKey");
+  const arn = [read?.Resource].flat()[0];
+  if (typeof arn !== "string") throw new Error("the stack grants no ReadVariantSigningKey: no signing key parameter to read");
+  return arn.slice(arn.indexOf(":parameter/") + ":parameter/".length);
+}
+
+/**
+ * An SSM client recorded as the API's, answering GetParameter with a real key pair (no SSM stand-in exists): the
+ * call is recorded as the API makes it in Lambda, before the answer is faked at the wire.
+ */
+function recordedParameterStore(recorder: CallRecorder, made: <C extends { destroy(): void }>(client: C) => C, _policies: StackPolicies): SSMClient {
+  const key = signingKeyPair("K2PROOF");
+  const ssm = recorder.instrument("api", made(new SSMClient({ region: REGION, credentials: { accessKeyId: "proof", secretAccessKey: "proof" } })));
+  ssm.middlewareStack.add(
+    () => async () => ({ output: { Parameter: { Value: JSON.stringify({ keyPairId: key.keyPairId, privateKey: key.privateKey }) }, $metadata: {} }, response: {} }),
+    { step: "deserialize", priority: "low", name: "proofParameterAnswer" },
+  );
+  return ssm;
+}
