@@ -4,6 +4,7 @@ import type { ApiContext } from "./api-context.js";
 import { deleteImage, getImage, getProcessedImageUrl, listImages } from "./images.js";
 import type { ApiRequest } from "./request.js";
 import { json, type ApiResponse, type ErrorStyle } from "./responses.js";
+import { OPENAPI_DOCUMENT } from "./openapi.js";
 import { createLegacyUpload, createUpload } from "./uploads.js";
 import type { Caller } from "./token-verifier.js";
 import { requireJsonBody } from "./validation.js";
@@ -59,6 +60,13 @@ export const ROUTES: readonly Route[] = [
     errorStyle: "api",
     public: true,
     handle: async (ctx) => json(200, publicConfig(ctx.settings)),
+  },
+  {
+    method: "GET",
+    path: /^\/openapi\.json$/,
+    errorStyle: "api",
+    public: true,
+    handle: async () => json(200, OPENAPI_DOCUMENT, { "cache-control": "no-cache" }),
   },
   {
     method: "POST",

@@ -5,7 +5,8 @@
 import { GetObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import type { ApiDeps } from "../../handlers/api/api-context.js";
-import { createApi, type ApiHandler } from "../../handlers/api/create-api.js";
+import type { ApiHandler } from "../../handlers/api/create-api.js";
+import { createApi } from "./openapi-responses.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { createImageEngine, type ImageEngine } from "../../handlers/lib/image/engine.js";
 import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
