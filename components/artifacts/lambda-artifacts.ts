@@ -4,7 +4,7 @@ import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/image/heic/worker-protoco
 import type { Architecture } from "../../handlers/lib/config/settings.js";
 import { bundleHandler } from "./bundle.js";
 import { contentHash, filesUnder } from "./content-hash.js";
-import { BOOTSTRAP_DIR_IN_WEB } from "./layout.js";
+import { BOOTSTRAP_DIR_IN_WEB, CLIENT_DIR_IN_WEB } from "./layout.js";
 import { npmCpu, projectSharpVersion, readSharpLock, SHARP_PACKAGE_DIR, sharpModules } from "./sharp-modules.js";
 import { writeZip, type ZipEntry } from "./zip.js";
 
@@ -54,7 +54,7 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
   }
   const cpu = npmCpu(options.architecture);
 
-  const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
+  const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "client", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
   const processorHash = await contentHash(root, [...COMMON_INPUTS, "node_modules/libheif-js/package.json"], [BUILDER_VERSION, cpu, sharpLock.hash]);
   const api = join(outDir, `api-${apiHash}.zip`);
   const processor = join(outDir, `processor-linux-${cpu}-${processorHash}.zip`);
@@ -64,6 +64,7 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
       const entries: ZipEntry[] = [{ name: "api.mjs", source: await bundleHandler("handlers/api.ts", { absWorkingDir: root }) }];
       entries.push(...(await treeEntries(join(root, "web"), "web")));
       entries.push(...(await treeEntries(join(root, "node_modules", "bootstrap", "dist"), `web/${BOOTSTRAP_DIR_IN_WEB}`)));
+      entries.push(...(await treeEntries(join(root, "client"), `web/${CLIENT_DIR_IN_WEB}`, (path) => !path.endsWith(".js"))));
       await writeZip(api, entries);
       await removeStale(outDir, "api-", api);
     }),

@@ -4,15 +4,18 @@ import { fileURLToPath } from "node:url";
 import type { ApiResponse } from "./responses.js";
 
 /**
- * Serves the page (web/) from the API's own origin, and bootstrap's dist/ under /vendor/bootstrap/. Only files
+ * Serves the page (web/) from the API's own origin, bootstrap's dist/ under /vendor/bootstrap/, and the client
+ * (client/*.js, the page's one implementation of the protocol) under /client/. Only files
  * that exist under those roots are served; anything else is `undefined` (the caller answers 404).
  *
  * The web root is `WEB_ROOT` when set (the Lambda bundle ships web/ next to the handler), else the repository's
  * web/. Bootstrap is looked for at `<webRoot>/../node_modules/bootstrap/dist`, which holds in the repository and
- * in a bundle that ships node_modules/bootstrap/dist beside web/.
+ * in a bundle that ships node_modules/bootstrap/dist beside web/. The client is looked for at `<webRoot>/../client`
+ * (the repository); the Lambda bundle ships it inside web/ as web/client/, found first.
  */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../web", import.meta.url));
 const VENDOR_PREFIX = "/vendor/bootstrap/";
+const CLIENT_PREFIX = "/client/";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -73,11 +76,14 @@ async function readInside(root: string, segments: string[]): Promise<{ path: str
 
 export function createStaticFiles(webRoot: string = DEFAULT_WEB_ROOT): StaticFiles {
   const bootstrapRoot = resolve(webRoot, "..", "node_modules", "bootstrap", "dist");
+  const clientRoot = resolve(webRoot, "..", "client");
   return {
     async serve(urlPath) {
       // web/ first, so a bundle may also ship bootstrap inside it as web/vendor/bootstrap/.
       const candidates: Array<[string, string]> = [[webRoot, urlPath === "/" ? "index.html" : urlPath.slice(1)]];
       if (urlPath.startsWith(VENDOR_PREFIX)) candidates.push([bootstrapRoot, urlPath.slice(VENDOR_PREFIX.length)]);
+      // The client's JavaScript only (its .d.ts is for editors, not browsers).
+      if (urlPath.startsWith(CLIENT_PREFIX) && urlPath.endsWith(".js")) candidates.push([clientRoot, urlPath.slice(CLIENT_PREFIX.length)]);
       let file: { path: string; body: Buffer } | undefined;
       for (const [root, relative] of candidates) {
         const segments = safeSegments(relative);

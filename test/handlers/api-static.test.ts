@@ -146,4 +146,14 @@ describe("API handler: the page and bootstrap from the same origin", () => {
     const onDisk = await readFile(new URL("../../node_modules/bootstrap/dist/css/bootstrap.min.css", import.meta.url));
     expect(bytesOf(response).equals(onDisk)).to.equal(true);
   });
+
+  it("serves the client's JavaScript from the repository's client/ under /client/, and not its type declarations", async () => {
+    const api = apiServing();
+    const script = await api(httpEvent("GET", "/client/index.js"));
+    expect(script.statusCode).to.equal(200);
+    expect(script.headers["content-type"]).to.equal("text/javascript; charset=utf-8");
+    expect(bytesOf(script).equals(await readFile(new URL("../../client/index.js", import.meta.url)))).to.equal(true);
+    expect((await api(httpEvent("GET", "/client/index.d.ts"))).statusCode).to.equal(404);
+    expect((await api(httpEvent("GET", "/client/..%2fpackage.json"))).statusCode).to.equal(404);
+  });
 });

@@ -239,7 +239,7 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    it("serves the page and bootstrap from the package, and signs an upload", async function () {
+    it("serves the page, bootstrap and the client from the package, and signs an upload", async function () {
       const settings = parseSettings({});
       const { results } = await invokeUnpacked(
         dir,
@@ -248,6 +248,8 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
           httpEvent("GET", "/"),
           httpEvent("GET", "/vendor/bootstrap/css/bootstrap.min.css"),
           jsonEvent("POST", "/uploads", { filename: "cat.png", contentType: "image/png", size: 1000 }),
+          httpEvent("GET", "/client/index.js"),
+          httpEvent("GET", "/client/index.d.ts"),
         ],
         {
           ...standIns.env,
@@ -262,7 +264,11 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
           }),
         },
       );
-      const [page, css, upload] = results;
+      const [page, css, upload, client, clientTypes] = results;
+      expect(client.statusCode).to.equal(200);
+      expect(client.headers["content-type"]).to.equal("text/javascript; charset=utf-8");
+      expect(client.body).to.equal(await readFile(join(PROJECT_ROOT, "client/index.js"), "utf8"));
+      expect(clientTypes.statusCode).to.equal(404);
       expect(page.statusCode).to.equal(200);
       expect(page.headers["content-type"]).to.equal("text/html; charset=utf-8");
       expect(page.body).to.equal(await readFile(join(PROJECT_ROOT, "web/index.html"), "utf8"));
