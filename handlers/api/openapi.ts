@@ -192,6 +192,14 @@ const jsonBody = (ref: string) => ({ required: true, content: { "application/jso
 /** Open mode needs nothing; token mode a bearer token. */
 const EITHER_MODE = [{}, { bearerToken: [] }];
 const TOKEN_MODE = [{ bearerToken: [] }];
+/** Behind the CDN, its origin access control signs each request to the function URL over the body's hash. */
+const contentSha256Header = {
+  name: "x-amz-content-sha256",
+  in: "header",
+  required: false,
+  description: "The SHA-256 of the request body, lower-case hex. Required behind the CDN (`delivery: cdn`); ignored elsewhere.",
+  schema: { type: "string", pattern: "^[0-9a-f]{64}$" },
+};
 const idParameter = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "The id POST /uploads returned." };
 
 const options = (summary: string) => ({
@@ -246,6 +254,7 @@ export const OPENAPI_DOCUMENT = {
         summary: "A presigned POST for one image.",
         description: "A single-use grant for `uploads/{id}`: storage itself enforces the size range and the exact Content-Type.",
         security: EITHER_MODE,
+        parameters: [contentSha256Header],
         requestBody: jsonBody("UploadRequest"),
         responses: {
           201: json("UploadGrant", "The grant."),
@@ -340,6 +349,7 @@ export const OPENAPI_DOCUMENT = {
         summary: "The original project's upload route: a presigned PUT. Only where `legacyApi` is on, never in token mode (else 404).",
         "x-legacy": true,
         security: [{}],
+        parameters: [contentSha256Header],
         requestBody: {
           required: true,
           content: { "application/json": { schema: { type: "object", required: ["filename", "contentType"], properties: { filename: { type: "string" }, contentType: { type: "string" } } } } },
