@@ -56,7 +56,8 @@ export function createClient(options) {
       payload = new TextEncoder().encode(JSON.stringify(body));
       headers["content-type"] = "application/json";
       // The CDN's origin access control signs the request for the function URL and needs the body's hash.
-      headers["x-amz-content-sha256"] = await sha256Hex(payload);
+      const hash = await sha256Hex(payload);
+      if (hash) headers["x-amz-content-sha256"] = hash;
     }
     let response;
     try {
@@ -195,7 +196,9 @@ async function sniffContentType(blob) {
   return "";
 }
 
+/** Web Crypto exists in secure contexts only (HTTPS, or localhost): elsewhere there is no hash to send. */
 async function sha256Hex(bytes) {
+  if (!globalThis.crypto?.subtle) return undefined;
   const digest = await globalThis.crypto.subtle.digest("SHA-256", bytes);
   return [...new Uint8Array(digest)].map((x) => x.toString(16).padStart(2, "0")).join("");
 }
