@@ -81,7 +81,7 @@ export interface ClientOptions {
   apiUrl: string;
   /** Token mode: the bearer token, or a function returning a fresh one (called before every request). */
   token?: string | (() => Promise<string | undefined> | string | undefined);
-  /** Used for every request (and, in Node, the upload). Default: the global fetch. */
+  /** Used for every API request, and in Node for the upload too (browsers upload with XMLHttpRequest). Default: the global fetch. */
   fetch?: typeof globalThis.fetch;
 }
 

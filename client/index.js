@@ -35,8 +35,9 @@ export function createClient(options) {
   }
   const base = apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`;
   const fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
-  // Browsers report upload progress through XMLHttpRequest only; Node streams the body through fetch.
-  const useXhr = typeof globalThis.XMLHttpRequest === "function" && options.fetch === undefined;
+  // Browsers report upload progress through XMLHttpRequest only (and stream a request body over HTTP/2 only, which
+  // S3's form POST is not); Node, which has no XMLHttpRequest, streams the body through fetch.
+  const useXhr = typeof globalThis.XMLHttpRequest === "function";
   let config;
 
   async function authorization() {
