@@ -140,7 +140,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       credentials: { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
     });
     const records: RecordStore = { client: createDocumentClient(env), tableName: "" };
-    cleanups.push(async () => [s3, sqs, dynamodb, records.client].forEach((client) => client.destroy()));
+    cleanups.push(async () => {
+      for (const client of [s3, sqs, dynamodb, records.client]) client.destroy();
+    });
 
     const names = resourceNames(stack);
     records.tableName = names.tableName;

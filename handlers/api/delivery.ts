@@ -61,8 +61,13 @@ export function variantUrls(ctx: ApiContext, request: ApiRequest): VariantUrl {
     if (!signsVariantUrls(ctx.settings)) return async (variant) => pathOf(variant);
     const ttl = ctx.settings.variantUrlTtlSeconds ?? DEFAULT_VARIANT_URL_TTL_SECONDS;
     const signedAt = signingInstant(ctx.now(), ttl);
+    const signingKey = ctx.cdn!.signingKey!;
     let key: ReturnType<SigningKeySource> | undefined;
-    return async (variant) => signVariantUrl(pathOf(variant), await (key ??= ctx.cdn!.signingKey!()), ttl, signedAt);
+    const keyOnce = () => {
+      key ??= signingKey();
+      return key;
+    };
+    return async (variant) => signVariantUrl(pathOf(variant), await keyOnce(), ttl, signedAt);
   }
   return (variant) =>
     getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), { expiresIn: DOWNLOAD_URL_TTL_SECONDS });

@@ -124,7 +124,6 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
         if (!running) break;
         log(`event source mapping: receive failed (${(error as Error).message}); retrying`);
         await sleep(ERROR_BACKOFF_MS);
-        continue;
       } finally {
         // A batch gathered when the stop (or a receive error) came is still invoked, as a shortened window would.
         if (batch.length > 0) dispatch(batch);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { createPublicKey, verify } from "node:crypto";
-import { GetParameterCommand } from "@aws-sdk/client-ssm";
+import type { GetParameterCommand } from "@aws-sdk/client-ssm";
 import { parseSigningKey, signingKeyFromParameter, signVariantUrl, type ParameterReader } from "../../handlers/api/variant-signing.js";
 import { signingInstant } from "../../handlers/api/delivery.js";
 import { signingKeyPair } from "../support/signing-keys.js";
