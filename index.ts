@@ -20,7 +20,9 @@ const pipeline = new ImagePipeline(
     settings,
     code: lambdaCode(settings.processor.architecture),
     webhookSecret: webhookSecret(settings),
-    ...(needsUsEast1Provider(settings) ? { usEast1Provider: regionalProvider(`${PROJECT_NAME}-aws-${CLOUDFRONT_WAF_REGION}`, CLOUDFRONT_WAF_REGION) } : {}),
+    ...(needsUsEast1Provider(settings)
+      ? { usEast1Provider: regionalProvider(`${PROJECT_NAME}-aws-${CLOUDFRONT_WAF_REGION}`, CLOUDFRONT_WAF_REGION) }
+      : {}),
   },
   { providers: [taggedProvider(`${PROJECT_NAME}-aws`)] },
 );

@@ -67,7 +67,11 @@ function processorFor(job: ChildJob): (input: Buffer) => Promise<Array<{ bytes: 
     const naive = createNaiveProcessor({ variants: job.variants, maxInputPixels: job.maxInputPixels });
     return (input) => naive.process(input);
   }
-  const engine = createImageEngine({ variants: job.variants, maxInputPixels: job.maxInputPixels, concurrency: job.concurrency });
+  const engine = createImageEngine({
+    variants: job.variants,
+    maxInputPixels: job.maxInputPixels,
+    concurrency: job.concurrency,
+  });
   return async (input) => (await engine.process(input)).variants;
 }
 
@@ -108,7 +112,9 @@ export async function runJob(job: ChildJob): Promise<ChildResult> {
     const variants = await process1(input);
     imageMs[index] = performance.now() - started;
     if (variants.length !== job.variants.length) {
-      throw new Error(`${job.files[index]!.path}: ${variants.length} variants produced, ${job.variants.length} expected`);
+      throw new Error(
+        `${job.files[index]!.path}: ${variants.length} variants produced, ${job.variants.length} expected`,
+      );
     }
     variantsProduced += variants.length;
     outputBytes += variants.reduce((sum, v) => sum + v.bytes, 0);

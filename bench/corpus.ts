@@ -108,7 +108,9 @@ const HEIC_QUALITY = 48;
 
 /** `count` distinct images of one size (the same scene, different grain), for the memory batch. */
 export function batchOf(base: ImageSpec, count: number): ImageSpec[] {
-  return Array.from({ length: count }, (_, i) => (i === 0 ? base : { ...base, name: `${base.name}-${i}`, grainSeed: base.seed * 1000 + i }));
+  return Array.from({ length: count }, (_, i) =>
+    i === 0 ? base : { ...base, name: `${base.name}-${i}`, grainSeed: base.seed * 1000 + i },
+  );
 }
 
 /** Bilinear value noise on a grid of `cells` per axis, summed over octaves, at a reduced resolution. */
@@ -164,9 +166,14 @@ function shapesSvg(width: number, height: number, rand: () => number): Buffer {
     const cy = Math.floor(rand() * height);
     const size = (0.03 + rand() * 0.25) * width;
     if (i % 3 === 0) {
-      parts.push(`<ellipse cx="${cx}" cy="${cy}" rx="${Math.floor(size)}" ry="${Math.floor(size * (0.3 + rand()))}" fill="url(#g${i})" opacity="${opacity}"/>`);
+      parts.push(
+        `<ellipse cx="${cx}" cy="${cy}" rx="${Math.floor(size)}" ry="${Math.floor(size * (0.3 + rand()))}" fill="url(#g${i})" opacity="${opacity}"/>`,
+      );
     } else {
-      const points = Array.from({ length: 3 + (i % 4) }, () => `${Math.floor(cx + (rand() - 0.5) * 2 * size)},${Math.floor(cy + (rand() - 0.5) * 2 * size)}`);
+      const points = Array.from(
+        { length: 3 + (i % 4) },
+        () => `${Math.floor(cx + (rand() - 0.5) * 2 * size)},${Math.floor(cy + (rand() - 0.5) * 2 * size)}`,
+      );
       parts.push(`<polygon points="${points.join(" ")}" fill="url(#g${i})" opacity="${opacity}"/>`);
     }
   }
@@ -231,7 +238,9 @@ export async function generateImage(spec: ImageSpec): Promise<Buffer> {
     case "png":
       return image.png({ compressionLevel: 6 }).toBuffer();
     case "heic":
-      return gridHeicOf(await image.png({ compressionLevel: 1 }).toBuffer(), HEIC_TILE, { quality: spec.heicQuality ?? HEIC_QUALITY });
+      return gridHeicOf(await image.png({ compressionLevel: 1 }).toBuffer(), HEIC_TILE, {
+        quality: spec.heicQuality ?? HEIC_QUALITY,
+      });
   }
 }
 
@@ -241,24 +250,36 @@ function fileName(spec: ImageSpec): string {
 
 /** The cache folder is named after everything that shapes the bytes, so a change regenerates rather than reuses. */
 function cacheKey(): string {
-  return createHash("sha256").update(JSON.stringify({ GENERATOR_VERSION, vips: sharp.versions.vips })).digest("hex").slice(0, 12);
+  return createHash("sha256")
+    .update(JSON.stringify({ GENERATOR_VERSION, vips: sharp.versions.vips }))
+    .digest("hex")
+    .slice(0, 12);
 }
 
 /** Generates the images of `specs` into the cache (once) and describes them. */
-export async function ensureCorpus(specs: readonly ImageSpec[], cacheRoot: string, log: (line: string) => void = () => {}): Promise<CorpusImage[]> {
+export async function ensureCorpus(
+  specs: readonly ImageSpec[],
+  cacheRoot: string,
+  log: (line: string) => void = () => {},
+): Promise<CorpusImage[]> {
   const dir = join(cacheRoot, `corpus-${cacheKey()}`);
   await mkdir(dir, { recursive: true });
   const images: CorpusImage[] = [];
   for (const spec of specs) {
     const path = join(dir, fileName(spec));
-    let bytes = await stat(path).then((s) => s.size, () => undefined);
+    let bytes = await stat(path).then(
+      (s) => s.size,
+      () => undefined,
+    );
     if (bytes === undefined) {
       const started = performance.now();
       const buffer = await generateImage(spec);
       await writeFile(`${path}.partial`, buffer);
       await rename(`${path}.partial`, path);
       bytes = buffer.length;
-      log(`generated ${fileName(spec)} (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      log(
+        `generated ${fileName(spec)} (${(bytes / 1e6).toFixed(1)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     images.push({
       name: spec.name,

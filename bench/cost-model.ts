@@ -64,7 +64,12 @@ export interface CostEstimate {
   assumptions: string[];
 }
 
-export function estimateCost(input: { cpuMsPerImage: number; settings: Settings; architecture?: Architecture; requests?: PerImageRequests }): CostEstimate {
+export function estimateCost(input: {
+  cpuMsPerImage: number;
+  settings: Settings;
+  architecture?: Architecture;
+  requests?: PerImageRequests;
+}): CostEstimate {
   const { settings } = input;
   const architecture = input.architecture ?? settings.processor.architecture;
   const memoryMb = settings.processor.memoryMb;
@@ -84,10 +89,26 @@ export function estimateCost(input: { cpuMsPerImage: number; settings: Settings;
       perImage: `${gbSeconds.toFixed(3)} GB-s`,
       perMillion: gbSeconds * PRICES.lambdaGbSecond[architecture] * million,
     },
-    { item: `Lambda requests (batches of ${batchSize})`, perImage: `${(1 / batchSize).toFixed(2)} invocations`, perMillion: (PRICES.lambdaPerRequest / batchSize) * million },
-    { item: `S3 PUT/POST (original + distinct variants, ${how})`, perImage: `${puts.toFixed(2)} requests`, perMillion: puts * PRICES.s3Put * million },
-    { item: `S3 GET/HEAD (processor reads the original, ${how})`, perImage: `${gets.toFixed(2)} requests`, perMillion: gets * PRICES.s3Get * million },
-    { item: `SQS (notification, receives and deletes, ${how})`, perImage: `${requests.sqs.toFixed(2)} requests`, perMillion: requests.sqs * PRICES.sqsRequest * million },
+    {
+      item: `Lambda requests (batches of ${batchSize})`,
+      perImage: `${(1 / batchSize).toFixed(2)} invocations`,
+      perMillion: (PRICES.lambdaPerRequest / batchSize) * million,
+    },
+    {
+      item: `S3 PUT/POST (original + distinct variants, ${how})`,
+      perImage: `${puts.toFixed(2)} requests`,
+      perMillion: puts * PRICES.s3Put * million,
+    },
+    {
+      item: `S3 GET/HEAD (processor reads the original, ${how})`,
+      perImage: `${gets.toFixed(2)} requests`,
+      perMillion: gets * PRICES.s3Get * million,
+    },
+    {
+      item: `SQS (notification, receives and deletes, ${how})`,
+      perImage: `${requests.sqs.toFixed(2)} requests`,
+      perMillion: requests.sqs * PRICES.sqsRequest * million,
+    },
     {
       item: `DynamoDB writes (pending, processing, done${settings.legacyApi ? "; + byFilename index" : "; no index"}, ${how})`,
       perImage: `${writeUnits.toFixed(2)} write units`,
@@ -150,7 +171,11 @@ export interface DeliveryEstimate {
 }
 
 /** The bench's view: one million views of a variant of `bytesPerView`, a share of them missing the CDN's cache. */
-export function estimateDeliveryCost(input: { settings: Settings; bytesPerView: number; cacheHitRatio?: number }): DeliveryEstimate[] {
+export function estimateDeliveryCost(input: {
+  settings: Settings;
+  bytesPerView: number;
+  cacheHitRatio?: number;
+}): DeliveryEstimate[] {
   const { settings, bytesPerView } = input;
   const hitRatio = input.cacheHitRatio ?? 0.95;
   const million = 1e6;
@@ -158,14 +183,32 @@ export function estimateDeliveryCost(input: { settings: Settings; bytesPerView: 
   const kb = `${(bytesPerView / 1024).toFixed(0)} KB`;
   const presigned: CostLine[] = [
     { item: "S3 GET (each view)", perImage: "1 request", perMillion: PRICES.s3Get * million },
-    { item: `S3 transfer out (${kb} a view)`, perImage: kb, perMillion: gbPerMillion * DELIVERY_PRICES.s3TransferOutGb },
+    {
+      item: `S3 transfer out (${kb} a view)`,
+      perImage: kb,
+      perMillion: gbPerMillion * DELIVERY_PRICES.s3TransferOutGb,
+    },
   ];
   const waf = settings.rateLimitPer5Minutes !== undefined;
   const cdn: CostLine[] = [
-    { item: "CloudFront HTTPS requests", perImage: "1 request", perMillion: DELIVERY_PRICES.cloudFrontHttpsRequest * million },
-    { item: `CloudFront transfer out (${kb} a view)`, perImage: kb, perMillion: gbPerMillion * DELIVERY_PRICES.cloudFrontTransferOutGb },
-    { item: `S3 GET on a cache miss (${((1 - hitRatio) * 100).toFixed(0)}% of views)`, perImage: `${(1 - hitRatio).toFixed(2)} requests`, perMillion: (1 - hitRatio) * PRICES.s3Get * million },
-    ...(waf ? [{ item: "WAF requests inspected", perImage: "1 request", perMillion: DELIVERY_PRICES.wafRequest * million }] : []),
+    {
+      item: "CloudFront HTTPS requests",
+      perImage: "1 request",
+      perMillion: DELIVERY_PRICES.cloudFrontHttpsRequest * million,
+    },
+    {
+      item: `CloudFront transfer out (${kb} a view)`,
+      perImage: kb,
+      perMillion: gbPerMillion * DELIVERY_PRICES.cloudFrontTransferOutGb,
+    },
+    {
+      item: `S3 GET on a cache miss (${((1 - hitRatio) * 100).toFixed(0)}% of views)`,
+      perImage: `${(1 - hitRatio).toFixed(2)} requests`,
+      perMillion: (1 - hitRatio) * PRICES.s3Get * million,
+    },
+    ...(waf
+      ? [{ item: "WAF requests inspected", perImage: "1 request", perMillion: DELIVERY_PRICES.wafRequest * million }]
+      : []),
   ];
   const total = (lines: CostLine[]) => lines.reduce((sum, line) => sum + line.perMillion, 0);
   const common = [
@@ -173,7 +216,14 @@ export function estimateDeliveryCost(input: { settings: Settings; bytesPerView: 
     `a view downloads ${kb} (the bench's assumption, about a WebP preview); S3 to CloudFront transfer is free`,
   ];
   return [
-    { delivery: "presigned", configured: settings.delivery === "presigned", lines: presigned, totalPerMillion: total(presigned), fixedPerMonth: 0, assumptions: common },
+    {
+      delivery: "presigned",
+      configured: settings.delivery === "presigned",
+      lines: presigned,
+      totalPerMillion: total(presigned),
+      fixedPerMonth: 0,
+      assumptions: common,
+    },
     {
       delivery: "cdn",
       configured: settings.delivery === "cdn",
@@ -185,7 +235,9 @@ export function estimateDeliveryCost(input: { settings: Settings; bytesPerView: 
         `${(hitRatio * 100).toFixed(0)}% of views hit the edge cache (variants are immutable, so a popular image is fetched from S3 about once per edge)`,
         `the API's requests through CloudFront add ${money(DELIVERY_PRICES.cloudFrontHttpsRequest * million + DELIVERY_PRICES.cloudFrontFunctionInvocation * million)} per million (request and viewer-request function)`,
         `a delete's invalidation is free for the first 1,000 a month, then $${DELIVERY_PRICES.cloudFrontInvalidationPath} each`,
-        waf ? `WAF: $${DELIVERY_PRICES.wafWebAclMonth + DELIVERY_PRICES.wafRuleMonth} a month (web ACL and its rule) whatever the traffic` : "no WAF (rateLimitPer5Minutes unset)",
+        waf
+          ? `WAF: $${DELIVERY_PRICES.wafWebAclMonth + DELIVERY_PRICES.wafRuleMonth} a month (web ACL and its rule) whatever the traffic`
+          : "no WAF (rateLimitPer5Minutes unset)",
       ],
     },
   ];

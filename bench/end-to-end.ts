@@ -100,17 +100,26 @@ export async function uploadOne(url: string, upload: Upload): Promise<UploadOutc
   }
 }
 
-const CONTENT_TYPES: Record<string, string> = { jpeg: "image/jpeg", png: "image/png", webp: "image/webp", avif: "image/avif", gif: "image/gif", tiff: "image/tiff" };
+const CONTENT_TYPES: Record<string, string> = {
+  jpeg: "image/jpeg",
+  png: "image/png",
+  webp: "image/webp",
+  avif: "image/avif",
+  gif: "image/gif",
+  tiff: "image/tiff",
+};
 
 /** The corpus images the API would accept (type and size), read once. */
 export async function uploadableFiles(corpus: CorpusImage[], settings: Settings): Promise<Upload[]> {
   const files: Upload[] = [];
   for (const image of corpus) {
     const contentType = CONTENT_TYPES[image.format];
-    if (contentType === undefined || !isAcceptedContentType(contentType) || image.bytes > settings.maxUploadBytes) continue;
+    if (contentType === undefined || !isAcceptedContentType(contentType) || image.bytes > settings.maxUploadBytes)
+      continue;
     files.push({ name: basename(image.path), contentType, body: await readFile(image.path) });
   }
-  if (files.length === 0) throw new Error(`No corpus image is both an accepted type and at most ${settings.maxUploadBytes} bytes`);
+  if (files.length === 0)
+    throw new Error(`No corpus image is both an accepted type and at most ${settings.maxUploadBytes} bytes`);
   return files;
 }
 
@@ -120,10 +129,14 @@ async function runOnce(files: Upload[], uploads: number, clients: number, stackD
   try {
     const limit = pLimit(clients);
     const started = performance.now();
-    const outcomes = await Promise.all(Array.from({ length: uploads }, (_, i) => limit(() => uploadOne(pipeline.url, files[i % files.length]!))));
+    const outcomes = await Promise.all(
+      Array.from({ length: uploads }, (_, i) => limit(() => uploadOne(pipeline.url, files[i % files.length]!))),
+    );
     const wallMs = performance.now() - started;
     const done = outcomes.filter((o) => o.status === "done");
-    const problems = outcomes.filter((o) => o.status !== "done").map((o) => `${o.file}${o.id ? ` (${o.id})` : ""}: ${o.status} ${o.error ?? ""}`.trim());
+    const problems = outcomes
+      .filter((o) => o.status !== "done")
+      .map((o) => `${o.file}${o.id ? ` (${o.id})` : ""}: ${o.status} ${o.error ?? ""}`.trim());
     const latencies = done.length > 0 ? done.map((o) => o.totalMs) : [NaN];
     return {
       uploads,

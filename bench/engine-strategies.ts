@@ -36,7 +36,11 @@ const perVariant: Strategy = async (input, specs) => {
 
 const sharpClone: Strategy = async (input, specs) => {
   const base = sharp(input, DECODE).autoOrient();
-  return Promise.all(specs.map((spec) => encodeAs(base.clone().resize(spec.width, spec.height, resizeOptions(spec)), spec, false).toBuffer()));
+  return Promise.all(
+    specs.map((spec) =>
+      encodeAs(base.clone().resize(spec.width, spec.height, resizeOptions(spec)), spec, false).toBuffer(),
+    ),
+  );
 };
 
 const fromDecoded: Strategy = async (input, specs) => {
@@ -55,7 +59,11 @@ function cascadeWith(specs: VariantSpec[]): Strategy {
 }
 
 /** Wall-clock and CPU (all of libvips' threads count: they run in this process) milliseconds per image. */
-async function msPerImage(strategy: Strategy, inputs: Buffer[], specs: VariantSpec[]): Promise<{ wall: number; cpu: number }> {
+async function msPerImage(
+  strategy: Strategy,
+  inputs: Buffer[],
+  specs: VariantSpec[],
+): Promise<{ wall: number; cpu: number }> {
   const limit = pLimit(2);
   const start = performance.now();
   const cpuStart = process.cpuUsage();
@@ -71,7 +79,9 @@ function median(values: number[]): number {
 }
 
 async function psnr(a: Buffer, b: Buffer): Promise<number> {
-  const [x, y] = await Promise.all([a, b].map((buffer) => sharp(buffer).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  const [x, y] = await Promise.all(
+    [a, b].map((buffer) => sharp(buffer).removeAlpha().raw().toBuffer({ resolveWithObject: true })),
+  );
   if (x!.info.width !== y!.info.width || x!.info.height !== y!.info.height) return Number.NaN;
   let sum = 0;
   for (let i = 0; i < x!.data.length; i++) sum += (x!.data[i]! - y!.data[i]!) ** 2;
@@ -85,11 +95,15 @@ async function main(): Promise<void> {
   const specs = DEFAULT_VARIANTS.map((v) => ({ ...v }));
   const jpegSpecs = specs.map((v) => ({ ...v, format: "jpeg" as const, quality: 82 }));
   sharp.cache(false);
-  console.log(`sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency ${sharp.concurrency()}, ${rounds} rounds, 2 images in flight`);
+  console.log(
+    `sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}, sharp.concurrency ${sharp.concurrency()}, ${rounds} rounds, 2 images in flight`,
+  );
   for (const mp of sizes) {
     const width = Math.round(Math.sqrt((mp * 1e6 * 3) / 2));
     const height = Math.round((width * 2) / 3);
-    const inputs = await Promise.all([1, 2, 3, 4].map((seed) => makePhoto({ width, height, format: "jpeg", quality: 90, seed })));
+    const inputs = await Promise.all(
+      [1, 2, 3, 4].map((seed) => makePhoto({ width, height, format: "jpeg", quality: 90, seed })),
+    );
     const strategies: Record<string, Strategy> = {
       "per-variant": perVariant,
       "sharp-clone": sharpClone,
@@ -107,7 +121,9 @@ async function main(): Promise<void> {
       }
     }
     const medians = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
-    console.log(`\n${mp} MP progressive JPEG ${width}x${height}, ~${(inputs[0]!.length / 1e6).toFixed(1)} MB; variants ${specs.map((s) => `${s.name} ${s.width}`).join(", ")} (WebP)`);
+    console.log(
+      `\n${mp} MP progressive JPEG ${width}x${height}, ~${(inputs[0]!.length / 1e6).toFixed(1)} MB; variants ${specs.map((s) => `${s.name} ${s.width}`).join(", ")} (WebP)`,
+    );
     // Ratios are taken within each round (the same machine load), then their median: robust to load drifting.
     for (const [name, ms] of Object.entries(medians)) {
       const ratio = median(times[name]!.map((t, round) => t / times.cascade![round]!));
@@ -123,7 +139,9 @@ async function main(): Promise<void> {
       if (name.includes("JPEG")) continue;
       const out = await strategy(inputs[0]!, specs);
       const scores = await Promise.all(out.map((buffer, i) => psnr(buffer, reference[i]!)));
-      console.log(`  PSNR vs lossless reference, ${name.padEnd(13)} ${specs.map((s, i) => `${s.name} ${scores[i]!.toFixed(1)} dB`).join(", ")}`);
+      console.log(
+        `  PSNR vs lossless reference, ${name.padEnd(13)} ${specs.map((s, i) => `${s.name} ${scores[i]!.toFixed(1)} dB`).join(", ")}`,
+      );
     }
   }
 }

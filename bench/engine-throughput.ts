@@ -94,7 +94,14 @@ export async function benchEngine(input: {
   }
   return {
     concurrency,
-    images: corpus.map(({ name, format, width, height, megapixels, bytes }) => ({ name, format, width, height, megapixels, bytes })),
+    images: corpus.map(({ name, format, width, height, megapixels, bytes }) => ({
+      name,
+      format,
+      width,
+      height,
+      megapixels,
+      bytes,
+    })),
     runs,
     median: {
       engine: medianFigures(runs.map((r) => r.engine)),

@@ -8,7 +8,9 @@ import { createHeicDecoder } from "../handlers/lib/image/heic/decoder.js";
  */
 export function psnr(reference: Uint8Array, candidate: Uint8Array): number {
   if (reference.length !== candidate.length || reference.length === 0) {
-    throw new RangeError(`Expected two non-empty samples of one length but received ${reference.length} and ${candidate.length}`);
+    throw new RangeError(
+      `Expected two non-empty samples of one length but received ${reference.length} and ${candidate.length}`,
+    );
   }
   let squares = 0;
   for (let i = 0; i < reference.length; i++) {
@@ -24,7 +26,8 @@ export async function decodeRgb(file: Buffer, format: "jpeg" | "heic"): Promise<
   const opened = await createHeicDecoder().open(file);
   try {
     const pixels = await opened.decode();
-    if (pixels.channels !== 3) throw new RangeError(`Expected an RGB HEIC but it decoded to ${pixels.channels} channels`);
+    if (pixels.channels !== 3)
+      throw new RangeError(`Expected an RGB HEIC but it decoded to ${pixels.channels} channels`);
     return pixels.data;
   } finally {
     opened.close();

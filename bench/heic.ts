@@ -42,7 +42,14 @@ export interface HeicBench {
   images: { jpeg: Described; heic: Described; heavier: Described };
   passes: number;
   runs: HeicRun[];
-  median: { jpeg: HeicFigures; heic: HeicFigures; heavier: HeicFigures; cpuRatio: number; heavierCpuRatio: number; coldStartMs: number };
+  median: {
+    jpeg: HeicFigures;
+    heic: HeicFigures;
+    heavier: HeicFigures;
+    cpuRatio: number;
+    heavierCpuRatio: number;
+    coldStartMs: number;
+  };
   targets: { cpuRatio: number; peakRssMb: number };
 }
 
@@ -73,7 +80,11 @@ export async function benchHeic(input: {
     const { name, width, height, bytes } = image;
     return { name, width, height, bytes, psnrDb: psnr(await sourcePixels(spec), decoded) };
   };
-  const images = { jpeg: await describe(input.jpeg), heic: await describe(input.heic), heavier: await describe(input.heavier) };
+  const images = {
+    jpeg: await describe(input.jpeg),
+    heic: await describe(input.heic),
+    heavier: await describe(input.heavier),
+  };
 
   const measure = async (image: CorpusImage): Promise<HeicFigures> => {
     const result = await runChild({
@@ -85,7 +96,12 @@ export async function benchHeic(input: {
       maxInputPixels: settings.maxInputPixels,
       concurrency: 1,
     });
-    return { cpuMsPerImage: result.cpuMs / result.images, p50Ms: median(result.imageMs), peakRssMb: result.maxRssMb, firstMs: result.warmupMs };
+    return {
+      cpuMsPerImage: result.cpuMs / result.images,
+      p50Ms: median(result.imageMs),
+      peakRssMb: result.maxRssMb,
+      firstMs: result.warmupMs,
+    };
   };
   const order = ["jpeg", "heic", "heavier"] as const;
   const runs: HeicRun[] = [];

@@ -16,7 +16,12 @@ export interface LatencyFigure {
   totalMs: Summary;
 }
 
-export async function benchLatency(input: { photo: string; settings: Settings; runs: number; log: (line: string) => void }): Promise<LatencyFigure[]> {
+export async function benchLatency(input: {
+  photo: string;
+  settings: Settings;
+  runs: number;
+  log: (line: string) => void;
+}): Promise<LatencyFigure[]> {
   const body = await readFile(input.photo);
   const figures: LatencyFigure[] = [];
   for (const window of [...new Set([input.settings.processor.batchWindowSeconds, 0])]) {
@@ -37,7 +42,9 @@ export async function benchLatency(input: { photo: string; settings: Settings; r
       await rm(dataDir, { recursive: true, force: true });
     }
     const figure = { batchWindowSeconds: window, totalMs: summarize(samples) };
-    input.log(`latency: batching window ${window} s: upload -> done median ${Math.round(figure.totalMs.p50)} ms over ${input.runs} runs`);
+    input.log(
+      `latency: batching window ${window} s: upload -> done median ${Math.round(figure.totalMs.p50)} ms over ${input.runs} runs`,
+    );
     figures.push(figure);
   }
   return figures;

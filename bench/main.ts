@@ -12,7 +12,17 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { readStackSettings } from "../local/cli/stack-file.js";
 import { estimateCost, estimateDeliveryCost } from "./cost-model.js";
-import { DEFAULT_CORPUS, HEIC_COMPARISON, SCALE_CORPUS, TINY_CORPUS, TINY_HEIC_COMPARISON, batchOf, ensureCorpus, loadCorpusDir, type ImageSpec } from "./corpus.js";
+import {
+  DEFAULT_CORPUS,
+  HEIC_COMPARISON,
+  SCALE_CORPUS,
+  TINY_CORPUS,
+  TINY_HEIC_COMPARISON,
+  batchOf,
+  ensureCorpus,
+  loadCorpusDir,
+  type ImageSpec,
+} from "./corpus.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
 import { benchLatency } from "./latency.js";
@@ -32,7 +42,8 @@ const BYTES_PER_VIEW = 100 * 1024;
 
 function positiveInteger(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`Expected a positive integer for --${flag} but received "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`Expected a positive integer for --${flag} but received "${value}"`);
   return n;
 }
 
@@ -80,7 +91,8 @@ function parseOptionValues(argv: string[]) {
   });
   const only = (values.only ?? [...DEFAULT_PARTS]).flatMap((v) => v.split(",")).map((v) => v.trim());
   for (const part of only) {
-    if (!(PARTS as readonly string[]).includes(part)) throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
+    if (!(PARTS as readonly string[]).includes(part))
+      throw new Error(`Expected --only to be among ${PARTS.join(", ")} but received "${part}"`);
   }
   return {
     help: values.help,
@@ -126,10 +138,16 @@ async function main(): Promise<number> {
   };
   const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
   const onlyHeic = options.only.length === 1 && options.only[0] === "heic";
-  const corpus = onlyHeic ? [] : options.corpus ? await loadCorpusDir(resolve(options.corpus)) : await ensureCorpus(specs, options.out, log);
+  const corpus = onlyHeic
+    ? []
+    : options.corpus
+      ? await loadCorpusDir(resolve(options.corpus))
+      : await ensureCorpus(specs, options.out, log);
   const heicPair = options.tiny ? TINY_HEIC_COMPARISON : HEIC_COMPARISON;
   const needsHeic = options.only.some((part) => part === "engine" || part === "heic" || part === "memory");
-  const [pairJpeg, pairHeic, heavierHeic] = needsHeic ? await ensureCorpus([heicPair.jpeg, heicPair.heic, heicPair.heavier], options.out, log) : [];
+  const [pairJpeg, pairHeic, heavierHeic] = needsHeic
+    ? await ensureCorpus([heicPair.jpeg, heicPair.heic, heicPair.heavier], options.out, log)
+    : [];
 
   if (options.only.includes("engine") || options.only.includes("heic")) {
     report.heic = await benchHeic({
@@ -143,8 +161,19 @@ async function main(): Promise<number> {
   }
   if (options.only.includes("scale")) {
     // Small originals matter here (identical variants share an object), so this part has its own corpus.
-    const scaleCorpus = options.corpus ? corpus : options.tiny ? corpus : await ensureCorpus(SCALE_CORPUS, options.out, log);
-    report.scale = await benchScale({ corpus: scaleCorpus, settings, uploads: options.uploads, clients: options.clients, stackDir: REPO, log });
+    const scaleCorpus = options.corpus
+      ? corpus
+      : options.tiny
+        ? corpus
+        : await ensureCorpus(SCALE_CORPUS, options.out, log);
+    report.scale = await benchScale({
+      corpus: scaleCorpus,
+      settings,
+      uploads: options.uploads,
+      clients: options.clients,
+      stackDir: REPO,
+      log,
+    });
   }
   if (options.only.includes("engine")) {
     report.engine = await benchEngine({ corpus, settings, runs: options.runs, log });
@@ -162,10 +191,19 @@ async function main(): Promise<number> {
   }
   if (options.only.includes("memory")) {
     // The largest JPEG of the generated set (24 MP by default), and distinct images of the same size for the batch.
-    const base = specs.filter((s) => s.format === "jpeg").reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+    const base = specs
+      .filter((s) => s.format === "jpeg")
+      .reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
     const batch = await ensureCorpus(batchOf(base, MEMORY_BATCH), options.out, log);
     // With HEIC in the mix, the heavier one: memory is sized on the pessimistic side.
-    report.memory = await benchMemory({ single: batch[0]!, batch, heic: heavierHeic, settings, runs: options.runs, log });
+    report.memory = await benchMemory({
+      single: batch[0]!,
+      batch,
+      heic: heavierHeic,
+      settings,
+      runs: options.runs,
+      log,
+    });
   }
   if (options.only.includes("e2e")) {
     report.endToEnd = await benchEndToEnd({
@@ -182,7 +220,12 @@ async function main(): Promise<number> {
   if (options.only.includes("latency")) {
     const photo = corpus.find((image) => image.format === "jpeg" && Math.abs(image.megapixels - 12.2) < 0.5);
     if (!photo) throw new Error("latency: the corpus has no 12 MP JPEG");
-    (report as BenchReport & { latency?: unknown }).latency = await benchLatency({ photo: photo.path, settings, runs: options.runs, log });
+    (report as BenchReport & { latency?: unknown }).latency = await benchLatency({
+      photo: photo.path,
+      settings,
+      runs: options.runs,
+      log,
+    });
   }
 
   report.machine.load.end = loadavg()[0]!;

@@ -73,7 +73,13 @@ export async function benchMemory(input: {
     const single = await measure([input.single]);
     const batch = await measure(input.batch);
     const mixed = mixedBatch ? await measure(mixedBatch) : undefined;
-    runs.push({ singleMb: single.maxRssMb, batchMb: batch.maxRssMb, batchWallMs: batch.wallMs, batchCpuMs: batch.cpuMs, mixedMb: mixed?.maxRssMb });
+    runs.push({
+      singleMb: single.maxRssMb,
+      batchMb: batch.maxRssMb,
+      batchWallMs: batch.wallMs,
+      batchCpuMs: batch.cpuMs,
+      mixedMb: mixed?.maxRssMb,
+    });
     input.log(
       `memory run ${r + 1}/${input.runs}: one image ${single.maxRssMb.toFixed(0)} MB, batch of ${input.batch.length} ${batch.maxRssMb.toFixed(0)} MB` +
         (mixed ? `, with HEIC ${mixed.maxRssMb.toFixed(0)} MB` : ""),
@@ -99,7 +105,13 @@ export async function benchMemory(input: {
       ...(heic ? { mixedMb: Math.max(...runs.map((r) => r.mixedMb!)) } : {}),
     },
     ...(heic && mixedBatch
-      ? { mixed: { jpegs: mixedBatch.filter((i) => i !== heic).length, heics: mixedBatch.filter((i) => i === heic).length, heic: { name: heic.name, width: heic.width, height: heic.height, bytes: heic.bytes } } }
+      ? {
+          mixed: {
+            jpegs: mixedBatch.filter((i) => i !== heic).length,
+            heics: mixedBatch.filter((i) => i === heic).length,
+            heic: { name: heic.name, width: heic.width, height: heic.height, bytes: heic.bytes },
+          },
+        }
       : {}),
     configuredMb: settings.processor.memoryMb,
     safeMb,

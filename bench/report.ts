@@ -73,7 +73,13 @@ export function describeMachine(): Machine {
 export function describeSettings(stack: string, settings: Settings): BenchReport["settings"] {
   return {
     stack,
-    variants: settings.variants.map(({ name, width, height, format, quality }) => ({ name, width, ...(height ? { height } : {}), format, quality })),
+    variants: settings.variants.map(({ name, width, height, format, quality }) => ({
+      name,
+      width,
+      ...(height ? { height } : {}),
+      format,
+      quality,
+    })),
     memoryMb: settings.processor.memoryMb,
     architecture: settings.processor.architecture,
     imageConcurrency: settings.processor.imageConcurrency,
@@ -83,7 +89,8 @@ export function describeSettings(stack: string, settings: Settings): BenchReport
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
@@ -91,7 +98,15 @@ const fixed = (x: number, digits: number) => (Number.isFinite(x) ? x.toFixed(dig
 const money = (x: number) => `$${x.toFixed(2)}`;
 
 function throughputRow(label: string, f: ThroughputFigures): string[] {
-  return [label, fixed(f.imagesPerSecond, 2), fixed(f.megapixelsPerSecond, 1), fixed(f.p50Ms, 0), fixed(f.p95Ms, 0), fixed(f.peakRssMb, 0), fixed(f.cpuMsPerImage, 0)];
+  return [
+    label,
+    fixed(f.imagesPerSecond, 2),
+    fixed(f.megapixelsPerSecond, 1),
+    fixed(f.p50Ms, 0),
+    fixed(f.p95Ms, 0),
+    fixed(f.peakRssMb, 0),
+    fixed(f.cpuMsPerImage, 0),
+  ];
 }
 
 export function renderReport(report: BenchReport): string {
@@ -105,7 +120,9 @@ export function renderReport(report: BenchReport): string {
     `runs: ${report.options.runs} (figures are medians over runs)`,
   );
   if (m.load.start > m.cores / 2) {
-    out.push(`note: the machine was busy before the bench began (load ${fixed(m.load.start, 2)} on ${m.cores} cores); absolute figures are pessimistic, ratios within a run still compare`);
+    out.push(
+      `note: the machine was busy before the bench began (load ${fixed(m.load.start, 2)} on ${m.cores} cores); absolute figures are pessimistic, ratios within a run still compare`,
+    );
   }
   const e = report.engine;
   if (e) {
@@ -115,11 +132,19 @@ export function renderReport(report: BenchReport): string {
       `1. Engine throughput: ${e.images.length} images, ${fixed(mp, 1)} MP per pass (${e.images.map((i) => i.name).join(", ")}), ${e.concurrency} images in flight, a fresh process per pass`,
       table(
         ["strategy", "images/s", "MP/s", "p50 ms", "p95 ms", "peak RSS MB", "CPU ms/image"],
-        [throughputRow("(a) engine: decode once, cascade", e.median.engine), throughputRow("(b) naive: decode per variant", e.median.naive)],
+        [
+          throughputRow("(a) engine: decode once, cascade", e.median.engine),
+          throughputRow("(b) naive: decode per variant", e.median.naive),
+        ],
       ),
       `ratio (a)/(b) images/s: ${fixed(e.median.ratio, 2)}x (per run: ${e.runs.map((r) => fixed(r.ratio, 2)).join(", ")})`,
       "per image (median ms, 2 in flight): " +
-        e.images.map((image, i) => `${image.name} ${fixed(e.median.engine.imageMs[i]!, 0)}/${fixed(e.median.naive.imageMs[i]!, 0)}`).join(", ") +
+        e.images
+          .map(
+            (image, i) =>
+              `${image.name} ${fixed(e.median.engine.imageMs[i]!, 0)}/${fixed(e.median.naive.imageMs[i]!, 0)}`,
+          )
+          .join(", ") +
         " (engine/naive)",
     );
   }
@@ -139,7 +164,11 @@ export function renderReport(report: BenchReport): string {
       `1b. HEIC rows: the same photo as HEIC (HEVC 512 px grid, libheif WebAssembly) and as JPEG (libvips), ${h.passes} passes after a warm-up, one image at a time, MALLOC_ARENA_MAX=2; PSNR against the pixels the files were encoded from`,
       table(
         ["original", "PSNR dB", "CPU ms/image", "p50 ms", "peak RSS MB"],
-        [row(h.images.jpeg, "JPEG", h.median.jpeg), row(h.images.heic, "HEIC", h.median.heic), row(h.images.heavier, "HEIC", h.median.heavier)],
+        [
+          row(h.images.jpeg, "JPEG", h.median.jpeg),
+          row(h.images.heic, "HEIC", h.median.heic),
+          row(h.images.heavier, "HEIC", h.median.heavier),
+        ],
       ),
       `HEIC/JPEG CPU: ${fixed(h.median.cpuRatio, 2)}x (per run: ${h.runs.map((r) => fixed(r.cpuRatio, 2)).join(", ")}; target at most ${h.targets.cpuRatio}x: ${verdict(h.median.cpuRatio <= h.targets.cpuRatio)}); HEIC peak RSS ${fixed(h.median.heic.peakRssMb, 0)} MB (target at most ${h.targets.peakRssMb} MiB: ${verdict(h.median.heic.peakRssMb <= h.targets.peakRssMb)})`,
       `heavier HEIC/JPEG CPU: ${fixed(h.median.heavierCpuRatio, 2)}x (per run: ${h.runs.map((r) => fixed(r.heavierCpuRatio, 2)).join(", ")}), peak RSS ${fixed(h.median.heavier.peakRssMb, 0)} MB`,
@@ -155,9 +184,19 @@ export function renderReport(report: BenchReport): string {
         ["case", "median MB", "max MB"],
         [
           ["one image", fixed(mem.median.singleMb, 0), fixed(mem.max.singleMb, 0)],
-          [`batch of ${mem.batchSize} at ${mem.concurrency} at once`, fixed(mem.median.batchMb, 0), fixed(mem.max.batchMb, 0)],
+          [
+            `batch of ${mem.batchSize} at ${mem.concurrency} at once`,
+            fixed(mem.median.batchMb, 0),
+            fixed(mem.max.batchMb, 0),
+          ],
           ...(mem.mixed
-            ? [[`the batch with HEIC: ${mem.mixed.jpegs} JPEG + ${mem.mixed.heics} x ${mem.mixed.heic.name}`, fixed(mem.median.mixedMb!, 0), fixed(mem.max.mixedMb!, 0)]]
+            ? [
+                [
+                  `the batch with HEIC: ${mem.mixed.jpegs} JPEG + ${mem.mixed.heics} x ${mem.mixed.heic.name}`,
+                  fixed(mem.median.mixedMb!, 0),
+                  fixed(mem.max.mixedMb!, 0),
+                ],
+              ]
             : []),
         ],
       ),
@@ -173,8 +212,24 @@ export function renderReport(report: BenchReport): string {
       table(
         ["run", "done", "images/min", "p50 ms", "p95 ms", "max ms", "after-upload p50 ms"],
         [
-          ...e2e.runs.map((r, i) => [`${i + 1}`, `${r.done}/${r.uploads}`, fixed(r.imagesPerMinute, 1), fixed(r.latencyMs.p50, 0), fixed(r.latencyMs.p95, 0), fixed(r.latencyMs.max, 0), fixed(r.afterUploadMs.p50, 0)]),
-          ["median", "", fixed(e2e.median.imagesPerMinute, 1), fixed(e2e.median.p50Ms, 0), fixed(e2e.median.p95Ms, 0), fixed(e2e.median.maxMs, 0), ""],
+          ...e2e.runs.map((r, i) => [
+            `${i + 1}`,
+            `${r.done}/${r.uploads}`,
+            fixed(r.imagesPerMinute, 1),
+            fixed(r.latencyMs.p50, 0),
+            fixed(r.latencyMs.p95, 0),
+            fixed(r.latencyMs.max, 0),
+            fixed(r.afterUploadMs.p50, 0),
+          ]),
+          [
+            "median",
+            "",
+            fixed(e2e.median.imagesPerMinute, 1),
+            fixed(e2e.median.p50Ms, 0),
+            fixed(e2e.median.p95Ms, 0),
+            fixed(e2e.median.maxMs, 0),
+            "",
+          ],
         ],
       ),
       e2e.allDone ? "every image ended done" : "FAILED: some images did not end done (see the log above)",
@@ -186,7 +241,10 @@ export function renderReport(report: BenchReport): string {
     out.push(
       "",
       `4. Cost per 1 million images (estimate; engine CPU ${fixed(c.cpuMsPerImage, 0)} ms/image here -> ${fixed(c.lambdaMsPerImage, 0)} ms of Lambda at ${c.memoryMb} MB)`,
-      table(["item", "per image", "per 1M images"], [...c.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(c.totalPerMillion)]]),
+      table(
+        ["item", "per image", "per 1M images"],
+        [...c.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(c.totalPerMillion)]],
+      ),
       `(on ${cost.otherArchitecture.architecture} at the same memory: ${money(cost.otherArchitecture.totalPerMillion)})`,
       "assumptions:",
       ...c.assumptions.map((a) => `  - ${a}`),
@@ -195,7 +253,10 @@ export function renderReport(report: BenchReport): string {
       out.push(
         "",
         `4${d.delivery === "presigned" ? "a" : "b"}. Delivery: ${d.delivery}${d.configured ? " (this stack)" : ""}, cost per 1 million variant views`,
-        table(["item", "per view", "per 1M views"], [...d.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(d.totalPerMillion)]]),
+        table(
+          ["item", "per view", "per 1M views"],
+          [...d.lines.map((l) => [l.item, l.perImage, money(l.perMillion)]), ["total", "", money(d.totalPerMillion)]],
+        ),
         ...(d.fixedPerMonth > 0 ? [`plus ${money(d.fixedPerMonth)} a month whatever the traffic`] : []),
         ...d.assumptions.map((a) => `  - ${a}`),
       );

@@ -24,7 +24,8 @@ export async function runChild(job: ChildJob): Promise<ChildResult> {
       child.on("error", reject);
       child.on("exit", resolve);
     });
-    if (code !== 0) throw new Error(`bench child (${job.kind}, ${job.strategy}) exited with ${code}: ${stderr.join("").trim()}`);
+    if (code !== 0)
+      throw new Error(`bench child (${job.kind}, ${job.strategy}) exited with ${code}: ${stderr.join("").trim()}`);
     return JSON.parse(await readFile(resultPath, "utf8")) as ChildResult;
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -60,20 +60,29 @@ export async function benchScale(input: {
   const files = await uploadableFiles(input.corpus, input.settings);
   const meter = createRequestMeter();
   const dataDir = await mkdtemp(join(tmpdir(), "bench-scale-"));
-  const pipeline = await startLocalPipeline({ port: 0, dataDir, stackDir: input.stackDir, settings: input.settings, meter });
+  const pipeline = await startLocalPipeline({
+    port: 0,
+    dataDir,
+    stackDir: input.stackDir,
+    settings: input.settings,
+    meter,
+  });
   let outcomes;
   try {
     // Only what the uploads cause: setting up buckets, queues and the table is not per image.
     meter.reset();
     const limit = pLimit(input.clients);
-    outcomes = await Promise.all(Array.from({ length: input.uploads }, (_, i) => limit(() => uploadOne(pipeline.url, files[i % files.length]!))));
+    outcomes = await Promise.all(
+      Array.from({ length: input.uploads }, (_, i) => limit(() => uploadOne(pipeline.url, files[i % files.length]!))),
+    );
   } finally {
     await pipeline.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
   const counts = meter.snapshot();
   const done = outcomes.filter((o) => o.status === "done").length;
-  for (const o of outcomes.filter((o) => o.status !== "done")) input.log(`  scale: not done: ${o.file} ${o.status} ${o.error ?? ""}`);
+  for (const o of outcomes.filter((o) => o.status !== "done"))
+    input.log(`  scale: not done: ${o.file} ${o.status} ${o.error ?? ""}`);
   const per = (n: number) => n / Math.max(1, done);
   const s3Known = ["PutObjectCommand", "GetObjectCommand", "HeadObjectCommand"];
   const writes = sum(counts.dynamodb, ["PutItemCommand", "UpdateItemCommand", "DeleteItemCommand"]);

@@ -5,8 +5,23 @@
 
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
 export type OutputFormat = "webp" | "jpeg" | "png" | "avif";
-export type AcceptedContentType = "image/jpeg" | "image/png" | "image/webp" | "image/avif" | "image/gif" | "image/tiff" | "image/heic" | "image/heif";
-export type ImageFailureCode = "not_an_image" | "unsupported_format" | "too_many_pixels" | "corrupt_image" | "empty_file" | "too_large" | "original_missing";
+export type AcceptedContentType =
+  | "image/jpeg"
+  | "image/png"
+  | "image/webp"
+  | "image/avif"
+  | "image/gif"
+  | "image/tiff"
+  | "image/heic"
+  | "image/heif";
+export type ImageFailureCode =
+  | "not_an_image"
+  | "unsupported_format"
+  | "too_many_pixels"
+  | "corrupt_image"
+  | "empty_file"
+  | "too_large"
+  | "original_missing";
 
 export interface VariantView {
   name: string;
@@ -133,9 +148,18 @@ export interface ImagePipelineClient {
   /** The first step of upload(): POST /uploads. */
   createUpload(request: UploadRequest & { signal?: AbortSignal }): Promise<UploadGrant>;
   /** The second step of upload(): the form POST to storage with a grant (reusable until it expires or succeeds). */
-  sendFile(grant: UploadGrant | UploadGrant["upload"], data: UploadData, options?: Pick<UploadOptions, "onProgress" | "signal">): Promise<void>;
+  sendFile(
+    grant: UploadGrant | UploadGrant["upload"],
+    data: UploadData,
+    options?: Pick<UploadOptions, "onProgress" | "signal">,
+  ): Promise<void>;
 }
 
 export declare function createClient(options: ClientOptions): ImagePipelineClient;
 
-export declare const WAIT_DEFAULTS: Readonly<{ firstDelayMs: number; factor: number; maxDelayMs: number; timeoutMs: number }>;
+export declare const WAIT_DEFAULTS: Readonly<{
+  firstDelayMs: number;
+  factor: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+}>;

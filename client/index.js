@@ -20,7 +20,12 @@ export class ImagePipelineError extends Error {
   }
 }
 
-export const WAIT_DEFAULTS = Object.freeze({ firstDelayMs: 500, factor: 1.5, maxDelayMs: 5000, timeoutMs: 3 * 60 * 1000 });
+export const WAIT_DEFAULTS = Object.freeze({
+  firstDelayMs: 500,
+  factor: 1.5,
+  maxDelayMs: 5000,
+  timeoutMs: 3 * 60 * 1000,
+});
 const UPLOAD_CHUNK_BYTES = 64 * 1024;
 const SETTLED = new Set(["done", "failed"]);
 
@@ -31,7 +36,9 @@ const SETTLED = new Set(["done", "failed"]);
 export function createClient(options) {
   const { apiUrl, token } = options ?? {};
   if (typeof apiUrl !== "string" || apiUrl === "") {
-    throw new TypeError("createClient: expected apiUrl, the pipeline's URL (its apiUrl output), or \"/\" in a page the API serves");
+    throw new TypeError(
+      'createClient: expected apiUrl, the pipeline\'s URL (its apiUrl output), or "/" in a page the API serves',
+    );
   }
   const base = apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`;
   const fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
@@ -75,8 +82,13 @@ export function createClient(options) {
     }
     if (!response.ok) {
       const error = parsed?.error;
-      if (error && typeof error === "object") throw new ImagePipelineError(response.status, String(error.code), String(error.message));
-      throw new ImagePipelineError(response.status, `http_${response.status}`, `The pipeline's API answered ${response.status}.`);
+      if (error && typeof error === "object")
+        throw new ImagePipelineError(response.status, String(error.code), String(error.message));
+      throw new ImagePipelineError(
+        response.status,
+        `http_${response.status}`,
+        `The pipeline's API answered ${response.status}.`,
+      );
     }
     return parsed;
   }
@@ -119,7 +131,16 @@ export function createClient(options) {
     return request("GET", `/images/${encodeURIComponent(id)}`, { signal });
   }
 
-  async function waitUntilProcessed(id, { signal, timeoutMs = WAIT_DEFAULTS.timeoutMs, onUpdate, firstDelayMs = WAIT_DEFAULTS.firstDelayMs, maxDelayMs = WAIT_DEFAULTS.maxDelayMs } = {}) {
+  async function waitUntilProcessed(
+    id,
+    {
+      signal,
+      timeoutMs = WAIT_DEFAULTS.timeoutMs,
+      onUpdate,
+      firstDelayMs = WAIT_DEFAULTS.firstDelayMs,
+      maxDelayMs = WAIT_DEFAULTS.maxDelayMs,
+    } = {},
+  ) {
     const deadline = Date.now() + timeoutMs;
     let delay = firstDelayMs;
     for (;;) {
@@ -129,10 +150,19 @@ export function createClient(options) {
         if (SETTLED.has(image.status)) return image;
       } catch (error) {
         // A 4xx will not change by asking again (404: unknown id); a network blip or a 5xx may.
-        if (!(error instanceof ImagePipelineError) || (error.status >= 400 && error.status < 500) || error.code === "aborted") throw error;
+        if (
+          !(error instanceof ImagePipelineError) ||
+          (error.status >= 400 && error.status < 500) ||
+          error.code === "aborted"
+        )
+          throw error;
       }
       if (Date.now() + delay > deadline) {
-        throw new ImagePipelineError(0, "timeout", `The image ${id} was not processed within ${Math.round(timeoutMs / 1000)} s.`);
+        throw new ImagePipelineError(
+          0,
+          "timeout",
+          `The image ${id} was not processed within ${Math.round(timeoutMs / 1000)} s.`,
+        );
       }
       await sleep(delay, signal);
       delay = Math.min(delay * WAIT_DEFAULTS.factor, maxDelayMs);
@@ -162,13 +192,28 @@ export function createClient(options) {
 /** What the API would refuse, refused before a byte is sent (same status, code and words as the API's). */
 function refuseLocally(config, { size, contentType, tokenGiven }) {
   if (config.auth && !tokenGiven) {
-    throw new ImagePipelineError(401, "unauthorized", "This pipeline takes uploads from signed-in users only: pass a token to createClient");
+    throw new ImagePipelineError(
+      401,
+      "unauthorized",
+      "This pipeline takes uploads from signed-in users only: pass a token to createClient",
+    );
   }
   if (size < 1) throw new ImagePipelineError(400, "invalid_field", "Expected positive integer for size but received 0");
-  if (size > config.maxUploadBytes) throw new ImagePipelineError(413, "file_too_large", `The file is ${size} bytes; the limit is ${config.maxUploadBytes} bytes`);
+  if (size > config.maxUploadBytes)
+    throw new ImagePipelineError(
+      413,
+      "file_too_large",
+      `The file is ${size} bytes; the limit is ${config.maxUploadBytes} bytes`,
+    );
   if (!contentType || !config.acceptedTypes.includes(contentType)) {
-    const what = contentType ? `Content type ${contentType.slice(0, 80)} is not accepted` : "The file's type is not known (pass contentType)";
-    throw new ImagePipelineError(415, "unsupported_media_type", `${what}; accepted types: ${config.acceptedTypes.join(", ")}`);
+    const what = contentType
+      ? `Content type ${contentType.slice(0, 80)} is not accepted`
+      : "The file's type is not known (pass contentType)";
+    throw new ImagePipelineError(
+      415,
+      "unsupported_media_type",
+      `${what}; accepted types: ${config.acceptedTypes.join(", ")}`,
+    );
   }
 }
 
@@ -267,7 +312,9 @@ function sendWithXhr(upload, blob, contentType, onProgress, signal) {
       if (xhr.status >= 200 && xhr.status < 300) settle();
       else settle(storageError(xhr.status, xhr.responseText));
     });
-    xhr.addEventListener("error", () => settle(new ImagePipelineError(0, "network", "The upload was interrupted by a network error.")));
+    xhr.addEventListener("error", () =>
+      settle(new ImagePipelineError(0, "network", "The upload was interrupted by a network error.")),
+    );
     xhr.addEventListener("timeout", () => settle(new ImagePipelineError(0, "timeout", "The upload timed out.")));
     xhr.addEventListener("abort", () => settle(abortedError()));
     signal?.addEventListener("abort", onAbort, { once: true });

@@ -1,6 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DISTRIBUTION_ID_HEADER, HSTS_HEADER, SECURITY_HEADERS, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../handlers/lib/contract/http-headers.js";import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
+import {
+  DISTRIBUTION_ID_HEADER,
+  HSTS_HEADER,
+  SECURITY_HEADERS,
+  VIEWER_AUTHORIZATION_HEADER,
+  VIEWER_HOST_HEADER,
+} from "../handlers/lib/contract/http-headers.js";
+import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
 import { ResourceTypes } from "./resource-types.js";
 
 /** AWS's managed CloudFront policies (their ids are the same in every account). */
@@ -46,7 +53,7 @@ export interface CdnDistributionArgs {
    * The role allowed to invalidate this distribution's variants (the API's, for deletes).
    * @default undefined (no role may: nothing is deleted, as in open mode)
    */
-  invalidatorRole?: pulumi.Input<string>;  /** @default "PriceClass_100" */
+  invalidatorRole?: pulumi.Input<string> /** @default "PriceClass_100" */;
   priceClass?: PriceClass;
   /** A WAFv2 web ACL (scope CLOUDFRONT) to attach. @default undefined (none) */
   webAclArn?: pulumi.Input<string>;
@@ -66,7 +73,11 @@ export const VIEWER_SECURITY_POLICY = "TLSv1.2_2021";
  */
 function viewerCertificate(domain: CustomDomain | undefined): aws.types.input.cloudfront.DistributionViewerCertificate {
   if (!domain) return { cloudfrontDefaultCertificate: true };
-  return { acmCertificateArn: domain.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: VIEWER_SECURITY_POLICY };
+  return {
+    acmCertificateArn: domain.certificateArn,
+    sslSupportMethod: "sni-only",
+    minimumProtocolVersion: VIEWER_SECURITY_POLICY,
+  };
 }
 
 /**
@@ -105,17 +116,32 @@ export class CdnDistribution extends pulumi.ComponentResource {
 
     this.originAccessControl = new aws.cloudfront.OriginAccessControl(
       `${name}-oac`,
-      { description: "Signs CloudFront's requests to the variants bucket", originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" },
+      {
+        description: "Signs CloudFront's requests to the variants bucket",
+        originAccessControlOriginType: "s3",
+        signingBehavior: "always",
+        signingProtocol: "sigv4",
+      },
       parent,
     );
     this.apiOriginAccessControl = new aws.cloudfront.OriginAccessControl(
       `${name}-api-oac`,
-      { description: "Signs CloudFront's requests to the API's Function URL", originAccessControlOriginType: "lambda", signingBehavior: "always", signingProtocol: "sigv4" },
+      {
+        description: "Signs CloudFront's requests to the API's Function URL",
+        originAccessControlOriginType: "lambda",
+        signingBehavior: "always",
+        signingProtocol: "sigv4",
+      },
       parent,
     );
     this.viewerRequestFunction = new aws.cloudfront.Function(
       `${name}-viewer-request`,
-      { runtime: "cloudfront-js-2.0", comment: "Tells the API its public host, distribution and viewer's token", code: VIEWER_REQUEST_FUNCTION, publish: true },
+      {
+        runtime: "cloudfront-js-2.0",
+        comment: "Tells the API its public host, distribution and viewer's token",
+        code: VIEWER_REQUEST_FUNCTION,
+        publish: true,
+      },
       parent,
     );
 
@@ -138,12 +164,21 @@ export class CdnDistribution extends pulumi.ComponentResource {
         webAclId: args.webAclArn,
         aliases: args.customDomain ? [args.customDomain.name] : [],
         origins: [
-          { originId: ORIGIN_IDS.variants, domainName: args.variants.bucketRegionalDomainName, originAccessControlId: this.originAccessControl.id },
+          {
+            originId: ORIGIN_IDS.variants,
+            domainName: args.variants.bucketRegionalDomainName,
+            originAccessControlId: this.originAccessControl.id,
+          },
           {
             originId: ORIGIN_IDS.api,
             domainName: pulumi.output(args.api.functionUrl).apply((url) => new URL(url).host),
             originAccessControlId: this.apiOriginAccessControl.id,
-            customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+            customOriginConfig: {
+              httpPort: 80,
+              httpsPort: 443,
+              originProtocolPolicy: "https-only",
+              originSslProtocols: ["TLSv1.2"],
+            },
           },
         ],
         orderedCacheBehaviors: [
@@ -184,7 +219,12 @@ export class CdnDistribution extends pulumi.ComponentResource {
       (action) =>
         new aws.lambda.Permission(
           `${name}-${action === "lambda:InvokeFunctionUrl" ? "invoke-url" : "invoke"}`,
-          { function: args.api.functionName, action, principal: "cloudfront.amazonaws.com", sourceArn: this.distribution.arn },
+          {
+            function: args.api.functionName,
+            action,
+            principal: "cloudfront.amazonaws.com",
+            sourceArn: this.distribution.arn,
+          },
           parent,
         ),
     );
@@ -196,7 +236,14 @@ export class CdnDistribution extends pulumi.ComponentResource {
           role: args.invalidatorRole,
           policy: pulumi.jsonStringify({
             Version: "2012-10-17",
-            Statement: [{ Sid: "InvalidateDeletedVariants", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [this.distribution.arn] }],
+            Statement: [
+              {
+                Sid: "InvalidateDeletedVariants",
+                Effect: "Allow",
+                Action: ["cloudfront:CreateInvalidation"],
+                Resource: [this.distribution.arn],
+              },
+            ],
           }),
         },
         parent,
@@ -207,7 +254,9 @@ export class CdnDistribution extends pulumi.ComponentResource {
     this.domainName = this.distribution.domainName;
     const custom = args.customDomain ? [`https://${args.customDomain.name}`] : [];
     this.origins = this.domainName.apply((domain) => [...custom, `https://${domain}`]);
-    this.url = args.customDomain ? pulumi.output(`https://${args.customDomain.name}/`) : pulumi.interpolate`https://${this.domainName}/`;
+    this.url = args.customDomain
+      ? pulumi.output(`https://${args.customDomain.name}/`)
+      : pulumi.interpolate`https://${this.domainName}/`;
     this.registerOutputs({ arn: this.arn, domainName: this.domainName, url: this.url });
   }
 }
@@ -222,7 +271,8 @@ type ApiSecurityHeader = keyof typeof SECURITY_HEADERS | keyof typeof HSTS_HEADE
 const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHeadersConfig } = {
   "x-content-type-options": (value) => {
     // The policy's field can only send `nosniff`.
-    if (value !== "nosniff") throw new Error(`x-content-type-options ${value}: a response headers policy sends only nosniff`);
+    if (value !== "nosniff")
+      throw new Error(`x-content-type-options ${value}: a response headers policy sends only nosniff`);
     return { contentTypeOptions: { override: true } };
   },
   "referrer-policy": (value) => ({ referrerPolicy: { referrerPolicy: value, override: true } }),
@@ -239,14 +289,21 @@ const POLICY_FIELD_OF: { [H in ApiSecurityHeader]: (value: string) => SecurityHe
 /** handlers/lib/contract/http-headers.ts' SECURITY_HEADERS and HSTS_HEADER (viewers reach the edge over HTTPS only), as a policy. */
 export function variantSecurityHeaders(): SecurityHeadersConfig {
   const headers: Record<ApiSecurityHeader, string> = { ...SECURITY_HEADERS, ...HSTS_HEADER };
-  return Object.assign({}, ...Object.entries(headers).map(([name, value]) => POLICY_FIELD_OF[name as ApiSecurityHeader](value)));
+  return Object.assign(
+    {},
+    ...Object.entries(headers).map(([name, value]) => POLICY_FIELD_OF[name as ApiSecurityHeader](value)),
+  );
 }
 
 /**
  * The variants bucket's grant to this distribution only: CloudFront's service principal may read `prefix` objects
  * when the request is made for the distribution whose ARN is given (OAC signs it as such).
  */
-export function cloudFrontReadStatement(bucketArn: pulumi.Input<string>, prefix: string, distributionArn: pulumi.Input<string>) {
+export function cloudFrontReadStatement(
+  bucketArn: pulumi.Input<string>,
+  prefix: string,
+  distributionArn: pulumi.Input<string>,
+) {
   return {
     Sid: "AllowCloudFrontToReadVariants",
     Effect: "Allow",

@@ -83,7 +83,11 @@ export class CompletionEvents extends pulumi.ComponentResource {
         },
         parent,
       );
-      this.deadLetterQueue = new aws.sqs.Queue(`${name}-webhook-dlq`, { messageRetentionSeconds: DLQ_RETENTION_SECONDS, sqsManagedSseEnabled: true }, parent);
+      this.deadLetterQueue = new aws.sqs.Queue(
+        `${name}-webhook-dlq`,
+        { messageRetentionSeconds: DLQ_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+        parent,
+      );
       const rule = this.rule;
       // Only this rule's failed deliveries may land in the DLQ.
       const dlqPolicy = new aws.sqs.QueuePolicy(
@@ -122,7 +126,14 @@ export class CompletionEvents extends pulumi.ComponentResource {
           role: role.id,
           policy: pulumi.jsonStringify({
             Version: "2012-10-17",
-            Statement: [{ Sid: "InvokeWebhook", Effect: "Allow", Action: "events:InvokeApiDestination", Resource: this.destination.arn }],
+            Statement: [
+              {
+                Sid: "InvokeWebhook",
+                Effect: "Allow",
+                Action: "events:InvokeApiDestination",
+                Resource: this.destination.arn,
+              },
+            ],
           }),
         },
         parent,

@@ -36,7 +36,11 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
 
     if (args.email !== undefined) {
       this.topic = new aws.sns.Topic(`${name}-topic`, {}, parent);
-      new aws.sns.TopicSubscription(`${name}-email`, { topic: this.topic.arn, protocol: "email", endpoint: args.email }, parent);
+      new aws.sns.TopicSubscription(
+        `${name}-email`,
+        { topic: this.topic.arn, protocol: "email", endpoint: args.email },
+        parent,
+      );
     }
     const actions = this.topic ? [this.topic.arn] : [];
     // awsx's metric helper for the queue's depth, and createAlarm on it (the way Operations builds its alarms).
@@ -52,7 +56,8 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
       {
         // Named after project and stack like the Operations alarms, so stacks side by side tell theirs apart.
         name: `${pulumi.getProject()}-${pulumi.getStack()}-dead-letters`,
-        alarmDescription: "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
+        alarmDescription:
+          "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
         evaluationPeriods: DEAD_LETTER_LOOKBACK_MINUTES,
         datapointsToAlarm: 1,
         comparisonOperator: "GreaterThanThreshold",

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/storage/records.js";
+import { apiCorsPolicy } from "../handlers/lib/contract/api-cors.js";
+import { FILENAME_INDEX, OWNER_INDEX } from "../handlers/lib/storage/records.js";
 import { apiEnvironment } from "../handlers/lib/config/function-environment.js";
 import { signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
 import { API_WEB_ROOT } from "./artifacts/layout.js";
@@ -14,7 +15,12 @@ export interface HttpApiArgs {
   uploads: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   variants: { name: pulumi.Input<string>; arn: pulumi.Input<string>; prefix: string };
   /** `filenameIndexArn` is needed (and only granted) when `settings.legacyApi` is on. */
-  table: { name: pulumi.Input<string>; arn: pulumi.Input<string>; filenameIndexArn?: pulumi.Input<string>; ownerIndexArn?: pulumi.Input<string> };
+  table: {
+    name: pulumi.Input<string>;
+    arn: pulumi.Input<string>;
+    filenameIndexArn?: pulumi.Input<string>;
+    ownerIndexArn?: pulumi.Input<string>;
+  };
   /**
    * Token mode with `delivery: cdn`: the SSM parameter holding the key variant URLs are signed with
    * (components/variant-signing-key.ts). Its name reaches the environment, and only this role may read it.
@@ -82,24 +88,62 @@ export class HttpApi extends pulumi.ComponentResource {
         }),
         statements: [
           // Presigned URLs carry the signer's permissions: these are what browsers may do with them.
-          { sid: "SignUploads", actions: ["s3:PutObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
+          {
+            sid: "SignUploads",
+            actions: ["s3:PutObject"],
+            resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)],
+          },
           // Behind the CDN no variant URL is signed (CloudFront reads them through OAC): no grant to sign one.
-          ...(settings.delivery === "cdn" ? [] : [{ sid: "SignVariantDownloads", actions: ["s3:GetObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] }]),
+          ...(settings.delivery === "cdn"
+            ? []
+            : [
+                {
+                  sid: "SignVariantDownloads",
+                  actions: ["s3:GetObject"],
+                  resources: [objectsUnder(args.variants.arn, args.variants.prefix)],
+                },
+              ]),
           { sid: "ReadWriteRecords", actions: ["dynamodb:PutItem", "dynamodb:GetItem"], resources: [args.table.arn] },
-          ...(legacy ? [{ sid: `Query${capitalise(FILENAME_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.filenameIndexArn!] }] : []),
+          ...(legacy
+            ? [
+                {
+                  sid: `Query${capitalise(FILENAME_INDEX)}`,
+                  actions: ["dynamodb:Query"],
+                  resources: [args.table.filenameIndexArn!],
+                },
+              ]
+            : []),
           // Token mode: a caller's list, and the owner's DELETE of the image's objects and record.
           ...(settings.auth
             ? [
-                { sid: `Query${capitalise(OWNER_INDEX)}`, actions: ["dynamodb:Query"], resources: [args.table.ownerIndexArn!] },
-                { sid: "DeleteOriginals", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
-                { sid: "DeleteVariants", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+                {
+                  sid: `Query${capitalise(OWNER_INDEX)}`,
+                  actions: ["dynamodb:Query"],
+                  resources: [args.table.ownerIndexArn!],
+                },
+                {
+                  sid: "DeleteOriginals",
+                  actions: ["s3:DeleteObject"],
+                  resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)],
+                },
+                {
+                  sid: "DeleteVariants",
+                  actions: ["s3:DeleteObject"],
+                  resources: [objectsUnder(args.variants.arn, args.variants.prefix)],
+                },
                 { sid: "DeleteRecords", actions: ["dynamodb:DeleteItem"], resources: [args.table.arn] },
               ]
             : []),
           // Decrypting needs no KMS grant: the parameter uses the account's aws/ssm key, whose policy allows any
           // principal of the account to decrypt through SSM; what limits reading is this grant, given to no other role.
           ...(args.variantSigningKey
-            ? [{ sid: "ReadVariantSigningKey", actions: ["ssm:GetParameter"], resources: [args.variantSigningKey.parameterArn] }]
+            ? [
+                {
+                  sid: "ReadVariantSigningKey",
+                  actions: ["ssm:GetParameter"],
+                  resources: [args.variantSigningKey.parameterArn],
+                },
+              ]
             : []),
         ],
       },
@@ -121,12 +165,22 @@ export class HttpApi extends pulumi.ComponentResource {
       // restricted to calls through the URL. Behind the CDN, CdnDistribution grants both to it alone.
       new aws.lambda.Permission(
         `${name}-url-invoke`,
-        { function: this.function.functionName, action: "lambda:InvokeFunctionUrl", principal: "*", functionUrlAuthType: "NONE" },
+        {
+          function: this.function.functionName,
+          action: "lambda:InvokeFunctionUrl",
+          principal: "*",
+          functionUrlAuthType: "NONE",
+        },
         { parent: this },
       );
       new aws.lambda.Permission(
         `${name}-invoke`,
-        { function: this.function.functionName, action: "lambda:InvokeFunction", principal: "*", invokedViaFunctionUrl: true },
+        {
+          function: this.function.functionName,
+          action: "lambda:InvokeFunction",
+          principal: "*",
+          invokedViaFunctionUrl: true,
+        },
         { parent: this },
       );
     }

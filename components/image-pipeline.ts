@@ -95,7 +95,10 @@ export class ImagePipeline extends pulumi.ComponentResource {
 
     this.uploads = new PrivateBucket(
       `${name}-uploads`,
-      { forceDestroy: settings.forceDestroy, expiration: { prefix: UPLOADS_PREFIX, days: settings.originalsRetentionDays } },
+      {
+        forceDestroy: settings.forceDestroy,
+        expiration: { prefix: UPLOADS_PREFIX, days: settings.originalsRetentionDays },
+      },
       parent,
     );
     // The bucket's policy names the distribution, which is made later from the bucket's domain: a deferred
@@ -104,12 +107,21 @@ export class ImagePipeline extends pulumi.ComponentResource {
     const [distributionArn, resolveDistributionArn] = cdnDelivery ? pulumi.deferredOutput<string>() : [];
     this.variants = new PrivateBucket(
       `${name}-variants`,
-      { forceDestroy: settings.forceDestroy, ...(cdnDelivery ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn!)] } : {}) },
+      {
+        forceDestroy: settings.forceDestroy,
+        ...(cdnDelivery
+          ? { grants: (bucketArn) => [cloudFrontReadStatement(bucketArn, VARIANTS_PREFIX, distributionArn!)] }
+          : {}),
+      },
       parent,
     );
     this.table = new ImageTable(
       `${name}-images`,
-      { deletionProtection: settings.deletionProtection, filenameIndex: settings.legacyApi && !settings.auth, ownerIndex: settings.auth !== undefined },
+      {
+        deletionProtection: settings.deletionProtection,
+        filenameIndex: settings.legacyApi && !settings.auth,
+        ownerIndex: settings.auth !== undefined,
+      },
       parent,
     );
 
@@ -124,14 +136,18 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     this.deadLetterAlarm = new DeadLetterAlarm(
       `${name}-dlq-alarm`,
-      settings.alarmEmail === undefined ? { queueName: this.jobs.dlqName } : { queueName: this.jobs.dlqName, email: settings.alarmEmail },
+      settings.alarmEmail === undefined
+        ? { queueName: this.jobs.dlqName }
+        : { queueName: this.jobs.dlqName, email: settings.alarmEmail },
       parent,
     );
 
     if (settings.events) {
       const webhook = settings.events.webhook;
       if (webhook && args.webhookSecret === undefined) {
-        throw new pulumi.RunError(`${name}: events.webhook needs the config secret webhookSecret (pulumi config set --secret image-pipeline:webhookSecret ...)`);
+        throw new pulumi.RunError(
+          `${name}: events.webhook needs the config secret webhookSecret (pulumi config set --secret image-pipeline:webhookSecret ...)`,
+        );
       }
       this.events = new CompletionEvents(
         `${name}-events`,
@@ -158,7 +174,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     // Token mode behind the CDN: variant URLs are signed; the API needs the key before the distribution exists.
     if (signsVariantUrls(settings)) {
-      this.variantSigningKey = new VariantSigningKey(`${name}-variant-signing`, args.variantSigningKeys ? { generations: args.variantSigningKeys } : {}, parent);
+      this.variantSigningKey = new VariantSigningKey(
+        `${name}-variant-signing`,
+        args.variantSigningKeys ? { generations: args.variantSigningKeys } : {},
+        parent,
+      );
     }
     this.api = new HttpApi(
       `${name}-api`,
@@ -169,7 +189,12 @@ export class ImagePipeline extends pulumi.ComponentResource {
         variants,
         table: this.table,
         ...(this.variantSigningKey
-          ? { variantSigningKey: { parameterName: this.variantSigningKey.parameterName, parameterArn: this.variantSigningKey.parameterArn } }
+          ? {
+              variantSigningKey: {
+                parameterName: this.variantSigningKey.parameterName,
+                parameterArn: this.variantSigningKey.parameterArn,
+              },
+            }
           : {}),
       },
       parent,
@@ -178,9 +203,15 @@ export class ImagePipeline extends pulumi.ComponentResource {
     if (cdnDelivery) {
       if (settings.rateLimitPer5Minutes !== undefined) {
         if (args.usEast1Provider === undefined) {
-          throw new pulumi.RunError(`${name}: rateLimitPer5Minutes makes a CloudFront web ACL in us-east-1, which needs the usEast1Provider argument`);
+          throw new pulumi.RunError(
+            `${name}: rateLimitPer5Minutes makes a CloudFront web ACL in us-east-1, which needs the usEast1Provider argument`,
+          );
         }
-        this.rateLimit = new RateLimitAcl(`${name}-rate-limit`, { limitPer5Minutes: settings.rateLimitPer5Minutes, provider: args.usEast1Provider }, parent);
+        this.rateLimit = new RateLimitAcl(
+          `${name}-rate-limit`,
+          { limitPer5Minutes: settings.rateLimitPer5Minutes, provider: args.usEast1Provider },
+          parent,
+        );
       }
       this.cdn = new CdnDistribution(
         `${name}-cdn`,
@@ -207,12 +238,18 @@ export class ImagePipeline extends pulumi.ComponentResource {
       `${name}-uploads-cors`,
       {
         bucket: this.uploads.bucket.id,
-        corsRules: pageOrigins.apply((origins) => uploadsCorsRules([...new Set([...origins, ...settings.allowedOrigins])])),
+        corsRules: pageOrigins.apply((origins) =>
+          uploadsCorsRules([...new Set([...origins, ...settings.allowedOrigins])]),
+        ),
       },
       parent,
     );
     if (VARIANTS_CORS_RULES.length > 0) {
-      new aws.s3.BucketCorsConfiguration(`${name}-variants-cors`, { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] }, parent);
+      new aws.s3.BucketCorsConfiguration(
+        `${name}-variants-cors`,
+        { bucket: this.variants.bucket.id, corsRules: [...VARIANTS_CORS_RULES] },
+        parent,
+      );
     }
 
     const topic = this.deadLetterAlarm.topic;

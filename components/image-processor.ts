@@ -51,7 +51,11 @@ export class ImageProcessor extends pulumi.ComponentResource {
           ...(args.events ? { eventBusName: args.events.busName } : {}),
         }),
         statements: [
-          { sid: "ReadOriginals", actions: ["s3:GetObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
+          {
+            sid: "ReadOriginals",
+            actions: ["s3:GetObject"],
+            resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)],
+          },
           // Without ListBucket, S3 answers a deleted original with 403 instead of 404, and the processor could not
           // tell "gone" (final: original_missing) from "not allowed" (transient: retried, then the DLQ).
           // Listing is limited to the originals' prefix: the role never learns what else the bucket holds.
@@ -62,15 +66,25 @@ export class ImageProcessor extends pulumi.ComponentResource {
             conditions: { StringLike: { "s3:prefix": [`${args.uploads.prefix}*`] } },
           },
           // An original whose image has no record, or a tombstone (a deleted pending image), is deleted unprocessed.
-          { sid: "DiscardUngrantedOriginals", actions: ["s3:DeleteObject"], resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)] },
-          { sid: "WriteVariants", actions: ["s3:PutObject"], resources: [objectsUnder(args.variants.arn, args.variants.prefix)] },
+          {
+            sid: "DiscardUngrantedOriginals",
+            actions: ["s3:DeleteObject"],
+            resources: [objectsUnder(args.uploads.arn, args.uploads.prefix)],
+          },
+          {
+            sid: "WriteVariants",
+            actions: ["s3:PutObject"],
+            resources: [objectsUnder(args.variants.arn, args.variants.prefix)],
+          },
           { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
           {
             sid: "ConsumeJobs",
             actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             resources: [args.queue.arn],
           },
-          ...(args.events ? [{ sid: "PublishCompletionEvents", actions: ["events:PutEvents"], resources: [args.events.busArn] }] : []),
+          ...(args.events
+            ? [{ sid: "PublishCompletionEvents", actions: ["events:PutEvents"], resources: [args.events.busArn] }]
+            : []),
         ],
       },
       { parent: this },

@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EXPIRES_AT_ATTRIBUTE, FILENAME_INDEX, FILENAME_INDEX_KEYS, OWNER_INDEX, OWNER_INDEX_KEYS } from "../handlers/lib/storage/records.js";
+import {
+  EXPIRES_AT_ATTRIBUTE,
+  FILENAME_INDEX,
+  FILENAME_INDEX_KEYS,
+  OWNER_INDEX,
+  OWNER_INDEX_KEYS,
+} from "../handlers/lib/storage/records.js";
 import { ResourceTypes } from "./resource-types.js";
 
 export interface ImageTableArgs {

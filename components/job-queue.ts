@@ -1,6 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { DLQ_RETENTION_SECONDS, JOBS_QUEUE_LONG_POLL_SECONDS, JOBS_QUEUE_RETENTION_SECONDS } from "../handlers/lib/contract/queue-timing.js";
+import {
+  DLQ_RETENTION_SECONDS,
+  JOBS_QUEUE_LONG_POLL_SECONDS,
+  JOBS_QUEUE_RETENTION_SECONDS,
+} from "../handlers/lib/contract/queue-timing.js";
 import { ResourceTypes } from "./resource-types.js";
 
 export interface JobQueueArgs {

@@ -65,7 +65,11 @@ export class LambdaFunction extends pulumi.ComponentResource {
         role: this.role.id,
         policy: policyDocument([
           ...settings.statements,
-          { sid: "WriteOwnLogs", actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resources: [pulumi.interpolate`${this.logGroup.arn}:*`] },
+          {
+            sid: "WriteOwnLogs",
+            actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources: [pulumi.interpolate`${this.logGroup.arn}:*`],
+          },
         ]),
       },
       parent,

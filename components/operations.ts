@@ -1,7 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE, METRICS_STACK_DIMENSION } from "../handlers/lib/contract/metric-names.js";
+import {
+  METRIC,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  METRICS_STACK_DIMENSION,
+} from "../handlers/lib/contract/metric-names.js";
 import { ResourceTypes } from "./resource-types.js";
 
 const cw = awsx.classic.cloudwatch;
@@ -52,14 +57,32 @@ export class Operations extends pulumi.ComponentResource {
     const sqs = awsx.classic.sqs.metrics;
     const dynamodb = awsx.classic.dynamodb.metrics;
     const url = (metricName: string) =>
-      new cw.Metric({ namespace: "AWS/Lambda", name: metricName, dimensions: { FunctionName: args.api.name }, statistic: "Sum", period: 60 });
+      new cw.Metric({
+        namespace: "AWS/Lambda",
+        name: metricName,
+        dimensions: { FunctionName: args.api.name },
+        statistic: "Sum",
+        period: 60,
+      });
     const own = (metricName: string, statistic: "Sum" | "Average" = "Sum") =>
-      new cw.Metric({ namespace: METRICS_NAMESPACE, name: metricName, dimensions: { service: METRICS_SERVICE, [METRICS_STACK_DIMENSION]: stack }, statistic, period: 60 });
+      new cw.Metric({
+        namespace: METRICS_NAMESPACE,
+        name: metricName,
+        dimensions: { service: METRICS_SERVICE, [METRICS_STACK_DIMENSION]: stack },
+        statistic,
+        period: 60,
+      });
 
     const backlogAge = sqs.approximateAgeOfOldestMessage({ queue: args.queue, statistic: "Maximum", ...minute });
     const processorErrors = lambda.errors({ function: args.processor, statistic: "Sum", ...minute });
     const api5xx = url("Url5xxCount");
-    const alarm = (metric: awsx.classic.cloudwatch.Metric, suffix: string, description: string, threshold: number, periods: { evaluationPeriods: number; datapointsToAlarm: number }) =>
+    const alarm = (
+      metric: awsx.classic.cloudwatch.Metric,
+      suffix: string,
+      description: string,
+      threshold: number,
+      periods: { evaluationPeriods: number; datapointsToAlarm: number },
+    ) =>
       metric.createAlarm(
         `${name}-${suffix}`,
         {
@@ -81,13 +104,23 @@ export class Operations extends pulumi.ComponentResource {
       args.maxBacklogAgeMinutes * 60,
       { evaluationPeriods: 3, datapointsToAlarm: 3 },
     );
-    this.processorErrorsAlarm = alarm(processorErrors, "processor-errors", "The processor function failed (crash, timeout or out of memory).", 0, {
+    this.processorErrorsAlarm = alarm(
+      processorErrors,
+      "processor-errors",
+      "The processor function failed (crash, timeout or out of memory).",
+      0,
+      {
+        evaluationPeriods: 5,
+        datapointsToAlarm: 1,
+      },
+    );
+    this.api5xxAlarm = alarm(api5xx, "api-5xx", "The API answered 5xx: see its logs.", 0, {
       evaluationPeriods: 5,
       datapointsToAlarm: 1,
     });
-    this.api5xxAlarm = alarm(api5xx, "api-5xx", "The API answered 5xx: see its logs.", 0, { evaluationPeriods: 5, datapointsToAlarm: 1 });
 
-    const graph = (title: string, metrics: awsx.classic.cloudwatch.Metric[]) => new cw.LineGraphMetricWidget({ title, metrics, width: 8, height: 6 });
+    const graph = (title: string, metrics: awsx.classic.cloudwatch.Metric[]) =>
+      new cw.LineGraphMetricWidget({ title, metrics, width: 8, height: 6 });
     this.dashboard = new cw.Dashboard(
       name,
       {
@@ -99,7 +132,9 @@ export class Operations extends pulumi.ComponentResource {
               sqs.approximateNumberOfMessagesVisible({ queue: args.queue, statistic: "Maximum", ...minute }),
               backlogAge,
             ]),
-            graph("Dead-letter queue depth", [sqs.approximateNumberOfMessagesVisible({ queue: args.deadLetterQueue, statistic: "Maximum", ...minute })]),
+            graph("Dead-letter queue depth", [
+              sqs.approximateNumberOfMessagesVisible({ queue: args.deadLetterQueue, statistic: "Maximum", ...minute }),
+            ]),
             graph("Images done and failed", [own(METRIC.imagesDone), own(METRIC.imagesFailed)]),
           ),
           new cw.RowWidget(
@@ -112,7 +147,11 @@ export class Operations extends pulumi.ComponentResource {
               lambda.duration({ function: args.processor, ...minute }).withExtendedStatistic(95),
               lambda.concurrentExecutions({ function: args.processor, statistic: "Maximum", ...minute }),
             ]),
-            graph("Processing time (ms) and bytes in/out", [own(METRIC.processingMs, "Average"), own(METRIC.originalBytes), own(METRIC.variantBytes)]),
+            graph("Processing time (ms) and bytes in/out", [
+              own(METRIC.processingMs, "Average"),
+              own(METRIC.originalBytes),
+              own(METRIC.variantBytes),
+            ]),
           ),
           new cw.RowWidget(
             graph("API: requests, 4xx, 5xx", [url("UrlRequestCount"), url("Url4xxCount"), api5xx]),

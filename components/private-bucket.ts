@@ -57,7 +57,11 @@ export class PrivateBucket extends pulumi.ComponentResource {
       { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       parent,
     );
-    new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      parent,
+    );
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       { bucket, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
@@ -82,7 +86,10 @@ export class PrivateBucket extends pulumi.ComponentResource {
   }
 }
 
-export function denyInsecureTransport(bucketArn: pulumi.Input<string>, grants: pulumi.Input<unknown>[] = []): pulumi.Output<string> {
+export function denyInsecureTransport(
+  bucketArn: pulumi.Input<string>,
+  grants: pulumi.Input<unknown>[] = [],
+): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
     Statement: [
@@ -99,7 +106,10 @@ export function denyInsecureTransport(bucketArn: pulumi.Input<string>, grants: p
   });
 }
 
-function lifecycleRules(abortAfterDays: number, expiration: PrivateBucketArgs["expiration"]): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+function lifecycleRules(
+  abortAfterDays: number,
+  expiration: PrivateBucketArgs["expiration"],
+): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
   const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [
     {
       id: "abort-incomplete-multipart-uploads",

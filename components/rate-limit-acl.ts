@@ -28,7 +28,11 @@ export class RateLimitAcl extends pulumi.ComponentResource {
 
   constructor(name: string, args: RateLimitAclArgs, opts?: pulumi.ComponentResourceOptions) {
     super(ResourceTypes.RateLimitAcl, name, {}, opts);
-    const metric = (metricName: string) => ({ cloudwatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName });
+    const metric = (metricName: string) => ({
+      cloudwatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
     this.webAcl = new aws.wafv2.WebAcl(
       name,
       {

@@ -1,7 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { budgetTagNotice } from "./cost-budget.js";
 import { STACK_TAG_KEY } from "./stack-tags.js";
-import { accessWarnings } from "../handlers/lib/config/settings-warnings.js";import { parseSettings, PROJECT_NAME, reservedConcurrencyRequirement, SETTINGS_KEYS, SettingsError, type Settings } from "../handlers/lib/config/settings.js";
+import { accessWarnings } from "../handlers/lib/config/settings-warnings.js";
+import {
+  parseSettings,
+  PROJECT_NAME,
+  reservedConcurrencyRequirement,
+  SETTINGS_KEYS,
+  SettingsError,
+  type Settings,
+} from "../handlers/lib/config/settings.js";
 
 /**
  * Reads the stack's settings (`image-pipeline:<key>` in `Pulumi.<stack>.yaml`) and validates them with the same
@@ -29,7 +37,9 @@ export function stackSettings(
     settings = parseSettings(raw);
   } catch (error) {
     if (error instanceof SettingsError) {
-      throw new pulumi.RunError(`Invalid stack setting ${PROJECT_NAME}:${error.key.split(/[.[]/)[0]}: ${error.message}`);
+      throw new pulumi.RunError(
+        `Invalid stack setting ${PROJECT_NAME}:${error.key.split(/[.[]/)[0]}: ${error.message}`,
+      );
     }
     throw error;
   }
@@ -57,7 +67,10 @@ export const SECRET_KEYS: readonly string[] = ["webhookSecret"];
  * The webhook's header value, `pulumi config set --secret image-pipeline:webhookSecret ...`: required where
  * `events.webhook` is set, undefined elsewhere.
  */
-export function webhookSecret(settings: Settings, config: pulumi.Config = new pulumi.Config(PROJECT_NAME)): pulumi.Output<string> | undefined {
+export function webhookSecret(
+  settings: Settings,
+  config: pulumi.Config = new pulumi.Config(PROJECT_NAME),
+): pulumi.Output<string> | undefined {
   if (!settings.events?.webhook) return undefined;
   const secret = config.getSecret("webhookSecret");
   if (secret === undefined) {
@@ -73,7 +86,12 @@ function rejectUnknownKeys(namespace: string): void {
   const project = pulumi.getProject();
   for (const fullKey of Object.keys(pulumi.runtime.allConfig())) {
     const [ns, key] = fullKey.split(":", 2) as [string, string | undefined];
-    if (ns === project && ns !== namespace && key !== undefined && (SETTINGS_KEYS.includes(key) || SECRET_KEYS.includes(key))) {
+    if (
+      ns === project &&
+      ns !== namespace &&
+      key !== undefined &&
+      (SETTINGS_KEYS.includes(key) || SECRET_KEYS.includes(key))
+    ) {
       throw new pulumi.RunError(
         `Stack setting ${fullKey} is not read: settings live under ${namespace}: whatever the project is called (pulumi config set ${namespace}:${key} ...)`,
       );

@@ -54,7 +54,10 @@ function programConfig(): RawConfig {
  *
  * Only index.ts reads this: components take their providers from their resource options.
  */
-export function stackProviderArgs(stack: string = pulumi.getStack(), config: RawConfig = programConfig()): aws.ProviderArgs {
+export function stackProviderArgs(
+  stack: string = pulumi.getStack(),
+  config: RawConfig = programConfig(),
+): aws.ProviderArgs {
   const args: Record<string, unknown> = {};
   for (const [fullKey, raw] of Object.entries(config.values)) {
     const [namespace, key] = fullKey.split(":", 2) as [string, string | undefined];
@@ -86,6 +89,11 @@ export function taggedProvider(name: string, stack: string = pulumi.getStack(), 
  * The same account settings with only the region changed: for what AWS keeps in one region whatever the stack's
  * (a CloudFront web ACL lives in us-east-1). Same credentials, roles and account guards as the stack's provider.
  */
-export function regionalProvider(name: string, region: string, stack: string = pulumi.getStack(), config?: RawConfig): aws.Provider {
+export function regionalProvider(
+  name: string,
+  region: string,
+  stack: string = pulumi.getStack(),
+  config?: RawConfig,
+): aws.Provider {
   return new aws.Provider(name, { ...stackProviderArgs(stack, config), region });
 }

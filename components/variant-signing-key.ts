@@ -37,10 +37,13 @@ export class VariantSigningKey extends pulumi.ComponentResource {
     const parent = { parent: this };
     const generations = args.generations ?? ["1"];
     if (generations.length === 0 || generations.length > 2 || new Set(generations).size !== generations.length) {
-      throw new Error(`${name}: generations is one key, or two while rotating (received ${JSON.stringify(generations)})`);
+      throw new Error(
+        `${name}: generations is one key, or two while rotating (received ${JSON.stringify(generations)})`,
+      );
     }
     for (const generation of generations) {
-      if (!/^[a-z0-9-]{1,16}$/.test(generation)) throw new Error(`${name}: generation ${JSON.stringify(generation)} is not 1-16 of a-z, 0-9, -`);
+      if (!/^[a-z0-9-]{1,16}$/.test(generation))
+        throw new Error(`${name}: generation ${JSON.stringify(generation)} is not 1-16 of a-z, 0-9, -`);
     }
 
     this.keys = generations.map((generation) => {
@@ -54,7 +57,10 @@ export class VariantSigningKey extends pulumi.ComponentResource {
     });
     this.keyGroup = new aws.cloudfront.KeyGroup(
       `${name}-group`,
-      { items: this.keys.map((key) => key.publicKey.id), comment: "Keys whose signed URLs the variants behaviour accepts" },
+      {
+        items: this.keys.map((key) => key.publicKey.id),
+        comment: "Keys whose signed URLs the variants behaviour accepts",
+      },
       parent,
     );
 
@@ -66,7 +72,9 @@ export class VariantSigningKey extends pulumi.ComponentResource {
       {
         type: "SecureString",
         description: "The private key variant URLs are signed with; readable by the API's role only",
-        value: pulumi.secret(pulumi.jsonStringify({ keyPairId: signing.publicKey.id, privateKey: signing.privateKey.privateKeyPem })),
+        value: pulumi.secret(
+          pulumi.jsonStringify({ keyPairId: signing.publicKey.id, privateKey: signing.privateKey.privateKeyPem }),
+        ),
       },
       parent,
     );

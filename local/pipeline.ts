@@ -11,7 +11,12 @@ import { createDocumentClient, createS3Client, createSqsClient } from "../handle
 import { imageEngineFor } from "../handlers/lib/image/engine.js";
 import { UPLOADS_PREFIX } from "../handlers/lib/storage/keys.js";
 import type { RecordStore } from "../handlers/lib/storage/records.js";
-import { DEFAULT_WEBHOOK_HEADER, parseSettings, signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
+import {
+  DEFAULT_WEBHOOK_HEADER,
+  parseSettings,
+  signsVariantUrls,
+  type Settings,
+} from "../handlers/lib/config/settings.js";
 import { OWNER_INDEX } from "../handlers/lib/storage/records.js";
 import { createProcessor } from "../handlers/processor/processor.js";
 import { lockDataDir, prepareDataDir, type DataDirLayout } from "./state/data-dir.js";
@@ -116,8 +121,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const lock = await lockDataDir(layout);
     cleanups.push(() => lock.release());
     const since = lock.crashedRunStartedAt;
-    if (since) log(`DATA_DIR ${layout.root} was not stopped cleanly: checking the objects stored since ${since.toISOString()} against their MD5`);
-    for (const line of await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, ...(since ? { verifyContentSince: since } : {}) })) log(line);
+    if (since)
+      log(
+        `DATA_DIR ${layout.root} was not stopped cleanly: checking the objects stored since ${since.toISOString()} against their MD5`,
+      );
+    for (const line of await recoverS3Store({
+      root: layout.s3,
+      pendingDir: layout.s3Pending,
+      ...(since ? { verifyContentSince: since } : {}),
+    }))
+      log(line);
     await checkStandInStores(layout);
     const issuer = options.devAuth ? await devIssuer(layout.root) : undefined;
     if (issuer) settings = { ...settings, auth: parseSettings({ auth: devAuthSetting(http.url) }).auth! };
@@ -137,7 +150,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const dynamodb = new DynamoDBClient({
       endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
       region,
-      credentials: { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
+      credentials: {
+        accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
     });
     const records: RecordStore = { client: createDocumentClient(env), tableName: "" };
     cleanups.push(async () => {
@@ -152,24 +168,43 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const queues = await ensureQueues(sqs, names, settings);
     const indexes = await ensureImageTable(dynamodb, names.tableName);
     if (settings.auth && !indexes.includes(OWNER_INDEX)) {
-      throw new Error(`the image table in ${layout.dynamodb} was made before token mode existed and has no ${OWNER_INDEX} index (the local DynamoDB cannot add one); use a new DATA_DIR for token mode`);
+      throw new Error(
+        `the image table in ${layout.dynamodb} was made before token mode existed and has no ${OWNER_INDEX} index (the local DynamoDB cannot add one); use a new DATA_DIR for token mode`,
+      );
     }
     // Completion events where the stack has them (the dev stack does), or where a webhook is asked for.
     let events: LocalEvents | undefined;
     if (settings.events || options.webhook) {
       const headerName = settings.events?.webhook?.headerName ?? DEFAULT_WEBHOOK_HEADER;
-      const webhook = options.webhook ? { url: options.webhook, headerName, secret: await localWebhookSecret(layout.root) } : undefined;
-      events = await startLocalEvents({ root: layout.root, region, log, ...(webhook ? { webhook } : {}), ...(options.webhookRetry ? { retry: options.webhookRetry } : {}) });
+      const webhook = options.webhook
+        ? { url: options.webhook, headerName, secret: await localWebhookSecret(layout.root) }
+        : undefined;
+      events = await startLocalEvents({
+        root: layout.root,
+        region,
+        log,
+        ...(webhook ? { webhook } : {}),
+        ...(options.webhookRetry ? { retry: options.webhookRetry } : {}),
+      });
       const started = events;
       cleanups.push(() => started.stop());
-      if (webhook) log(`webhook: events are POSTed to ${webhook.url} with header ${headerName} (its value: WEBHOOK_SECRET, else DATA_DIR/webhook-secret)`);
+      if (webhook)
+        log(
+          `webhook: events are POSTed to ${webhook.url} with header ${headerName} (its value: WEBHOOK_SECRET, else DATA_DIR/webhook-secret)`,
+        );
     }
     const stopSweeper = startGrantSweeper({ records, intervalMs: options.grantSweepIntervalMs ?? 10 * 60_000, log });
     cleanups.push(async () => stopSweeper());
 
     const forwarder = await createNotificationForwarder({
       sqs,
-      target: { bucket: names.uploadsBucket, prefix: UPLOADS_PREFIX, queueUrl: queues.queueUrl, queueArn: queues.queueArn, region },
+      target: {
+        bucket: names.uploadsBucket,
+        prefix: UPLOADS_PREFIX,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        region,
+      },
       stateDir: layout.notifications,
       log,
     });
@@ -209,10 +244,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       batchSize: settings.processor.batchSize,
       batchWindowSeconds: settings.processor.batchWindowSeconds,
       maxConcurrency: settings.processor.maxConcurrency,
-      function: { name: `${names.queueName}-processor`, timeoutSeconds: settings.processor.timeoutSeconds, memoryMb: settings.processor.memoryMb },
+      function: {
+        name: `${names.queueName}-processor`,
+        timeoutSeconds: settings.processor.timeoutSeconds,
+        memoryMb: settings.processor.memoryMb,
+      },
       handler: faults.wrapHandler(processor as BatchHandler),
       log,
-      deadLetter: { maxReceiveCount: settings.queue.maxReceiveCount, listCommand: `npm run dlq -- list --local --data-dir ${options.dataDir}` },
+      deadLetter: {
+        maxReceiveCount: settings.queue.maxReceiveCount,
+        listCommand: `npm run dlq -- list --local --data-dir ${options.dataDir}`,
+      },
       paused: faults.current.processorPaused ?? false,
     });
 
@@ -229,18 +271,28 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         warn: (message, attributes) => log(`api warning: ${message} ${JSON.stringify(attributes)}`),
       },
       // No CloudFront here: the runtime's own origin plays the distribution's (no secret to check, no edge cache).
-      ...(settings.delivery === "cdn" ? { cdn: { publicOrigin: http.url, ...(signing ? { signingKey: async () => signing } : {}) } } : {}),
+      ...(settings.delivery === "cdn"
+        ? { cdn: { publicOrigin: http.url, ...(signing ? { signingKey: async () => signing } : {}) } }
+        : {}),
     });
     const edge =
       settings.delivery === "cdn"
-        ? createVariantOrigin(s3, names.variantsBucket, signing ? { signedUrls: { publicKeys: { [signing.keyPairId]: signing.publicKey } } } : {})
+        ? createVariantOrigin(
+            s3,
+            names.variantsBucket,
+            signing ? { signedUrls: { publicKeys: { [signing.keyPairId]: signing.publicKey } } } : {},
+          )
         : undefined;
-    http.attach(api, { ...apiCorsPolicy(settings), allowOrigins: origins }, {
-      documents: issuer ? { [JWKS_PATH]: issuer.jwks } : {},
-      ...(edge ? { edge } : {}),
-      // Behind the CDN, Lambda refuses a POST or PUT whose x-amz-content-sha256 is not its body's (OAC signs with it).
-      payloadHashRequired: settings.delivery === "cdn",
-    });
+    http.attach(
+      api,
+      { ...apiCorsPolicy(settings), allowOrigins: origins },
+      {
+        documents: issuer ? { [JWKS_PATH]: issuer.jwks } : {},
+        ...(edge ? { edge } : {}),
+        // Behind the CDN, Lambda refuses a POST or PUT whose x-amz-content-sha256 is not its body's (OAC signs with it).
+        payloadHashRequired: settings.delivery === "cdn",
+      },
+    );
     const resourceNamesOut = {
       uploadsBucket: names.uploadsBucket,
       variantsBucket: names.variantsBucket,
@@ -249,7 +301,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       tableName: names.tableName,
     };
     // Other processes (npm run dlq -- --local) find the stand-ins here, and whether the runtime runs.
-    cleanups.push(await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }));
+    cleanups.push(
+      await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }),
+    );
     if (issuer) {
       log(`token mode: issuer ${issuer.issuer}, audience ${issuer.audience}, keys at ${http.url}${JWKS_PATH}`);
       log(`  a token for a user: npm run token -- --sub alice --data-dir ${options.dataDir}`);

@@ -6,7 +6,11 @@
 import { access } from "node:fs/promises";
 import { devIssuer, devSigningKeyPath } from "../local/auth/dev-issuer.js";
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 import { parseTokenArgs, TOKEN_USAGE, TokenUsageError } from "./token/args.js";
 
 async function main(argv: string[]): Promise<number> {

@@ -31,7 +31,11 @@ function usageError(message: string): never {
 function parseOptions(argv: string[]): { out: string } | undefined {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, options: { out: { type: "string" }, help: { type: "boolean", short: "h" } }, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }));
   } catch (error) {
     usageError((error as Error).message);
   }
@@ -54,7 +58,13 @@ async function main(): Promise<void> {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     await page.goto(pipeline.url);
@@ -62,13 +72,23 @@ async function main(): Promise<void> {
     await page.setInputFiles("#file-input", [
       { name: "beach.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 1600, height: 1200, seed: 3 }) },
       { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not an image\n") },
-      { name: "mountain.png", mimeType: "image/png", buffer: await makePhoto({ width: 1200, height: 1600, format: "png", seed: 7 }) },
+      {
+        name: "mountain.png",
+        mimeType: "image/png",
+        buffer: await makePhoto({ width: 1200, height: 1600, format: "png", seed: 7 }),
+      },
     ]);
     for (const name of ["beach.jpg", "mountain.png"]) {
-      await page.locator(`#gallery > li[data-filename="${name}"][data-status="done"] .preview-image:not([hidden])`).waitFor({ timeout: 60_000 });
+      await page
+        .locator(`#gallery > li[data-filename="${name}"][data-status="done"] .preview-image:not([hidden])`)
+        .waitFor({ timeout: 60_000 });
     }
     // Each preview has chosen its srcset candidate and finished loading, so the picture shows no half-drawn image.
-    await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>("#gallery .preview-image")).every((i) => i.complete && i.naturalWidth > 0));
+    await page.waitForFunction(() =>
+      Array.from(document.querySelectorAll<HTMLImageElement>("#gallery .preview-image")).every(
+        (i) => i.complete && i.naturalWidth > 0,
+      ),
+    );
     await page.screenshot({ path: options.out, fullPage: true });
     console.log(`wrote ${options.out}`);
   } finally {

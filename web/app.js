@@ -119,20 +119,25 @@ async function follow(card, id) {
   try {
     const options = pollOptionsFor(config);
     const minutes = Math.round(options.giveUpAfterMs / 60_000);
-    const result = await pollImage(id, (image, elapsedMs) => {
-      card.showImage(image);
-      const retrying = elapsedMs > RETRYING_AFTER_MS && (image.status === "pending" || image.status === "processing");
-      if (retrying) card.showRetrying(minutes);
-      if (retrying && lastStatus !== "retrying") {
-        lastStatus = "retrying";
-        announce(`${card.filename} is taking longer than usual; the pipeline is retrying it.`);
-      }
-      if (retrying || image.status === lastStatus) return;
-      lastStatus = image.status;
-      if (image.status === "processing") announce(`${card.filename}: processing.`);
-      if (image.status === "done") announce(`${card.filename} is ready in ${image.variants.length} sizes.`);
-      if (image.status === "failed") announce(`${card.filename} could not be processed. ${card.part("failure").textContent}`);
-    }, options);
+    const result = await pollImage(
+      id,
+      (image, elapsedMs) => {
+        card.showImage(image);
+        const retrying = elapsedMs > RETRYING_AFTER_MS && (image.status === "pending" || image.status === "processing");
+        if (retrying) card.showRetrying(minutes);
+        if (retrying && lastStatus !== "retrying") {
+          lastStatus = "retrying";
+          announce(`${card.filename} is taking longer than usual; the pipeline is retrying it.`);
+        }
+        if (retrying || image.status === lastStatus) return;
+        lastStatus = image.status;
+        if (image.status === "processing") announce(`${card.filename}: processing.`);
+        if (image.status === "done") announce(`${card.filename} is ready in ${image.variants.length} sizes.`);
+        if (image.status === "failed")
+          announce(`${card.filename} could not be processed. ${card.part("failure").textContent}`);
+      },
+      options,
+    );
     if (result.outcome === "gave-up") {
       card.showGaveUp(minutes);
       announce(`${card.filename} is still processing after ${minutes} minutes; the page stopped checking.`);
@@ -291,7 +296,9 @@ async function signIn(token) {
   } catch (error) {
     useToken(undefined);
     forgetToken();
-    showSignIn(error.status === 401 ? `That token was not accepted: ${error.message}.` : `Signing in failed. ${error.message}`);
+    showSignIn(
+      error.status === 401 ? `That token was not accepted: ${error.message}.` : `Signing in failed. ${error.message}`,
+    );
     return;
   }
   saveToken(token);
@@ -320,7 +327,8 @@ function signOut() {
 function enterTokenMode() {
   tokenMode = true;
   ui.galleryHeading.textContent = "Your images";
-  ui.galleryEmpty.textContent = "Images you upload appear here, with every size the pipeline makes, on any device you sign in on.";
+  ui.galleryEmpty.textContent =
+    "Images you upload appear here, with every size the pipeline makes, on any device you sign in on.";
   ui.signInForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const token = ui.tokenInput.value.trim();

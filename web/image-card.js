@@ -85,13 +85,19 @@ export class ImageCard {
     else if (image.status === "failed") this.#showFailed(image);
     else {
       this.#hideProblems();
-      this.#setStatus(image.status, image.status === "pending" ? "Uploaded; waiting for the processor…" : "Making the sizes…");
+      this.#setStatus(
+        image.status,
+        image.status === "pending" ? "Uploaded; waiting for the processor…" : "Making the sizes…",
+      );
     }
   }
 
   /** Not settled long after a first attempt would have: the pipeline is retrying it, for up to `minutes` in all. */
   showRetrying(minutes) {
-    this.#setStatus("retrying", `Taking longer than usual: the pipeline is retrying it (for up to ${minutes} minutes in all); the page keeps checking.`);
+    this.#setStatus(
+      "retrying",
+      `Taking longer than usual: the pipeline is retrying it (for up to ${minutes} minutes in all); the page keeps checking.`,
+    );
   }
 
   showGaveUp(minutes) {
@@ -167,7 +173,8 @@ export class ImageCard {
         const cell = document.createElement(index === 0 ? "th" : "td");
         if (index === 0) cell.scope = "row";
         if (index >= 3) cell.className = "text-end text-nowrap";
-        if (index === 4 && saving !== undefined) cell.classList.add(saving >= 0 ? "text-success" : "text-warning-emphasis");
+        if (index === 4 && saving !== undefined)
+          cell.classList.add(saving >= 0 ? "text-success" : "text-warning-emphasis");
         cell.textContent = text;
         row.append(cell);
       });
@@ -184,7 +191,9 @@ export class ImageCard {
       row.append(linkCell);
       return row;
     });
-    this.part("variants").querySelector("tbody").replaceChildren(...rows);
+    this.part("variants")
+      .querySelector("tbody")
+      .replaceChildren(...rows);
   }
 
   #setStatus(status, text) {

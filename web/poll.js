@@ -14,7 +14,11 @@ export const RETRYING_AFTER_MS = POLL_DEFAULTS.giveUpAfterMs;
 export function pollOptionsFor(config) {
   const windowMs = (config?.processing?.retryWindowSeconds ?? 0) * 1000;
   const giveUpAfterMs = Math.max(POLL_DEFAULTS.giveUpAfterMs, windowMs + 60_000);
-  return { ...POLL_DEFAULTS, giveUpAfterMs, maxDelayMs: giveUpAfterMs > POLL_DEFAULTS.giveUpAfterMs ? 15_000 : POLL_DEFAULTS.maxDelayMs };
+  return {
+    ...POLL_DEFAULTS,
+    giveUpAfterMs,
+    maxDelayMs: giveUpAfterMs > POLL_DEFAULTS.giveUpAfterMs ? 15_000 : POLL_DEFAULTS.maxDelayMs,
+  };
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,7 +4,10 @@ import { build } from "esbuild";
  * Bundles one handler entry point into a single ES module for Lambda's Node runtime. Packages with native
  * binaries (sharp) stay external and are shipped in the package's node_modules instead.
  */
-export async function bundleHandler(entryPoint: string, options: { external?: string[]; absWorkingDir: string }): Promise<Buffer> {
+export async function bundleHandler(
+  entryPoint: string,
+  options: { external?: string[]; absWorkingDir: string },
+): Promise<Buffer> {
   const result = await build({
     entryPoints: [entryPoint],
     absWorkingDir: options.absWorkingDir,
@@ -19,11 +22,14 @@ export async function bundleHandler(entryPoint: string, options: { external?: st
     keepNames: true,
     legalComments: "none",
     // Some CommonJS dependencies call require() for Node built-ins; an ES module has no require of its own.
-    banner: { js: 'import { createRequire as __pipelineCreateRequire } from "node:module"; const require = __pipelineCreateRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __pipelineCreateRequire } from "node:module"; const require = __pipelineCreateRequire(import.meta.url);',
+    },
     write: false,
     logLevel: "silent",
   });
   const [output] = result.outputFiles;
-  if (!output || result.outputFiles.length !== 1) throw new Error(`esbuild produced ${result.outputFiles.length} files for ${entryPoint}`);
+  if (!output || result.outputFiles.length !== 1)
+    throw new Error(`esbuild produced ${result.outputFiles.length} files for ${entryPoint}`);
   return Buffer.from(output.contents);
 }

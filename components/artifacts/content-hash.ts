@@ -46,7 +46,10 @@ export async function contentHash(root: string, paths: string[], values: string[
         throw error;
       }
       // Named with forward slashes, so that Windows hashes the same as Linux and macOS.
-      hash.update(`file:${relative(root, file).split(sep).join("/")}\0`).update(body).update("\0");
+      hash
+        .update(`file:${relative(root, file).split(sep).join("/")}\0`)
+        .update(body)
+        .update("\0");
     }
   }
   return hash.digest("hex").slice(0, 16);

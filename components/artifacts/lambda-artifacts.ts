@@ -54,17 +54,31 @@ export async function buildLambdaArtifacts(options: BuildOptions): Promise<Lambd
   }
   const cpu = npmCpu(options.architecture);
 
-  const apiHash = await contentHash(root, [...COMMON_INPUTS, "web", "client", "node_modules/bootstrap/package.json"], [BUILDER_VERSION]);
-  const processorHash = await contentHash(root, [...COMMON_INPUTS, "node_modules/libheif-js/package.json"], [BUILDER_VERSION, cpu, sharpLock.hash]);
+  const apiHash = await contentHash(
+    root,
+    [...COMMON_INPUTS, "web", "client", "node_modules/bootstrap/package.json"],
+    [BUILDER_VERSION],
+  );
+  const processorHash = await contentHash(
+    root,
+    [...COMMON_INPUTS, "node_modules/libheif-js/package.json"],
+    [BUILDER_VERSION, cpu, sharpLock.hash],
+  );
   const api = join(outDir, `api-${apiHash}.zip`);
   const processor = join(outDir, `processor-linux-${cpu}-${processorHash}.zip`);
 
   await Promise.all([
     cached(api, log, async () => {
-      const entries: ZipEntry[] = [{ name: "api.mjs", source: await bundleHandler("handlers/api.ts", { absWorkingDir: root }) }];
+      const entries: ZipEntry[] = [
+        { name: "api.mjs", source: await bundleHandler("handlers/api.ts", { absWorkingDir: root }) },
+      ];
       entries.push(...(await treeEntries(join(root, "web"), "web")));
-      entries.push(...(await treeEntries(join(root, "node_modules", "bootstrap", "dist"), `web/${BOOTSTRAP_DIR_IN_WEB}`)));
-      entries.push(...(await treeEntries(join(root, "client"), `web/${CLIENT_DIR_IN_WEB}`, (path) => !path.endsWith(".js"))));
+      entries.push(
+        ...(await treeEntries(join(root, "node_modules", "bootstrap", "dist"), `web/${BOOTSTRAP_DIR_IN_WEB}`)),
+      );
+      entries.push(
+        ...(await treeEntries(join(root, "client"), `web/${CLIENT_DIR_IN_WEB}`, (path) => !path.endsWith(".js"))),
+      );
       await writeZip(api, entries);
       await removeStale(outDir, "api-", api);
     }),
@@ -104,10 +118,19 @@ async function cached(path: string, log: (line: string) => void, build: () => Pr
  * .wasm it reads (one file serves x86_64 and arm64 alike), with the package's manifest and licences (LGPL-3.0).
  * Its two other builds (asm.js, and the glue with the .wasm inlined as base64) are never loaded.
  */
-export const LIBHEIF_FILES = ["package.json", "LICENSE", "libheif-wasm/LICENSE", "libheif-wasm/libheif.js", "libheif-wasm/libheif.wasm"];
+export const LIBHEIF_FILES = [
+  "package.json",
+  "LICENSE",
+  "libheif-wasm/LICENSE",
+  "libheif-wasm/libheif.js",
+  "libheif-wasm/libheif.wasm",
+];
 
 function libheifEntries(root: string): ZipEntry[] {
-  return LIBHEIF_FILES.map((file) => ({ name: `node_modules/libheif-js/${file}`, source: { file: join(root, "node_modules", "libheif-js", file) } }));
+  return LIBHEIF_FILES.map((file) => ({
+    name: `node_modules/libheif-js/${file}`,
+    source: { file: join(root, "node_modules", "libheif-js", file) },
+  }));
 }
 
 /** What Lambda never loads, left out of the package: npm's bookkeeping and sharp's C++ sources. */

@@ -38,7 +38,9 @@ export function npmInvocation(host: NpmHost): NpmInvocation {
   ];
   const cli = candidates.find((path) => host.exists(path));
   if (cli) return { file: host.execPath, args: [cli], shell: false };
-  return host.platform === "win32" ? { file: "npm.cmd", args: [], shell: true } : { file: "npm", args: [], shell: false };
+  return host.platform === "win32"
+    ? { file: "npm.cmd", args: [], shell: true }
+    : { file: "npm", args: [], shell: false };
 }
 
 /** This process's host. */
@@ -57,6 +59,8 @@ export async function runNpm(args: string[], cwd: string, host: NpmHost = curren
     await run(npm.file, [...npm.args, ...args], { cwd, shell: npm.shell, maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
-    throw new Error(`npm ${args.join(" ")} failed in ${cwd}${stderr ? `:\n${stderr}` : `: ${(error as Error).message}`}`);
+    throw new Error(
+      `npm ${args.join(" ")} failed in ${cwd}${stderr ? `:\n${stderr}` : `: ${(error as Error).message}`}`,
+    );
   }
 }

@@ -19,7 +19,9 @@ export function npmCpu(architecture: Architecture): "arm64" | "x64" {
 
 /** The sharp version the project has installed (and the handlers were tested with). */
 export async function projectSharpVersion(projectRoot: string): Promise<string> {
-  const manifest = JSON.parse(await readFile(join(projectRoot, "node_modules", "sharp", "package.json"), "utf8")) as { version: string };
+  const manifest = JSON.parse(await readFile(join(projectRoot, "node_modules", "sharp", "package.json"), "utf8")) as {
+    version: string;
+  };
   return manifest.version;
 }
 
@@ -32,7 +34,9 @@ export interface SharpLock {
 
 /** Reads the committed lockfile of `packageDir` (default SHARP_PACKAGE_DIR). */
 export async function readSharpLock(packageDir: string = SHARP_PACKAGE_DIR): Promise<SharpLock> {
-  const [manifest, lock] = await Promise.all(["package.json", "package-lock.json"].map((name) => readFile(join(packageDir, name))));
+  const [manifest, lock] = await Promise.all(
+    ["package.json", "package-lock.json"].map((name) => readFile(join(packageDir, name))),
+  );
   const parsed = JSON.parse(lock!.toString("utf8")) as { packages?: Record<string, { version?: string }> };
   const version = parsed.packages?.["node_modules/sharp"]?.version;
   if (!version) throw new Error(`${join(packageDir, "package-lock.json")} pins no sharp`);
@@ -46,7 +50,11 @@ export async function readSharpLock(packageDir: string = SHARP_PACKAGE_DIR): Pro
  * once per lockfile and architecture; needs only the npm registry (or npm's cache). The install goes to a
  * temporary folder renamed into place, so an interrupted install is never mistaken for a complete one.
  */
-export async function sharpModules(options: { cacheRoot: string; architecture: Architecture; packageDir?: string }): Promise<string> {
+export async function sharpModules(options: {
+  cacheRoot: string;
+  architecture: Architecture;
+  packageDir?: string;
+}): Promise<string> {
   const packageDir = options.packageDir ?? SHARP_PACKAGE_DIR;
   const lock = await readSharpLock(packageDir);
   const cpu = npmCpu(options.architecture);
@@ -58,7 +66,8 @@ export async function sharpModules(options: { cacheRoot: string; architecture: A
   await rm(temporary, { recursive: true, force: true });
   await mkdir(temporary, { recursive: true });
   try {
-    for (const name of ["package.json", "package-lock.json"]) await copyFile(join(packageDir, name), join(temporary, name));
+    for (const name of ["package.json", "package-lock.json"])
+      await copyFile(join(packageDir, name), join(temporary, name));
     await install(temporary, cpu, lock.version);
   } catch (error) {
     await rm(temporary, { recursive: true, force: true });
@@ -79,7 +88,10 @@ export async function sharpModules(options: { cacheRoot: string; architecture: A
 async function install(prefix: string, cpu: string, version: string): Promise<void> {
   // npm ci refuses a lockfile that does not match package.json, and installs exactly what the lockfile names:
   // of the optional per-platform packages, those of the --os/--cpu/--libc given, whatever this host is.
-  await runNpm(["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--os=linux", `--cpu=${cpu}`, "--libc=glibc"], prefix);
+  await runNpm(
+    ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--os=linux", `--cpu=${cpu}`, "--libc=glibc"],
+    prefix,
+  );
   // npm skips an optional dependency it cannot fetch without failing: check that the binaries arrived.
   for (const pkg of [`sharp-linux-${cpu}`, `sharp-libvips-linux-${cpu}`]) {
     const lib = join(prefix, "node_modules", "@img", pkg, "lib");

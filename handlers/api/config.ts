@@ -16,9 +16,14 @@ export function publicConfig(settings: ApiRuntimeSettings): PublicConfig {
   const config: PublicConfig = {
     maxUploadBytes: settings.maxUploadBytes,
     acceptedTypes: [...ACCEPTED_CONTENT_TYPES],
-    variants: settings.variants.map((v) => (v.height === undefined ? { name: v.name, width: v.width, format: v.format } : { name: v.name, width: v.width, height: v.height, format: v.format })),
+    variants: settings.variants.map((v) =>
+      v.height === undefined
+        ? { name: v.name, width: v.width, format: v.format }
+        : { name: v.name, width: v.width, height: v.height, format: v.format },
+    ),
   };
   if (settings.auth) config.auth = { issuer: settings.auth.issuer, audience: settings.auth.audience };
-  if (settings.processingWindowSeconds !== undefined) config.processing = { retryWindowSeconds: settings.processingWindowSeconds };
+  if (settings.processingWindowSeconds !== undefined)
+    config.processing = { retryWindowSeconds: settings.processingWindowSeconds };
   return config;
 }

@@ -17,8 +17,14 @@ export async function pageContentSecurityPolicy(
 ): Promise<string> {
   const upload = await createPresignedPost(s3, { Bucket: buckets.uploads, Key: "uploads/csp", Expires: 60 });
   const download =
-    delivery === "cdn" ? undefined : await getSignedUrl(s3, new GetObjectCommand({ Bucket: buckets.variants, Key: "variants/csp" }), { expiresIn: 60 });
-  const s3Origins = [...new Set([new URL(upload.url).origin, ...(download ? [new URL(download).origin] : [])])].join(" ");
+    delivery === "cdn"
+      ? undefined
+      : await getSignedUrl(s3, new GetObjectCommand({ Bucket: buckets.variants, Key: "variants/csp" }), {
+          expiresIn: 60,
+        });
+  const s3Origins = [...new Set([new URL(upload.url).origin, ...(download ? [new URL(download).origin] : [])])].join(
+    " ",
+  );
   return [
     "default-src 'none'",
     "script-src 'self'",

@@ -2,7 +2,15 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { viewerAuthorization } from "./delivery.js";
 import { withDefaults, type ApiDeps } from "./api-context.js";
 import { requestFromEvent, type ApiRequest } from "./request.js";
-import { echo, errorResponse, HSTS_HEADER, HttpError, SECURITY_HEADERS, type ApiResponse, type ErrorStyle } from "./responses.js";
+import {
+  echo,
+  errorResponse,
+  HSTS_HEADER,
+  HttpError,
+  SECURITY_HEADERS,
+  type ApiResponse,
+  type ErrorStyle,
+} from "./responses.js";
 import { ROUTES, type Route } from "./routes.js";
 import { pageContentSecurityPolicy } from "./content-security-policy.js";
 import { createStaticFiles } from "./static-files.js";
@@ -28,7 +36,11 @@ export function createApi(deps: ApiDeps): ApiHandler {
   async function serveFile(path: string): Promise<ApiResponse | undefined> {
     const file = await staticFiles.serve(path);
     if (file?.headers["content-type"]?.startsWith("text/html")) {
-      contentSecurityPolicy ??= pageContentSecurityPolicy(ctx.s3, { uploads: ctx.uploadsBucket, variants: ctx.variantsBucket }, ctx.settings.delivery);
+      contentSecurityPolicy ??= pageContentSecurityPolicy(
+        ctx.s3,
+        { uploads: ctx.uploadsBucket, variants: ctx.variantsBucket },
+        ctx.settings.delivery,
+      );
       file.headers["content-security-policy"] = await contentSecurityPolicy.catch((error: unknown) => {
         contentSecurityPolicy = undefined; // signing failed (no credentials yet?): try again on the next request
         throw error;
@@ -40,7 +52,9 @@ export function createApi(deps: ApiDeps): ApiHandler {
   // The original project's routes exist only where legacyApi is on and never in token mode (they name images by
   // filename, which no owner can scope); the list and delete routes only in token mode. Elsewhere: unknown (404).
   const tokenMode = ctx.settings.auth !== undefined;
-  const servedRoutes = ROUTES.filter((route) => (route.legacy ? ctx.settings.legacyApi && !tokenMode : !route.tokenOnly || tokenMode));
+  const servedRoutes = ROUTES.filter((route) =>
+    route.legacy ? ctx.settings.legacyApi && !tokenMode : !route.tokenOnly || tokenMode,
+  );
   const verifyToken = ctx.settings.auth ? createTokenVerifier(ctx.settings.auth) : undefined;
 
   async function dispatch(request: ApiRequest): Promise<ApiResponse> {
@@ -51,37 +65,72 @@ export function createApi(deps: ApiDeps): ApiHandler {
     }
     if (candidates.length === 0) {
       const file = request.method === "GET" ? await guarded(request, "api", () => serveFile(request.path)) : undefined;
-      return file ?? errorResponse(new HttpError("not_found", `No route for ${request.method} ${echo(request.path)}`), "api");
+      return (
+        file ?? errorResponse(new HttpError("not_found", `No route for ${request.method} ${echo(request.path)}`), "api")
+      );
     }
     const routes = candidates.map((c) => c.route);
     if (request.method === "OPTIONS") return { statusCode: 204, headers: allowHeader(routes) };
     const chosen = candidates.find((c) => c.route.method === request.method);
     const style = (chosen ?? candidates[0]!).route.errorStyle;
     if (!chosen) {
-      return errorResponse(new HttpError("method_not_allowed", `${request.method} is not allowed on ${echo(request.path)}`, allowHeader(routes)), style);
+      return errorResponse(
+        new HttpError(
+          "method_not_allowed",
+          `${request.method} is not allowed on ${echo(request.path)}`,
+          allowHeader(routes),
+        ),
+        style,
+      );
     }
     if (request.body.length > MAX_BODY_BYTES) {
-      return errorResponse(new HttpError("payload_too_large", `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`), style);
+      return errorResponse(
+        new HttpError(
+          "payload_too_large",
+          `The request body is ${request.body.length} bytes; at most ${MAX_BODY_BYTES} bytes are accepted`,
+        ),
+        style,
+      );
     }
     return guarded(request, style, async () => {
-      const caller = verifyToken && !chosen.route.public ? await verifyToken(viewerAuthorization(ctx, request)) : undefined;
+      const caller =
+        verifyToken && !chosen.route.public ? await verifyToken(viewerAuthorization(ctx, request)) : undefined;
       return chosen.route.handle(ctx, request, chosen.params, caller);
     });
   }
 
   /** Refusals render in the route's error style; anything else is a logged 500, never an escaped exception. */
-  async function guarded<T extends ApiResponse | undefined>(request: ApiRequest, style: ErrorStyle, work: () => Promise<T>): Promise<T | ApiResponse> {
+  async function guarded<T extends ApiResponse | undefined>(
+    request: ApiRequest,
+    style: ErrorStyle,
+    work: () => Promise<T>,
+  ): Promise<T | ApiResponse> {
     try {
       return await work();
     } catch (error) {
       if (error instanceof HttpError) {
         // A refusal that is the service's fault (the token issuer unreachable) is worth an operator's look.
-        if (error.status >= 500) ctx.logger.error("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
+        if (error.status >= 500)
+          ctx.logger.error("Request refused", {
+            method: request.method,
+            path: request.path,
+            status: error.status,
+            code: error.code,
+            cause: String(error.cause),
+          });
         // A client's refusal with a reason the client is not told: a warning, never an error (the 5xx alarm).
-        else if (error.cause !== undefined) ctx.logger.warn?.("Request refused", { method: request.method, path: request.path, status: error.status, code: error.code, cause: String(error.cause) });
+        else if (error.cause !== undefined)
+          ctx.logger.warn?.("Request refused", {
+            method: request.method,
+            path: request.path,
+            status: error.status,
+            code: error.code,
+            cause: String(error.cause),
+          });
         return errorResponse(error, style);
       }
-      const cause = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
+      const cause =
+        error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
       ctx.logger.error("Request failed", { method: request.method, path: request.path, error: cause });
       return errorResponse(new HttpError("internal_error", "The request failed; try again"), style);
     }
@@ -96,4 +145,3 @@ export function createApi(deps: ApiDeps): ApiHandler {
     return response;
   };
 }
-

@@ -12,7 +12,8 @@ import { signingKeyFromParameter } from "./variant-signing.js";
  * variable is named). Called once per container, at module scope.
  */
 export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandler {
-  const { settings, uploadsBucket, variantsBucket, tableName, webRoot, variantSigningKeyParameter } = readApiEnvironment(env);
+  const { settings, uploadsBucket, variantsBucket, tableName, webRoot, variantSigningKeyParameter } =
+    readApiEnvironment(env);
   return createApi({
     s3: createS3Client(env),
     records: { client: createDocumentClient(env), tableName },
@@ -28,7 +29,9 @@ export function createApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApiHandl
           cdn: {
             behindCloudFront: true,
             invalidate: createVariantInvalidator(new CloudFrontClient({})),
-            ...(variantSigningKeyParameter === undefined ? {} : { signingKey: signingKeyFromParameter(new SSMClient({}), variantSigningKeyParameter) }),
+            ...(variantSigningKeyParameter === undefined
+              ? {}
+              : { signingKey: signingKeyFromParameter(new SSMClient({}), variantSigningKeyParameter) }),
           },
         }),
   });

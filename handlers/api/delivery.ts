@@ -6,7 +6,11 @@ import type { VariantFacts } from "../lib/storage/records.js";
 import { DOWNLOAD_URL_TTL_SECONDS, type ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
 import { signVariantUrl, type SigningKeySource } from "./variant-signing.js";
-import { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../lib/contract/http-headers.js";
+import {
+  DISTRIBUTION_ID_HEADER,
+  VIEWER_AUTHORIZATION_HEADER,
+  VIEWER_HOST_HEADER,
+} from "../lib/contract/http-headers.js";
 
 /**
  * How the API hands out variants (the `delivery` setting): presigned S3 GETs, or paths on the CDN's origin
@@ -42,14 +46,16 @@ export function cdnOrigin(ctx: ApiContext, request: ApiRequest): string {
   if (ctx.cdn?.publicOrigin) return ctx.cdn.publicOrigin;
   const host = request.headers[VIEWER_HOST_HEADER];
   // Set by the distribution's function on every request; its absence is a deployment fault, not the viewer's.
-  if (!host || !/^[a-z0-9.-]+(:\d+)?$/i.test(host)) throw new Error(`${VIEWER_HOST_HEADER} is missing or malformed behind the CDN`);
+  if (!host || !/^[a-z0-9.-]+(:\d+)?$/i.test(host))
+    throw new Error(`${VIEWER_HOST_HEADER} is missing or malformed behind the CDN`);
   return `https://${host.toLowerCase()}`;
 }
 
 /** The distribution in front of this API, as CloudFront reports it (for invalidations). */
 export function distributionIdOf(request: ApiRequest): string {
   const id = request.headers[DISTRIBUTION_ID_HEADER];
-  if (!id || !/^[A-Z0-9]{1,32}$/.test(id)) throw new Error(`${DISTRIBUTION_ID_HEADER} is missing or malformed behind the CDN`);
+  if (!id || !/^[A-Z0-9]{1,32}$/.test(id))
+    throw new Error(`${DISTRIBUTION_ID_HEADER} is missing or malformed behind the CDN`);
   return id;
 }
 
@@ -70,7 +76,9 @@ export function variantUrls(ctx: ApiContext, request: ApiRequest): VariantUrl {
     return async (variant) => signVariantUrl(pathOf(variant), await keyOnce(), ttl, signedAt);
   }
   return (variant) =>
-    getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), { expiresIn: DOWNLOAD_URL_TTL_SECONDS });
+    getSignedUrl(ctx.s3, new GetObjectCommand({ Bucket: ctx.variantsBucket, Key: variant.key }), {
+      expiresIn: DOWNLOAD_URL_TTL_SECONDS,
+    });
 }
 
 export const DEFAULT_VARIANT_URL_TTL_SECONDS = 3600;

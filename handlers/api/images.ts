@@ -36,7 +36,10 @@ export interface ImageView extends PublicView<VariantView> {
 export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: VariantUrl): Promise<ImageView> {
   const { variants, ...rest } = publicView(record);
   const stored = new Map((record.variants ?? []).map((v) => [v.name, v]));
-  const view: ImageView = { ...rest, variants: await Promise.all(variants.map(async (v) => ({ ...v, url: await urlOf(stored.get(v.name)!) }))) };
+  const view: ImageView = {
+    ...rest,
+    variants: await Promise.all(variants.map(async (v) => ({ ...v, url: await urlOf(stored.get(v.name)!) }))),
+  };
   const srcset = record.status === "done" ? srcsetOf(view.variants, ctx.settings.variants) : undefined;
   if (srcset) view.srcset = srcset;
   return view;
@@ -49,7 +52,12 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: V
  */
 async function readableRecord(ctx: ApiContext, id: string, caller: Caller | undefined): Promise<ImageRecord> {
   const record = isImageId(id) ? await getRecord(ctx.records, id) : undefined;
-  if (!record || isTombstone(record) || isExpiredPending(record, ctx.now()) || (caller !== undefined && record.owner !== caller.sub)) {
+  if (
+    !record ||
+    isTombstone(record) ||
+    isExpiredPending(record, ctx.now()) ||
+    (caller !== undefined && record.owner !== caller.sub)
+  ) {
     throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
   }
   return record;
@@ -69,7 +77,9 @@ function ownerTag(owner: string): string {
 }
 
 function encodeCursor(owner: string, position: OwnerPagePosition): string {
-  return Buffer.from(JSON.stringify({ o: ownerTag(owner), c: position.createdAt, i: position.id })).toString("base64url");
+  return Buffer.from(JSON.stringify({ o: ownerTag(owner), c: position.createdAt, i: position.id })).toString(
+    "base64url",
+  );
 }
 
 const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -77,7 +87,10 @@ const CREATED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const MAX_CURSOR_CHARACTERS = 512;
 
 function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
-  const invalid = new HttpError("invalid_cursor", "The cursor is not one this API gave you for this list; start again without it");
+  const invalid = new HttpError(
+    "invalid_cursor",
+    "The cursor is not one this API gave you for this list; start again without it",
+  );
   if (cursor.length > MAX_CURSOR_CHARACTERS) throw invalid;
   let parsed: { o?: unknown; c?: unknown; i?: unknown };
   try {
@@ -86,7 +99,14 @@ function decodeCursor(owner: string, cursor: string): OwnerPagePosition {
     throw invalid;
   }
   // createdAt as the API writes it (toISOString): an empty or oversized position would reach DynamoDB (a 500).
-  if (parsed.o !== ownerTag(owner) || typeof parsed.c !== "string" || !CREATED_AT.test(parsed.c) || typeof parsed.i !== "string" || !isImageId(parsed.i)) throw invalid;
+  if (
+    parsed.o !== ownerTag(owner) ||
+    typeof parsed.c !== "string" ||
+    !CREATED_AT.test(parsed.c) ||
+    typeof parsed.i !== "string" ||
+    !isImageId(parsed.i)
+  )
+    throw invalid;
   return { createdAt: parsed.c, id: parsed.i };
 }
 
@@ -95,20 +115,32 @@ function pageSize(query: URLSearchParams): number {
   if (raw === null) return DEFAULT_PAGE_SIZE;
   const limit = Number(raw);
   if (!/^\d+$/.test(raw) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new HttpError("invalid_field", `Expected an integer from 1 to ${MAX_PAGE_SIZE} for limit but received ${JSON.stringify(echo(raw))}`);
+    throw new HttpError(
+      "invalid_field",
+      `Expected an integer from 1 to ${MAX_PAGE_SIZE} for limit but received ${JSON.stringify(echo(raw))}`,
+    );
   }
   return limit;
 }
 
 /** `GET /images?limit&cursor` (token mode): the caller's images, newest first, through the byOwner index. */
-export async function listImages(ctx: ApiContext, caller: Caller, query: URLSearchParams, urlOf: VariantUrl): Promise<{ images: ImageView[]; cursor?: string }> {
+export async function listImages(
+  ctx: ApiContext,
+  caller: Caller,
+  query: URLSearchParams,
+  urlOf: VariantUrl,
+): Promise<{ images: ImageView[]; cursor?: string }> {
   const limit = pageSize(query);
   const cursor = query.get("cursor");
   const after = cursor ? decodeCursor(caller.sub, cursor) : undefined;
   const now = ctx.now();
   const page = await listRecordsByOwner(ctx.records, { owner: caller.sub, limit, ...(after ? { after } : {}) });
   // The exact owner: the index's key match is the query's, this is the caller's own (issue 25).
-  const images = await Promise.all(page.records.filter((r) => r.owner === caller.sub && !isExpiredPending(r, now)).map((r) => toImageView(ctx, r, urlOf)));
+  const images = await Promise.all(
+    page.records
+      .filter((r) => r.owner === caller.sub && !isExpiredPending(r, now))
+      .map((r) => toImageView(ctx, r, urlOf)),
+  );
   return page.next ? { images, cursor: encodeCursor(caller.sub, page.next) } : { images };
 }
 
@@ -122,8 +154,13 @@ export async function listImages(ctx: ApiContext, caller: Caller, query: URLSear
  */
 export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: Caller, id: string): Promise<void> {
   const record = await readableRecord(ctx, id, caller);
-  const variantKeys = new Set([...(record.variants ?? []).map((v) => v.key), ...ctx.settings.variants.map((v) => variantKey(id, v))]);
-  await Promise.all([...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))));
+  const variantKeys = new Set([
+    ...(record.variants ?? []).map((v) => v.key),
+    ...ctx.settings.variants.map((v) => variantKey(id, v)),
+  ]);
+  await Promise.all(
+    [...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))),
+  );
   await ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.uploadsBucket, Key: originalKey(id) }));
   try {
     await invalidateDeletedVariants(ctx, request, id);
@@ -136,15 +173,25 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
     );
   }
   // A pending image's grant may still be used: its tombstone outlives the grant, so that upload is discarded.
-  if (record.status === "pending" && (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))) return;
-  if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub }))) throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
+  if (
+    record.status === "pending" &&
+    (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))
+  )
+    return;
+  if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub })))
+    throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 
 export const PROCESSED_PREFIX = "processed-";
 
 function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
   return variants.reduce<VariantFacts | undefined>(
-    (best, v) => (!best || v.width * v.height > best.width * best.height || (v.width * v.height === best.width * best.height && v.bytes > best.bytes) ? v : best),
+    (best, v) =>
+      !best ||
+      v.width * v.height > best.width * best.height ||
+      (v.width * v.height === best.width * best.height && v.bytes > best.bytes)
+        ? v
+        : best,
     undefined,
   );
 }
@@ -153,17 +200,27 @@ function largestVariant(variants: VariantFacts[]): VariantFacts | undefined {
  * The original project's `GET /get-processed-image-url?filename=processed-<filename>`: the largest variant of the
  * most recent upload of that filename, once it is done.
  */
-export async function getProcessedImageUrl(ctx: ApiContext, query: URLSearchParams, urlOf: VariantUrl): Promise<{ url: string }> {
+export async function getProcessedImageUrl(
+  ctx: ApiContext,
+  query: URLSearchParams,
+  urlOf: VariantUrl,
+): Promise<{ url: string }> {
   const requested = query.get("filename");
   if (requested === null || requested === "") {
-    throw new HttpError("invalid_field", expected("processed-<filename>", "query parameter filename", requested ?? undefined));
+    throw new HttpError(
+      "invalid_field",
+      expected("processed-<filename>", "query parameter filename", requested ?? undefined),
+    );
   }
-  const filename = sanitiseFilename(requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested);
+  const filename = sanitiseFilename(
+    requested.startsWith(PROCESSED_PREFIX) ? requested.slice(PROCESSED_PREFIX.length) : requested,
+  );
   const record = await findLatestRecordByFilename(ctx.records, filename);
   if (!record) throw notFound(`No upload named ${echo(filename)}`);
   const variant = record.status === "done" ? largestVariant(record.variants ?? []) : undefined;
   if (!variant) {
-    const reason = record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
+    const reason =
+      record.status === "failed" ? `failed: ${record.error?.message ?? "unknown error"}` : `is ${record.status}`;
     throw notFound(`${echo(filename)} is not processed: the latest upload ${reason}`);
   }
   return { url: await urlOf(variant) };

@@ -8,14 +8,26 @@
 /** Codes of `{error: {code, message}}` that any route may answer with. */
 const ANY_ROUTE_ERRORS = {
   403: { codes: ["forbidden"], description: "With `delivery: cdn`, a request that did not come through the CDN." },
-  405: { codes: ["method_not_allowed"], description: "The path exists but not with this method; `Allow` lists those it has.", headers: ["allow"] },
+  405: {
+    codes: ["method_not_allowed"],
+    description: "The path exists but not with this method; `Allow` lists those it has.",
+    headers: ["allow"],
+  },
   413: { codes: ["payload_too_large"], description: "A request body over 64 KiB." },
   500: { codes: ["internal_error"], description: "An unexpected failure; nothing internal is shown. Retry." },
 } as const;
 
 const TOKEN_ERRORS = {
-  401: { codes: ["unauthorized"], description: "Token mode: the bearer token is missing, malformed, expired or not for this API.", headers: ["www-authenticate"] },
-  503: { codes: ["auth_unavailable"], description: "Token mode: the issuer's keys cannot be read right now. Retry after `Retry-After` seconds.", headers: ["retry-after"] },
+  401: {
+    codes: ["unauthorized"],
+    description: "Token mode: the bearer token is missing, malformed, expired or not for this API.",
+    headers: ["www-authenticate"],
+  },
+  503: {
+    codes: ["auth_unavailable"],
+    description: "Token mode: the issuer's keys cannot be read right now. Retry after `Retry-After` seconds.",
+    headers: ["retry-after"],
+  },
 } as const;
 
 export const ErrorSchema = {
@@ -45,10 +57,23 @@ export const UploadRequestSchema = {
   type: "object",
   required: ["filename", "contentType", "size"],
   properties: {
-    filename: { type: "string", minLength: 1, description: "Kept in the record as data (its last path segment, NFC); at most 255 UTF-8 bytes." },
+    filename: {
+      type: "string",
+      minLength: 1,
+      description: "Kept in the record as data (its last path segment, NFC); at most 255 UTF-8 bytes.",
+    },
     contentType: {
       type: "string",
-      enum: ["image/jpeg", "image/png", "image/webp", "image/avif", "image/gif", "image/tiff", "image/heic", "image/heif"],
+      enum: [
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/avif",
+        "image/gif",
+        "image/tiff",
+        "image/heic",
+        "image/heif",
+      ],
     },
     size: { type: "integer", minimum: 1, description: "Bytes; at most `maxUploadBytes` (GET /config)." },
   },
@@ -59,7 +84,11 @@ export const UploadGrantSchema = {
   required: ["id", "upload", "expiresAt"],
   additionalProperties: false,
   properties: {
-    id: { type: "string", format: "uuid", description: "The image's id (UUIDv7); in open mode also the capability to read it." },
+    id: {
+      type: "string",
+      format: "uuid",
+      description: "The image's id (UUIDv7); in open mode also the capability to read it.",
+    },
     upload: {
       type: "object",
       description: "A presigned POST: send every field, then the file last as `file`, as multipart/form-data to `url`.",
@@ -84,7 +113,10 @@ export const VariantViewSchema = {
     height: { type: "integer", minimum: 1 },
     format: { type: "string", enum: ["webp", "jpeg", "png", "avif"] },
     bytes: { type: "integer", minimum: 0 },
-    url: { type: "string", description: "A presigned GET valid 5 minutes, or with `delivery: cdn` a stable URL on the CDN." },
+    url: {
+      type: "string",
+      description: "A presigned GET valid 5 minutes, or with `delivery: cdn` a stable URL on the CDN.",
+    },
   },
 } as const;
 
@@ -100,10 +132,15 @@ export const ImageViewSchema = {
       type: "object",
       required: ["bytes", "width", "height", "format"],
       additionalProperties: false,
-      properties: { bytes: { type: "integer" }, width: { type: "integer" }, height: { type: "integer" }, format: { type: "string" } },
+      properties: {
+        bytes: { type: "integer" },
+        width: { type: "integer" },
+        height: { type: "integer" },
+        format: { type: "string" },
+      },
     },
     variants: { type: "array", items: VariantViewSchema, description: "Empty until `done`." },
-    srcset: { type: "string", description: "`done` only: `\"<url> <width>w, ...\"` for an <img srcset>." },
+    srcset: { type: "string", description: '`done` only: `"<url> <width>w, ..."` for an <img srcset>.' },
     placeholder: { type: "string", description: "A tiny data URI for blur-up." },
     error: {
       type: "object",
@@ -111,7 +148,18 @@ export const ImageViewSchema = {
       required: ["code", "message"],
       additionalProperties: false,
       properties: {
-        code: { type: "string", enum: ["not_an_image", "unsupported_format", "too_many_pixels", "corrupt_image", "empty_file", "too_large", "original_missing"] },
+        code: {
+          type: "string",
+          enum: [
+            "not_an_image",
+            "unsupported_format",
+            "too_many_pixels",
+            "corrupt_image",
+            "empty_file",
+            "too_large",
+            "original_missing",
+          ],
+        },
         message: { type: "string" },
       },
     },
@@ -126,7 +174,10 @@ export const ImagePageSchema = {
   additionalProperties: false,
   properties: {
     images: { type: "array", items: ImageViewSchema, description: "Newest first." },
-    cursor: { type: "string", description: "Present when there may be more: pass it back as `cursor` for the next page." },
+    cursor: {
+      type: "string",
+      description: "Present when there may be more: pass it back as `cursor` for the next page.",
+    },
   },
 } as const;
 
@@ -161,13 +212,18 @@ export const PublicConfigSchema = {
   },
 } as const;
 
-const UrlSchema = { type: "object", required: ["url"], additionalProperties: false, properties: { url: { type: "string", format: "uri" } } } as const;
+const UrlSchema = {
+  type: "object",
+  required: ["url"],
+  additionalProperties: false,
+  properties: { url: { type: "string", format: "uri" } },
+} as const;
 
 type ErrorTable = Record<number, { codes: readonly string[]; description: string; headers?: readonly string[] }>;
 
 const HEADER_DOCS: Record<string, string> = {
   allow: "The methods the path has.",
-  "www-authenticate": "`Bearer`, with `error=\"invalid_token\"` when the token was at fault (RFC 6750).",
+  "www-authenticate": '`Bearer`, with `error="invalid_token"` when the token was at fault (RFC 6750).',
   "retry-after": "Seconds to wait before retrying.",
 };
 
@@ -177,18 +233,35 @@ function errorResponses(table: ErrorTable, legacy = false) {
   for (const [status, { codes, description, headers }] of Object.entries(table)) {
     const schema = legacy
       ? { $ref: "#/components/schemas/LegacyError" }
-      : { allOf: [{ $ref: "#/components/schemas/Error" }, { type: "object", properties: { error: { type: "object", properties: { code: { enum: [...codes] } } } } }] };
+      : {
+          allOf: [
+            { $ref: "#/components/schemas/Error" },
+            { type: "object", properties: { error: { type: "object", properties: { code: { enum: [...codes] } } } } },
+          ],
+        };
     responses[status] = {
       description: `${description} Codes: ${codes.map((c) => `\`${c}\``).join(", ")}.`,
-      ...(headers ? { headers: Object.fromEntries(headers.map((h) => [h, { required: true, description: HEADER_DOCS[h], schema: { type: "string" } }])) } : {}),
+      ...(headers
+        ? {
+            headers: Object.fromEntries(
+              headers.map((h) => [h, { required: true, description: HEADER_DOCS[h], schema: { type: "string" } }]),
+            ),
+          }
+        : {}),
       content: { "application/json": { schema } },
     };
   }
   return responses;
 }
 
-const json = (ref: string, description: string) => ({ description, content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } } });
-const jsonBody = (ref: string) => ({ required: true, content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } } });
+const json = (ref: string, description: string) => ({
+  description,
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+const jsonBody = (ref: string) => ({
+  required: true,
+  content: { "application/json": { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
 /** Open mode needs nothing; token mode a bearer token. */
 const EITHER_MODE = [{}, { bearerToken: [] }];
 const TOKEN_MODE = [{ bearerToken: [] }];
@@ -197,10 +270,17 @@ const contentSha256Header = {
   name: "x-amz-content-sha256",
   in: "header",
   required: false,
-  description: "The SHA-256 of the request body, lower-case hex. Required behind the CDN (`delivery: cdn`); ignored elsewhere.",
+  description:
+    "The SHA-256 of the request body, lower-case hex. Required behind the CDN (`delivery: cdn`); ignored elsewhere.",
   schema: { type: "string", pattern: "^[0-9a-f]{64}$" },
 };
-const idParameter = { name: "id", in: "path", required: true, schema: { type: "string" }, description: "The id POST /uploads returned." };
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+  description: "The id POST /uploads returned.",
+};
 
 const options = (summary: string) => ({
   summary,
@@ -208,7 +288,10 @@ const options = (summary: string) => ({
   security: [{}],
   responses: {
     204: { description: "No body.", headers: { allow: { required: true, schema: { type: "string" } } } },
-    ...errorResponses({ 404: { codes: ["not_found"], description: "The path is not served in this mode (token-only or legacy routes)." }, 403: ANY_ROUTE_ERRORS[403] }),
+    ...errorResponses({
+      404: { codes: ["not_found"], description: "The path is not served in this mode (token-only or legacy routes)." },
+      403: ANY_ROUTE_ERRORS[403],
+    }),
   },
 });
 
@@ -252,16 +335,26 @@ export const OPENAPI_DOCUMENT = {
       post: {
         operationId: "createUpload",
         summary: "A presigned POST for one image.",
-        description: "A single-use grant for `uploads/{id}`: storage itself enforces the size range and the exact Content-Type.",
+        description:
+          "A single-use grant for `uploads/{id}`: storage itself enforces the size range and the exact Content-Type.",
         security: EITHER_MODE,
         parameters: [contentSha256Header],
         requestBody: jsonBody("UploadRequest"),
         responses: {
           201: json("UploadGrant", "The grant."),
           ...errorResponses({
-            400: { codes: ["invalid_json", "invalid_field", "filename_too_long", "invalid_filename"], description: "A malformed body or field." },
-            413: { codes: ["file_too_large", "payload_too_large"], description: "`size` over `maxUploadBytes`, or a request body over 64 KiB." },
-            415: { codes: ["unsupported_media_type"], description: "A content type not accepted, or a request body that is not `application/json`." },
+            400: {
+              codes: ["invalid_json", "invalid_field", "filename_too_long", "invalid_filename"],
+              description: "A malformed body or field.",
+            },
+            413: {
+              codes: ["file_too_large", "payload_too_large"],
+              description: "`size` over `maxUploadBytes`, or a request body over 64 KiB.",
+            },
+            415: {
+              codes: ["unsupported_media_type"],
+              description: "A content type not accepted, or a request body that is not `application/json`.",
+            },
             ...TOKEN_ERRORS,
             403: ANY_ROUTE_ERRORS[403],
             405: ANY_ROUTE_ERRORS[405],
@@ -279,12 +372,20 @@ export const OPENAPI_DOCUMENT = {
         security: TOKEN_MODE,
         parameters: [
           { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
-          { name: "cursor", in: "query", schema: { type: "string" }, description: "The `cursor` of the previous page." },
+          {
+            name: "cursor",
+            in: "query",
+            schema: { type: "string" },
+            description: "The `cursor` of the previous page.",
+          },
         ],
         responses: {
           200: json("ImagePage", "One page."),
           ...errorResponses({
-            400: { codes: ["invalid_field", "invalid_cursor"], description: "A `limit` out of range, or a cursor this API did not give this caller." },
+            400: {
+              codes: ["invalid_field", "invalid_cursor"],
+              description: "A `limit` out of range, or a cursor this API did not give this caller.",
+            },
             404: { codes: ["not_found"], description: "Open mode: the route does not exist." },
             ...TOKEN_ERRORS,
             ...ANY_ROUTE_ERRORS,
@@ -302,7 +403,10 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           200: json("ImageView", "The image."),
           ...errorResponses({
-            404: { codes: ["not_found"], description: "Unknown id, another owner's image, or a pending image whose grant expired." },
+            404: {
+              codes: ["not_found"],
+              description: "Unknown id, another owner's image, or a pending image whose grant expired.",
+            },
             ...TOKEN_ERRORS,
             ...ANY_ROUTE_ERRORS,
           }),
@@ -316,9 +420,18 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           204: { description: "Deleted." },
           ...errorResponses({
-            404: { codes: ["not_found"], description: "Unknown id, another owner's, or already deleted. (In open mode DELETE is not a method of this path: 405.)" },
+            404: {
+              codes: ["not_found"],
+              description:
+                "Unknown id, another owner's, or already deleted. (In open mode DELETE is not a method of this path: 405.)",
+            },
             ...TOKEN_ERRORS,
-            503: { codes: ["invalidation_failed", "auth_unavailable"], description: "The files are gone but the CDN could not be told (repeat the DELETE), or the token issuer is unreachable.", headers: ["retry-after"] },
+            503: {
+              codes: ["invalidation_failed", "auth_unavailable"],
+              description:
+                "The files are gone but the CDN could not be told (repeat the DELETE), or the token issuer is unreachable.",
+              headers: ["retry-after"],
+            },
             ...ANY_ROUTE_ERRORS,
           }),
         },
@@ -339,24 +452,42 @@ export const OPENAPI_DOCUMENT = {
         operationId: "getOpenApi",
         summary: "This document.",
         security: [{}],
-        responses: { 200: { description: "OpenAPI 3.1.", content: { "application/json": { schema: { type: "object", required: ["openapi", "paths"] } } } }, ...errorResponses(ANY_ROUTE_ERRORS) },
+        responses: {
+          200: {
+            description: "OpenAPI 3.1.",
+            content: { "application/json": { schema: { type: "object", required: ["openapi", "paths"] } } },
+          },
+          ...errorResponses(ANY_ROUTE_ERRORS),
+        },
       },
       options: options("Methods of /openapi.json."),
     },
     "/generate-upload-url": {
       post: {
         operationId: "legacyGenerateUploadUrl",
-        summary: "The original project's upload route: a presigned PUT. Only where `legacyApi` is on, never in token mode (else 404).",
+        summary:
+          "The original project's upload route: a presigned PUT. Only where `legacyApi` is on, never in token mode (else 404).",
         "x-legacy": true,
         security: [{}],
         parameters: [contentSha256Header],
         requestBody: {
           required: true,
-          content: { "application/json": { schema: { type: "object", required: ["filename", "contentType"], properties: { filename: { type: "string" }, contentType: { type: "string" } } } } },
+          content: {
+            "application/json": {
+              schema: {
+                type: "object",
+                required: ["filename", "contentType"],
+                properties: { filename: { type: "string" }, contentType: { type: "string" } },
+              },
+            },
+          },
         },
         responses: {
           200: json("Url", "A presigned PUT whose signature covers the Content-Type."),
-          404: { description: "The route is off (`legacyApi: false`, or token mode). Code `not_found`.", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+          404: {
+            description: "The route is off (`legacyApi: false`, or token mode). Code `not_found`.",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+          },
           ...errorResponses(
             {
               400: { codes: [], description: "A malformed body or field." },
@@ -375,17 +506,35 @@ export const OPENAPI_DOCUMENT = {
     "/get-processed-image-url": {
       get: {
         operationId: "legacyGetProcessedImageUrl",
-        summary: "The original project's result route: the largest variant of the latest upload of a filename. Only where `legacyApi` is on.",
+        summary:
+          "The original project's result route: the largest variant of the latest upload of a filename. Only where `legacyApi` is on.",
         "x-legacy": true,
         security: [{}],
-        parameters: [{ name: "filename", in: "query", required: true, schema: { type: "string" }, description: "`processed-<filename>`." }],
+        parameters: [
+          {
+            name: "filename",
+            in: "query",
+            required: true,
+            schema: { type: "string" },
+            description: "`processed-<filename>`.",
+          },
+        ],
         responses: {
           200: json("Url", "The variant's URL."),
           404: {
             description: "Not processed yet, unknown (legacy shape), or the route is off (`{error: {code, message}}`).",
-            content: { "application/json": { schema: { oneOf: [{ $ref: "#/components/schemas/LegacyError" }, { $ref: "#/components/schemas/Error" }] } } },
+            content: {
+              "application/json": {
+                schema: {
+                  oneOf: [{ $ref: "#/components/schemas/LegacyError" }, { $ref: "#/components/schemas/Error" }],
+                },
+              },
+            },
           },
-          ...errorResponses({ 400: { codes: [], description: "No filename." }, 405: ANY_ROUTE_ERRORS[405], 500: ANY_ROUTE_ERRORS[500] }, true),
+          ...errorResponses(
+            { 400: { codes: [], description: "No filename." }, 405: ANY_ROUTE_ERRORS[405], 500: ANY_ROUTE_ERRORS[500] },
+            true,
+          ),
           ...errorResponses({ 403: ANY_ROUTE_ERRORS[403] }),
         },
       },

@@ -29,20 +29,23 @@ export const ROUTES: readonly Route[] = [
     method: "POST",
     path: /^\/uploads$/,
     errorStyle: "api",
-    handle: async (ctx, request, _params, caller) => json(201, await createUpload(ctx, requireJsonBody(request), caller)),
+    handle: async (ctx, request, _params, caller) =>
+      json(201, await createUpload(ctx, requireJsonBody(request), caller)),
   },
   {
     method: "GET",
     path: /^\/images$/,
     errorStyle: "api",
     tokenOnly: true,
-    handle: async (ctx, request, _params, caller) => json(200, await listImages(ctx, caller!, request.query, variantUrls(ctx, request))),
+    handle: async (ctx, request, _params, caller) =>
+      json(200, await listImages(ctx, caller!, request.query, variantUrls(ctx, request))),
   },
   {
     method: "GET",
     path: /^\/images\/([^/]+)$/,
     errorStyle: "api",
-    handle: async (ctx, request, [id], caller) => json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), variantUrls(ctx, request), caller)),
+    handle: async (ctx, request, [id], caller) =>
+      json(200, await getImage(ctx, decodeURIComponentSafely(id ?? ""), variantUrls(ctx, request), caller)),
   },
   {
     method: "DELETE",
@@ -80,7 +83,8 @@ export const ROUTES: readonly Route[] = [
     path: /^\/get-processed-image-url$/,
     errorStyle: "legacy",
     legacy: true,
-    handle: async (ctx, request) => json(200, await getProcessedImageUrl(ctx, request.query, variantUrls(ctx, request))),
+    handle: async (ctx, request) =>
+      json(200, await getProcessedImageUrl(ctx, request.query, variantUrls(ctx, request))),
   },
 ];
 

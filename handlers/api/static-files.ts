@@ -83,7 +83,8 @@ export function createStaticFiles(webRoot: string = DEFAULT_WEB_ROOT): StaticFil
       const candidates: Array<[string, string]> = [[webRoot, urlPath === "/" ? "index.html" : urlPath.slice(1)]];
       if (urlPath.startsWith(VENDOR_PREFIX)) candidates.push([bootstrapRoot, urlPath.slice(VENDOR_PREFIX.length)]);
       // The client's JavaScript only (its .d.ts is for editors, not browsers).
-      if (urlPath.startsWith(CLIENT_PREFIX) && urlPath.endsWith(".js")) candidates.push([clientRoot, urlPath.slice(CLIENT_PREFIX.length)]);
+      if (urlPath.startsWith(CLIENT_PREFIX) && urlPath.endsWith(".js"))
+        candidates.push([clientRoot, urlPath.slice(CLIENT_PREFIX.length)]);
       let file: { path: string; body: Buffer } | undefined;
       for (const [root, relative] of candidates) {
         const segments = safeSegments(relative);
@@ -95,7 +96,10 @@ export function createStaticFiles(webRoot: string = DEFAULT_WEB_ROOT): StaticFil
       const text = TEXT_TYPE.test(contentType);
       return {
         statusCode: 200,
-        headers: { "content-type": contentType, "cache-control": contentType.startsWith("text/html") ? "no-cache" : "public, max-age=300" },
+        headers: {
+          "content-type": contentType,
+          "cache-control": contentType.startsWith("text/html") ? "no-cache" : "public, max-age=300",
+        },
         body: file.body.toString(text ? "utf8" : "base64"),
         isBase64Encoded: !text,
       };

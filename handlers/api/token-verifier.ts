@@ -28,8 +28,15 @@ function keySetFor(jwksUrl: string): JWTVerifyGetKey {
 
 function unauthorized(message: string, invalidToken: boolean, logged?: string): HttpError {
   // RFC 6750: no error code when no token was sent, invalid_token when the token is at fault.
-  const challenge = invalidToken ? `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "")}"` : "Bearer";
-  return new HttpError("unauthorized", message, { "www-authenticate": challenge }, logged === undefined ? undefined : { cause: logged });
+  const challenge = invalidToken
+    ? `Bearer error="invalid_token", error_description="${message.replace(/["\\]/g, "")}"`
+    : "Bearer";
+  return new HttpError(
+    "unauthorized",
+    message,
+    { "www-authenticate": challenge },
+    logged === undefined ? undefined : { cause: logged },
+  );
 }
 
 export const MAX_SUBJECT_CHARACTERS = 256;
@@ -57,7 +64,9 @@ class KeySetUnavailable extends Error {
 function isFetchFailure(error: unknown): boolean {
   if (!(error instanceof errors.JOSEError)) return true; // fetch failed: connection refused, DNS, TLS
   // A timeout, a body that is not a key set, or a status other than 200 (jose's generic error).
-  return error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error.code === errors.JOSEError.code;
+  return (
+    error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid || error.code === errors.JOSEError.code
+  );
 }
 
 /** The key set, with its fetch failures told apart from the token's own faults (an unknown kid stays a 401). */
@@ -68,7 +77,9 @@ function distinguishingFetchFailures(keySet: JWTVerifyGetKey, jwksUrl: string): 
     } catch (error) {
       if (!isFetchFailure(error)) throw error;
       const cause = (error as Error)?.cause;
-      throw new KeySetUnavailable(`GET ${jwksUrl}: ${String(error)}${cause ? ` (${String((cause as Error).message ?? cause)})` : ""}`);
+      throw new KeySetUnavailable(
+        `GET ${jwksUrl}: ${String(error)}${cause ? ` (${String((cause as Error).message ?? cause)})` : ""}`,
+      );
     }
   };
 }
@@ -80,7 +91,8 @@ function reason(error: unknown): string {
     if (error.claim === "sub") return "The token has no subject (sub)";
     return `The token's ${error.claim} claim is not accepted`;
   }
-  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return "The token's signing algorithm is not accepted";
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported)
+    return "The token's signing algorithm is not accepted";
   if (error instanceof errors.JWKSNoMatchingKey) return "The token is signed with a key the issuer does not publish";
   if (error instanceof errors.JWSSignatureVerificationFailed) return "The token's signature does not verify";
   return "The token is malformed";
@@ -107,14 +119,20 @@ export function createTokenVerifier(auth: AuthSettings): TokenVerifier {
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ["sub", "exp"],
       });
-      if (typeof payload.sub !== "string" || payload.sub === "") throw unauthorized("The token has no subject (sub)", true);
+      if (typeof payload.sub !== "string" || payload.sub === "")
+        throw unauthorized("The token has no subject (sub)", true);
       const problem = subjectProblem(payload.sub);
       if (problem) throw unauthorized("The token's subject (sub) is not accepted", true, problem);
       return { sub: payload.sub };
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof KeySetUnavailable) {
-        throw new HttpError("auth_unavailable", "The token issuer's keys cannot be fetched right now; try again shortly", { "retry-after": "5" }, { cause: error.message });
+        throw new HttpError(
+          "auth_unavailable",
+          "The token issuer's keys cannot be fetched right now; try again shortly",
+          { "retry-after": "5" },
+          { cause: error.message },
+        );
       }
       throw unauthorized(reason(error), true);
     }

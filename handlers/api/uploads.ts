@@ -47,7 +47,14 @@ export async function createUpload(ctx: ApiContext, body: Buffer, caller?: Calle
     Expires: ttl,
   });
   const expiresAt = new Date(now.getTime() + ttl * 1000);
-  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: expiresAt, ...(caller ? { owner: caller.sub } : {}) });
+  await createPendingRecord(ctx.records, {
+    id,
+    filename,
+    contentType,
+    now,
+    grantExpiresAt: expiresAt,
+    ...(caller ? { owner: caller.sub } : {}),
+  });
   return { id, upload, expiresAt: expiresAt.toISOString() };
 }
 
@@ -69,6 +76,12 @@ export async function createLegacyUpload(ctx: ApiContext, body: Buffer): Promise
     // The presigner leaves content-type unsigned unless told: then any type would be accepted.
     { expiresIn: ttl, signableHeaders: new Set(["content-type"]) },
   );
-  await createPendingRecord(ctx.records, { id, filename, contentType, now, grantExpiresAt: new Date(now.getTime() + ttl * 1000) });
+  await createPendingRecord(ctx.records, {
+    id,
+    filename,
+    contentType,
+    now,
+    grantExpiresAt: new Date(now.getTime() + ttl * 1000),
+  });
   return { url };
 }

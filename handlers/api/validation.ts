@@ -23,7 +23,10 @@ export function requireJsonBody(request: ApiRequest): Buffer {
   const mediaType = declared.split(";")[0]!.trim().toLowerCase();
   if (mediaType !== "application/json") {
     const received = declared === "" ? "none" : echo(declared);
-    throw new HttpError("unsupported_media_type", `Expected a request body of type application/json but received ${received}`);
+    throw new HttpError(
+      "unsupported_media_type",
+      `Expected a request body of type application/json but received ${received}`,
+    );
   }
   return request.body;
 }
@@ -33,7 +36,12 @@ export function parseJsonObject(body: Buffer): JsonObject {
   try {
     value = JSON.parse(body.toString("utf8"));
   } catch {
-    throw new HttpError("invalid_json", body.length === 0 ? expected("a JSON object", "the request body", undefined) : "The request body is not valid JSON");
+    throw new HttpError(
+      "invalid_json",
+      body.length === 0
+        ? expected("a JSON object", "the request body", undefined)
+        : "The request body is not valid JSON",
+    );
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new HttpError("invalid_json", expected("a JSON object", "the request body", value));
@@ -49,7 +57,8 @@ export function requireString(body: JsonObject, field: string): string {
 
 export function requirePositiveInteger(body: JsonObject, field: string): number {
   const value = body[field];
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) throw invalidField(field, "positive integer", value);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1)
+    throw invalidField(field, "positive integer", value);
   return value;
 }
 
@@ -68,7 +77,10 @@ const INVISIBLE_OR_BIDI = /[\p{Cf}\p{Bidi_Control}]/u;
  */
 export function sanitiseFilename(raw: string): string {
   if (Buffer.byteLength(raw, "utf8") > MAX_FILENAME_BYTES) {
-    throw new HttpError("filename_too_long", `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`);
+    throw new HttpError(
+      "filename_too_long",
+      `The filename is ${Buffer.byteLength(raw, "utf8")} bytes; at most ${MAX_FILENAME_BYTES} bytes are accepted`,
+    );
   }
   if (LONE_SURROGATE.test(raw)) {
     throw new HttpError("invalid_filename", "The filename is not well-formed Unicode (it holds a lone surrogate)");
@@ -79,7 +91,10 @@ export function sanitiseFilename(raw: string): string {
   const invisible = INVISIBLE_OR_BIDI.exec(raw);
   if (invisible) {
     const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
-    throw new HttpError("invalid_filename", `The filename contains an invisible or text-direction character (${codePoint})`);
+    throw new HttpError(
+      "invalid_filename",
+      `The filename contains an invisible or text-direction character (${codePoint})`,
+    );
   }
   const name = (raw.split(/[/\\]/).pop() ?? "").trim().normalize("NFC");
   if (name === "" || name === "." || name === "..") {
@@ -90,7 +105,10 @@ export function sanitiseFilename(raw: string): string {
 
 export function requireAcceptedContentType(contentType: string): AcceptedContentType {
   if (!isAcceptedContentType(contentType)) {
-    throw new HttpError("unsupported_media_type", `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`);
+    throw new HttpError(
+      "unsupported_media_type",
+      `Content type ${echo(contentType)} is not accepted; accepted types: ${ACCEPTED_CONTENT_TYPES.join(", ")}`,
+    );
   }
   return contentType;
 }

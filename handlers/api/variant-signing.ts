@@ -32,8 +32,10 @@ export function parseSigningKey(json: string, source: string): VariantSigningKey
     throw new Error(`${source}: not JSON`);
   }
   const { keyPairId, privateKey } = (value ?? {}) as Partial<Record<keyof VariantSigningKey, unknown>>;
-  if (typeof keyPairId !== "string" || !/^[A-Z0-9]{1,64}$/.test(keyPairId)) throw new Error(`${source}: keyPairId is missing or malformed`);
-  if (typeof privateKey !== "string" || !privateKey.includes("PRIVATE KEY-----")) throw new Error(`${source}: privateKey is not a PEM private key`);
+  if (typeof keyPairId !== "string" || !/^[A-Z0-9]{1,64}$/.test(keyPairId))
+    throw new Error(`${source}: keyPairId is missing or malformed`);
+  if (typeof privateKey !== "string" || !privateKey.includes("PRIVATE KEY-----"))
+    throw new Error(`${source}: privateKey is not a PEM private key`);
   return { keyPairId, privateKey };
 }
 
@@ -57,5 +59,10 @@ export function signingKeyFromParameter(ssm: ParameterReader, parameterName: str
 
 /** `url` signed with a canned policy that ends `ttlSeconds` after `now`. */
 export function signVariantUrl(url: string, key: VariantSigningKey, ttlSeconds: number, now: Date): string {
-  return getSignedUrl({ url, keyPairId: key.keyPairId, privateKey: key.privateKey, dateLessThan: new Date(now.getTime() + ttlSeconds * 1000) });
+  return getSignedUrl({
+    url,
+    keyPairId: key.keyPairId,
+    privateKey: key.privateKey,
+    dateLessThan: new Date(now.getTime() + ttlSeconds * 1000),
+  });
 }

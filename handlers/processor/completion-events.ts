@@ -47,20 +47,33 @@ export function completionEventOf(report: OutcomeReport): CompletionEvent | unde
 }
 
 /** The outcome hook that puts each completion event on the bus; a failed or partly failed PutEvents throws. */
-export function eventBridgePublisher(options: { client: Pick<EventBridgeClient, "send">; busName: string }): OutcomeHook {
+export function eventBridgePublisher(options: {
+  client: Pick<EventBridgeClient, "send">;
+  busName: string;
+}): OutcomeHook {
   return async (report) => {
     const event = completionEventOf(report);
     if (!event) return;
     const response = await options.client.send(
       new PutEventsCommand({
-        Entries: [{ EventBusName: options.busName, Source: event.source, DetailType: event.detailType, Detail: JSON.stringify(event.detail) }],
+        Entries: [
+          {
+            EventBusName: options.busName,
+            Source: event.source,
+            DetailType: event.detailType,
+            Detail: JSON.stringify(event.detail),
+          },
+        ],
       }),
     );
     // PutEvents answers 200 with per-entry failures (throttling, internal errors): those are failures too.
     // A refused publish may pass when the message comes back: transient.
     if ((response.FailedEntryCount ?? 0) > 0) {
       const entry = response.Entries?.find((e) => e.ErrorCode);
-      throw new TransientError("event_publish_failed", `PutEvents refused ${event.detail.eventId}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim());
+      throw new TransientError(
+        "event_publish_failed",
+        `PutEvents refused ${event.detail.eventId}: ${entry?.ErrorCode ?? "unknown"} ${entry?.ErrorMessage ?? ""}`.trim(),
+      );
     }
   };
 }

@@ -16,7 +16,8 @@ export function createProcessorFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   // Each outcome is logged, then (with a bus) published: a publish that fails sends the message back.
   const metrics = createProcessorMetrics(stack);
   const hooks = [logOutcomes(logger), recordMetrics(metrics)];
-  if (eventBusName !== undefined) hooks.push(eventBridgePublisher({ client: createEventBridgeClient(env), busName: eventBusName }));
+  if (eventBusName !== undefined)
+    hooks.push(eventBridgePublisher({ client: createEventBridgeClient(env), busName: eventBusName }));
   const processor = createProcessor({
     s3: createS3Client(env),
     records: { client: createDocumentClient(env), tableName },

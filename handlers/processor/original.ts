@@ -45,7 +45,11 @@ function missing(bucket: string, key: string): FinalError {
   return new FinalError("original_missing", `The original s3://${bucket}/${key} no longer exists`);
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array>, maxBytes: number, expected: number | undefined): Promise<Buffer> {
+async function readCapped(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  expected: number | undefined,
+): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of body) {
@@ -80,7 +84,10 @@ export async function readOriginal(
       new GetObjectCommand({ Bucket: bucket, Key: key, ...(eTag ? { IfMatch: `"${unquote(eTag)}"` } : {}) }),
     );
     if (!object.Body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
-    return { kind: "read", body: await readCapped(object.Body as AsyncIterable<Uint8Array>, maxBytes, object.ContentLength) };
+    return {
+      kind: "read",
+      body: await readCapped(object.Body as AsyncIterable<Uint8Array>, maxBytes, object.ContentLength),
+    };
   } catch (error) {
     if (isMissing(error)) throw missing(bucket, key);
     if (isPreconditionFailure(error)) return { kind: "replaced" };

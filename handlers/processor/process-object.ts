@@ -70,7 +70,11 @@ export { VARIANT_CACHE_CONTROL };
  * Writes each distinct variant object once (variants that came out identical share one, see ProducedVariant's
  * storedAs) and returns the record's entries: every variant by name, each pointing at the key it is served from.
  */
-async function writeVariants(deps: ObjectProcessingDeps, id: string, variants: ProducedVariant[]): Promise<VariantFacts[]> {
+async function writeVariants(
+  deps: ObjectProcessingDeps,
+  id: string,
+  variants: ProducedVariant[],
+): Promise<VariantFacts[]> {
   const stored = variants.filter((variant) => variant.storedAs === variant.name);
   await Promise.all(
     stored.map((variant) =>
@@ -126,16 +130,30 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     // Deleting an object already gone succeeds, so a redelivery of this event ends the same way.
     await deps.s3.send(new DeleteObjectCommand({ Bucket: event.bucket, Key: event.key }));
     const error = start.record
-      ? { code: "image_deleted", message: "The image was deleted before its upload arrived: the object is deleted unprocessed" }
-      : { code: "no_record", message: "No upload was granted for this image (or its record is gone): the object is deleted unprocessed" };
+      ? {
+          code: "image_deleted",
+          message: "The image was deleted before its upload arrived: the object is deleted unprocessed",
+        }
+      : {
+          code: "no_record",
+          message: "No upload was granted for this image (or its record is gone): the object is deleted unprocessed",
+        };
     return { outcome: "discarded", imageId: id, error };
   }
   if (!start.started) {
     const status = start.record?.status;
-    if (status !== "done" && status !== "failed") return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
+    if (status !== "done" && status !== "failed")
+      return { outcome: "superseded", imageId: id, status, attempts: start.record?.attempts };
     const recorded = start.record?.sequencer;
     const reused = sequencer !== undefined && recorded !== undefined && sequencer > recorded;
-    return { outcome: "duplicate", imageId: id, status, attempts: start.record?.attempts, record: start.record, ...(reused ? { reusedGrant: true as const } : {}) };
+    return {
+      outcome: "duplicate",
+      imageId: id,
+      status,
+      attempts: start.record?.attempts,
+      record: start.record,
+      ...(reused ? { reusedGrant: true as const } : {}),
+    };
   }
   const attempts = start.record.attempts;
 
@@ -155,7 +173,8 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
     // upload's variants; only the record's conditional write below is the final word.
     const current = await getRecord(deps.records, id);
     if (current?.sequencer !== sequencer || current?.status !== "processing") {
-      if (current?.sequencer === sequencer && current?.status === "done") return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
+      if (current?.sequencer === sequencer && current?.status === "done")
+        return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
       return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
     const variants = await writeVariants(deps, id, result.variants);
@@ -174,7 +193,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
   } catch (error) {
     if (!isFinalError(error)) {
       // Best effort: the retry must happen even when the record cannot be written (DynamoDB may be the cause).
-      await noteTransientError(deps.records, { id, error: transientFacts(error), sequencer, now: deps.now() }).catch(() => undefined);
+      await noteTransientError(deps.records, { id, error: transientFacts(error), sequencer, now: deps.now() }).catch(
+        () => undefined,
+      );
       throw error;
     }
     const facts = { code: error.code, message: error.message };

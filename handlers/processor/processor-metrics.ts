@@ -11,16 +11,22 @@ import type { OutcomeHook } from "./processor.js";
  * `singleMetric()`), so stacks sharing an account and region keep their own series.
  */
 export function createProcessorMetrics(stack: string): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE, defaultDimensions: { [METRICS_STACK_DIMENSION]: stack } });
+  return new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: METRICS_SERVICE,
+    defaultDimensions: { [METRICS_STACK_DIMENSION]: stack },
+  });
 }
 
 export function recordMetrics(metrics: Metrics): OutcomeHook {
   return (report) => {
     if (report.outcome === "done") {
       metrics.addMetric(METRIC.imagesDone, MetricUnit.Count, 1);
-      if (report.durationMs !== undefined) metrics.addMetric(METRIC.processingMs, MetricUnit.Milliseconds, report.durationMs);
+      if (report.durationMs !== undefined)
+        metrics.addMetric(METRIC.processingMs, MetricUnit.Milliseconds, report.durationMs);
       if (report.bytes !== undefined) metrics.addMetric(METRIC.originalBytes, MetricUnit.Bytes, report.bytes);
-      if (report.variantBytes !== undefined) metrics.addMetric(METRIC.variantBytes, MetricUnit.Bytes, report.variantBytes);
+      if (report.variantBytes !== undefined)
+        metrics.addMetric(METRIC.variantBytes, MetricUnit.Bytes, report.variantBytes);
     } else if (report.outcome === "failed") {
       metrics.addMetric(METRIC.imagesFailed, MetricUnit.Count, 1);
       // By code as well: a metric of its own with that dimension, written at once.

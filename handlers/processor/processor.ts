@@ -2,7 +2,12 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import pLimit from "p-limit";
 import { imageIdFromOriginalKey } from "../lib/storage/keys.js";
 import type { ErrorFacts } from "../lib/storage/records.js";
-import { processObjectEvent, type ObjectOutcome, type ObjectProcessingDeps, type ObjectResult } from "./process-object.js";
+import {
+  processObjectEvent,
+  type ObjectOutcome,
+  type ObjectProcessingDeps,
+  type ObjectResult,
+} from "./process-object.js";
 import { parseMessageBody, type InvalidRecord, type ObjectEvent } from "./s3-event.js";
 
 /**
@@ -80,7 +85,14 @@ export function logOutcomes(logger: ProcessorLogger): OutcomeHook {
   return (report) => {
     const { record: _record, ...entry } = report;
     if (report.outcome === "retry") logger.error(OUTCOME_MESSAGE, entry);
-    else if (report.outcome === "failed" || report.outcome === "rejected" || report.outcome === "deferred" || report.outcome === "discarded" || report.reusedGrant) logger.warn(OUTCOME_MESSAGE, entry);
+    else if (
+      report.outcome === "failed" ||
+      report.outcome === "rejected" ||
+      report.outcome === "deferred" ||
+      report.outcome === "discarded" ||
+      report.reusedGrant
+    )
+      logger.warn(OUTCOME_MESSAGE, entry);
     else logger.info(OUTCOME_MESSAGE, entry);
   };
 }
@@ -105,16 +117,28 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
       await onOutcome(entry);
       return true;
     } catch (error) {
-      logger.error("outcome hook failed; the message returns to the queue", { messageId: entry.messageId, outcome: entry.outcome, error: describeError(error) });
+      logger.error("outcome hook failed; the message returns to the queue", {
+        messageId: entry.messageId,
+        outcome: entry.outcome,
+        error: describeError(error),
+      });
       return false;
     }
   }
 
   /** Resolves true when the event is acknowledged, false when its message must return to the queue. */
-  async function runEvent(message: SQSRecord, event: ObjectEvent | InvalidRecord, context: ProcessorContext): Promise<boolean> {
+  async function runEvent(
+    message: SQSRecord,
+    event: ObjectEvent | InvalidRecord,
+    context: ProcessorContext,
+  ): Promise<boolean> {
     const base = { messageId: message.messageId };
     if (event.kind === "invalid") {
-      const rejected: OutcomeReport = { ...base, outcome: "rejected", error: { code: "bad_event", message: event.reason } };
+      const rejected: OutcomeReport = {
+        ...base,
+        outcome: "rejected",
+        error: { code: "bad_event", message: event.reason },
+      };
       if (event.rawKey !== undefined) rejected.key = event.rawKey;
       return report(rejected);
     }
@@ -129,7 +153,12 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
     try {
       result = await processObjectEvent(objectDeps, event);
     } catch (error) {
-      await report({ ...fields, outcome: "retry", durationMs: Math.round(performance.now() - started), error: describeError(error) });
+      await report({
+        ...fields,
+        outcome: "retry",
+        durationMs: Math.round(performance.now() - started),
+        error: describeError(error),
+      });
       return false;
     }
     return report({ ...fields, ...result, durationMs: Math.round(performance.now() - started) });
@@ -152,12 +181,16 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
             body: message.body.slice(0, 200),
           });
         }
-        const acknowledged = await Promise.all(parsed.records.map((record) => limit(() => runEvent(message, record, context))));
+        const acknowledged = await Promise.all(
+          parsed.records.map((record) => limit(() => runEvent(message, record, context))),
+        );
         return acknowledged.every(Boolean);
       }),
     );
     return {
-      batchItemFailures: event.Records.flatMap((message, i) => (results[i] ? [] : [{ itemIdentifier: message.messageId }])),
+      batchItemFailures: event.Records.flatMap((message, i) =>
+        results[i] ? [] : [{ itemIdentifier: message.messageId }],
+      ),
     };
   };
 }

@@ -66,7 +66,11 @@ function parseRecord(record: unknown): ObjectEvent | InvalidRecord {
   try {
     key = decodeS3EventKey(object.key);
   } catch {
-    return { kind: "invalid", reason: `object key "${object.key}" is not URL-encoded as S3 encodes keys`, rawKey: object.key };
+    return {
+      kind: "invalid",
+      reason: `object key "${object.key}" is not URL-encoded as S3 encodes keys`,
+      rawKey: object.key,
+    };
   }
   const event: ObjectEvent = { kind: "object", eventName: record.eventName, bucket, key };
   if (typeof object.size === "number") event.size = object.size;

@@ -78,6 +78,11 @@ export async function devIssuer(dataDir: string): Promise<DevIssuer> {
 }
 
 /** The `auth` setting of a runtime whose API (and JWKS) is at `origin`. */
-export function devAuthSetting(origin: string): { issuer: string; audience: string; jwksUrl: string; algorithms: string[] } {
+export function devAuthSetting(origin: string): {
+  issuer: string;
+  audience: string;
+  jwksUrl: string;
+  algorithms: string[];
+} {
   return { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, jwksUrl: `${origin}${JWKS_PATH}`, algorithms: [ALGORITHM] };
 }

@@ -34,7 +34,11 @@ export async function localVariantSigningKey(dataDir: string): Promise<LocalSign
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
-  const key: LocalSigningKey = { keyPairId: `KLOCAL${randomBytes(6).toString("hex").toUpperCase()}`, privateKey, publicKey };
+  const key: LocalSigningKey = {
+    keyPairId: `KLOCAL${randomBytes(6).toString("hex").toUpperCase()}`,
+    privateKey,
+    publicKey,
+  };
   try {
     await writeFile(path, JSON.stringify(key), { flag: "wx", mode: 0o600 });
     return key;

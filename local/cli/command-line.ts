@@ -21,7 +21,11 @@ function optionIn(message: string): string {
   return /'(--?[^' ]+)/.exec(message)?.[1] ?? "an option";
 }
 
-export function parseCommandLine(args: string[], options: ParseArgsOptionsConfig, allowPositionals = false): CommandLine {
+export function parseCommandLine(
+  args: string[],
+  options: ParseArgsOptionsConfig,
+  allowPositionals = false,
+): CommandLine {
   let tokens;
   try {
     ({ tokens } = parseArgs({ args, options, strict: true, allowPositionals, tokens: true }));
@@ -30,11 +34,15 @@ export function parseCommandLine(args: string[], options: ParseArgsOptionsConfig
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`Unknown option ${optionIn(message)}`);
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
       const option = optionIn(message);
-      const name = options[option.replace(/^-+/, "")]?.type === "boolean" || message.includes("does not take") ? option : undefined;
+      const name =
+        options[option.replace(/^-+/, "")]?.type === "boolean" || message.includes("does not take")
+          ? option
+          : undefined;
       if (name) throw new UsageError(`${name} takes no value`);
       throw new UsageError(expected(a.value, option, undefined));
     }
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new UsageError(`Unexpected argument ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? "")}`);
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
+      throw new UsageError(`Unexpected argument ${JSON.stringify(/'([^']*)'/.exec(message)?.[1] ?? "")}`);
     throw error;
   }
   const values = new Map<string, string | true>();

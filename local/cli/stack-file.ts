@@ -7,13 +7,19 @@ import { PROJECT_NAME, parseSettings, SettingsError, type Settings } from "../..
  * Reads `Pulumi.<stack>.yaml` the way `pulumi config` would for this project: keys namespaced with the project
  * name are the pipeline's settings; keys of other namespaces (`aws:region`) are returned apart.
  */
-export async function readStackSettings(stack = "dev", dir = process.cwd()): Promise<{ settings: Settings; region?: string }> {
+export async function readStackSettings(
+  stack = "dev",
+  dir = process.cwd(),
+): Promise<{ settings: Settings; region?: string }> {
   const file = join(dir, `Pulumi.${stack}.yaml`);
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new SettingsError("stack", `Cannot read the settings of stack "${stack}": ${file} (${(error as Error).message})`);
+    throw new SettingsError(
+      "stack",
+      `Cannot read the settings of stack "${stack}": ${file} (${(error as Error).message})`,
+    );
   }
   return stackSettingsFromYaml(text, file);
 }

@@ -83,7 +83,8 @@ export function webhookUrlProblem(url: string): string | undefined {
     return "it is not a URL";
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "it is not an http(s) URL";
-  if (parsed.username || parsed.password) return "it carries credentials (user:password@); the receiver authenticates the events by their secret header";
+  if (parsed.username || parsed.password)
+    return "it carries credentials (user:password@); the receiver authenticates the events by their secret header";
   return undefined;
 }
 
@@ -127,7 +128,9 @@ export async function startLocalEvents(options: {
   await dropTornTail(path);
   const file: FileHandle = await open(path, "a");
   let appending: Promise<void> = Promise.resolve();
-  const deliverer = options.webhook ? startDeliverer(path, options.webhook, options.retry ?? {}, options.root, options.log) : undefined;
+  const deliverer = options.webhook
+    ? startDeliverer(path, options.webhook, options.retry ?? {}, options.root, options.log)
+    : undefined;
 
   const hook: OutcomeHook = async (report) => {
     const event = completionEventOf(report);
@@ -168,7 +171,13 @@ export async function startLocalEvents(options: {
   };
 }
 
-function startDeliverer(path: string, webhook: LocalWebhook, retry: RetryTiming, root: string, log: (line: string) => void) {
+function startDeliverer(
+  path: string,
+  webhook: LocalWebhook,
+  retry: RetryTiming,
+  root: string,
+  log: (line: string) => void,
+) {
   const initialMs = retry.initialMs ?? 1000;
   const maxMs = retry.maxMs ?? 60_000;
   const maxAgeMs = retry.maxAgeMs ?? WEBHOOK_MAX_AGE_MS;
@@ -211,12 +220,19 @@ function startDeliverer(path: string, webhook: LocalWebhook, retry: RetryTiming,
       await response.body?.cancel().catch(() => undefined);
       if (response.ok) return undefined;
       if (response.status >= 300 && response.status < 400) {
-        return { reason: `HTTP ${response.status}: a redirect, not followed; the events go to the configured URL only`, retry: false };
+        return {
+          reason: `HTTP ${response.status}: a redirect, not followed; the events go to the configured URL only`,
+          retry: false,
+        };
       }
       // As an API destination: 401, 407, 409, 429 and 5xx are retried; any other answer is final.
-      return { reason: `HTTP ${response.status}`, retry: [401, 407, 409, 429].includes(response.status) || response.status >= 500 };
+      return {
+        reason: `HTTP ${response.status}`,
+        retry: [401, 407, 409, 429].includes(response.status) || response.status >= 500,
+      };
     } catch (error) {
-      const cause = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
+      const cause =
+        (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message;
       return { reason: cause, retry: true };
     }
   }
@@ -229,12 +245,21 @@ function startDeliverer(path: string, webhook: LocalWebhook, retry: RetryTiming,
     if (stopped && failure) return entry;
     const tooOld = Date.now() - Date.parse(envelope.time) > maxAgeMs;
     if (failure === undefined || !failure.retry || tooOld) {
-      if (failure && !failure.retry) log(`webhook: delivery of ${eventId} to ${webhook.url} refused (${failure.reason}); not retried, as an API destination would not`);
-      else if (failure) log(`webhook: gave up on ${eventId} after ${entry.attempts + 1} attempts over ${Math.round(maxAgeMs / 60_000)} min (${failure.reason})`);
+      if (failure && !failure.retry)
+        log(
+          `webhook: delivery of ${eventId} to ${webhook.url} refused (${failure.reason}); not retried, as an API destination would not`,
+        );
+      else if (failure)
+        log(
+          `webhook: gave up on ${eventId} after ${entry.attempts + 1} attempts over ${Math.round(maxAgeMs / 60_000)} min (${failure.reason})`,
+        );
       else if (entry.attempts > 0) log(`webhook: delivered ${eventId} after ${entry.attempts + 1} attempts`);
       return undefined;
     }
-    if (entry.attempts === 0) log(`webhook: delivery of ${eventId} to ${webhook.url} failed (${failure.reason}); retrying with backoff for up to 24 h`);
+    if (entry.attempts === 0)
+      log(
+        `webhook: delivery of ${eventId} to ${webhook.url} failed (${failure.reason}); retrying with backoff for up to 24 h`,
+      );
     const attempts = entry.attempts + 1;
     return { at: entry.at, attempts, next: Date.now() + Math.min(maxMs, initialMs * 2 ** (attempts - 1)) };
   }

@@ -154,7 +154,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
       const response = await withTimeout(handling, timeoutMs);
       failed = failedMessageIds(response, event);
     } catch (error) {
-      log(`processor invocation ${context.awsRequestId} failed, batch of ${messages.length} returns to the queue: ${(error as Error).message}`);
+      log(
+        `processor invocation ${context.awsRequestId} failed, batch of ${messages.length} returns to the queue: ${(error as Error).message}`,
+      );
       failed = new Set(event.Records.map((r) => r.messageId));
     }
     const done = messages.filter((m) => !failed.has(m.MessageId!));
@@ -166,7 +168,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
         if (receives < maxReceiveCount) continue;
         const images = imagesOf(message);
         const about = images.length > 0 ? `image ${images.join(", image ")}` : "a message that names no image";
-        log(`dlq: ${about} (message ${message.MessageId}) failed on receive ${receives} of ${maxReceiveCount}: it moves to the DLQ; see it with: ${listCommand}`);
+        log(
+          `dlq: ${about} (message ${message.MessageId}) failed on receive ${receives} of ${maxReceiveCount}: it moves to the DLQ; see it with: ${listCommand}`,
+        );
       }
     }
     // A function that timed out keeps its slot until its work really ends (it cannot be killed in process).
@@ -183,7 +187,8 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
             Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
           }),
         );
-        for (const failure of result.Failed ?? []) log(`event source mapping: delete failed (${failure.Code}: ${failure.Message})`);
+        for (const failure of result.Failed ?? [])
+          log(`event source mapping: delete failed (${failure.Code}: ${failure.Message})`);
       } catch (error) {
         log(`event source mapping: delete failed (${(error as Error).message}); the messages will be delivered again`);
       }
@@ -224,7 +229,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions & { p
       const drained = await Promise.race([all.then(() => true), sleep(drainMs).then(() => false)]);
       if (!drained) {
         const abandoned = [...invocations.values()].flat();
-        log(`stopping with ${invocations.size} batch(es) still running; their ${abandoned.length} message(s) return to the queue`);
+        log(
+          `stopping with ${invocations.size} batch(es) still running; their ${abandoned.length} message(s) return to the queue`,
+        );
         await release(abandoned);
       }
     },
@@ -292,7 +299,10 @@ class InvocationTimeout extends Error {
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InvocationTimeout(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`)), ms);
+    timer = setTimeout(
+      () => reject(new InvocationTimeout(`Task timed out after ${(ms / 1000).toFixed(2)} seconds`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([work, timeout]);

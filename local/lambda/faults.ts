@@ -27,7 +27,12 @@ export interface Faults {
   processorPaused?: boolean;
 }
 
-const WRITE_COMMANDS = new Set(["PutObjectCommand", "CopyObjectCommand", "UploadPartCommand", "CompleteMultipartUploadCommand"]);
+const WRITE_COMMANDS = new Set([
+  "PutObjectCommand",
+  "CopyObjectCommand",
+  "UploadPartCommand",
+  "CompleteMultipartUploadCommand",
+]);
 
 interface Invocation {
   finished: number;
@@ -57,16 +62,24 @@ export function validateFaults(faults: Faults): Faults {
   const rate = faults.s3WriteFailureRate;
   if (rate !== undefined) check.number("s3WriteFailureRate", rate, 0, 1);
   const crash = faults.crashAfterRecords;
-  if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0)) throw check.refusal("a non-negative integer", "crashAfterRecords", crash);
+  if (crash !== undefined && !(Number.isInteger(crash) && crash >= 0))
+    throw check.refusal("a non-negative integer", "crashAfterRecords", crash);
   return faults;
 }
 
-
 function s3Error(name: string, status: number, message: string): S3ServiceException {
-  return new S3ServiceException({ name, $fault: "server", $metadata: { httpStatusCode: status }, message: `${message} (injected by the local runtime)` });
+  return new S3ServiceException({
+    name,
+    $fault: "server",
+    $metadata: { httpStatusCode: status },
+    message: `${message} (injected by the local runtime)`,
+  });
 }
 
-export function createFaultInjector(initial: Faults = {}, log: (line: string) => void = () => undefined): FaultInjector {
+export function createFaultInjector(
+  initial: Faults = {},
+  log: (line: string) => void = () => undefined,
+): FaultInjector {
   let faults: Faults = validateFaults({ ...initial });
   let random = seededRandom(faults.seed ?? 1);
   const invocation = new AsyncLocalStorage<Invocation>();
@@ -108,7 +121,12 @@ export function createFaultInjector(initial: Faults = {}, log: (line: string) =>
         if (limit === undefined) return handler(event, context);
         let crash!: () => void;
         const crashed = new Promise<never>((_, reject) => {
-          crash = () => reject(new InjectedCrash(`Runtime exited after ${limit} image(s) of a batch of ${event.Records.length} (injected crash)`));
+          crash = () =>
+            reject(
+              new InjectedCrash(
+                `Runtime exited after ${limit} image(s) of a batch of ${event.Records.length} (injected crash)`,
+              ),
+            );
         });
         const state: Invocation = {
           finished: 0,

@@ -33,7 +33,11 @@ export interface FunctionUrlServer {
    * refuses a POST or PUT whose `x-amz-content-sha256` is not the hex SHA-256 of its body, as Lambda does behind
    * CloudFront's origin access control, which signs the request with that header's value.
    */
-  attach(handler: UrlHandler, cors: CorsPolicy, extras?: { documents?: Record<string, unknown>; edge?: LocalEdge; payloadHashRequired?: boolean }): void;
+  attach(
+    handler: UrlHandler,
+    cors: CorsPolicy,
+    extras?: { documents?: Record<string, unknown>; edge?: LocalEdge; payloadHashRequired?: boolean },
+  ): void;
   /** Stops accepting requests and waits for those under way. */
   close(): Promise<void>;
 }
@@ -42,18 +46,44 @@ export interface FunctionUrlServer {
  * `log` receives one line per request that failed inside the runtime (a handler's exception): the client gets a
  * 500 with no detail, the process keeps serving.
  */
-export async function listenFunctionUrl(options: { host: string; port: number; log?: (line: string) => void }): Promise<FunctionUrlServer> {
+export async function listenFunctionUrl(options: {
+  host: string;
+  port: number;
+  log?: (line: string) => void;
+}): Promise<FunctionUrlServer> {
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  let target: { handler: UrlHandler; cors: CorsPolicy; documents: Record<string, unknown>; edge?: LocalEdge; payloadHashRequired: boolean } | undefined;
+  let target:
+    | {
+        handler: UrlHandler;
+        cors: CorsPolicy;
+        documents: Record<string, unknown>;
+        edge?: LocalEdge;
+        payloadHashRequired: boolean;
+      }
+    | undefined;
   const failed = (req: IncomingMessage, res: ServerResponse) => (error: unknown) => {
-    log(`error: ${req.method} ${requestPath(req) ?? "(malformed target)"} failed (answered 500): ${(error as Error)?.stack ?? String(error)}`);
+    log(
+      `error: ${req.method} ${requestPath(req) ?? "(malformed target)"} failed (answered 500): ${(error as Error)?.stack ?? String(error)}`,
+    );
     sendJsonError(res, 500, "internal_error", "Internal error");
   };
   const server = createServer((req, res) => {
-    if (!target) return send(res, 503, { "content-type": "application/json" }, json("starting", "The pipeline is starting; try again in a moment"));
+    if (!target)
+      return send(
+        res,
+        503,
+        { "content-type": "application/json" },
+        json("starting", "The pipeline is starting; try again in a moment"),
+      );
     const { handler, cors, documents, edge, payloadHashRequired } = target;
     const document = req.method === "GET" ? documents[requestPath(req) ?? ""] : undefined;
-    if (document !== undefined) return send(res, 200, { "content-type": "application/json", "cache-control": "max-age=300" }, JSON.stringify(document));
+    if (document !== undefined)
+      return send(
+        res,
+        200,
+        { "content-type": "application/json", "cache-control": "max-age=300" },
+        JSON.stringify(document),
+      );
     // An async handler's rejection and a synchronous throw end the same way: a logged 500, never an exit.
     new Promise<boolean>((resolve) => resolve(edge ? edge(req, res) : false))
       .then((served) => (served ? undefined : serve(req, res, handler, cors, payloadHashRequired)))
@@ -64,16 +94,36 @@ export async function listenFunctionUrl(options: { host: string; port: number; l
     // timeout or oversized headers keep node's own status.
     const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : error.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     if (!socket.writable) return void socket.destroy();
-    const body = json(status === 400 ? "bad_request" : status === 431 ? "headers_too_large" : "request_timeout", "The request is malformed or incomplete");
-    const headers = { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...SECURITY_HEADERS, connection: "close" };
-    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n${body}`);
+    const body = json(
+      status === 400 ? "bad_request" : status === 431 ? "headers_too_large" : "request_timeout",
+      "The request is malformed or incomplete",
+    );
+    const headers = {
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+      ...SECURITY_HEADERS,
+      connection: "close",
+    };
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join("")}\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
-        reject(new PortInUseError(`Port ${options.port} on ${options.host} is already in use; stop what uses it, or choose another with PORT=... or --port`));
+        reject(
+          new PortInUseError(
+            `Port ${options.port} on ${options.host} is already in use; stop what uses it, or choose another with PORT=... or --port`,
+          ),
+        );
       } else if (error.code === "EACCES") {
-        reject(new PortInUseError(`Port ${options.port} on ${options.host} cannot be used (permission denied); choose another with PORT=... or --port`));
+        reject(
+          new PortInUseError(
+            `Port ${options.port} on ${options.host} cannot be used (permission denied); choose another with PORT=... or --port`,
+          ),
+        );
       } else reject(error);
     });
     server.listen(options.port, options.host, () => resolve());
@@ -84,7 +134,9 @@ export async function listenFunctionUrl(options: { host: string; port: number; l
     url: `http://${options.host}:${port}`,
     port,
     attach(handler, cors, { documents = {}, edge, payloadHashRequired = false } = {}) {
-      target = edge ? { handler, cors, documents, edge, payloadHashRequired } : { handler, cors, documents, payloadHashRequired };
+      target = edge
+        ? { handler, cors, documents, edge, payloadHashRequired }
+        : { handler, cors, documents, payloadHashRequired };
     },
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -103,19 +155,39 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHandler, cors: CorsPolicy, payloadHashRequired: boolean): Promise<void> {
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: UrlHandler,
+  cors: CorsPolicy,
+  payloadHashRequired: boolean,
+): Promise<void> {
   const body = await readBody(req);
   const headers = joinedHeaders(req);
   const corsRequest = { method: req.method ?? "GET", headers };
   if (body === undefined) {
-    return send(res, 413, { "content-type": "application/json", ...corsHeaders(cors, corsRequest) }, json("payload_too_large", `Request must be smaller than ${MAX_REQUEST_BYTES} bytes`));
+    return send(
+      res,
+      413,
+      { "content-type": "application/json", ...corsHeaders(cors, corsRequest) },
+      json("payload_too_large", `Request must be smaller than ${MAX_REQUEST_BYTES} bytes`),
+    );
   }
   if (isPreflight(corsRequest)) {
     res.writeHead(200, corsHeaders(cors, corsRequest));
     return void res.end();
   }
-  if (payloadHashRequired && (req.method === "POST" || req.method === "PUT") && !payloadHashMatches(headers["x-amz-content-sha256"], body)) {
-    return send(res, 403, { "content-type": "application/json", ...corsHeaders(cors, corsRequest) }, json("forbidden", PAYLOAD_HASH_MESSAGE));
+  if (
+    payloadHashRequired &&
+    (req.method === "POST" || req.method === "PUT") &&
+    !payloadHashMatches(headers["x-amz-content-sha256"], body)
+  ) {
+    return send(
+      res,
+      403,
+      { "content-type": "application/json", ...corsHeaders(cors, corsRequest) },
+      json("forbidden", PAYLOAD_HASH_MESSAGE),
+    );
   }
   const result = await handler(functionUrlEvent(req, headers, body));
   const response = responseFromResult(result);
@@ -129,7 +201,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, handler: UrlHand
   res.end(req.method === "HEAD" ? undefined : response.body);
 }
 
-export const PAYLOAD_HASH_MESSAGE = "Send the SHA-256 of the request body, in hex, as x-amz-content-sha256 (the CDN signs the request with it)";
+export const PAYLOAD_HASH_MESSAGE =
+  "Send the SHA-256 of the request body, in hex, as x-amz-content-sha256 (the CDN signs the request with it)";
 
 /** Lambda accepts no unsigned payload behind CloudFront's origin access control: the hash must be the body's. */
 function payloadHashMatches(header: string | undefined, body: Buffer): boolean {
@@ -161,14 +234,19 @@ function joinedHeaders(req: IncomingMessage): Record<string, string> {
 
 const TEXT_BODY = /^(text\/|application\/(json|javascript|xml|x-www-form-urlencoded|[\w.+-]+\+json|[\w.+-]+\+xml)\b)/i;
 
-export function functionUrlEvent(req: IncomingMessage, allHeaders: Record<string, string>, body: Buffer): APIGatewayProxyEventV2 {
+export function functionUrlEvent(
+  req: IncomingMessage,
+  allHeaders: Record<string, string>,
+  body: Buffer,
+): APIGatewayProxyEventV2 {
   // The front door (acceptLoopbackHostsOnly) has refused every target that is neither a path nor an absolute URL.
   const target = req.url ?? "/";
   const url = target.startsWith("/") ? new URL(`http://function-url.local${target}`) : new URL(target);
   const rawQueryString = (req.url ?? "").includes("?") ? (req.url ?? "").slice((req.url ?? "").indexOf("?") + 1) : "";
   const { cookie, ...headers } = allHeaders;
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
+  for (const [name, value] of url.searchParams)
+    query[name] = query[name] === undefined ? value : `${query[name]},${value}`;
   const host = headers.host ?? "localhost";
   const now = new Date();
   const text = TEXT_BODY.test(headers["content-type"] ?? "");
@@ -213,7 +291,11 @@ interface HttpResponse {
 
 /** The Function URL's reading of a result: a structured response, or anything else as a 200 JSON body. */
 export function responseFromResult(result: APIGatewayProxyResultV2): HttpResponse {
-  if (typeof result === "object" && result !== null && typeof (result as { statusCode?: unknown }).statusCode === "number") {
+  if (
+    typeof result === "object" &&
+    result !== null &&
+    typeof (result as { statusCode?: unknown }).statusCode === "number"
+  ) {
     const structured = result as Exclude<APIGatewayProxyResultV2, string>;
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name] = String(value);

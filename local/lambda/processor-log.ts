@@ -12,12 +12,15 @@ export function outcomeLine(report: OutcomeReport): string {
   const ms = report.durationMs === undefined ? "-" : `${report.durationMs} ms`;
   const error = report.error
     ? ` (${"code" in report.error ? report.error.code : report.error.name}: ${report.error.message})`
-    : report.reusedGrant ? " (reused grant: not processed)" : "";
+    : report.reusedGrant
+      ? " (reused grant: not processed)"
+      : "";
   return `image ${id} ${filename} ${ms} ${report.outcome}${error}`;
 }
 
 /** The processor's own log lines besides the outcomes: warnings and errors printed, information left out. */
 export function processorLogger(log: (line: string) => void): ProcessorLogger {
-  const other = (level: string) => (message: string, attributes: Record<string, unknown>) => log(`processor ${level}: ${message} ${JSON.stringify(attributes)}`);
+  const other = (level: string) => (message: string, attributes: Record<string, unknown>) =>
+    log(`processor ${level}: ${message} ${JSON.stringify(attributes)}`);
   return { info() {}, warn: other("warning"), error: other("error") };
 }

@@ -22,7 +22,12 @@ import S3Object from "s3rver/lib/models/object.js";
 import { syncPath, writeAndSync } from "../state/durable-files.js";
 
 /** The files of one pending write, inside its own directory under the store's pending folder. */
-export const PENDING = { target: "target.json", object: "object", md5: "object.md5", metadata: "metadata.json" } as const;
+export const PENDING = {
+  target: "target.json",
+  object: "object",
+  md5: "object.md5",
+  metadata: "metadata.json",
+} as const;
 
 /** Where s3rver keeps an object's pieces: `<key>._S3rver_<suffix>`. */
 export const OBJECT_SUFFIX = "._S3rver_object";
@@ -75,7 +80,9 @@ export class DurableFilesystemStore extends FilesystemStore {
   /** The metadata s3rver keeps for an object: its standard headers and the x-amz-meta-* ones. */
   private static storedMetadata(metadata: Record<string, string>): Record<string, string> {
     const allowed = new Set<string>(S3Object.ALLOWED_METADATA);
-    return Object.fromEntries(Object.entries(metadata).filter(([name]) => allowed.has(name) || name.startsWith("x-amz-meta-")));
+    return Object.fromEntries(
+      Object.entries(metadata).filter(([name]) => allowed.has(name) || name.startsWith("x-amz-meta-")),
+    );
   }
 
   async putObject(object: S3rverObject): Promise<{ size: number; md5: string }> {
@@ -99,7 +106,10 @@ export class DurableFilesystemStore extends FilesystemStore {
       const [{ size, md5 }] = await Promise.all([
         writeContent(join(pending, PENDING.object), object.content),
         writeAndSync(join(pending, PENDING.target), JSON.stringify(target)),
-        writeAndSync(join(pending, PENDING.metadata), JSON.stringify(DurableFilesystemStore.storedMetadata(object.metadata), null, 2)),
+        writeAndSync(
+          join(pending, PENDING.metadata),
+          JSON.stringify(DurableFilesystemStore.storedMetadata(object.metadata), null, 2),
+        ),
       ]);
       await writeAndSync(join(pending, PENDING.md5), md5);
       await this.committing(paths.object, async () => {
@@ -128,14 +138,27 @@ export class DurableFilesystemStore extends FilesystemStore {
   ): Promise<Record<string, string>> {
     const source = this.getResourcePath(srcBucket, srcKey, "object");
     const metadata =
-      replacementMetadata ?? (JSON.parse(await readFile(this.getResourcePath(srcBucket, srcKey, "metadata.json"), "utf8")) as Record<string, string>);
+      replacementMetadata ??
+      (JSON.parse(await readFile(this.getResourcePath(srcBucket, srcKey, "metadata.json"), "utf8")) as Record<
+        string,
+        string
+      >);
     // Read before it is replaced: a copy onto itself writes aside, so the source stays whole until the rename.
-    await this.putObject({ bucket: destBucket, key: destKey, content: createReadStream(source), metadata: { ...metadata } });
+    await this.putObject({
+      bucket: destBucket,
+      key: destKey,
+      content: createReadStream(source),
+      metadata: { ...metadata },
+    });
     return this.getMetadata(destBucket, destKey);
   }
 
   /** Bucket configuration (CORS): replaced atomically, as an object is. */
-  async putSubresource(bucket: string, key: string | undefined, resource: { type: string; toXML(indent: number): string }): Promise<void> {
+  async putSubresource(
+    bucket: string,
+    key: string | undefined,
+    resource: { type: string; toXML(indent: number): string },
+  ): Promise<void> {
     const path = this.getResourcePath(bucket, key, `${resource.type}.xml`);
     await mkdir(this.pendingDir, { recursive: true });
     const aside = join(this.pendingDir, `${randomUUID()}.xml`);

@@ -59,7 +59,11 @@ export function s3EventRecord(input: S3EventRecordInput): S3EventRecord {
     s3: {
       s3SchemaVersion: "1.0",
       configurationId: input.configurationId ?? "uploads",
-      bucket: { name: input.bucket, ownerIdentity: { principalId: randomHex(14) }, arn: `arn:aws:s3:::${input.bucket}` },
+      bucket: {
+        name: input.bucket,
+        ownerIdentity: { principalId: randomHex(14) },
+        arn: `arn:aws:s3:::${input.bucket}`,
+      },
       object: {
         key: s3EventKey(input.key),
         size: input.size,

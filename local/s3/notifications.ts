@@ -110,7 +110,9 @@ export async function createNotificationForwarder(options: {
         forwarded.add(id);
         await writeLog(() => appendFile(logPath, logLine(id)));
       })
-      .catch((error: Error) => log(`notification for ${object.key} not sent (${error.message}); it is sent at the next start`))
+      .catch((error: Error) =>
+        log(`notification for ${object.key} not sent (${error.message}); it is sent at the next start`),
+      )
       .finally(() => underWay.delete(id));
     underWay.set(id, work);
   }
@@ -119,7 +121,10 @@ export async function createNotificationForwarder(options: {
     async configure() {
       const path = join(stateDir, CONFIGURED_FILE);
       const wanted = { bucket: target.bucket, prefix: target.prefix, queueArn: target.queueArn };
-      const current = await readFile(path, "utf8").then((text) => text, () => "");
+      const current = await readFile(path, "utf8").then(
+        (text) => text,
+        () => "",
+      );
       if (current && current === JSON.stringify(wanted)) return;
       await send(s3TestEvent(target.bucket));
       await writeFileDurably(path, JSON.stringify(wanted));
@@ -147,7 +152,12 @@ export async function createNotificationForwarder(options: {
       // Paged by StartAfter rather than continuation tokens: s3rver's tokens need OpenSSL's legacy DES cipher.
       for (;;) {
         const page = await s3.send(
-          new ListObjectsV2Command({ Bucket: target.bucket, Prefix: target.prefix, StartAfter: startAfter, MaxKeys: 1000 }),
+          new ListObjectsV2Command({
+            Bucket: target.bucket,
+            Prefix: target.prefix,
+            StartAfter: startAfter,
+            MaxKeys: 1000,
+          }),
         );
         const contents = page.Contents ?? [];
         for (const object of contents) {

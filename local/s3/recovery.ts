@@ -60,11 +60,14 @@ async function finishPendingWrites({ root, pendingDir }: S3RecoveryOptions): Pro
       const committedMd5 = await readFile(join(root, target.md5), "utf8").catch(() => undefined);
       if (committedMd5 === md5) {
         // The MD5 was renamed into place, so every piece had been flushed: finish what the crash interrupted.
-        if (await exists(join(dir, PENDING.metadata))) await rename(join(dir, PENDING.metadata), join(root, target.metadata));
+        if (await exists(join(dir, PENDING.metadata)))
+          await rename(join(dir, PENDING.metadata), join(root, target.metadata));
         await rename(content, join(root, target.object));
         lines.push(`s3: finished storing ${target.bucket}/${target.key}, interrupted by a crash`);
       } else {
-        lines.push(`s3: discarded ${target.bucket}/${target.key}: its upload was cut short by a crash and never acknowledged`);
+        lines.push(
+          `s3: discarded ${target.bucket}/${target.key}: its upload was cut short by a crash and never acknowledged`,
+        );
       }
     }
     await rm(dir, { recursive: true, force: true });
@@ -87,7 +90,9 @@ async function checkBucket(bucket: string, bucketDir: string, verifyContentSince
       const problem = await configProblem(join(bucketDir, file), config[1]!);
       if (problem) {
         await rm(join(bucketDir, file), { force: true });
-        lines.push(`s3: discarded the ${config[1]} configuration of bucket ${bucket}: ${problem}; it is set again at start`);
+        lines.push(
+          `s3: discarded the ${config[1]} configuration of bucket ${bucket}: ${problem}; it is set again at start`,
+        );
       }
       continue;
     }
@@ -109,7 +114,12 @@ async function checkBucket(bucket: string, bucketDir: string, verifyContentSince
   return lines;
 }
 
-async function objectProblem(object: string, md5File: string, metadataFile: string, verifyContentSince: Date | undefined): Promise<string | undefined> {
+async function objectProblem(
+  object: string,
+  md5File: string,
+  metadataFile: string,
+  verifyContentSince: Date | undefined,
+): Promise<string | undefined> {
   const metadata = await readFile(metadataFile, "utf8").catch(() => undefined);
   if (metadata === undefined) return "its metadata is missing (torn by a crash)";
   if (metadata.trim() === "") return "its metadata file is empty (torn by a crash)";
@@ -119,10 +129,12 @@ async function objectProblem(object: string, md5File: string, metadataFile: stri
   } catch {
     parsed = undefined;
   }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return "its metadata is not valid JSON (torn by a crash)";
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+    return "its metadata is not valid JSON (torn by a crash)";
   const md5 = await readFile(md5File, "utf8").catch(() => undefined);
   if (md5 === undefined || !/^[0-9a-f]{32}$/.test(md5)) return "its MD5 is missing (torn by a crash)";
-  const verify = verifyContentSince && (await stat(object)).mtimeMs >= verifyContentSince.getTime() - TIMESTAMP_SLACK_MS;
+  const verify =
+    verifyContentSince && (await stat(object)).mtimeMs >= verifyContentSince.getTime() - TIMESTAMP_SLACK_MS;
   if (verify && (await md5Of(object)) !== md5) return "its content does not match its MD5 (torn by a crash)";
   return undefined;
 }

@@ -31,13 +31,19 @@ export interface SignedUrlCheck {
   now?: () => Date;
 }
 
-export function createVariantOrigin(s3: S3Client, bucket: string, options: { signedUrls?: SignedUrlCheck } = {}): LocalEdge {
+export function createVariantOrigin(
+  s3: S3Client,
+  bucket: string,
+  options: { signedUrls?: SignedUrlCheck } = {},
+): LocalEdge {
   const checkSignature = options.signedUrls ? signatureChecker(options.signedUrls) : undefined;
   return async (req, res) => {
     const path = requestPath(req) ?? "/";
     if (!path.startsWith(`/${VARIANTS_PREFIX}`)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
-      sendError(res, 405, "method_not_allowed", `${req.method} is not allowed on ${echo(path)}`, { allow: "GET, HEAD" });
+      sendError(res, 405, "method_not_allowed", `${req.method} is not allowed on ${echo(path)}`, {
+        allow: "GET, HEAD",
+      });
       return true;
     }
     const refusal = checkSignature?.(req);
@@ -65,13 +71,19 @@ export function createVariantOrigin(s3: S3Client, bucket: string, options: { sig
       etag: object.ETag ?? "",
     };
     if (matchesEtag(req.headers["if-none-match"], object.ETag)) {
-      object.Body?.transformToWebStream().cancel().catch(() => undefined);
+      object.Body?.transformToWebStream()
+        .cancel()
+        .catch(() => undefined);
       res.writeHead(304, headers);
       res.end();
       return true;
     }
     const body = Buffer.from(await object.Body!.transformToByteArray());
-    res.writeHead(200, { ...headers, "content-type": object.ContentType ?? "application/octet-stream", "content-length": String(body.length) });
+    res.writeHead(200, {
+      ...headers,
+      "content-type": object.ContentType ?? "application/octet-stream",
+      "content-length": String(body.length),
+    });
     res.end(req.method === "HEAD" ? undefined : body);
     return true;
   };
@@ -80,23 +92,31 @@ export function createVariantOrigin(s3: S3Client, bucket: string, options: { sig
 const SIGNATURE_PARAMETERS = new Set(["Expires", "Signature", "Key-Pair-Id", "Hash-Algorithm"]);
 
 /** Why CloudFront would refuse the request's signature (a sentence for the client), or undefined if it is good. */
-function signatureChecker({ publicKeys, now = () => new Date() }: SignedUrlCheck): (req: IncomingMessage) => string | undefined {
+function signatureChecker({
+  publicKeys,
+  now = () => new Date(),
+}: SignedUrlCheck): (req: IncomingMessage) => string | undefined {
   const keys = new Map<string, KeyObject>(Object.entries(publicKeys).map(([id, pem]) => [id, createPublicKey(pem)]));
   return (req) => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? "localhost"}`);
     const expires = url.searchParams.get("Expires");
     const signature = url.searchParams.get("Signature");
     const keyPairId = url.searchParams.get("Key-Pair-Id");
-    if (expires === null || signature === null || keyPairId === null) return "This variant is served only at a signed URL; ask the API for the image's URLs";
+    if (expires === null || signature === null || keyPairId === null)
+      return "This variant is served only at a signed URL; ask the API for the image's URLs";
     const key = keys.get(keyPairId);
     const algorithm = url.searchParams.get("Hash-Algorithm") === "SHA256" ? "sha256" : "sha1";
     if (!/^\d{1,12}$/.test(expires) || !key) return "This URL's signature is not valid";
     const resource = new URL(`${url.origin}${url.pathname}`);
-    for (const [name, value] of url.searchParams) if (!SIGNATURE_PARAMETERS.has(name)) resource.searchParams.append(name, value);
-    const policy = JSON.stringify({ Statement: [{ Resource: resource.href, Condition: { DateLessThan: { "AWS:EpochTime": Number(expires) } } }] });
+    for (const [name, value] of url.searchParams)
+      if (!SIGNATURE_PARAMETERS.has(name)) resource.searchParams.append(name, value);
+    const policy = JSON.stringify({
+      Statement: [{ Resource: resource.href, Condition: { DateLessThan: { "AWS:EpochTime": Number(expires) } } }],
+    });
     const bytes = Buffer.from(signature.replace(/-/g, "+").replace(/_/g, "=").replace(/~/g, "/"), "base64");
     if (!verify(algorithm, Buffer.from(policy), key, bytes)) return "This URL's signature is not valid";
-    if (Number(expires) * 1000 <= now().getTime()) return "This URL has expired; ask the API for the image's URLs again";
+    if (Number(expires) * 1000 <= now().getTime())
+      return "This URL has expired; ask the API for the image's URLs again";
     return undefined;
   };
 }
@@ -109,7 +129,13 @@ function matchesEtag(header: string | undefined, etag: string | undefined): bool
   return header.split(",").some((tag) => opaque(tag) === opaque(etag));
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { "content-type": "application/json", ...SECURITY_HEADERS, ...headers });
   res.end(JSON.stringify({ error: { code, message } }));
 }

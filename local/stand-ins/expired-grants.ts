@@ -27,7 +27,13 @@ export async function sweepExpiredGrants(records: RecordStore, now: Date): Promi
       try {
         // Conditional: an upload that started processing since the scan keeps its record.
         await records.client.send(
-          new DeleteCommand({ TableName: records.tableName, Key: { id: item.id }, ConditionExpression: condition, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+          new DeleteCommand({
+            TableName: records.tableName,
+            Key: { id: item.id },
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
         );
         deleted++;
       } catch (error) {
@@ -40,16 +46,25 @@ export async function sweepExpiredGrants(records: RecordStore, now: Date): Promi
 }
 
 /** Sweeps now and every `intervalMs`; the returned function stops it. */
-export function startGrantSweeper(options: { records: RecordStore; intervalMs: number; now?: () => Date; log: (line: string) => void }): () => void {
+export function startGrantSweeper(options: {
+  records: RecordStore;
+  intervalMs: number;
+  now?: () => Date;
+  log: (line: string) => void;
+}): () => void {
   const now = options.now ?? (() => new Date());
   let running: Promise<void> | undefined;
   const sweep = () => {
     running ??= sweepExpiredGrants(options.records, now())
       .then(
         (deleted) => {
-          if (deleted > 0) options.log(`deleted ${deleted} expired upload grant(s) never used (pending past expiresAt)`);
+          if (deleted > 0)
+            options.log(`deleted ${deleted} expired upload grant(s) never used (pending past expiresAt)`);
         },
-        (error: Error) => options.log(`sweeping expired upload grants failed (next try in ${Math.round(options.intervalMs / 1000)} s): ${error.message}`),
+        (error: Error) =>
+          options.log(
+            `sweeping expired upload grants failed (next try in ${Math.round(options.intervalMs / 1000)} s): ${error.message}`,
+          ),
       )
       .finally(() => (running = undefined));
   };

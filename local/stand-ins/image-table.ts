@@ -1,5 +1,15 @@
-import { CreateTableCommand, DescribeTableCommand, ResourceInUseException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { FILENAME_INDEX, FILENAME_INDEX_KEYS, OWNER_INDEX, OWNER_INDEX_KEYS } from "../../handlers/lib/storage/records.js";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  ResourceInUseException,
+  type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import {
+  FILENAME_INDEX,
+  FILENAME_INDEX_KEYS,
+  OWNER_INDEX,
+  OWNER_INDEX_KEYS,
+} from "../../handlers/lib/storage/records.js";
 import { until } from "../until.js";
 
 /**

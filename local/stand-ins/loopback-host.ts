@@ -43,13 +43,24 @@ function pathOf(target: string, base?: string): string | undefined {
 }
 
 /** A JSON error with the security headers, unless the response has started (then the connection is cut). */
-export function sendJsonError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function sendJsonError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = JSON.stringify({ error: { code, message } });
-  res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...SECURITY_HEADERS, ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(Buffer.byteLength(body)),
+    ...SECURITY_HEADERS,
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -67,19 +78,26 @@ export function acceptLoopbackHostsOnly(server: Server, log: (line: string) => v
     if (isLoopbackHost(req.headers.host, port)) {
       if (requestPath(req) === undefined) {
         req.resume();
-        return sendJsonError(res, 400, "bad_request", `The request target ${echo(req.url ?? "")} is not a path`, { connection: "close" });
+        return sendJsonError(res, 400, "bad_request", `The request target ${echo(req.url ?? "")} is not a path`, {
+          connection: "close",
+        });
       }
       try {
         for (const listener of listeners) listener.call(server, req, res);
       } catch (error) {
-        log(`error: a request handler on port ${port} threw (answered 500): ${(error as Error)?.stack ?? String(error)}`);
+        log(
+          `error: a request handler on port ${port} threw (answered 500): ${(error as Error)?.stack ?? String(error)}`,
+        );
         sendJsonError(res, 500, "internal_error", "Internal error");
       }
       return;
     }
     const host = req.headers.host === undefined ? "no Host header" : `Host ${echo(req.headers.host)}`;
     const body = JSON.stringify({
-      error: { code: "host_not_allowed", message: `This local server answers only ${LOOPBACK_HOSTNAMES.map((n) => `${n}:${port}`).join(", ")}; the request had ${host}` },
+      error: {
+        code: "host_not_allowed",
+        message: `This local server answers only ${LOOPBACK_HOSTNAMES.map((n) => `${n}:${port}`).join(", ")}; the request had ${host}`,
+      },
     });
     res.writeHead(403, { "content-type": "application/json", ...SECURITY_HEADERS, connection: "close" });
     res.end(body);

@@ -40,7 +40,9 @@ export async function readKeptPorts(dataDirRoot: string): Promise<StandInPorts |
   }
   const valid = (port: unknown) => Number.isInteger(port) && (port as number) > 0 && (port as number) < 65536;
   if (!parsed || !SERVICES.every((service) => valid(parsed[service]))) {
-    throw new DataDirError(`${path} does not hold the stand-ins' ports (${JSON.stringify(text.slice(0, 80))}); start with --new-ports to choose new ones`);
+    throw new DataDirError(
+      `${path} does not hold the stand-ins' ports (${JSON.stringify(text.slice(0, 80))}); start with --new-ports to choose new ones`,
+    );
   }
   return { s3: parsed.s3 as number, sqs: parsed.sqs as number, dynamodb: parsed.dynamodb as number };
 }

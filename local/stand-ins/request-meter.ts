@@ -87,7 +87,10 @@ export function createRequestMeter(): RequestMeter {
     },
     instrumentDynamoDb(client) {
       // A document client shares its middleware stack with the client it wraps: one registration counts both.
-      (client as DynamoDBClient).middlewareStack.add(dynamoCounter as never, { step: "initialize", name: "requestMeterDynamoDb" });
+      (client as DynamoDBClient).middlewareStack.add(dynamoCounter as never, {
+        step: "initialize",
+        name: "requestMeterDynamoDb",
+      });
     },
     snapshot() {
       return structuredClone(counts);

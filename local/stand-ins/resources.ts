@@ -2,9 +2,20 @@
  * The local equivalents of the stack's resources, created idempotently at every start (a restart finds them in
  * place and only refreshes their configuration: queue attributes and CORS follow the current settings and port).
  */
-import { CreateBucketCommand, DeleteBucketCorsCommand, PutBucketCorsCommand, type CORSRule, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  DeleteBucketCorsCommand,
+  PutBucketCorsCommand,
+  type CORSRule,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { uploadsCorsRules, VARIANTS_CORS_RULES, type BucketCorsRule } from "../../handlers/lib/contract/bucket-cors.js";
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import {
   DLQ_RETENTION_SECONDS,
   JOBS_QUEUE_LONG_POLL_SECONDS,
@@ -43,7 +54,10 @@ export interface QueueIdentity {
 export async function ensureQueues(sqs: SQSClient, names: ResourceNames, settings: Settings): Promise<QueueIdentity> {
   const dlq = await createQueue(sqs, names.dlqName);
   await sqs.send(
-    new SetQueueAttributesCommand({ QueueUrl: dlq.url, Attributes: { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) } }),
+    new SetQueueAttributesCommand({
+      QueueUrl: dlq.url,
+      Attributes: { MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS) },
+    }),
   );
   const jobs = await createQueue(sqs, names.queueName);
   await sqs.send(
@@ -53,7 +67,10 @@ export async function ensureQueues(sqs: SQSClient, names: ResourceNames, setting
         VisibilityTimeout: String(jobsQueueVisibilityTimeoutSeconds(settings.processor)),
         MessageRetentionPeriod: String(JOBS_QUEUE_RETENTION_SECONDS),
         ReceiveMessageWaitTimeSeconds: String(JOBS_QUEUE_LONG_POLL_SECONDS),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: settings.queue.maxReceiveCount }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlq.arn,
+          maxReceiveCount: settings.queue.maxReceiveCount,
+        }),
       },
     }),
   );
@@ -95,7 +112,8 @@ export async function ensureBuckets(s3: S3Client, names: ResourceNames, corsOrig
       const name = (error as { name?: string }).name;
       if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") throw error;
     }
-    if (rules.length > 0) await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: rules } }));
+    if (rules.length > 0)
+      await s3.send(new PutBucketCorsCommand({ Bucket: bucket, CORSConfiguration: { CORSRules: rules } }));
     else await s3.send(new DeleteBucketCorsCommand({ Bucket: bucket }));
   }
 }

@@ -42,7 +42,9 @@ export async function startLoopbackFauxqs(dataDir: string, port = 0): Promise<Fa
   const listeningOn = bound?.address ?? "an unknown address";
   if (listeningOn !== SQS_STAND_IN_HOST) {
     await server.stop();
-    throw new Error(`the SQS stand-in (fauxqs) listens on ${listeningOn}, not only on loopback ${SQS_STAND_IN_HOST}; refusing to run`);
+    throw new Error(
+      `the SQS stand-in (fauxqs) listens on ${listeningOn}, not only on loopback ${SQS_STAND_IN_HOST}; refusing to run`,
+    );
   }
   acceptLoopbackHostsOnly(app!.server as HttpServer);
   return server;

@@ -38,7 +38,12 @@ export interface RunningStandIns {
 const RANDOM_PORTS: StandInPorts = { s3: 0, sqs: 0, dynamodb: 0 };
 
 /** A port that is taken becomes a StandInPortTakenError naming the stand-in. */
-async function listening<T>(service: keyof StandInPorts, host: string, port: number, listen: () => Promise<T>): Promise<T> {
+async function listening<T>(
+  service: keyof StandInPorts,
+  host: string,
+  port: number,
+  listen: () => Promise<T>,
+): Promise<T> {
   try {
     return await listen();
   } catch (error) {
@@ -51,10 +56,22 @@ async function listening<T>(service: keyof StandInPorts, host: string, port: num
  * One S3 stand-in: s3rver on `port` (default random) of `host`, keeping objects under `directory`; with
  * `pendingDir`, through the crash-safe store that writes aside there (local/s3/durable-store.ts).
  */
-export async function startS3rver(directory: string, host = "127.0.0.1", options: { port?: number; pendingDir?: string } = {}) {
+export async function startS3rver(
+  directory: string,
+  host = "127.0.0.1",
+  options: { port?: number; pendingDir?: string } = {},
+) {
   const port = options.port ?? 0;
-  const s3rver = new S3rver({ address: host, port, silent: true, directory, allowMismatchedSignatures: true, vhostBuckets: false });
-  if (options.pendingDir) s3rver.store = s3rver.context.store = new DurableFilesystemStore(directory, options.pendingDir);
+  const s3rver = new S3rver({
+    address: host,
+    port,
+    silent: true,
+    directory,
+    allowMismatchedSignatures: true,
+    vhostBuckets: false,
+  });
+  if (options.pendingDir)
+    s3rver.store = s3rver.context.store = new DurableFilesystemStore(directory, options.pendingDir);
   // s3rver's own listen() leaves a listening error (a taken port) unhandled, which ends the process: listen here.
   s3rver.listen = (listenPort: number, address: string) =>
     new Promise<Server>((resolve, reject) => {
@@ -89,15 +106,24 @@ export async function startS3rver(directory: string, host = "127.0.0.1", options
 
 /** One DynamoDB stand-in: dynalite on `port` (default random) of `host`, on disk at `path` or in memory without one. */
 export async function startDynalite(path: string | undefined, host = "127.0.0.1", port = 0) {
-  const dynamo = dynalite({ ...(path === undefined ? {} : { path }), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
-  await listening("dynamodb", host, port, () =>
-    new Promise<void>((resolve, reject) => {
-      dynamo.once("error", reject);
-      dynamo.listen(port, host, () => {
-        dynamo.off("error", reject);
-        resolve();
-      });
-    }),
+  const dynamo = dynalite({
+    ...(path === undefined ? {} : { path }),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  }) as Server;
+  await listening(
+    "dynamodb",
+    host,
+    port,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        dynamo.once("error", reject);
+        dynamo.listen(port, host, () => {
+          dynamo.off("error", reject);
+          resolve();
+        });
+      }),
   );
   acceptLoopbackHostsOnly(dynamo);
   const bound = (dynamo.address() as AddressInfo).port;
@@ -108,12 +134,18 @@ export async function startDynalite(path: string | undefined, host = "127.0.0.1"
   };
 }
 
-export async function startStandIns(layout: DataDirLayout, host = "127.0.0.1", ports: StandInPorts = RANDOM_PORTS): Promise<RunningStandIns> {
+export async function startStandIns(
+  layout: DataDirLayout,
+  host = "127.0.0.1",
+  ports: StandInPorts = RANDOM_PORTS,
+): Promise<RunningStandIns> {
   const stops: Array<() => Promise<void>> = [];
   try {
     const s3 = await startS3rver(layout.s3, host, { port: ports.s3, pendingDir: layout.s3Pending });
     stops.push(() => s3.stop());
-    const fauxqs = await listening("sqs", SQS_STAND_IN_HOST, ports.sqs, () => startLoopbackFauxqs(layout.sqs, ports.sqs));
+    const fauxqs = await listening("sqs", SQS_STAND_IN_HOST, ports.sqs, () =>
+      startLoopbackFauxqs(layout.sqs, ports.sqs),
+    );
     stops.push(() => fauxqs.stop());
     const dynamo = await startDynalite(layout.dynamodb, host, ports.dynamodb);
     stops.push(() => dynamo.stop());

@@ -57,7 +57,12 @@ async function checkDynamoDbStore(dir: string): Promise<void> {
     await db.open();
   } catch (error) {
     const cause = (error as { cause?: Error }).cause;
-    throw unreadable("DynamoDB", dir, (cause ?? (error as Error)).message, "an empty table (every image's record in it is lost)");
+    throw unreadable(
+      "DynamoDB",
+      dir,
+      (cause ?? (error as Error)).message,
+      "an empty table (every image's record in it is lost)",
+    );
   } finally {
     await db.close().catch(() => undefined);
   }

@@ -20,7 +20,14 @@ export interface DataDirLayout {
 
 export function dataDirLayout(dataDir: string): DataDirLayout {
   const root = resolve(dataDir);
-  return { root, s3: join(root, "s3"), s3Pending: join(root, "s3-pending"), sqs: join(root, "sqs"), dynamodb: join(root, "dynamodb"), notifications: join(root, "notifications") };
+  return {
+    root,
+    s3: join(root, "s3"),
+    s3Pending: join(root, "s3-pending"),
+    sqs: join(root, "sqs"),
+    dynamodb: join(root, "dynamodb"),
+    notifications: join(root, "notifications"),
+  };
 }
 
 /** Creates DATA_DIR and its sub-directories, and proves it writable, with an error that says which and why. */
@@ -74,10 +81,15 @@ export async function lockDataDir(layout: DataDirLayout): Promise<DataDirLock> {
     database.exec("BEGIN EXCLUSIVE");
   } catch (error) {
     database.close();
-    if (!isBusy(error)) throw new DataDirError(`DATA_DIR ${layout.root}: cannot take its lock ${join(layout.root, LOCK_FILE)} (${(error as Error).message})`);
+    if (!isBusy(error))
+      throw new DataDirError(
+        `DATA_DIR ${layout.root}: cannot take its lock ${join(layout.root, LOCK_FILE)} (${(error as Error).message})`,
+      );
     const pid = Number(await readFile(holderPath, "utf8").catch(() => ""));
     const holder = Number.isInteger(pid) && pid > 0 ? ` (pid ${pid})` : "";
-    throw new DataDirError(`DATA_DIR ${layout.root} is in use by another runtime${holder}; stop it or choose another DATA_DIR`);
+    throw new DataDirError(
+      `DATA_DIR ${layout.root} is in use by another runtime${holder}; stop it or choose another DATA_DIR`,
+    );
   }
   const legacyPath = join(layout.root, LEGACY_LOCK_FILE);
   const left = (await modifiedAt(holderPath)) ?? (await modifiedAt(legacyPath));

@@ -21,7 +21,10 @@ export function runtimeFilePath(dataDirRoot: string): string {
 }
 
 /** Written once the runtime is ready; returns the function that removes it at stop. */
-export async function writeRuntimeFile(dataDirRoot: string, info: Omit<LocalRuntimeInfo, "pid">): Promise<() => Promise<void>> {
+export async function writeRuntimeFile(
+  dataDirRoot: string,
+  info: Omit<LocalRuntimeInfo, "pid">,
+): Promise<() => Promise<void>> {
   const path = runtimeFilePath(dataDirRoot);
   await writeFileDurably(path, `${JSON.stringify({ pid: process.pid, ...info }, null, 2)}\n`);
   return () => rm(path, { force: true });

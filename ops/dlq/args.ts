@@ -52,7 +52,17 @@ const ALLOWED: Record<Command, Set<string>> = {
   list: new Set(["--max", "--json"]),
   replay: new Set(["--max", "--rate", "--dry-run", "--json"]),
 };
-const TARGET_FLAGS = ["--stack", "--region", "--dlq-url", "--queue-url", "--table", "--local", "--data-dir", "--sqs-endpoint", "--dynamodb-endpoint"];
+const TARGET_FLAGS = [
+  "--stack",
+  "--region",
+  "--dlq-url",
+  "--queue-url",
+  "--table",
+  "--local",
+  "--data-dir",
+  "--sqs-endpoint",
+  "--dynamodb-endpoint",
+];
 
 /** Parses the command line (without `node ops/dlq.ts`); every mistake is a UsageError naming the flag. */
 export function parseArgs(argv: string[]): DlqArgs {
@@ -94,7 +104,11 @@ function parseTarget(values: Map<string, string>, switches: Set<string>): Target
   const dlqUrl = values.get("--dlq-url");
   const local = switches.has("--local");
   // With --local, --stack only names the local resources (npm start runs the dev stack's).
-  const chosen = [stack !== undefined && !local && "--stack", dlqUrl !== undefined && "--dlq-url", local && "--local"].filter(Boolean);
+  const chosen = [
+    stack !== undefined && !local && "--stack",
+    dlqUrl !== undefined && "--dlq-url",
+    local && "--local",
+  ].filter(Boolean);
   if (chosen.length > 1) throw new UsageError(`give one target, not ${chosen.join(" and ")}`);
 
   const localOnly = ["--data-dir", "--sqs-endpoint", "--dynamodb-endpoint"].filter((flag) => values.has(flag));
@@ -103,7 +117,8 @@ function parseTarget(values: Map<string, string>, switches: Set<string>): Target
 
   if (local) {
     const misplaced = [...urlsOnly, ...(region !== undefined ? ["--region"] : [])];
-    if (misplaced.length > 0) throw new UsageError(`${misplaced[0]} does not apply to --local (it finds its queues itself)`);
+    if (misplaced.length > 0)
+      throw new UsageError(`${misplaced[0]} does not apply to --local (it finds its queues itself)`);
     const sqsEndpoint = values.get("--sqs-endpoint");
     const dynamodbEndpoint = values.get("--dynamodb-endpoint");
     if ((sqsEndpoint === undefined) !== (dynamodbEndpoint === undefined)) {
@@ -113,12 +128,18 @@ function parseTarget(values: Map<string, string>, switches: Set<string>): Target
       kind: "local",
       ...(values.has("--data-dir") ? { dataDir: values.get("--data-dir")! } : {}),
       ...(stack !== undefined ? { stack } : {}),
-      ...(sqsEndpoint !== undefined ? { sqsEndpoint: checkUrl("--sqs-endpoint", sqsEndpoint), dynamodbEndpoint: checkUrl("--dynamodb-endpoint", dynamodbEndpoint!) } : {}),
+      ...(sqsEndpoint !== undefined
+        ? {
+            sqsEndpoint: checkUrl("--sqs-endpoint", sqsEndpoint),
+            dynamodbEndpoint: checkUrl("--dynamodb-endpoint", dynamodbEndpoint!),
+          }
+        : {}),
     };
   }
   if (localOnly.length > 0) throw new UsageError(`${localOnly[0]} applies only to --local`);
   if (stack !== undefined) {
-    if (urlsOnly.length > 0) throw new UsageError(`${urlsOnly[0]} does not apply to --stack (the stack's outputs give it)`);
+    if (urlsOnly.length > 0)
+      throw new UsageError(`${urlsOnly[0]} does not apply to --stack (the stack's outputs give it)`);
     return region === undefined ? { kind: "stack", stack } : { kind: "stack", stack, region };
   }
   if (dlqUrl !== undefined) {

@@ -31,7 +31,10 @@ export function subjectOf(body: string | undefined): DeadLetterSubject {
 }
 
 /** A millisecond timestamp attribute of SQS as an ISO date, or undefined. */
-export function timestampAttribute(message: Message, name: "SentTimestamp" | "ApproximateFirstReceiveTimestamp"): string | undefined {
+export function timestampAttribute(
+  message: Message,
+  name: "SentTimestamp" | "ApproximateFirstReceiveTimestamp",
+): string | undefined {
   const raw = message.Attributes?.[name];
   const ms = raw === undefined ? NaN : Number(raw);
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : undefined;

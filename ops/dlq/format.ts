@@ -25,6 +25,10 @@ const COLUMNS: Array<[string, (letter: DeadLetter) => string | number | undefine
 export function formatTable(letters: DeadLetter[]): string {
   const rows = letters.map((letter) => COLUMNS.map(([, cell]) => String(cell(letter) ?? "-")));
   const widths = COLUMNS.map(([title], index) => Math.max(title.length, ...rows.map((row) => row[index]!.length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join("  ")
+      .trimEnd();
   return [line(COLUMNS.map(([title]) => title)), ...rows.map(line)].join("\n");
 }

@@ -76,13 +76,22 @@ export async function peek(deps: ListDeps): Promise<Message[]> {
 }
 
 /** Makes received messages visible again, at once by default. */
-export async function release(sqs: SqsSender, queueUrl: string, messages: Message[], visibilitySeconds = 0): Promise<void> {
+export async function release(
+  sqs: SqsSender,
+  queueUrl: string,
+  messages: Message[],
+  visibilitySeconds = 0,
+): Promise<void> {
   for (let start = 0; start < messages.length; start += 10) {
     const chunk = messages.slice(start, start + 10);
     await sqs.send(
       new ChangeMessageVisibilityBatchCommand({
         QueueUrl: queueUrl,
-        Entries: chunk.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: visibilitySeconds })),
+        Entries: chunk.map((message, index) => ({
+          Id: String(index),
+          ReceiptHandle: message.ReceiptHandle!,
+          VisibilityTimeout: visibilitySeconds,
+        })),
       }),
     );
   }

@@ -1,5 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, type Message } from "@aws-sdk/client-sqs";
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+} from "@aws-sdk/client-sqs";
 import { OperationalError } from "./errors.js";
 import { release } from "./list.js";
 import type { SqsSender } from "./sqs.js";
@@ -77,8 +82,15 @@ export async function replayByMoving(deps: MovingDeps): Promise<MovingResult> {
     deps.onProgress?.(moved);
 
     if (sent.length < fresh.length) {
-      await release(deps.sqs, deps.dlqUrl, fresh.filter((message) => !sent.includes(message)), deps.releaseVisibilitySeconds);
-      throw new OperationalError(`moved ${moved}; ${fresh.length - sent.length} could not be sent to the jobs queue and stay in the DLQ`);
+      await release(
+        deps.sqs,
+        deps.dlqUrl,
+        fresh.filter((message) => !sent.includes(message)),
+        deps.releaseVisibilitySeconds,
+      );
+      throw new OperationalError(
+        `moved ${moved}; ${fresh.length - sent.length} could not be sent to the jobs queue and stay in the DLQ`,
+      );
     }
     if (deps.rate !== undefined) {
       const due = started + (sent.length * 1000) / deps.rate;

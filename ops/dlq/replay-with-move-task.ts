@@ -1,5 +1,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type ListMessageMoveTasksResultEntry } from "@aws-sdk/client-sqs";
+import {
+  ListMessageMoveTasksCommand,
+  StartMessageMoveTaskCommand,
+  type ListMessageMoveTasksResultEntry,
+} from "@aws-sdk/client-sqs";
 import { OperationalError } from "./errors.js";
 import { queueArn, type SqsSender } from "./sqs.js";
 
@@ -70,7 +74,9 @@ export async function replayWithMoveTask(deps: MoveTaskDeps): Promise<MoveTaskRe
       case "COMPLETED":
         return { ...base, moved, status: "COMPLETED" };
       case "FAILED":
-        throw new OperationalError(`the move task failed after moving ${moved}: ${task.FailureReason ?? "no reason given"}`);
+        throw new OperationalError(
+          `the move task failed after moving ${moved}: ${task.FailureReason ?? "no reason given"}`,
+        );
       case "CANCELLED":
         throw new OperationalError(`the move task was cancelled after moving ${moved}`);
       default: // RUNNING, CANCELLING: keep polling

@@ -80,7 +80,9 @@ function listFor(args: DlqArgs, target: Target, clients: Clients) {
 async function list(args: DlqArgs, target: Target, clients: Clients, io: RunIo): Promise<void> {
   const listing = await listFor(args, target, clients);
   if (args.json) {
-    io.out(JSON.stringify({ dlqUrl: target.dlqUrl, approximateCount: listing.depth, messages: listing.messages }, null, 2));
+    io.out(
+      JSON.stringify({ dlqUrl: target.dlqUrl, approximateCount: listing.depth, messages: listing.messages }, null, 2),
+    );
   } else {
     io.out(formatListing(listing, target.label));
     if (!clients.records) io.out("(no --table: record status and error not shown)");
@@ -97,10 +99,18 @@ async function replay(args: DlqArgs, target: Target, clients: Clients, io: RunIo
     const total = listing.depth.visible + listing.depth.inFlight;
     const wouldMove = args.max === undefined ? total : Math.min(args.max, total);
     if (args.json) {
-      io.out(JSON.stringify({ dryRun: true, wouldMove, approximateCount: listing.depth, messages: listing.messages }, null, 2));
+      io.out(
+        JSON.stringify(
+          { dryRun: true, wouldMove, approximateCount: listing.depth, messages: listing.messages },
+          null,
+          2,
+        ),
+      );
       return;
     }
-    io.out(`dry run: would move about ${wouldMove} message(s) from ${target.dlqUrl} to ${target.queueUrl ?? "their source queue"}; nothing moved`);
+    io.out(
+      `dry run: would move about ${wouldMove} message(s) from ${target.dlqUrl} to ${target.queueUrl ?? "their source queue"}; nothing moved`,
+    );
     if (listing.messages.length > 0) io.out(formatTable(listing.messages));
     return;
   }
@@ -143,7 +153,8 @@ async function replay(args: DlqArgs, target: Target, clients: Clients, io: RunIo
     return;
   }
   io.out(`moved ${result.moved} message(s) from ${target.dlqUrl} to ${target.queueUrl}`);
-  if (result.diedAgain > 0) io.out(`${result.diedAgain} replayed message(s) failed again during this run and stay in the DLQ`);
+  if (result.diedAgain > 0)
+    io.out(`${result.diedAgain} replayed message(s) failed again during this run and stay in the DLQ`);
 }
 
 /** Real SDK clients: AWS's endpoints and credential chain, or the local stand-ins with dummy credentials. */
@@ -151,11 +162,19 @@ export function createClients(target: Target): { sqs: SQSClient; records?: Recor
   const local = target.endpoints
     ? { credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 }
     : {};
-  const sqs = new SQSClient({ region: target.region, ...local, ...(target.endpoints ? { endpoint: target.endpoints.sqs } : {}) });
+  const sqs = new SQSClient({
+    region: target.region,
+    ...local,
+    ...(target.endpoints ? { endpoint: target.endpoints.sqs } : {}),
+  });
   let dynamo: DynamoDBClient | undefined;
   let records: RecordStore | undefined;
   if (target.tableName) {
-    dynamo = new DynamoDBClient({ region: target.region, ...local, ...(target.endpoints ? { endpoint: target.endpoints.dynamodb } : {}) });
+    dynamo = new DynamoDBClient({
+      region: target.region,
+      ...local,
+      ...(target.endpoints ? { endpoint: target.endpoints.dynamodb } : {}),
+    });
     records = {
       client: DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }),
       tableName: target.tableName,
@@ -174,7 +193,13 @@ export function createClients(target: Target): { sqs: SQSClient; records?: Recor
 /** One line for the operator: what failed, and for the usual causes what to do. */
 export function describeFailure(error: unknown, target: Target | undefined): string {
   if (error instanceof OperationalError) return error.message;
-  const e = error as { name?: string; message?: string; code?: string; cause?: { code?: string }; errors?: Array<{ code?: string }> };
+  const e = error as {
+    name?: string;
+    message?: string;
+    code?: string;
+    cause?: { code?: string };
+    errors?: Array<{ code?: string }>;
+  };
   const codes = [e.code, e.cause?.code, ...(e.errors ?? []).map((inner) => inner.code)];
   if (target?.kind === "local" && codes.some((code) => code === "ECONNREFUSED" || code === "ECONNRESET")) {
     return `the local runtime does not answer at ${target.endpoints!.sqs}: start it with npm start`;

@@ -57,14 +57,23 @@ async function resolveStack(spec: Extract<TargetSpec, { kind: "stack" }>, deps: 
   } catch {
     throw new OperationalError(`pulumi stack output --stack ${spec.stack} did not print JSON`);
   }
-  const text = (name: string) => (typeof outputs[name] === "string" && outputs[name] !== "" ? (outputs[name] as string) : undefined);
+  const text = (name: string) =>
+    typeof outputs[name] === "string" && outputs[name] !== "" ? (outputs[name] as string) : undefined;
   const dlqUrl = text("dlqUrl");
   if (!dlqUrl) {
-    throw new OperationalError(`stack ${spec.stack} has no dlqUrl output (deploy it with pulumi up, or give --dlq-url URL)`);
+    throw new OperationalError(
+      `stack ${spec.stack} has no dlqUrl output (deploy it with pulumi up, or give --dlq-url URL)`,
+    );
   }
   const region =
-    spec.region ?? (await (deps.stackRegion ?? stackFileRegion(deps.cwd))(spec.stack)) ?? regionOfQueueUrl(dlqUrl) ?? envRegion(deps.env);
-  if (!region) throw new UsageError(`no AWS region for stack ${spec.stack}: set aws:region in Pulumi.${spec.stack}.yaml, give --region or set AWS_REGION`);
+    spec.region ??
+    (await (deps.stackRegion ?? stackFileRegion(deps.cwd))(spec.stack)) ??
+    regionOfQueueUrl(dlqUrl) ??
+    envRegion(deps.env);
+  if (!region)
+    throw new UsageError(
+      `no AWS region for stack ${spec.stack}: set aws:region in Pulumi.${spec.stack}.yaml, give --region or set AWS_REGION`,
+    );
   const queueUrl = text("queueUrl");
   const tableName = text("tableName");
   return {
@@ -80,16 +89,29 @@ async function resolveStack(spec: Extract<TargetSpec, { kind: "stack" }>, deps: 
 /** `pulumi stack output --json --stack NAME`, with one-line errors for a missing CLI or an unknown stack. */
 export function pulumiStackOutputs(stack: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile("pulumi", ["stack", "output", "--json", "--stack", stack], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (!error) return resolvePromise(stdout);
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-        return reject(
-          new OperationalError("the Pulumi CLI (pulumi) is not on PATH: install it, or give --dlq-url URL --queue-url URL --table NAME instead of --stack"),
+    execFile(
+      "pulumi",
+      ["stack", "output", "--json", "--stack", stack],
+      { maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (!error) return resolvePromise(stdout);
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+          return reject(
+            new OperationalError(
+              "the Pulumi CLI (pulumi) is not on PATH: install it, or give --dlq-url URL --queue-url URL --table NAME instead of --stack",
+            ),
+          );
+        }
+        const reason =
+          stderr
+            .trim()
+            .split("\n")
+            .find((line) => line.trim() !== "") ?? error.message;
+        reject(
+          new OperationalError(`pulumi stack output --stack ${stack} failed: ${reason.replace(/^error:\s*/i, "")}`),
         );
-      }
-      const reason = stderr.trim().split("\n").find((line) => line.trim() !== "") ?? error.message;
-      reject(new OperationalError(`pulumi stack output --stack ${stack} failed: ${reason.replace(/^error:\s*/i, "")}`));
-    });
+      },
+    );
   });
 }
 
@@ -141,10 +163,14 @@ async function resolveLocal(spec: Extract<TargetSpec, { kind: "local" }>, deps: 
   try {
     runtime = await readRuntimeFile(dataDir);
   } catch (error) {
-    throw new OperationalError(`cannot read ${file} (${(error as Error).message}): restart the local runtime with npm start`);
+    throw new OperationalError(
+      `cannot read ${file} (${(error as Error).message}): restart the local runtime with npm start`,
+    );
   }
   if (!runtime) {
-    throw new OperationalError(`the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)`);
+    throw new OperationalError(
+      `the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)`,
+    );
   }
   const { endpoints, names } = runtime;
   if (!endpoints?.sqs || !endpoints.dynamodb || !names?.dlqUrl || !names.queueUrl || !names.tableName) {

@@ -43,10 +43,12 @@ export function parseSmokeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (url !== undefined) options.url = httpUrlValue("--url", url);
   const stack = text("--stack");
   if (stack !== undefined) {
-    if (!/^[\w./-]+$/.test(stack)) throw new UsageError(expected("a stack name (letters, digits, . _ - /)", "--stack", stack));
+    if (!/^[\w./-]+$/.test(stack))
+      throw new UsageError(expected("a stack name (letters, digits, . _ - /)", "--stack", stack));
     options.stack = stack;
   }
-  if (url !== undefined && stack !== undefined) throw new UsageError("--url and --stack are exclusive: the URL names the stack");
+  if (url !== undefined && stack !== undefined)
+    throw new UsageError("--url and --stack are exclusive: the URL names the stack");
   const token = text("--token") ?? (env.SMOKE_TOKEN || undefined);
   if (token !== undefined) {
     if (token.trim() === "") throw new UsageError(expected("a token", "--token", token));

@@ -26,7 +26,9 @@ export function parseDuration(value: string): number {
   const match = /^(\d+)([smhd]?)$/.exec(value.trim());
   const seconds = match ? Number(match[1]) * UNIT_SECONDS[match[2] || "s"]! : NaN;
   if (!(seconds >= 1 && seconds <= MAX_TTL_SECONDS)) {
-    throw new UsageError(`Expected a duration such as 90s, 30m, 1h or 7d (at most 30d) for --ttl but received ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `Expected a duration such as 90s, 30m, 1h or 7d (at most 30d) for --ttl but received ${JSON.stringify(value)}`,
+    );
   }
   return seconds;
 }
@@ -38,12 +40,22 @@ export function parseTokenArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       args: argv,
       strict: true,
       allowPositionals: false,
-      options: { sub: { type: "string" }, ttl: { type: "string", default: "1h" }, "data-dir": { type: "string" }, help: { type: "boolean", short: "h", default: false } },
+      options: {
+        sub: { type: "string" },
+        ttl: { type: "string", default: "1h" },
+        "data-dir": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
     }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return { help: true, sub: "", ttlSeconds: 0, dataDir: "" };
   if (!values.sub || values.sub.trim() === "") throw new UsageError("Expected --sub NAME (the user the token is for)");
-  return { help: false, sub: values.sub, ttlSeconds: parseDuration(values.ttl!), dataDir: values["data-dir"] || env.DATA_DIR || ".data" };
+  return {
+    help: false,
+    sub: values.sub,
+    ttlSeconds: parseDuration(values.ttl!),
+    dataDir: values["data-dir"] || env.DATA_DIR || ".data",
+  };
 }

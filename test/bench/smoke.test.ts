@@ -20,7 +20,10 @@ describe("bench statistics", () => {
 
   it("measures fidelity as PSNR over every sample", () => {
     // Every sample off by 5: MSE 25, so 10 log10(255^2 / 25) dB.
-    expect(psnr(Uint8Array.of(10, 20, 30, 40), Uint8Array.of(15, 15, 35, 35))).to.be.closeTo(10 * Math.log10((255 * 255) / 25), 1e-9);
+    expect(psnr(Uint8Array.of(10, 20, 30, 40), Uint8Array.of(15, 15, 35, 35))).to.be.closeTo(
+      10 * Math.log10((255 * 255) / 25),
+      1e-9,
+    );
     expect(psnr(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).to.equal(Infinity);
     expect(() => psnr(Uint8Array.of(1), Uint8Array.of(1, 2))).to.throw(RangeError, "one length");
   });
@@ -37,9 +40,13 @@ describe("npm run bench on a tiny corpus", function () {
   before(async () => {
     out = await mkdtemp(join(tmpdir(), "bench-smoke-"));
     code = await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "bench/main.ts", "--runs", "1", "--tiny", "--uploads", "3", "--out", out], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", "bench/main.ts", "--runs", "1", "--tiny", "--uploads", "3", "--out", out],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.on("error", reject);
@@ -54,7 +61,15 @@ describe("npm run bench on a tiny corpus", function () {
     expect(report.machine.cores).to.be.greaterThan(0);
     expect(report.machine.cpuModel).to.not.equal("");
     expect(stdout).to.contain(`machine: ${report.machine.cpuModel}, ${report.machine.cores} cores`);
-    for (const heading of ["1. Engine throughput", "1b. HEIC rows", "2. Memory", "3. End to end", "4. Cost per 1 million images", "5. Requests per image"]) expect(stdout).to.contain(heading);
+    for (const heading of [
+      "1. Engine throughput",
+      "1b. HEIC rows",
+      "2. Memory",
+      "3. End to end",
+      "4. Cost per 1 million images",
+      "5. Requests per image",
+    ])
+      expect(stdout).to.contain(heading);
   });
 
   it("measures the engine and the naive baseline in the same run, with the ratio of the two", () => {
@@ -64,7 +79,7 @@ describe("npm run bench on a tiny corpus", function () {
     const run = engine.runs[0]!;
     for (const figures of [run.engine, run.naive] as ThroughputFigures[]) {
       expect(figures.imagesPerSecond).to.be.greaterThan(0);
-      expect(figures.megapixelsPerSecond).to.be.closeTo(figures.imagesPerSecond * (0.1536 + 0.48 + 0.1536) / 3, 1e-6);
+      expect(figures.megapixelsPerSecond).to.be.closeTo((figures.imagesPerSecond * (0.1536 + 0.48 + 0.1536)) / 3, 1e-6);
       expect(figures.p50Ms).to.be.greaterThan(0);
       expect(figures.p95Ms).to.be.at.least(figures.p50Ms);
       expect(figures.imageMs).to.have.length(3);
@@ -101,7 +116,12 @@ describe("npm run bench on a tiny corpus", function () {
     expect(run.coldStartMs).to.equal(run.heic.firstMs - run.heic.p50Ms - (run.jpeg.firstMs - run.jpeg.p50Ms));
     expect(stdout).to.contain(`cold start the HEIC decoder adds: about ${run.coldStartMs.toFixed(0)} ms`);
     for (const image of Object.values(heic.images)) {
-      expect(stdout.split("\n").some((line) => line.startsWith(`${image.name}: `) && line.includes(` ${image.psnrDb.toFixed(2)} `)), `${image.name}'s row shows its PSNR`).to.equal(true);
+      expect(
+        stdout
+          .split("\n")
+          .some((line) => line.startsWith(`${image.name}: `) && line.includes(` ${image.psnrDb.toFixed(2)} `)),
+        `${image.name}'s row shows its PSNR`,
+      ).to.equal(true);
     }
   });
 
@@ -138,7 +158,16 @@ describe("npm run bench on a tiny corpus", function () {
     const scale = report.scale!;
     expect(scale).to.include({ uploads: 3, done: 3, allDone: true });
     // The tiny corpus is 480 and 800 px wide: medium and large are the whole image, so they share one object.
-    expect(scale.perImage).to.include({ s3Put: 2, s3Post: 1, s3Get: 1, s3Head: 1, s3Other: 0, dynamoWrites: 3, writeUnits: 3, indexWriteUnitsWithLegacyApi: 3 });
+    expect(scale.perImage).to.include({
+      s3Put: 2,
+      s3Post: 1,
+      s3Get: 1,
+      s3Head: 1,
+      s3Other: 0,
+      dynamoWrites: 3,
+      writeUnits: 3,
+      indexWriteUnitsWithLegacyApi: 3,
+    });
     expect(scale.counts.s3.PutObjectCommand).to.equal(6);
     expect(stdout).to.contain("5. Requests per image, counted");
     // The cost table is priced from these counts: the dev stack has legacyApi off, so no index units.
@@ -154,7 +183,10 @@ describe("npm run bench on a tiny corpus", function () {
     expect(cost.architecture).to.equal(report.settings.architecture);
     expect(cost.cpuMsPerImage).to.equal(report.engine!.median.engine.cpuMsPerImage);
     expect(cost.lambdaMsPerImage).to.be.closeTo(cost.cpuMsPerImage / (report.settings.memoryMb / MB_PER_VCPU), 1e-9);
-    expect(cost.totalPerMillion).to.be.closeTo(cost.lines.reduce((sum, line) => sum + line.perMillion, 0), 1e-9);
+    expect(cost.totalPerMillion).to.be.closeTo(
+      cost.lines.reduce((sum, line) => sum + line.perMillion, 0),
+      1e-9,
+    );
     expect(cost.totalPerMillion).to.be.greaterThan(0);
   });
 });

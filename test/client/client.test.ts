@@ -32,7 +32,12 @@ async function refusal(promise: Promise<unknown>): Promise<ImagePipelineError> {
 }
 
 function s3Of(running: TestPipeline): S3Client {
-  return createS3Client({ AWS_ENDPOINT_URL_S3: running.pipeline.endpoints.s3, AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" });
+  return createS3Client({
+    AWS_ENDPOINT_URL_S3: running.pipeline.endpoints.s3,
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_REGION: "us-east-1",
+  });
 }
 
 async function storedOriginal(s3: S3Client, bucket: string, id: string): Promise<number | undefined> {
@@ -68,12 +73,17 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
 
     it("uploads a photo, reporting the bytes sent as they go, and waits until it is processed", async () => {
       const progress: Array<{ loaded: number; total: number }> = [];
-      const { id } = await client.upload(new Blob([new Uint8Array(photo)], { type: "image/jpeg" }), { filename: "holiday.jpg", onProgress: (p) => progress.push(p) });
+      const { id } = await client.upload(new Blob([new Uint8Array(photo)], { type: "image/jpeg" }), {
+        filename: "holiday.jpg",
+        onProgress: (p) => progress.push(p),
+      });
 
       expect(progress.length).to.be.greaterThan(4);
       const total = progress[0]!.total;
       expect(total).to.be.greaterThan(photo.length); // the form's fields and boundaries too
-      expect(progress.every((p, i) => p.total === total && (i === 0 || p.loaded > progress[i - 1]!.loaded))).to.equal(true);
+      expect(progress.every((p, i) => p.total === total && (i === 0 || p.loaded > progress[i - 1]!.loaded))).to.equal(
+        true,
+      );
       expect(progress.at(-1)!.loaded).to.equal(total);
       expect(await storedOriginal(s3, running.pipeline.names.uploadsBucket, id)).to.equal(photo.length);
 
@@ -89,13 +99,23 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
       const { id } = await withRecording.upload(new Uint8Array(photo), { filename: "bytes.jpg" });
 
       const grantRequest = recording.calls.find((c) => c.method === "POST" && c.url.endsWith("/uploads"))!;
-      expect(JSON.parse(new TextDecoder().decode(grantRequest.body))).to.deep.equal({ filename: "bytes.jpg", contentType: "image/jpeg", size: photo.length });
-      expect(grantRequest.headers.get("x-amz-content-sha256")).to.equal(createHash("sha256").update(grantRequest.body!).digest("hex"));
+      expect(JSON.parse(new TextDecoder().decode(grantRequest.body))).to.deep.equal({
+        filename: "bytes.jpg",
+        contentType: "image/jpeg",
+        size: photo.length,
+      });
+      expect(grantRequest.headers.get("x-amz-content-sha256")).to.equal(
+        createHash("sha256").update(grantRequest.body!).digest("hex"),
+      );
       expect((await withRecording.waitUntilProcessed(id, { timeoutMs: 60_000 })).status).to.equal("done");
     });
 
     it("cancels an upload in flight: the promise rejects as aborted and storage keeps nothing", async () => {
-      const grant = await client.createUpload({ filename: "cancelled.jpg", contentType: "image/jpeg", size: photo.length });
+      const grant = await client.createUpload({
+        filename: "cancelled.jpg",
+        contentType: "image/jpeg",
+        size: photo.length,
+      });
       const controller = new AbortController();
       const progress: number[] = [];
       const error = await refusal(
@@ -124,8 +144,14 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
     it("refuses what /config says the API would refuse before sending a byte: too large, a type not accepted, empty", async () => {
       const recording = recordingFetch();
       const withRecording = createClient({ apiUrl: running.url, fetch: recording.fetchImpl });
-      const tooLarge = await refusal(withRecording.upload(new Uint8Array(MAX_UPLOAD_BYTES + 1), { contentType: "image/jpeg" }));
-      expect(tooLarge).to.include({ status: 413, code: "file_too_large", message: `The file is ${MAX_UPLOAD_BYTES + 1} bytes; the limit is ${MAX_UPLOAD_BYTES} bytes` });
+      const tooLarge = await refusal(
+        withRecording.upload(new Uint8Array(MAX_UPLOAD_BYTES + 1), { contentType: "image/jpeg" }),
+      );
+      expect(tooLarge).to.include({
+        status: 413,
+        code: "file_too_large",
+        message: `The file is ${MAX_UPLOAD_BYTES + 1} bytes; the limit is ${MAX_UPLOAD_BYTES} bytes`,
+      });
       const text = await refusal(withRecording.upload(new TextEncoder().encode("hello"), { filename: "notes.txt" }));
       expect(text).to.include({ status: 415, code: "unsupported_media_type" });
       const declared = await refusal(withRecording.upload(new Blob(["hello"], { type: "text/plain" })));
@@ -139,7 +165,11 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
 
     it("surfaces the API's own refusals unchanged", async () => {
       const badName = await refusal(client.upload(photo, { filename: "bad\u0007name.jpg" }));
-      expect(badName).to.include({ status: 400, code: "invalid_filename", message: "The filename contains control characters" });
+      expect(badName).to.include({
+        status: 400,
+        code: "invalid_filename",
+        message: "The filename contains control characters",
+      });
       const unknown = await refusal(client.get("0190a7e5-0000-7000-8000-000000000000"));
       expect(unknown).to.include({ status: 404, code: "not_found" });
       const list = await refusal(client.listPage());
@@ -149,8 +179,15 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
     });
 
     it("surfaces storage's refusal with its code, and a network failure as network", async () => {
-      const grant = await client.createUpload({ filename: "elsewhere.jpg", contentType: "image/jpeg", size: photo.length });
-      const wrongBucket = { ...grant, upload: { ...grant.upload, url: grant.upload.url.replace(/[^/]+$/, "no-such-bucket") } };
+      const grant = await client.createUpload({
+        filename: "elsewhere.jpg",
+        contentType: "image/jpeg",
+        size: photo.length,
+      });
+      const wrongBucket = {
+        ...grant,
+        upload: { ...grant.upload, url: grant.upload.url.replace(/[^/]+$/, "no-such-bucket") },
+      };
       const storage = await refusal(client.sendFile(wrongBucket, photo));
       expect(storage).to.include({ status: 404, code: "NoSuchBucket" });
       expect(storage.message).to.match(/^Storage refused the upload/);
@@ -168,7 +205,13 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
 
       const controller = new AbortController();
       const reads: string[] = [];
-      const aborted = await refusal(client.waitUntilProcessed(grant.id, { signal: controller.signal, firstDelayMs: 60_000, onUpdate: (image) => (reads.push(image.status), controller.abort()) }));
+      const aborted = await refusal(
+        client.waitUntilProcessed(grant.id, {
+          signal: controller.signal,
+          firstDelayMs: 60_000,
+          onUpdate: (image) => (reads.push(image.status), controller.abort()),
+        }),
+      );
       expect(aborted.code).to.equal("aborted");
       expect(reads).to.deep.equal(["pending"]);
     });
@@ -219,7 +262,10 @@ describe("image-pipeline/client in Node 22, against the local runtime", function
       const photo = await makePhoto({ width: 32, height: 32 });
       expect(await refusal(anonymous.upload(photo))).to.include({ status: 401, code: "unauthorized" });
       expect(recording.calls.map((c) => new URL(c.url).pathname)).to.deep.equal(["/config"]);
-      expect(await refusal(anonymous.get("0190a7e5-0000-7000-8000-000000000000"))).to.include({ status: 401, code: "unauthorized" });
+      expect(await refusal(anonymous.get("0190a7e5-0000-7000-8000-000000000000"))).to.include({
+        status: 401,
+        code: "unauthorized",
+      });
 
       const expired = createClient({ apiUrl: running.url, token: "not.a.jwt" });
       expect(await refusal(expired.listPage())).to.include({ status: 401, code: "unauthorized" });

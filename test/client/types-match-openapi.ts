@@ -5,7 +5,14 @@
  * other does not follow fails the type check.
  */
 import type { FromSchema } from "json-schema-to-ts";
-import type { ImagePage, ImageView, PublicConfig, UploadGrant, UploadRequest, VariantView } from "../../client/index.js";
+import type {
+  ImagePage,
+  ImageView,
+  PublicConfig,
+  UploadGrant,
+  UploadRequest,
+  VariantView,
+} from "../../client/index.js";
 import type {
   ErrorSchema,
   ImagePageSchema,

@@ -16,7 +16,13 @@ const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
 /** README.md, CONTRIBUTING.md and every page under docs/, by path from the repository's root. */
 function docPages(): Map<string, string> {
-  const paths = ["README.md", "CONTRIBUTING.md", ...readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+  const paths = [
+    "README.md",
+    "CONTRIBUTING.md",
+    ...readdirSync(join(ROOT, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`),
+  ];
   return new Map(paths.filter((p) => existsSync(join(ROOT, p))).map((p) => [p, read(p)]));
 }
 
@@ -33,7 +39,12 @@ function written(value: unknown): string[] {
   if (Array.isArray(value)) {
     if (value.length === 0) return ["`[]`"];
     if (value.every((v) => typeof v === "object" && v !== null)) {
-      return value.map((v) => `\`{${Object.entries(v).map(([k, x]) => `${k}: ${String(x)}`).join(", ")}}\``);
+      return value.map(
+        (v) =>
+          `\`{${Object.entries(v)
+            .map(([k, x]) => `${k}: ${String(x)}`)
+            .join(", ")}}\``,
+      );
     }
     return [`\`[${value.map(String).join(", ")}]\``];
   }
@@ -49,7 +60,9 @@ function settingsTableProblems(rows: string[][]): string[] {
   for (const [path, value] of flatten(DEFAULT_SETTINGS)) {
     const cell = table.get(path);
     if (cell === undefined) problems.push(`${path}: no row`);
-    else for (const text of written(value)) if (!cell.includes(text)) problems.push(`${path}: default ${text} not in "${cell}"`);
+    else
+      for (const text of written(value))
+        if (!cell.includes(text)) problems.push(`${path}: default ${text} not in "${cell}"`);
   }
   const withDefaults = new Set(flatten(DEFAULT_SETTINGS).map(([path]) => path.split(".")[0]));
   for (const key of SETTINGS_KEYS.filter((k) => !withDefaults.has(k))) {
@@ -61,7 +74,8 @@ function settingsTableProblems(rows: string[][]): string[] {
   const paths = new Set(flatten(DEFAULT_SETTINGS).map(([path]) => path));
   for (const key of table.keys()) {
     const top = key.split(".")[0]!;
-    const known = paths.has(key) || SETTINGS_KEYS.includes(key) || (SETTINGS_KEYS.includes(top) && !withDefaults.has(top));
+    const known =
+      paths.has(key) || SETTINGS_KEYS.includes(key) || (SETTINGS_KEYS.includes(top) && !withDefaults.has(top));
     if (!known) problems.push(`${key}: a row for a setting the parser does not know`);
   }
   return problems;
@@ -124,12 +138,16 @@ describe("the docs agree with the code", () => {
     const scripts = Object.keys((JSON.parse(read("package.json")) as { scripts: Record<string, string> }).scripts);
     expect(scripts).to.include.members(["start", "test", "test:one"]);
     // README.md and docs/ as built: the planned "Next contracts" name commands that do not exist yet.
-    const built = [...pages].filter(([path]) => path === "README.md" || path.startsWith("docs/")).map(([, text]) => text.split(/^## Next contracts$/m)[0]!);
+    const built = [...pages]
+      .filter(([path]) => path === "README.md" || path.startsWith("docs/"))
+      .map(([, text]) => text.split(/^## Next contracts$/m)[0]!);
     expect(unnamedScripts(scripts, built)).to.deep.equal([]);
   });
 
   it("notices a script no page names, and does not take `npm run test:one` for `npm run test`", () => {
-    expect(unnamedScripts(["start", "test", "test:one", "smoke"], ["npm start", "npm run test:one -- FILE"])).to.deep.equal(["test", "smoke"]);
+    expect(
+      unnamedScripts(["start", "test", "test:one", "smoke"], ["npm start", "npm run test:one -- FILE"]),
+    ).to.deep.equal(["test", "smoke"]);
   });
 
   it("every relative link and #anchor in README.md, CONTRIBUTING.md and docs/ resolves", () => {
@@ -139,7 +157,10 @@ describe("the docs agree with the code", () => {
 
   it("notices a link to a missing page, to a missing heading, and to a missing heading of its own page", () => {
     const planted = new Map([
-      ["docs/planted.md", "# Planted\n\n## Real `heading`: here\n\n[a](missing.md) [b](deploy.md#no-such-heading) [c](#real-heading-here) [d](#gone)\n\n```\n[e](not-a-link.md)\n```\n"],
+      [
+        "docs/planted.md",
+        "# Planted\n\n## Real `heading`: here\n\n[a](missing.md) [b](deploy.md#no-such-heading) [c](#real-heading-here) [d](#gone)\n\n```\n[e](not-a-link.md)\n```\n",
+      ],
     ]);
     expect(brokenLinks(planted)).to.deep.equal([
       "docs/planted.md: missing.md (no file docs/missing.md)",

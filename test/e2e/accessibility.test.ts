@@ -32,7 +32,12 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
   async function pipeline(devAuth: boolean): Promise<{ url: string; dataDir: string }> {
     const dataDir = await mkdtemp(join(tmpdir(), "a11y-"));
     dataDirs.push(dataDir);
-    const started = await startLocalPipeline({ port: 0, dataDir, settings: parseSettings(JSON.parse(JSON.stringify(PAGE_TEST_SETTINGS))), devAuth });
+    const started = await startLocalPipeline({
+      port: 0,
+      dataDir,
+      settings: parseSettings(JSON.parse(JSON.stringify(PAGE_TEST_SETTINGS))),
+      devAuth,
+    });
     pipelines.push(started);
     return { url: started.url, dataDir };
   }
@@ -52,7 +57,9 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
     expect(await page.locator("#sign-in").isVisible()).to.equal(false);
     expect(await page.locator("#signed-in").isVisible()).to.equal(false);
     expect(await wcagViolations(page)).to.deep.equal([]);
-    await page.setInputFiles("#file-input", [{ name: "a11y.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 41 }) }]);
+    await page.setInputFiles("#file-input", [
+      { name: "a11y.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 41 }) },
+    ]);
     await waitForStatus(page, "a11y.jpg", "done");
     await waitForPreview(page, "a11y.jpg"); // the page as it settles, preview loaded
     await page.locator("#clear-gallery").waitFor({ state: "visible" });
@@ -70,7 +77,9 @@ describe("the page's accessibility (axe-core, WCAG 2.2 AA), in Chromium", functi
     await page.fill("#token-input", token);
     await page.click("#sign-in-form button[type=submit]");
     await page.locator("#signed-in").waitFor({ state: "visible" });
-    await page.setInputFiles("#file-input", [{ name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 42 }) }]);
+    await page.setInputFiles("#file-input", [
+      { name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 42 }) },
+    ]);
     await waitForStatus(page, "mine.jpg", "done");
     await waitForPreview(page, "mine.jpg");
     expect(await wcagViolations(page)).to.deep.equal([]);

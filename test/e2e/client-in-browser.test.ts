@@ -57,13 +57,24 @@ describe("image-pipeline/client in Chromium (the browser transport)", function (
     const result = await page.evaluate(async (bytes) => {
       const { createClient, ImagePipelineError } = await import("/client/index.js" as string);
       const client = createClient({ apiUrl: "/" });
-      const grant = await client.createUpload({ filename: "cancelled.jpg", contentType: "image/jpeg", size: bytes.length });
+      const grant = await client.createUpload({
+        filename: "cancelled.jpg",
+        contentType: "image/jpeg",
+        size: bytes.length,
+      });
       const controller = new AbortController();
       const sending = client.sendFile(grant, new Uint8Array(bytes), { signal: controller.signal });
       controller.abort();
-      const error = await sending.then(() => undefined, (e: unknown) => e);
+      const error = await sending.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const after = await client.get(grant.id);
-      return { isClientError: error instanceof ImagePipelineError, code: (error as { code?: string })?.code, status: after.status };
+      return {
+        isClientError: error instanceof ImagePipelineError,
+        code: (error as { code?: string })?.code,
+        status: after.status,
+      };
     }, photo);
     expect(result).to.deep.equal({ isClientError: true, code: "aborted", status: "pending" });
   });

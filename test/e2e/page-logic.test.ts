@@ -6,7 +6,10 @@ import { expect } from "chai";
 import { IMAGE_FAILURE_CODES } from "../../handlers/lib/errors.js";
 
 // web/ is browser JavaScript outside the TypeScript project, so its modules are loaded by URL and typed here.
-interface WebConfig { maxUploadBytes: number; acceptedTypes: string[] }
+interface WebConfig {
+  maxUploadBytes: number;
+  acceptedTypes: string[];
+}
 interface FormatModule {
   describeFailure(error: { code?: string; message?: string } | undefined): string;
   savingPercent(variantBytes: number, originalBytes: number | undefined): number | undefined;
@@ -17,7 +20,9 @@ interface FileChecksModule {
   refusalOf(file: File, config: WebConfig): string | undefined;
   previewNoteOf(file: File): string | undefined;
 }
-interface LimitModule { createLimit(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> }
+interface LimitModule {
+  createLimit(concurrency: number): <T>(task: () => Promise<T>) => Promise<T>;
+}
 type PollOutcome = { outcome: "settled" | "gave-up"; image?: { status: string } };
 interface PollModule {
   pollImage(id: string, onUpdate: (image: { status: string }) => void, options: object): Promise<PollOutcome>;
@@ -45,11 +50,14 @@ describe("the page's logic", function () {
       };
       // A code added to the processor fails here until the page words it.
       expect(Object.keys(words)).to.have.members([...IMAGE_FAILURE_CODES]);
-      for (const code of IMAGE_FAILURE_CODES) expect(describeFailure({ code, message: "machine text" }), code).to.equal(words[code]);
+      for (const code of IMAGE_FAILURE_CODES)
+        expect(describeFailure({ code, message: "machine text" }), code).to.equal(words[code]);
     });
 
     it("falls back to the server's message for an unknown code, and to a generic sentence without one", function () {
-      expect(describeFailure({ code: "bad_event", message: "The event named no object" })).to.equal("The event named no object");
+      expect(describeFailure({ code: "bad_event", message: "The event named no object" })).to.equal(
+        "The event named no object",
+      );
       expect(describeFailure(undefined)).to.equal("Processing failed for an unknown reason.");
     });
   });
@@ -59,13 +67,21 @@ describe("the page's logic", function () {
       expect(refusalOf(new File(["hi"], "notes.txt", { type: "text/plain" }), CONFIG)).to.equal(
         "It is a text/plain file; the pipeline accepts JPEG, PNG or WebP images.",
       );
-      expect(refusalOf(new File(["x"], "scan.heic", { type: "" }), CONFIG)).to.equal("It is a HEIC file; the pipeline accepts JPEG, PNG or WebP images.");
-      expect(refusalOf(new File(["x"], "README", { type: "" }), CONFIG)).to.equal("It is a file of unknown type; the pipeline accepts JPEG, PNG or WebP images.");
+      expect(refusalOf(new File(["x"], "scan.heic", { type: "" }), CONFIG)).to.equal(
+        "It is a HEIC file; the pipeline accepts JPEG, PNG or WebP images.",
+      );
+      expect(refusalOf(new File(["x"], "README", { type: "" }), CONFIG)).to.equal(
+        "It is a file of unknown type; the pipeline accepts JPEG, PNG or WebP images.",
+      );
     });
 
     it("accepts HEIC and HEIF, by type or by extension alone, where the API lists them", function () {
       const withHeic = { ...CONFIG, acceptedTypes: [...CONFIG.acceptedTypes, "image/heic", "image/heif"] };
-      for (const file of [new File(["x"], "IMG_0001.HEIC", { type: "" }), new File(["x"], "a.heif", { type: "" }), new File(["x"], "b", { type: "image/heic" })]) {
+      for (const file of [
+        new File(["x"], "IMG_0001.HEIC", { type: "" }),
+        new File(["x"], "a.heif", { type: "" }),
+        new File(["x"], "b", { type: "image/heic" }),
+      ]) {
         expect(refusalOf(file, withHeic), file.name).to.equal(undefined);
       }
     });
@@ -85,7 +101,9 @@ describe("the page's logic", function () {
       expect(refusalOf(new File([new Uint8Array(1001)], "big.jpg", { type: "image/jpeg" }), CONFIG)).to.equal(
         "It is 1001 B; the largest upload is 1000 B.",
       );
-      expect(refusalOf(new File([new Uint8Array(1000)], "fits.jpg", { type: "image/jpeg" }), CONFIG)).to.equal(undefined);
+      expect(refusalOf(new File([new Uint8Array(1000)], "fits.jpg", { type: "image/jpeg" }), CONFIG)).to.equal(
+        undefined,
+      );
       expect(refusalOf(new File([new Uint8Array(10)], "PHOTO.JPG", { type: "" }), CONFIG)).to.equal(undefined);
     });
   });
@@ -95,7 +113,11 @@ describe("the page's logic", function () {
     expect(describeSaving(savingPercent(500, 1_000))).to.equal("50% smaller");
     expect(describeSaving(savingPercent(1_032, 1_000))).to.equal("3% larger");
     expect(describeSaving(savingPercent(10, undefined))).to.equal("—");
-    expect([formatBytes(1023), formatBytes(1536), formatBytes(25 * 1024 * 1024)]).to.deep.equal(["1023 B", "1.5 KB", "25.0 MB"]);
+    expect([formatBytes(1023), formatBytes(1536), formatBytes(25 * 1024 * 1024)]).to.deep.equal([
+      "1023 B",
+      "1.5 KB",
+      "25.0 MB",
+    ]);
   });
 
   it("runs at most three uploads at once, the rest in order", async function () {
@@ -145,7 +167,12 @@ describe("the page's logic", function () {
     const fast = { firstDelayMs: 1, factor: 2, maxDelayMs: 4, giveUpAfterMs: 60_000 };
 
     it("reads until the image settles, through a server error on the way", async function () {
-      answers = [record("pending"), () => Response.json({ error: { code: "internal", message: "boom" } }, { status: 500 }), record("processing"), record("done")];
+      answers = [
+        record("pending"),
+        () => Response.json({ error: { code: "internal", message: "boom" } }, { status: 500 }),
+        record("processing"),
+        record("done"),
+      ];
       const seen: string[] = [];
       const result = await pollImage("a", (image) => seen.push(image.status), fast);
       expect(result.outcome).to.equal("settled");
@@ -164,7 +191,10 @@ describe("the page's logic", function () {
 
     it("stops at once on an unknown id (404)", async function () {
       answers = [() => Response.json({ error: { code: "not_found", message: "No image a" } }, { status: 404 })];
-      const failure = await pollImage("a", () => undefined, fast).then(() => undefined, (error: Error & { status: number }) => error);
+      const failure = await pollImage("a", () => undefined, fast).then(
+        () => undefined,
+        (error: Error & { status: number }) => error,
+      );
       expect(failure?.status).to.equal(404);
       expect(failure?.message).to.equal("No image a");
       expect(asked).to.have.length(1);

@@ -7,7 +7,15 @@ import type { Browser, BrowserContext, Page, Request, Route } from "playwright-c
 import { makeHeic } from "../support/heic.js";
 import { makePhoto, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
 import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
-import { RECORD_PROGRESS, card, naturalWidthOf, progressOf, readCard, waitForPreview, waitForStatus } from "./support/gallery-page.js";
+import {
+  RECORD_PROGRESS,
+  card,
+  naturalWidthOf,
+  progressOf,
+  readCard,
+  waitForPreview,
+  waitForStatus,
+} from "./support/gallery-page.js";
 import { startPagePipeline, type PagePipeline } from "./support/pipeline.js";
 import { until } from "../../local/until.js";
 
@@ -32,7 +40,8 @@ const EXPECTED_ROWS = {
   ],
 } as const;
 
-const rowsOf = (view: Awaited<ReturnType<typeof readCard>>) => view.variants.map((row) => [row.name, row.dimensions, row.format]);
+const rowsOf = (view: Awaited<ReturnType<typeof readCard>>) =>
+  view.variants.map((row) => [row.name, row.dimensions, row.format]);
 
 interface ImageBody {
   id: string;
@@ -82,7 +91,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
       },
     );
     await opened.exposeFunction("reportCspViolation", (text: string) => cspViolations.push(text));
-    await opened.addInitScript(`document.addEventListener("securitypolicyviolation", (e) => reportCspViolation(e.violatedDirective + " " + e.blockedURI));`);
+    await opened.addInitScript(
+      `document.addEventListener("securitypolicyviolation", (e) => reportCspViolation(e.violatedDirective + " " + e.blockedURI));`,
+    );
     await opened.addInitScript(RECORD_PROGRESS);
     opened.on("pageerror", (error) => pageErrors.push(String(error)));
     opened.on("request", (request) => requests.push(request));
@@ -135,7 +146,12 @@ describe("the page, in Chromium, against the local pipeline", function () {
     // A slow uplink, so the progress bars pass through real intermediate upload progress events.
     const cdp = await context.newCDPSession(page);
     await cdp.send("Network.enable");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 1_500_000 });
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 20,
+      downloadThroughput: -1,
+      uploadThroughput: 1_500_000,
+    });
 
     await page.setInputFiles("#file-input", [
       { name: "beach.jpg", mimeType: "image/jpeg", buffer: beach },
@@ -150,23 +166,36 @@ describe("the page, in Chromium, against the local pipeline", function () {
 
     await waitForStatus(page, "beach.jpg", "done");
     await waitForStatus(page, "mountain.jpg", "done");
-    await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
     await cdp.detach();
 
     // Only the two photos were ever asked for an upload; nothing the page sent mentions the text file.
     const uploadRequests = requests.filter((r) => r.method() === "POST" && new URL(r.url()).pathname === "/uploads");
     expect(uploadRequests.map((r) => r.postDataJSON().filename).sort()).to.deep.equal(["beach.jpg", "mountain.jpg"]);
-    expect(requests.filter((r) => r.url().includes("notes.txt") || (r.postData() ?? "").includes("notes.txt"))).to.deep.equal([]);
+    expect(
+      requests.filter((r) => r.url().includes("notes.txt") || (r.postData() ?? "").includes("notes.txt")),
+    ).to.deep.equal([]);
 
     const progress = await progressOf(page);
     for (const name of ["beach.jpg", "mountain.jpg"]) {
       const values = progress[name]!;
       expect(values.at(-1), `${name} progress ends at 100`).to.equal(100);
-      expect(values.some((v) => v > 0 && v < 100), `${name} progress ${values.join(",")} has intermediate values`).to.equal(true);
+      expect(
+        values.some((v) => v > 0 && v < 100),
+        `${name} progress ${values.join(",")} has intermediate values`,
+      ).to.equal(true);
       expect(values, `${name} progress never goes back`).to.deep.equal([...values].sort((a, b) => a - b));
     }
 
-    for (const [name, size] of [["beach.jpg", "1600x1200"], ["mountain.jpg", "1200x1600"]] as const) {
+    for (const [name, size] of [
+      ["beach.jpg", "1600x1200"],
+      ["mountain.jpg", "1200x1600"],
+    ] as const) {
       await waitForPreview(page, name); // the card says done before the browser has chosen from srcset
       const view = await readCard(page, name);
       expect(rowsOf(view)).to.deep.equal(EXPECTED_ROWS[size]);
@@ -214,7 +243,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
         const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
         const transfer = new DataTransfer();
         transfer.items.add(new File([bytes], "pasted.webp", { type: "image/webp" }));
-        document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+        document.dispatchEvent(
+          new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }),
+        );
       },
       { base64: webp.toString("base64") },
     );
@@ -235,7 +266,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
     await page.route((url) => url.origin === s3Origin, holdUpload);
     await page.setInputFiles("#file-input", [{ name: "IMG_0042.HEIC", mimeType: "", buffer: heic }]);
     const empty = card(page, "IMG_0042.HEIC").locator(".preview-empty");
-    expect(await empty.innerText()).to.equal("Browsers cannot show HEIC photos; a preview appears here once it is converted.");
+    expect(await empty.innerText()).to.equal(
+      "Browsers cannot show HEIC photos; a preview appears here once it is converted.",
+    );
     release();
     await waitForStatus(page, "IMG_0042.HEIC", "done");
     await page.unroute((url) => url.origin === s3Origin, holdUpload);
@@ -250,16 +283,22 @@ describe("the page, in Chromium, against the local pipeline", function () {
     // The preview is chosen from srcset like any other image's: the thumb, for a 312 px column at density 1.
     expect(new URL(view.preview!.currentSrc).pathname).to.equal(new URL(api.variants[0]!.url).pathname);
     expect(await empty.isHidden()).to.equal(true);
-    const upload = requests.find((r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "IMG_0042.HEIC");
+    const upload = requests.find(
+      (r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "IMG_0042.HEIC",
+    );
     expect(upload?.postDataJSON().contentType, "the type the page derived from the extension").to.equal("image/heic");
   });
 
   it("shows, in plain words, why the processor refused an image", async function () {
-    await page.setInputFiles("#file-input", [{ name: "truncated.jpg", mimeType: "image/jpeg", buffer: await makeTruncatedJpeg(1024, 768, 0.4) }]);
+    await page.setInputFiles("#file-input", [
+      { name: "truncated.jpg", mimeType: "image/jpeg", buffer: await makeTruncatedJpeg(1024, 768, 0.4) },
+    ]);
     await waitForStatus(page, "truncated.jpg", "failed");
     const view = await readCard(page, "truncated.jpg");
     expect((await imageFromApi(view.imageId)).error?.code).to.equal("corrupt_image");
-    expect(view.failure).to.equal("This image is damaged or incomplete, so it could not be decoded. Export it again and retry.");
+    expect(view.failure).to.equal(
+      "This image is damaged or incomplete, so it could not be decoded. Export it again and retry.",
+    );
     expect(view.variants).to.deep.equal([]);
     expect(await page.locator("#announcer").innerText()).to.include("truncated.jpg could not be processed.");
   });
@@ -274,7 +313,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
       } else await route.continue();
     };
     await page.route((url) => url.origin === s3Origin, failFirstUpload);
-    await page.setInputFiles("#file-input", [{ name: "flaky.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 13 }) }]);
+    await page.setInputFiles("#file-input", [
+      { name: "flaky.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 13 }) },
+    ]);
     const retry = card(page, "flaky.jpg").locator("button.retry");
     await retry.waitFor({ state: "visible" });
     expect(aborted).to.equal(1);
@@ -284,7 +325,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
     await retry.click();
     await waitForStatus(page, "flaky.jpg", "done");
     expect(rowsOf(await readCard(page, "flaky.jpg"))).to.deep.equal(EXPECTED_ROWS["800x600"]);
-    const asked = requests.filter((r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "flaky.jpg");
+    const asked = requests.filter(
+      (r) => new URL(r.url()).pathname === "/uploads" && r.postDataJSON().filename === "flaky.jpg",
+    );
     expect(asked).to.have.length(1);
   });
 
@@ -299,7 +342,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
   });
 
   it("restores this session's gallery after a reload, polling each image again", async function () {
-    const before = await page.$$eval("#gallery > li", (items) => items.map((li) => [(li as HTMLElement).dataset.filename, (li as HTMLElement).dataset.status]));
+    const before = await page.$$eval("#gallery > li", (items) =>
+      items.map((li) => [(li as HTMLElement).dataset.filename, (li as HTMLElement).dataset.status]),
+    );
     const polled: string[] = [];
     page.on("request", (r) => {
       if (/^\/images\//.test(new URL(r.url()).pathname)) polled.push(new URL(r.url()).pathname);
@@ -307,8 +352,15 @@ describe("the page, in Chromium, against the local pipeline", function () {
     await page.reload();
     await waitForStatus(page, "beach.jpg", "done");
     await waitForStatus(page, "truncated.jpg", "failed");
-    await page.waitForFunction((count) => document.querySelectorAll('#gallery > li[data-status="done"], #gallery > li[data-status="failed"]').length === count, before.length);
-    const after = await page.$$eval("#gallery > li", (items) => items.map((li) => [(li as HTMLElement).dataset.filename, (li as HTMLElement).dataset.status]));
+    await page.waitForFunction(
+      (count) =>
+        document.querySelectorAll('#gallery > li[data-status="done"], #gallery > li[data-status="failed"]').length ===
+        count,
+      before.length,
+    );
+    const after = await page.$$eval("#gallery > li", (items) =>
+      items.map((li) => [(li as HTMLElement).dataset.filename, (li as HTMLElement).dataset.status]),
+    );
     expect(after).to.deep.equal(before);
     expect(new Set(polled).size).to.equal(before.length);
     expect(rowsOf(await readCard(page, "mountain.jpg"))).to.deep.equal(EXPECTED_ROWS["1200x1600"]);
@@ -320,7 +372,9 @@ describe("the page, in Chromium, against the local pipeline", function () {
       await phone.locator("#drop-zone").focus();
       const [enterChooser] = await Promise.all([phone.waitForEvent("filechooser"), phone.keyboard.press("Enter")]);
       expect(enterChooser.isMultiple()).to.equal(true);
-      await enterChooser.setFiles([{ name: "phone.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 1600, height: 1200, seed: 9 }) }]);
+      await enterChooser.setFiles([
+        { name: "phone.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 1600, height: 1200, seed: 9 }) },
+      ]);
       await waitForStatus(phone, "phone.jpg", "done");
       expect(rowsOf(await readCard(phone, "phone.jpg"))).to.deep.equal(EXPECTED_ROWS["1600x1200"]);
 
@@ -328,7 +382,10 @@ describe("the page, in Chromium, against the local pipeline", function () {
       await spaceChooser.setFiles([]);
 
       await waitForPreview(phone);
-      const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      const widths = await phone.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        viewport: window.innerWidth,
+      }));
       expect(widths.page).to.equal(widths.viewport);
       await phone.screenshot({ path: join(ARTIFACTS, "page-phone.png"), fullPage: true });
     } finally {

@@ -41,7 +41,10 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
   /** Each POST /uploads the page sent: its x-amz-content-sha256 header and its body's actual SHA-256. */
   const uploadGrants: Array<{ header: string | undefined; bodyHash: string }> = [];
 
-  async function uploadAt(viewport: { width: number; height: number }, name: string): Promise<{ page: Page; variantRequests: string[]; errors: string[] }> {
+  async function uploadAt(
+    viewport: { width: number; height: number },
+    name: string,
+  ): Promise<{ page: Page; variantRequests: string[]; errors: string[] }> {
     const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const variantRequests: string[] = [];
@@ -50,16 +53,25 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
       const url = new URL(request.url());
       if (url.pathname.startsWith("/variants/")) variantRequests.push(url.pathname.split("/").pop()!);
       if (url.pathname === "/uploads" && request.method() === "POST") {
-        uploadGrants.push({ header: request.headers()["x-amz-content-sha256"], bodyHash: createHash("sha256").update(request.postData() ?? "").digest("hex") });
+        uploadGrants.push({
+          header: request.headers()["x-amz-content-sha256"],
+          bodyHash: createHash("sha256")
+            .update(request.postData() ?? "")
+            .digest("hex"),
+        });
       }
     });
     page.on("pageerror", (error) => errors.push(String(error)));
-    await page.addInitScript(`document.addEventListener("securitypolicyviolation", (e) => console.error("csp " + e.violatedDirective));`);
+    await page.addInitScript(
+      `document.addEventListener("securitypolicyviolation", (e) => console.error("csp " + e.violatedDirective));`,
+    );
     page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
     page.on("filechooser", () => undefined);
     await page.goto(pipeline.url);
     await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
-    await page.setInputFiles("#file-input", [{ name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 21 }) }]);
+    await page.setInputFiles("#file-input", [
+      { name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 21 }) },
+    ]);
     await waitForStatus(page, name, "done");
     await waitForPreview(page, name);
     return { page, variantRequests, errors };
@@ -82,8 +94,12 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
       const preview = await previewOf(page, "phone.jpg");
       // srcset: the WebP variants (thumb 320, medium 1024); the JPEG large is of another format.
       expect(preview.srcset).to.equal(view.srcset);
-      expect(view.srcset).to.equal(`${pipeline.url}/variants/${id}/thumb.webp 320w, ${pipeline.url}/variants/${id}/medium.webp 1024w`);
-      expect(preview.sizes).to.equal("(min-width: 992px) 312px, (min-width: 576px) 33vw, min(calc(100vw - 24px), 320px)");
+      expect(view.srcset).to.equal(
+        `${pipeline.url}/variants/${id}/thumb.webp 320w, ${pipeline.url}/variants/${id}/medium.webp 1024w`,
+      );
+      expect(preview.sizes).to.equal(
+        "(min-width: 992px) 312px, (min-width: 576px) 33vw, min(calc(100vw - 24px), 320px)",
+      );
       expect(preview.currentSrc).to.equal(`${pipeline.url}/variants/${id}/thumb.webp`);
       expect(preview.naturalWidth).to.equal(320); // density 1: the thumb fills the 320 px preview
       await page.screenshot({ path: join(process.cwd(), "test-artifacts", "page-phone-srcset.png"), fullPage: true });
@@ -102,11 +118,22 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     try {
       const page = await context.newPage();
       const requested: string[] = [];
-      page.on("request", (request) => new URL(request.url()).pathname.startsWith("/variants/") && requested.push(new URL(request.url()).pathname.split("/").pop()!));
+      page.on(
+        "request",
+        (request) =>
+          new URL(request.url()).pathname.startsWith("/variants/") &&
+          requested.push(new URL(request.url()).pathname.split("/").pop()!),
+      );
       page.on("filechooser", () => undefined);
       await page.goto(pipeline.url);
       await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
-      await page.setInputFiles("#file-input", [{ name: "retina.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 22 }) }]);
+      await page.setInputFiles("#file-input", [
+        {
+          name: "retina.jpg",
+          mimeType: "image/jpeg",
+          buffer: await makePhoto({ width: 2400, height: 1800, seed: 22 }),
+        },
+      ]);
       await waitForStatus(page, "retina.jpg", "done");
       await waitForPreview(page, "retina.jpg");
       expect((await previewOf(page, "retina.jpg")).currentSrc).to.match(/\/medium\.webp$/);

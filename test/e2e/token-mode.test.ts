@@ -25,7 +25,12 @@ describe("the page in token mode (--dev-auth), in Chromium", function () {
     const missing = chromiumMissingReason();
     if (missing) skipSuite(this, missing);
     dataDir = await mkdtemp(join(tmpdir(), "token-page-"));
-    pipeline = await startLocalPipeline({ port: 0, dataDir, settings: parseSettings(JSON.parse(JSON.stringify(PAGE_TEST_SETTINGS))), devAuth: true });
+    pipeline = await startLocalPipeline({
+      port: 0,
+      dataDir,
+      settings: parseSettings(JSON.parse(JSON.stringify(PAGE_TEST_SETTINGS))),
+      devAuth: true,
+    });
     alice = await (await devIssuer(dataDir)).sign("alice", 600);
     browser = await launchChromium();
     context = await browser.newContext();
@@ -59,7 +64,9 @@ describe("the page in token mode (--dev-auth), in Chromium", function () {
     expect(await page.locator("#sign-in").isVisible()).to.equal(false);
     expect(await page.textContent("#gallery-heading")).to.equal("Your images");
 
-    await page.setInputFiles("#file-input", [{ name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 51 }) }]);
+    await page.setInputFiles("#file-input", [
+      { name: "mine.jpg", mimeType: "image/jpeg", buffer: await makePhoto({ width: 800, height: 600, seed: 51 }) },
+    ]);
     await waitForStatus(page, "mine.jpg", "done");
     // The preview's variant request is among those checked for the token below: wait until the browser made it.
     await waitForPreview(page, "mine.jpg");

@@ -11,12 +11,26 @@ import sharp from "sharp";
 import { VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { createApi } from "../support/openapi-responses.js";
-import { DISTRIBUTION_ID_HEADER, invalidateDeletedVariants, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
+import {
+  DISTRIBUTION_ID_HEADER,
+  invalidateDeletedVariants,
+  VIEWER_AUTHORIZATION_HEADER,
+  VIEWER_HOST_HEADER,
+} from "../../handlers/api/delivery.js";
 import { withDefaults, type ApiDeps } from "../../handlers/api/api-context.js";
 import { requestFromEvent } from "../../handlers/api/request.js";
-import { createVariantInvalidator, variantsPathOf, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
+import {
+  createVariantInvalidator,
+  variantsPathOf,
+  type InvalidationClient,
+} from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
-import { completeRecord, createPendingRecord, startProcessing, type VariantFacts } from "../../handlers/lib/storage/records.js";
+import {
+  completeRecord,
+  createPendingRecord,
+  startProcessing,
+  type VariantFacts,
+} from "../../handlers/lib/storage/records.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { createVariantOrigin } from "../../local/s3/variant-origin.js";
@@ -42,7 +56,9 @@ type CloudFrontHeaders = Record<string, { value: string }>;
 
 /** Runs the distribution's viewer-request function (as deployed) on a viewer's request, as CloudFront would. */
 function viewerRequest(headers: CloudFrontHeaders, distributionId: string): CloudFrontHeaders {
-  const handler = new Function(`${VIEWER_REQUEST_FUNCTION}; return handler;`)() as (event: unknown) => { headers: CloudFrontHeaders };
+  const handler = new Function(`${VIEWER_REQUEST_FUNCTION}; return handler;`)() as (event: unknown) => {
+    headers: CloudFrontHeaders;
+  };
   const event = {
     version: "1.0",
     context: { distributionDomainName: CDN_HOST, distributionId, eventType: "viewer-request", requestId: "r-1" },
@@ -81,18 +97,56 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
     const shared = await image.clone().webp().toBuffer();
     const card = await image.clone().resize(48, 48).jpeg().toBuffer();
     variants = [
-      { name: "thumb", key: variantKey(id, { name: "thumb", format: "webp" }), width: 32, height: 21, format: "webp", bytes: small.length },
-      { name: "medium", key: variantKey(id, { name: "medium", format: "webp" }), width: 90, height: 60, format: "webp", bytes: shared.length },
-      { name: "large", key: variantKey(id, { name: "medium", format: "webp" }), width: 90, height: 60, format: "webp", bytes: shared.length },
-      { name: "card", key: variantKey(id, { name: "card", format: "jpeg" }), width: 48, height: 48, format: "jpeg", bytes: card.length },
+      {
+        name: "thumb",
+        key: variantKey(id, { name: "thumb", format: "webp" }),
+        width: 32,
+        height: 21,
+        format: "webp",
+        bytes: small.length,
+      },
+      {
+        name: "medium",
+        key: variantKey(id, { name: "medium", format: "webp" }),
+        width: 90,
+        height: 60,
+        format: "webp",
+        bytes: shared.length,
+      },
+      {
+        name: "large",
+        key: variantKey(id, { name: "medium", format: "webp" }),
+        width: 90,
+        height: 60,
+        format: "webp",
+        bytes: shared.length,
+      },
+      {
+        name: "card",
+        key: variantKey(id, { name: "card", format: "jpeg" }),
+        width: 48,
+        height: 48,
+        format: "jpeg",
+        bytes: card.length,
+      },
     ];
-    for (const [key, body] of [[variants[0]!.key, small], [variants[1]!.key, shared], [variants[3]!.key, card]] as const) {
+    for (const [key, body] of [
+      [variants[0]!.key, small],
+      [variants[1]!.key, shared],
+      [variants[3]!.key, card],
+    ] as const) {
       await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: key, Body: body }));
     }
     const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, s));
     await createPendingRecord(standIns.records, { id, filename: "small.png", contentType: "image/png", now: at(0) });
     await startProcessing(standIns.records, { id, now: at(1) });
-    await completeRecord(standIns.records, { id, original: { bytes: 900, width: 90, height: 60, format: "png" }, variants, placeholder: "data:image/webp;base64,AA", now: at(2) });
+    await completeRecord(standIns.records, {
+      id,
+      original: { bytes: 900, width: 90, height: 60, format: "png" },
+      variants,
+      placeholder: "data:image/webp;base64,AA",
+      now: at(2),
+    });
   });
   after(async () => standIns.stop());
   beforeEach(() => {
@@ -117,14 +171,16 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
     });
 
     it("refuses to start with delivery cdn but neither behind CloudFront nor (locally) a public origin", () => {
-      expect(() => withDefaults({ ...deps, cdn: undefined })).to.throw("delivery is cdn: the API is either behind CloudFront or (locally) told its public origin");
+      expect(() => withDefaults({ ...deps, cdn: undefined })).to.throw(
+        "delivery is cdn: the API is either behind CloudFront or (locally) told its public origin",
+      );
       expect(() => withDefaults({ ...deps, cdn: { invalidate: deps.cdn!.invalidate! } })).to.throw("delivery is cdn");
     });
 
     it("takes no signing key in open mode, where variant URLs are public (the key group is not trusted either)", () => {
-      expect(() => withDefaults({ ...deps, cdn: { ...deps.cdn, signingKey: async () => signingKeyPair("K1") } })).to.throw(
-        "a variant signing key is given exactly in token mode with delivery cdn",
-      );
+      expect(() =>
+        withDefaults({ ...deps, cdn: { ...deps.cdn, signingKey: async () => signingKeyPair("K1") } }),
+      ).to.throw("a variant signing key is given exactly in token mode with delivery cdn");
     });
   });
 
@@ -145,7 +201,11 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       });
       // Then the OAC signs the request (Authorization is its SigV4) and the Function URL gets Host anew.
       const headers = Object.fromEntries(Object.entries(forwarded).map(([k, v]) => [k, v.value]));
-      const view = bodyOf(await api(httpEvent("GET", `/images/${id}`, { headers: { ...headers, host: "abc.lambda-url.us-east-1.on.aws" } })));
+      const view = bodyOf(
+        await api(
+          httpEvent("GET", `/images/${id}`, { headers: { ...headers, host: "abc.lambda-url.us-east-1.on.aws" } }),
+        ),
+      );
       expect(view.variants[0].url).to.equal(`https://${CDN_HOST}/variants/${id}/thumb.webp`);
       const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers }));
       await invalidateDeletedVariants(withDefaults(deps), request, id);
@@ -153,7 +213,14 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
     });
 
     it("carries the viewer's Authorization in the API's own header, which the OAC's signature does not replace", () => {
-      const forwarded = viewerRequest({ host: { value: CDN_HOST }, authorization: { value: "Bearer abc.def.ghi" }, [VIEWER_AUTHORIZATION_HEADER]: { value: "Bearer forged" } }, DISTRIBUTION_ID);
+      const forwarded = viewerRequest(
+        {
+          host: { value: CDN_HOST },
+          authorization: { value: "Bearer abc.def.ghi" },
+          [VIEWER_AUTHORIZATION_HEADER]: { value: "Bearer forged" },
+        },
+        DISTRIBUTION_ID,
+      );
       expect(forwarded[VIEWER_AUTHORIZATION_HEADER]).to.deep.equal({ value: "Bearer abc.def.ghi" });
     });
   });
@@ -172,12 +239,16 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
         ["card", cdnUrl(`variants/${id}/card.jpg`)],
       ]);
       // medium and large are one 90 px object: one candidate; the cover-fit card is no candidate.
-      expect(first.srcset).to.equal(`${cdnUrl(`variants/${id}/thumb.webp`)} 32w, ${cdnUrl(`variants/${id}/medium.webp`)} 90w`);
+      expect(first.srcset).to.equal(
+        `${cdnUrl(`variants/${id}/thumb.webp`)} 32w, ${cdnUrl(`variants/${id}/medium.webp`)} 90w`,
+      );
     });
 
     it("the legacy route's URL (with legacyApi) is the CDN path of the largest variant", async () => {
       const legacyApi = createApi({ ...deps, settings: { ...cdnSettings, legacyApi: true } });
-      const legacy = await legacyApi(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-small.png", headers: VIA_CDN }));
+      const legacy = await legacyApi(
+        httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-small.png", headers: VIA_CDN }),
+      );
       expect(bodyOf(legacy)).to.deep.equal({ url: cdnUrl(`variants/${id}/medium.webp`) });
     });
 
@@ -185,7 +256,9 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       const { [VIEWER_HOST_HEADER]: _host, ...withoutHost } = VIA_CDN;
       const response = await api(httpEvent("GET", `/images/${id}`, { headers: withoutHost }));
       expect(response.statusCode).to.equal(500);
-      expect(bodyOf(response)).to.deep.equal({ error: { code: "internal_error", message: "The request failed; try again" } });
+      expect(bodyOf(response)).to.deep.equal({
+        error: { code: "internal_error", message: "The request failed; try again" },
+      });
       expect(logged.join("\n")).to.include("x-forwarded-host is missing or malformed behind the CDN");
     });
 
@@ -198,7 +271,9 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
     it("with presigned delivery the srcset names the same candidates by their presigned URLs", async () => {
       const presigned = createApi({ ...deps, settings: presignedSettings, cdn: undefined });
       const view = bodyOf(await presigned(httpEvent("GET", `/images/${id}`)));
-      expect(view.variants[0].url).to.match(new RegExp(`^${standIns.s3Endpoint}/${standIns.variantsBucket}/variants/${id}/thumb\\.webp\\?X-Amz-`));
+      expect(view.variants[0].url).to.match(
+        new RegExp(`^${standIns.s3Endpoint}/${standIns.variantsBucket}/variants/${id}/thumb\\.webp\\?X-Amz-`),
+      );
       expect(view.srcset).to.equal(`${view.variants[0].url} 32w, ${view.variants[1].url} 90w`);
     });
   });
@@ -223,7 +298,10 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
       expect(cloudFront.sent.map((command) => command.input)).to.deep.equal([
         {
           DistributionId: DISTRIBUTION_ID,
-          InvalidationBatch: { CallerReference: `delete-${id}-ref-1`, Paths: { Quantity: 1, Items: [`/variants/${id}/*`] } },
+          InvalidationBatch: {
+            CallerReference: `delete-${id}-ref-1`,
+            Paths: { Quantity: 1, Items: [`/variants/${id}/*`] },
+          },
         },
       ]);
       expect(variantsPathOf(id)).to.equal(`/variants/${id}/*`);
@@ -231,8 +309,16 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
 
     it("none with presigned delivery, and none locally (no edge caches anything)", async () => {
       const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers: VIA_CDN }));
-      await invalidateDeletedVariants(withDefaults({ ...deps, settings: presignedSettings, cdn: undefined }), request, id);
-      await invalidateDeletedVariants(withDefaults({ ...deps, cdn: { publicOrigin: "http://127.0.0.1:3999" } }), request, id);
+      await invalidateDeletedVariants(
+        withDefaults({ ...deps, settings: presignedSettings, cdn: undefined }),
+        request,
+        id,
+      );
+      await invalidateDeletedVariants(
+        withDefaults({ ...deps, cdn: { publicOrigin: "http://127.0.0.1:3999" } }),
+        request,
+        id,
+      );
       expect(cloudFront.sent).to.deep.equal([]);
     });
 
@@ -245,14 +331,20 @@ describe("API handler with delivery: cdn (against s3rver and dynalite)", () => {
         }) as InvalidationClient["send"],
       };
       const request = requestFromEvent(httpEvent("DELETE", `/images/${id}`, { headers: VIA_CDN }));
-      const ctx = withDefaults({ ...deps, cdn: { behindCloudFront: true, invalidate: createVariantInvalidator(failing) } });
+      const ctx = withDefaults({
+        ...deps,
+        cdn: { behindCloudFront: true, invalidate: createVariantInvalidator(failing) },
+      });
       let thrown: unknown;
       await invalidateDeletedVariants(ctx, request, id).catch((error: unknown) => (thrown = error));
       expect((thrown as Error).name).to.equal("TooManyInvalidationsInProgress");
       expect(calls).to.equal(1);
 
       const references = new Set<string>();
-      const invalidate = createVariantInvalidator({ send: (async (c: CreateInvalidationCommand) => references.add(c.input.InvalidationBatch!.CallerReference!)) as InvalidationClient["send"] });
+      const invalidate = createVariantInvalidator({
+        send: (async (c: CreateInvalidationCommand) =>
+          references.add(c.input.InvalidationBatch!.CallerReference!)) as InvalidationClient["send"],
+      });
       await invalidate(DISTRIBUTION_ID, id);
       await invalidate(DISTRIBUTION_ID, id);
       expect(references.size).to.equal(2);
@@ -286,23 +378,51 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
     dataDir = await mkdtemp(join(tmpdir(), "api-signed-"));
     issuer = await devIssuer(dataDir);
     const jwksUrl = `${await listen(createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks))))}/jwks`;
-    settings = parseSettings({ delivery: "cdn", auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants: variantsConfig });
+    settings = parseSettings({
+      delivery: "cdn",
+      auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl },
+      variants: variantsConfig,
+    });
     // The key group trusts both keys (as during a rotation); the API signs with `key`.
-    const edge = createVariantOrigin(standIns.s3, standIns.variantsBucket, { signedUrls: { publicKeys: { [key.keyPairId]: key.publicKey, [otherKey.keyPairId]: otherKey.publicKey } } });
-    edgeOrigin = await listen(createServer((req, res) => void edge(req, res).then((served) => served || res.writeHead(404).end())));
+    const edge = createVariantOrigin(standIns.s3, standIns.variantsBucket, {
+      signedUrls: { publicKeys: { [key.keyPairId]: key.publicKey, [otherKey.keyPairId]: otherKey.publicKey } },
+    });
+    edgeOrigin = await listen(
+      createServer((req, res) => void edge(req, res).then((served) => served || res.writeHead(404).end())),
+    );
 
-    thumb = await sharp({ create: { width: 32, height: 20, channels: 3, background: "#963" } }).webp().toBuffer();
-    const card = await sharp({ create: { width: 48, height: 48, channels: 3, background: "#396" } }).jpeg().toBuffer();
-    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: thumbKey, Body: thumb, ContentType: "image/webp" }));
-    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: cardKey, Body: card, ContentType: "image/jpeg" }));
+    thumb = await sharp({ create: { width: 32, height: 20, channels: 3, background: "#963" } })
+      .webp()
+      .toBuffer();
+    const card = await sharp({ create: { width: 48, height: 48, channels: 3, background: "#396" } })
+      .jpeg()
+      .toBuffer();
+    await standIns.s3.send(
+      new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: thumbKey, Body: thumb, ContentType: "image/webp" }),
+    );
+    await standIns.s3.send(
+      new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: cardKey, Body: card, ContentType: "image/jpeg" }),
+    );
     const at = new Date();
-    await createPendingRecord(standIns.records, { id, filename: "s.png", contentType: "image/png", owner: "alice", now: at });
+    await createPendingRecord(standIns.records, {
+      id,
+      filename: "s.png",
+      contentType: "image/png",
+      owner: "alice",
+      now: at,
+    });
     await startProcessing(standIns.records, { id, now: at });
     const variants: VariantFacts[] = [
       { name: "thumb", key: thumbKey, width: 32, height: 20, format: "webp", bytes: thumb.length },
       { name: "card", key: cardKey, width: 48, height: 48, format: "jpeg", bytes: card.length },
     ];
-    await completeRecord(standIns.records, { id, original: { bytes: 9, width: 32, height: 20, format: "png" }, variants, placeholder: "data:,", now: at });
+    await completeRecord(standIns.records, {
+      id,
+      original: { bytes: 9, width: 32, height: 20, format: "png" },
+      variants,
+      placeholder: "data:,",
+      now: at,
+    });
   });
   after(async () => {
     for (const server of servers) server.close();
@@ -321,7 +441,9 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
       cdn: { publicOrigin: edgeOrigin, signingKey: async () => key },
       ...(now ? { now } : {}),
     });
-    const response = await api(httpEvent("GET", `/images/${id}`, { headers: { authorization: `Bearer ${await issuer.sign("alice", 300)}` } }));
+    const response = await api(
+      httpEvent("GET", `/images/${id}`, { headers: { authorization: `Bearer ${await issuer.sign("alice", 300)}` } }),
+    );
     expect(response.statusCode).to.equal(200);
     return Object.fromEntries(bodyOf(response).variants.map((v: { name: string; url: string }) => [v.name, v.url]));
   }
@@ -344,7 +466,12 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
 
   it("without a signature (or with part of one): 403, a JSON error", async () => {
     const signed = new URL((await urlsFromApi()).thumb!);
-    const missing = { error: { code: "forbidden", message: "This variant is served only at a signed URL; ask the API for the image's URLs" } };
+    const missing = {
+      error: {
+        code: "forbidden",
+        message: "This variant is served only at a signed URL; ask the API for the image's URLs",
+      },
+    };
     expect(await refusal(`${edgeOrigin}/${thumbKey}`)).to.deep.equal({ status: 403, body: missing });
     for (const name of ["Expires", "Signature", "Key-Pair-Id"]) {
       const partial = new URL(signed);
@@ -356,14 +483,20 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
   it("expired: 403", async () => {
     const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
     const expired = (await urlsFromApi(() => twoHoursAgo)).thumb!;
-    expect(await refusal(expired)).to.deep.equal({ status: 403, body: { error: { code: "forbidden", message: "This URL has expired; ask the API for the image's URLs again" } } });
+    expect(await refusal(expired)).to.deep.equal({
+      status: 403,
+      body: { error: { code: "forbidden", message: "This URL has expired; ask the API for the image's URLs again" } },
+    });
   });
 
   it("tampered (signature or expiry changed): 403", async () => {
     const signed = new URL((await urlsFromApi()).thumb!);
     const signature = signed.searchParams.get("Signature")!;
     const flipped = new URL(signed);
-    flipped.searchParams.set("Signature", `${signature.slice(0, 10)}${signature[10] === "A" ? "B" : "A"}${signature.slice(11)}`);
+    flipped.searchParams.set(
+      "Signature",
+      `${signature.slice(0, 10)}${signature[10] === "A" ? "B" : "A"}${signature.slice(11)}`,
+    );
     expect(await refusal(flipped.href)).to.deep.equal({ status: 403, body: INVALID });
     const extended = new URL(signed);
     extended.searchParams.set("Expires", String(Number(signed.searchParams.get("Expires")) + 86400));
@@ -382,18 +515,37 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
     const expires = new Date(Date.now() + 600_000);
     const url = `${edgeOrigin}/${thumbKey}`;
     const outsider = signingKeyPair("K4NOTINGROUP01");
-    expect(await refusal(getSignedUrl({ url, keyPairId: outsider.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }))).to.deep.equal({ status: 403, body: INVALID });
-    expect(await refusal(getSignedUrl({ url, keyPairId: key.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }))).to.deep.equal({ status: 403, body: INVALID });
-    const response = await fetch(getSignedUrl({ url, keyPairId: otherKey.keyPairId, privateKey: otherKey.privateKey, dateLessThan: expires }));
+    expect(
+      await refusal(
+        getSignedUrl({ url, keyPairId: outsider.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }),
+      ),
+    ).to.deep.equal({ status: 403, body: INVALID });
+    expect(
+      await refusal(
+        getSignedUrl({ url, keyPairId: key.keyPairId, privateKey: outsider.privateKey, dateLessThan: expires }),
+      ),
+    ).to.deep.equal({ status: 403, body: INVALID });
+    const response = await fetch(
+      getSignedUrl({ url, keyPairId: otherKey.keyPairId, privateKey: otherKey.privateKey, dateLessThan: expires }),
+    );
     expect(response.status).to.equal(200);
   });
 
   it("open mode behind the CDN keeps stable public URLs, which the runtime serves unsigned", async () => {
-    const open = createApi({ s3: standIns.s3, records: standIns.records, settings: parseSettings({ delivery: "cdn", variants: variantsConfig }), uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, cdn: { publicOrigin: edgeOrigin } });
+    const open = createApi({
+      s3: standIns.s3,
+      records: standIns.records,
+      settings: parseSettings({ delivery: "cdn", variants: variantsConfig }),
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+      cdn: { publicOrigin: edgeOrigin },
+    });
     const view = bodyOf(await open(httpEvent("GET", `/images/${id}`)));
     expect(view.variants[0].url).to.equal(`${edgeOrigin}/${thumbKey}`);
     const unsignedEdge = createVariantOrigin(standIns.s3, standIns.variantsBucket);
-    const origin = await listen(createServer((req, res) => void unsignedEdge(req, res).then((served) => served || res.writeHead(404).end())));
+    const origin = await listen(
+      createServer((req, res) => void unsignedEdge(req, res).then((served) => served || res.writeHead(404).end())),
+    );
     expect((await fetch(`${origin}/${thumbKey}`)).status).to.equal(200);
   });
 });

@@ -3,7 +3,9 @@ import { apiCorsPolicy, corsHeaders, isPreflight } from "../../handlers/lib/cont
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 
 describe("API CORS policy (the Function URL's, mirrored by the local runtime)", () => {
-  const policy = apiCorsPolicy(parseSettings({ allowedOrigins: ["https://images.example.com", "http://localhost:5173"] }));
+  const policy = apiCorsPolicy(
+    parseSettings({ allowedOrigins: ["https://images.example.com", "http://localhost:5173"] }),
+  );
 
   it("is built from the stack's allowedOrigins", () => {
     expect(policy).to.deep.equal({
@@ -15,7 +17,10 @@ describe("API CORS policy (the Function URL's, mirrored by the local runtime)", 
   });
 
   it("answers a preflight from an allowed origin with methods, headers and max age", () => {
-    const request = { method: "OPTIONS", headers: { Origin: "http://localhost:5173", "access-control-request-method": "POST" } };
+    const request = {
+      method: "OPTIONS",
+      headers: { Origin: "http://localhost:5173", "access-control-request-method": "POST" },
+    };
     expect(isPreflight(request)).to.equal(true);
     expect(corsHeaders(policy, request)).to.deep.equal({
       "access-control-allow-origin": "http://localhost:5173",

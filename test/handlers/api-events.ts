@@ -7,7 +7,12 @@ export function httpEvent(
   path: string,
   options: { body?: string; base64?: boolean; query?: string; headers?: Record<string, string> } = {},
 ): APIGatewayProxyEventV2 {
-  const body = options.body === undefined ? undefined : options.base64 ? Buffer.from(options.body).toString("base64") : options.body;
+  const body =
+    options.body === undefined
+      ? undefined
+      : options.base64
+        ? Buffer.from(options.body).toString("base64")
+        : options.body;
   return {
     version: "2.0",
     routeKey: "$default",

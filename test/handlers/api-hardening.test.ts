@@ -2,7 +2,13 @@ import { expect } from "chai";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
-import { completeRecord, getRecord, noteTransientError, PENDING_GRACE_SECONDS, startProcessing } from "../../handlers/lib/storage/records.js";
+import {
+  completeRecord,
+  getRecord,
+  noteTransientError,
+  PENDING_GRACE_SECONDS,
+  startProcessing,
+} from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -33,13 +39,28 @@ describe("API handler: hardening for a public stack", () => {
 
   /** An upload of `filename` through POST /uploads, processed to done with one variant. */
   async function doneUpload(handler: ApiHandler, filename: string): Promise<string> {
-    const grant = bodyOf(await handler(jsonEvent("POST", "/uploads", { filename, contentType: "image/jpeg", size: 10 })));
+    const grant = bodyOf(
+      await handler(jsonEvent("POST", "/uploads", { filename, contentType: "image/jpeg", size: 10 })),
+    );
     const key = variantKey(grant.id, { name: "large", format: "webp" });
-    await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: key, Body: Buffer.from(grant.id), ContentType: "image/webp" }));
+    await standIns.s3.send(
+      new PutObjectCommand({
+        Bucket: standIns.variantsBucket,
+        Key: key,
+        Body: Buffer.from(grant.id),
+        ContentType: "image/webp",
+      }),
+    );
     clock += 1000;
     await startProcessing(standIns.records, { id: grant.id, now: new Date(clock) });
     const variants = [{ name: "large", key, width: 10, height: 10, format: "webp" as const, bytes: 36 }];
-    await completeRecord(standIns.records, { id: grant.id, original: { bytes: 10, width: 10, height: 10, format: "jpeg" }, variants, placeholder: "data:,", now: new Date(clock) });
+    await completeRecord(standIns.records, {
+      id: grant.id,
+      original: { bytes: 10, width: 10, height: 10, format: "jpeg" },
+      variants,
+      placeholder: "data:,",
+      now: new Date(clock),
+    });
     clock += 1000;
     return grant.id;
   }
@@ -47,17 +68,25 @@ describe("API handler: hardening for a public stack", () => {
   describe("the original project's routes (legacyApi)", () => {
     it("are unknown (404) unless legacyApi is on: one user's upload is not readable by its filename", async () => {
       await doneUpload(open, "IMG_0001.jpg");
-      const lookup = await open(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-IMG_0001.jpg" }));
+      const lookup = await open(
+        httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-IMG_0001.jpg" }),
+      );
       expect(lookup.statusCode).to.equal(404);
-      expect(bodyOf(lookup)).to.deep.equal({ error: { code: "not_found", message: "No route for GET /get-processed-image-url" } });
-      const grant = await open(jsonEvent("POST", "/generate-upload-url", { filename: "IMG_0001.jpg", contentType: "image/jpeg" }));
+      expect(bodyOf(lookup)).to.deep.equal({
+        error: { code: "not_found", message: "No route for GET /get-processed-image-url" },
+      });
+      const grant = await open(
+        jsonEvent("POST", "/generate-upload-url", { filename: "IMG_0001.jpg", contentType: "image/jpeg" }),
+      );
       expect(grant.statusCode).to.equal(404);
     });
 
     it("with legacyApi on, answer anyone with the latest upload of a filename, whoever made it (as documented)", async () => {
       await doneUpload(legacy, "IMG_0002.jpg");
       const attackers = await doneUpload(legacy, "IMG_0002.jpg");
-      const lookup = await legacy(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-IMG_0002.jpg" }));
+      const lookup = await legacy(
+        httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-IMG_0002.jpg" }),
+      );
       expect(lookup.statusCode).to.equal(200);
       const served = await fetch(bodyOf(lookup).url);
       expect(await served.text()).to.equal(attackers);
@@ -66,7 +95,9 @@ describe("API handler: hardening for a public stack", () => {
 
   describe("the legacy presigned PUT", () => {
     it("signs the Content-Type, so S3 refuses a PUT of another type", async () => {
-      const response = await legacy(jsonEvent("POST", "/generate-upload-url", { filename: "a.png", contentType: "image/png" }));
+      const response = await legacy(
+        jsonEvent("POST", "/generate-upload-url", { filename: "a.png", contentType: "image/png" }),
+      );
       expect(response.statusCode).to.equal(200);
       const url = new URL(bodyOf(response).url);
       expect(url.searchParams.get("X-Amz-SignedHeaders")).to.equal("content-type;host");
@@ -75,7 +106,9 @@ describe("API handler: hardening for a public stack", () => {
 
   describe("an upload grant past its expiry", () => {
     it("answers 404 for a pending record past its expiresAt, before anything deletes it", async () => {
-      const grant = bodyOf(await open(jsonEvent("POST", "/uploads", { filename: "late.jpg", contentType: "image/jpeg", size: 10 })));
+      const grant = bodyOf(
+        await open(jsonEvent("POST", "/uploads", { filename: "late.jpg", contentType: "image/jpeg", size: 10 })),
+      );
       const record = await getRecord(standIns.records, grant.id);
       expect(record?.expiresAt).to.equal(Date.parse(grant.expiresAt) / 1000 + PENDING_GRACE_SECONDS);
       clock = record!.expiresAt! * 1000 - 1000;
@@ -90,10 +123,17 @@ describe("API handler: hardening for a public stack", () => {
 
   describe("errors a client sees", () => {
     it("shows no error while an image is being retried, though the record keeps it for operators", async () => {
-      const grant = bodyOf(await open(jsonEvent("POST", "/uploads", { filename: "retry.jpg", contentType: "image/jpeg", size: 10 })));
+      const grant = bodyOf(
+        await open(jsonEvent("POST", "/uploads", { filename: "retry.jpg", contentType: "image/jpeg", size: 10 })),
+      );
       await startProcessing(standIns.records, { id: grant.id, now: new Date(clock) });
-      const internal = { code: "transient", message: "AccessDenied: User arn:aws:sts::123456789012:assumed-role/x is not authorized on variants/abc" };
-      expect(await noteTransientError(standIns.records, { id: grant.id, error: internal, now: new Date(clock) })).to.equal(true);
+      const internal = {
+        code: "transient",
+        message: "AccessDenied: User arn:aws:sts::123456789012:assumed-role/x is not authorized on variants/abc",
+      };
+      expect(
+        await noteTransientError(standIns.records, { id: grant.id, error: internal, now: new Date(clock) }),
+      ).to.equal(true);
 
       const response = await open(httpEvent("GET", `/images/${grant.id}`));
       expect(bodyOf(response)).to.deep.include({ status: "processing" });
@@ -120,7 +160,10 @@ describe("API handler: hardening for a public stack", () => {
         expect(response.headers).to.include(expected);
         expect(response.headers).not.to.have.property("strict-transport-security");
       }
-      for (const response of [await open(httpEvent("GET", "/", { headers: https })), await open(httpEvent("GET", "/nowhere", { headers: https }))]) {
+      for (const response of [
+        await open(httpEvent("GET", "/", { headers: https })),
+        await open(httpEvent("GET", "/nowhere", { headers: https })),
+      ]) {
         expect(response.headers).to.include({ ...expected, "strict-transport-security": "max-age=31536000" });
       }
     });
@@ -148,15 +191,23 @@ describe("API handler: hardening for a public stack", () => {
       it(`refuses ${name} with 400 invalid_filename`, async () => {
         const response = await open(jsonEvent("POST", "/uploads", { filename, contentType: "image/jpeg", size: 1 }));
         expect(response.statusCode).to.equal(400);
-        expect(bodyOf(response).error).to.deep.equal({ code: "invalid_filename", message: `The filename contains an invisible or text-direction character (${codePoint})` });
+        expect(bodyOf(response).error).to.deep.equal({
+          code: "invalid_filename",
+          message: `The filename contains an invisible or text-direction character (${codePoint})`,
+        });
       });
     }
 
     it("refuses a lone surrogate (not well-formed Unicode) with 400 invalid_filename", async () => {
       // JSON.stringify escapes it as \ud800, which JSON.parse turns back into the lone surrogate.
-      const response = await open(jsonEvent("POST", "/uploads", { filename: "cat\ud800.jpg", contentType: "image/jpeg", size: 1 }));
+      const response = await open(
+        jsonEvent("POST", "/uploads", { filename: "cat\ud800.jpg", contentType: "image/jpeg", size: 1 }),
+      );
       expect(response.statusCode).to.equal(400);
-      expect(bodyOf(response).error).to.deep.equal({ code: "invalid_filename", message: "The filename is not well-formed Unicode (it holds a lone surrogate)" });
+      expect(bodyOf(response).error).to.deep.equal({
+        code: "invalid_filename",
+        message: "The filename is not well-formed Unicode (it holds a lone surrogate)",
+      });
     });
 
     it("keeps letters, marks and emoji of every script", async () => {
@@ -168,10 +219,17 @@ describe("API handler: hardening for a public stack", () => {
   });
 
   describe("request bodies that are not JSON", () => {
-    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", undefined]) {
+    for (const type of [
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      undefined,
+    ]) {
       it(`refuses POST /uploads with ${type ?? "no content type"} with 415`, async () => {
         const body = JSON.stringify({ filename: "cat.jpg", contentType: "image/jpeg", size: 10 });
-        const response = await open(httpEvent("POST", "/uploads", { body, headers: type ? { "content-type": type } : {} }));
+        const response = await open(
+          httpEvent("POST", "/uploads", { body, headers: type ? { "content-type": type } : {} }),
+        );
         expect(response.statusCode).to.equal(415);
         expect(bodyOf(response).error.code).to.equal("unsupported_media_type");
       });
@@ -179,7 +237,9 @@ describe("API handler: hardening for a public stack", () => {
 
     it("accepts application/json with a charset", async () => {
       const body = JSON.stringify({ filename: "cat.jpg", contentType: "image/jpeg", size: 10 });
-      const response = await open(httpEvent("POST", "/uploads", { body, headers: { "content-type": "Application/JSON; charset=utf-8" } }));
+      const response = await open(
+        httpEvent("POST", "/uploads", { body, headers: { "content-type": "Application/JSON; charset=utf-8" } }),
+      );
       expect(response.statusCode).to.equal(201);
     });
   });

@@ -3,7 +3,12 @@ import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { isImageId, variantKey } from "../../handlers/lib/storage/keys.js";
-import { completeRecord, findLatestRecordByFilename, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import {
+  completeRecord,
+  findLatestRecordByFilename,
+  getRecord,
+  startProcessing,
+} from "../../handlers/lib/storage/records.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
@@ -27,25 +32,44 @@ describe("API handler: the original project's routes", () => {
   after(async () => standIns.stop());
 
   /** Writes the done record the processor would, with its variant objects in the variants bucket. */
-  async function processDirectly(id: string, sizes: Array<{ name: string; width: number; height: number }>): Promise<Map<string, Buffer>> {
+  async function processDirectly(
+    id: string,
+    sizes: Array<{ name: string; width: number; height: number }>,
+  ): Promise<Map<string, Buffer>> {
     const objects = new Map<string, Buffer>();
     const variants = [];
     for (const size of sizes) {
-      const body = await sharp({ create: { width: size.width, height: size.height, channels: 3, background: "#3366cc" } }).webp().toBuffer();
+      const body = await sharp({
+        create: { width: size.width, height: size.height, channels: 3, background: "#3366cc" },
+      })
+        .webp()
+        .toBuffer();
       const key = variantKey(id, { name: size.name, format: "webp" });
-      await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: key, Body: body, ContentType: "image/webp" }));
+      await standIns.s3.send(
+        new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: key, Body: body, ContentType: "image/webp" }),
+      );
       objects.set(size.name, body);
       variants.push({ ...size, key, format: "webp" as const, bytes: body.length });
     }
     expect((await startProcessing(standIns.records, { id, now: new Date((clock += 1000)) })).started).to.equal(true);
     const original = { bytes: 999, width: 800, height: 600, format: "jpeg" };
-    expect(await completeRecord(standIns.records, { id, original, variants, placeholder: "data:,", now: new Date((clock += 1000)) })).to.include({ id, status: "done" });
+    expect(
+      await completeRecord(standIns.records, {
+        id,
+        original,
+        variants,
+        placeholder: "data:,",
+        now: new Date((clock += 1000)),
+      }),
+    ).to.include({ id, status: "done" });
     return objects;
   }
 
   describe("POST /generate-upload-url", () => {
     it("returns a presigned PUT for a server-made key that uploads the file, and records the filename pending", async () => {
-      const response = await api(jsonEvent("POST", "/generate-upload-url", { filename: "sunset.png", contentType: "image/png" }));
+      const response = await api(
+        jsonEvent("POST", "/generate-upload-url", { filename: "sunset.png", contentType: "image/png" }),
+      );
       expect(response.statusCode).to.equal(200);
       expect(response.headers).to.include({ "content-type": "application/json", "cache-control": "no-store" });
       const { url, ...rest } = bodyOf<{ url: string }>(response);
@@ -57,10 +81,18 @@ describe("API handler: the original project's routes", () => {
       expect(isImageId(id!)).to.equal(true);
       expect(signed.searchParams.get("X-Amz-Expires")).to.equal("300");
 
-      const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: "#ff000080" } }).png().toBuffer();
-      const put = await fetch(url, { method: "PUT", body: new Uint8Array(png), headers: { "content-type": "image/png" } });
+      const png = await sharp({ create: { width: 40, height: 30, channels: 4, background: "#ff000080" } })
+        .png()
+        .toBuffer();
+      const put = await fetch(url, {
+        method: "PUT",
+        body: new Uint8Array(png),
+        headers: { "content-type": "image/png" },
+      });
       expect(put.status).to.equal(200);
-      const stored = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.uploadsBucket, Key: `uploads/${id}` }));
+      const stored = await standIns.s3.send(
+        new GetObjectCommand({ Bucket: standIns.uploadsBucket, Key: `uploads/${id}` }),
+      );
       expect(stored.ContentType).to.equal("image/png");
       expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(png)).to.equal(true);
 
@@ -69,28 +101,52 @@ describe("API handler: the original project's routes", () => {
     });
 
     it("keys the upload by id even when the filename holds a path", async () => {
-      const response = await api(jsonEvent("POST", "/generate-upload-url", { filename: "../../uploads/evil.jpg", contentType: "image/jpeg" }));
+      const response = await api(
+        jsonEvent("POST", "/generate-upload-url", { filename: "../../uploads/evil.jpg", contentType: "image/jpeg" }),
+      );
       const url = new URL(bodyOf(response).url);
       expect(url.pathname).to.match(new RegExp(`^/${standIns.uploadsBucket}/uploads/[0-9a-f-]{36}$`));
       expect((await findLatestRecordByFilename(standIns.records, "evil.jpg"))?.status).to.equal("pending");
     });
 
     it("signs a PUT for a HEIC photo", async () => {
-      const response = await api(jsonEvent("POST", "/generate-upload-url", { filename: "IMG_0002.HEIC", contentType: "image/heic" }));
+      const response = await api(
+        jsonEvent("POST", "/generate-upload-url", { filename: "IMG_0002.HEIC", contentType: "image/heic" }),
+      );
       expect(response.statusCode).to.equal(200);
       expect(new URL(bodyOf<{ url: string }>(response).url).pathname).to.match(/^\/[^/]+\/uploads\/[0-9a-f-]{36}$/);
-      expect(await findLatestRecordByFilename(standIns.records, "IMG_0002.HEIC")).to.deep.include({ status: "pending", contentType: "image/heic" });
+      expect(await findLatestRecordByFilename(standIns.records, "IMG_0002.HEIC")).to.deep.include({
+        status: "pending",
+        contentType: "image/heic",
+      });
     });
 
     const refusals: Array<[string, string, number, string]> = [
       ["malformed JSON", "{", 400, "The request body is not valid JSON"],
-      ["a missing contentType", JSON.stringify({ filename: "a.jpg" }), 400, "Expected non-empty string for contentType but received nothing"],
-      ["a filename with control characters", JSON.stringify({ filename: "a\tb.jpg", contentType: "image/jpeg" }), 400, "The filename contains control characters"],
-      ["an unaccepted type", JSON.stringify({ filename: "a.svg", contentType: "image/svg+xml" }), 415, "Content type image/svg+xml is not accepted; accepted types: image/jpeg, image/png, image/webp, image/avif, image/gif, image/tiff, image/heic, image/heif"],
+      [
+        "a missing contentType",
+        JSON.stringify({ filename: "a.jpg" }),
+        400,
+        "Expected non-empty string for contentType but received nothing",
+      ],
+      [
+        "a filename with control characters",
+        JSON.stringify({ filename: "a\tb.jpg", contentType: "image/jpeg" }),
+        400,
+        "The filename contains control characters",
+      ],
+      [
+        "an unaccepted type",
+        JSON.stringify({ filename: "a.svg", contentType: "image/svg+xml" }),
+        415,
+        "Content type image/svg+xml is not accepted; accepted types: image/jpeg, image/png, image/webp, image/avif, image/gif, image/tiff, image/heic, image/heif",
+      ],
     ];
     for (const [name, body, status, message] of refusals) {
       it(`refuses ${name} with ${status} and the original's {error: "..."} body`, async () => {
-        const response = await api(httpEvent("POST", "/generate-upload-url", { body, headers: { "content-type": "application/json" } }));
+        const response = await api(
+          httpEvent("POST", "/generate-upload-url", { body, headers: { "content-type": "application/json" } }),
+        );
         expect(response.statusCode).to.equal(status);
         expect(bodyOf(response)).to.deep.equal({ error: message });
       });
@@ -103,13 +159,17 @@ describe("API handler: the original project's routes", () => {
       const big = JSON.stringify({ filename: "x".repeat(70_000), contentType: "image/jpeg" });
       const tooBig = await api(httpEvent("POST", "/generate-upload-url", { body: big, base64: true }));
       expect(tooBig.statusCode).to.equal(413);
-      expect(bodyOf(tooBig)).to.deep.equal({ error: `The request body is ${Buffer.byteLength(big)} bytes; at most 65536 bytes are accepted` });
+      expect(bodyOf(tooBig)).to.deep.equal({
+        error: `The request body is ${Buffer.byteLength(big)} bytes; at most 65536 bytes are accepted`,
+      });
     });
   });
 
   describe("GET /get-processed-image-url", () => {
     it("is 404 until the upload is processed, then gives the URL of the largest variant", async () => {
-      const created = await api(jsonEvent("POST", "/generate-upload-url", { filename: "beach.jpg", contentType: "image/jpeg" }));
+      const created = await api(
+        jsonEvent("POST", "/generate-upload-url", { filename: "beach.jpg", contentType: "image/jpeg" }),
+      );
       const id = new URL(bodyOf(created).url).pathname.split("/").pop()!;
 
       const before = await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-beach.jpg" }));
@@ -131,9 +191,15 @@ describe("API handler: the original project's routes", () => {
     });
 
     it("follows the most recent upload of a filename", async () => {
-      const first = await api(jsonEvent("POST", "/generate-upload-url", { filename: "again.jpg", contentType: "image/jpeg" }));
-      await processDirectly(new URL(bodyOf(first).url).pathname.split("/").pop()!, [{ name: "thumb", width: 16, height: 16 }]);
-      expect((await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-again.jpg" }))).statusCode).to.equal(200);
+      const first = await api(
+        jsonEvent("POST", "/generate-upload-url", { filename: "again.jpg", contentType: "image/jpeg" }),
+      );
+      await processDirectly(new URL(bodyOf(first).url).pathname.split("/").pop()!, [
+        { name: "thumb", width: 16, height: 16 },
+      ]);
+      expect(
+        (await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-again.jpg" }))).statusCode,
+      ).to.equal(200);
 
       await api(jsonEvent("POST", "/generate-upload-url", { filename: "again.jpg", contentType: "image/jpeg" }));
       const latest = await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-again.jpg" }));
@@ -142,17 +208,25 @@ describe("API handler: the original project's routes", () => {
     });
 
     it("answers 404 for a filename never uploaded and 400 without a filename", async () => {
-      const unknown = await api(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-never.jpg" }));
+      const unknown = await api(
+        httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-never.jpg" }),
+      );
       expect(unknown.statusCode).to.equal(404);
       expect(bodyOf(unknown)).to.deep.equal({ error: "No upload named never.jpg" });
       const missing = await api(httpEvent("GET", "/get-processed-image-url"));
       expect(missing.statusCode).to.equal(400);
-      expect(bodyOf(missing)).to.deep.equal({ error: "Expected processed-<filename> for query parameter filename but received nothing" });
+      expect(bodyOf(missing)).to.deep.equal({
+        error: "Expected processed-<filename> for query parameter filename but received nothing",
+      });
     });
 
     it("decodes a percent-encoded unicode filename from the query", async () => {
       await api(jsonEvent("POST", "/generate-upload-url", { filename: "café 1.jpg", contentType: "image/jpeg" }));
-      const response = await api(httpEvent("GET", "/get-processed-image-url", { query: `filename=${encodeURIComponent("processed-café 1.jpg")}` }));
+      const response = await api(
+        httpEvent("GET", "/get-processed-image-url", {
+          query: `filename=${encodeURIComponent("processed-café 1.jpg")}`,
+        }),
+      );
       expect(bodyOf(response)).to.deep.equal({ error: "café 1.jpg is not processed: the latest upload is pending" });
     });
   });

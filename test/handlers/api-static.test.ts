@@ -129,7 +129,9 @@ describe("API handler: the page and bootstrap from the same origin", () => {
 
     const failed = await api(httpEvent("GET", "/"));
     expect(failed.statusCode).to.equal(500);
-    expect(bodyOf(failed)).to.deep.equal({ error: { code: "internal_error", message: "The request failed; try again" } });
+    expect(bodyOf(failed)).to.deep.equal({
+      error: { code: "internal_error", message: "The request failed; try again" },
+    });
     expect(errors).to.have.length(1);
     expect(errors[0]).to.deep.include({ method: "GET", path: "/" });
 

@@ -8,7 +8,11 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/cli
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
 import { createApi } from "../support/openapi-responses.js";
-import { DISTRIBUTION_ID_HEADER, VIEWER_AUTHORIZATION_HEADER, VIEWER_HOST_HEADER } from "../../handlers/api/delivery.js";
+import {
+  DISTRIBUTION_ID_HEADER,
+  VIEWER_AUTHORIZATION_HEADER,
+  VIEWER_HOST_HEADER,
+} from "../../handlers/api/delivery.js";
 import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
 import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
@@ -31,10 +35,16 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     standIns = await startStandIns();
     dataDir = await mkdtemp(join(tmpdir(), "api-token-"));
     issuer = await devIssuer(dataDir);
-    jwks = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)));
+    jwks = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)),
+    );
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
-    settings = parseSettings({ legacyApi: true, auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants: [{ name: "small", width: 10, format: "webp" }] });
+    settings = parseSettings({
+      legacyApi: true,
+      auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl },
+      variants: [{ name: "small", width: 10, format: "webp" }],
+    });
   });
   after(async () => {
     jwks.close();
@@ -47,8 +57,15 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   }
 
   /** A done image of `owner` with its variant and original in the buckets. */
-  async function doneImage(owner: string, grantingApi: ApiHandler = api(), headersOf: (sub: string) => Promise<Record<string, string>> = bearer): Promise<{ id: string; variant: string }> {
-    const granted = await grantingApi({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...(await headersOf(owner)) } });
+  async function doneImage(
+    owner: string,
+    grantingApi: ApiHandler = api(),
+    headersOf: (sub: string) => Promise<Record<string, string>> = bearer,
+  ): Promise<{ id: string; variant: string }> {
+    const granted = await grantingApi({
+      ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }),
+      headers: { "content-type": "application/json", ...(await headersOf(owner)) },
+    });
     expect(granted.statusCode).to.equal(201);
     const { id } = bodyOf(granted);
     expect((await getRecord(standIns.records, id))?.owner).to.equal(owner);
@@ -56,19 +73,35 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: `uploads/${id}`, Body: "abc" }));
     await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: variant, Body: "v" }));
     await startProcessing(standIns.records, { id, now: new Date() });
-    await completeRecord(standIns.records, { id, original: { bytes: 3, width: 1, height: 1, format: "jpeg" }, variants: [{ name: "small", key: variant, width: 1, height: 1, format: "webp", bytes: 1 }], placeholder: "data:,", now: new Date() });
+    await completeRecord(standIns.records, {
+      id,
+      original: { bytes: 3, width: 1, height: 1, format: "jpeg" },
+      variants: [{ name: "small", key: variant, width: 1, height: 1, format: "webp", bytes: 1 }],
+      placeholder: "data:,",
+      now: new Date(),
+    });
     return { id, variant };
   }
 
-  const exists = (bucket: string, key: string) => standIns.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+  const exists = (bucket: string, key: string) =>
+    standIns.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
 
   it("a DELETE that fails halfway (the original's delete) is finished by repeating it", async () => {
     const { id, variant } = await doneImage("alice");
     let failOriginal = true;
     const flaky = {
       send(command: { input: { Bucket?: string } }) {
-        if (failOriginal && command.constructor.name === "DeleteObjectCommand" && command.input.Bucket === standIns.uploadsBucket) {
-          return Promise.reject(Object.assign(new Error("SlowDown"), { name: "SlowDown", $metadata: { httpStatusCode: 503 } }));
+        if (
+          failOriginal &&
+          command.constructor.name === "DeleteObjectCommand" &&
+          command.input.Bucket === standIns.uploadsBucket
+        ) {
+          return Promise.reject(
+            Object.assign(new Error("SlowDown"), { name: "SlowDown", $metadata: { httpStatusCode: 503 } }),
+          );
         }
         return standIns.s3.send(command as never);
       },
@@ -80,10 +113,14 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     expect(await getRecord(standIns.records, id)).to.not.equal(undefined); // still listed, so the owner can repeat
 
     failOriginal = false;
-    expect((await api(flaky)({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode).to.equal(204);
+    expect(
+      (await api(flaky)({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode,
+    ).to.equal(204);
     expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
     expect(await getRecord(standIns.records, id)).to.equal(undefined);
-    expect((await api()({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode).to.equal(404);
+    expect(
+      (await api()({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode,
+    ).to.equal(404);
   });
 
   it("another owner's DELETE is 404 and deletes nothing", async () => {
@@ -129,7 +166,10 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
   describe("DELETE with delivery: cdn (a recorded CloudFront client)", () => {
     const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";
     /** What the viewer-request function adds to every request CloudFront forwards. */
-    const VIA_CDN = { [VIEWER_HOST_HEADER]: "d111111abcdef8.cloudfront.net", [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID };
+    const VIA_CDN = {
+      [VIEWER_HOST_HEADER]: "d111111abcdef8.cloudfront.net",
+      [DISTRIBUTION_ID_HEADER]: DISTRIBUTION_ID,
+    };
     const key = signingKeyPair("K2JCJMDEHXQW5F");
     let sent: CreateInvalidationCommand["input"][];
     let failNext: number;
@@ -138,7 +178,9 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
       send: (async (command: CreateInvalidationCommand) => {
         if (failNext > 0) {
           failNext -= 1;
-          throw Object.assign(new Error("Rate exceeded for distribution E2QWRUHAPOMQZL"), { name: "TooManyInvalidationsInProgress" });
+          throw Object.assign(new Error("Rate exceeded for distribution E2QWRUHAPOMQZL"), {
+            name: "TooManyInvalidationsInProgress",
+          });
         }
         sent.push(command.input);
         return {};
@@ -165,7 +207,8 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     /** Behind CloudFront the viewer's token arrives in the header the viewer-request function copies it to (OAC signs Authorization). */
     const viaCdn = async (sub: string) => ({
       ...VIA_CDN,
-      authorization: "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0f",
+      authorization:
+        "AWS4-HMAC-SHA256 Credential=ASIAEXAMPLE/20260101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=0f",
       [VIEWER_AUTHORIZATION_HEADER]: (await bearer(sub)).authorization,
     });
     const viaPresignedUrl = async (sub: string) => ({ ...VIA_CDN, ...(await bearer(sub)) });
@@ -173,26 +216,39 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     it("sends exactly one invalidation, of exactly /variants/{id}/*, after the objects are gone; none for another owner or a repeat", async () => {
       const cdn = apiWith("cdn");
       const { id, variant } = await doneImage("alice", cdn, viaCdn);
-      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("bob") })).statusCode).to.equal(404);
+      expect(
+        (await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("bob") })).statusCode,
+      ).to.equal(404);
       expect(sent).to.deep.equal([]);
 
       const response = await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") });
       expect(response.statusCode).to.equal(204);
       expect(sent).to.deep.equal([
-        { DistributionId: DISTRIBUTION_ID, InvalidationBatch: { CallerReference: `delete-${id}-ref-1`, Paths: { Quantity: 1, Items: [`/variants/${id}/*`] } } },
+        {
+          DistributionId: DISTRIBUTION_ID,
+          InvalidationBatch: {
+            CallerReference: `delete-${id}-ref-1`,
+            Paths: { Quantity: 1, Items: [`/variants/${id}/*`] },
+          },
+        },
       ]);
       expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
       expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
 
-      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(404);
+      expect(
+        (await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode,
+      ).to.equal(404);
       expect(sent).to.have.length(1);
     });
 
     it("sends none with presigned delivery", async () => {
       const presigned = apiWith("presigned");
       const { id, variant } = await doneImage("alice", presigned, viaPresignedUrl);
-      expect((await presigned({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaPresignedUrl("alice") })).statusCode).to.equal(204);
+      expect(
+        (await presigned({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaPresignedUrl("alice") }))
+          .statusCode,
+      ).to.equal(204);
       expect(await exists(standIns.variantsBucket, variant)).to.equal(false);
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
       expect(sent).to.deep.equal([]);
@@ -215,8 +271,12 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
       expect(await exists(standIns.uploadsBucket, `uploads/${id}`)).to.equal(false);
       expect((await getRecord(standIns.records, id))?.owner).to.equal("alice"); // the owner can still repeat it
 
-      expect((await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode).to.equal(204);
-      expect(sent.map((input) => input.InvalidationBatch!.Paths)).to.deep.equal([{ Quantity: 1, Items: [`/variants/${id}/*`] }]);
+      expect(
+        (await cdn({ ...httpEvent("DELETE", `/images/${id}`), headers: await viaCdn("alice") })).statusCode,
+      ).to.equal(204);
+      expect(sent.map((input) => input.InvalidationBatch!.Paths)).to.deep.equal([
+        { Quantity: 1, Items: [`/variants/${id}/*`] },
+      ]);
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
     });
 

@@ -31,23 +31,46 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
   });
 
   it("describes every route the API serves, and no route it does not", () => {
-    const undescribed = ROUTES.filter((route) => !operations.some((op) => op.method === route.method && route.path.test(sample(op.template))));
+    const undescribed = ROUTES.filter(
+      (route) => !operations.some((op) => op.method === route.method && route.path.test(sample(op.template))),
+    );
     expect(undescribed.map((r) => `${r.method} ${r.path}`)).to.deep.equal([]);
-    const unserved = operations.filter((op) => !ROUTES.some((route) => route.method === op.method && route.path.test(sample(op.template))));
+    const unserved = operations.filter(
+      (op) => !ROUTES.some((route) => route.method === op.method && route.path.test(sample(op.template))),
+    );
     expect(unserved).to.deep.equal([]);
   });
 
   it("refuses a response it does not describe: an unknown status, a body of another shape, an error code not listed", () => {
-    const headers = { "content-type": "application/json", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" };
-    const response = (statusCode: number, body: unknown): ApiResponse => ({ statusCode, headers, body: JSON.stringify(body) });
-    expect(() => checkResponse("GET", "/config", response(201, {}))).to.throw(UndocumentedResponse, /status not documented/);
-    expect(() => checkResponse("GET", "/config", response(200, { maxUploadBytes: "big", acceptedTypes: [], variants: [] }))).to.throw(UndocumentedResponse, /maxUploadBytes/);
-    expect(() => checkResponse("POST", "/uploads", response(413, { error: { code: "too_big", message: "no" } }))).to.throw(UndocumentedResponse, /allowed values/);
-    expect(() => checkResponse("POST", "/uploads", { ...response(413, { error: { code: "file_too_large", message: "no" } }), headers: { "content-type": "application/json" } })).to.throw(
+    const headers = {
+      "content-type": "application/json",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    };
+    const response = (statusCode: number, body: unknown): ApiResponse => ({
+      statusCode,
+      headers,
+      body: JSON.stringify(body),
+    });
+    expect(() => checkResponse("GET", "/config", response(201, {}))).to.throw(
       UndocumentedResponse,
-      /security headers/,
+      /status not documented/,
     );
-    expect(() => checkResponse("POST", "/uploads", response(413, { error: { code: "file_too_large", message: "no" } }))).not.to.throw();
+    expect(() =>
+      checkResponse("GET", "/config", response(200, { maxUploadBytes: "big", acceptedTypes: [], variants: [] })),
+    ).to.throw(UndocumentedResponse, /maxUploadBytes/);
+    expect(() =>
+      checkResponse("POST", "/uploads", response(413, { error: { code: "too_big", message: "no" } })),
+    ).to.throw(UndocumentedResponse, /allowed values/);
+    expect(() =>
+      checkResponse("POST", "/uploads", {
+        ...response(413, { error: { code: "file_too_large", message: "no" } }),
+        headers: { "content-type": "application/json" },
+      }),
+    ).to.throw(UndocumentedResponse, /security headers/);
+    expect(() =>
+      checkResponse("POST", "/uploads", response(413, { error: { code: "file_too_large", message: "no" } })),
+    ).not.to.throw();
   });
 
   describe("every operation answers as described, in both access modes", () => {
@@ -63,13 +86,23 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
       standIns = await startStandIns();
       dataDir = await mkdtemp(join(tmpdir(), "openapi-"));
       issuer = await devIssuer(dataDir);
-      jwks = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)));
+      jwks = createServer((_req, res) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)),
+      );
       await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
       const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
-      const deps = { s3: standIns.s3, records: standIns.records, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket };
+      const deps = {
+        s3: standIns.s3,
+        records: standIns.records,
+        uploadsBucket: standIns.uploadsBucket,
+        variantsBucket: standIns.variantsBucket,
+      };
       const variants = [{ name: "small", width: 10, format: "webp" }];
       open = createApi({ ...deps, settings: parseSettings({ legacyApi: true, variants }) });
-      token = createApi({ ...deps, settings: parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants }) });
+      token = createApi({
+        ...deps,
+        settings: parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants }),
+      });
       coveredResponses.clear();
     });
     after(async () => {
@@ -79,13 +112,22 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
     });
 
     async function doneImage(api: ApiHandler, headers: Record<string, string> = {}): Promise<string> {
-      const grant = bodyOf(await api(httpEvent("POST", "/uploads", { body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg", size: 10 }), headers: { "content-type": "application/json", ...headers } })));
+      const grant = bodyOf(
+        await api(
+          httpEvent("POST", "/uploads", {
+            body: JSON.stringify({ filename: "a.jpg", contentType: "image/jpeg", size: 10 }),
+            headers: { "content-type": "application/json", ...headers },
+          }),
+        ),
+      );
       await startProcessing(standIns.records, { id: grant.id, now: new Date() });
       await completeRecord(standIns.records, {
         id: grant.id,
         now: new Date(),
         original: { bytes: 10, width: 20, height: 10, format: "jpeg" },
-        variants: [{ name: "small", key: `variants/${grant.id}/small.webp`, width: 10, height: 5, format: "webp", bytes: 4 }],
+        variants: [
+          { name: "small", key: `variants/${grant.id}/small.webp`, width: 10, height: 5, format: "webp", bytes: 4 },
+        ],
         placeholder: "data:image/webp;base64,AAAA",
       });
       return grant.id;
@@ -100,7 +142,9 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
         await open(httpEvent("GET", "/images/nope")),
         await open(httpEvent("GET", "/images")),
         await open(httpEvent("DELETE", `/images/${id}`)),
-        await open(jsonEvent("POST", "/uploads", { filename: "a.jpg", contentType: "image/jpeg", size: 10_000_000_000 })),
+        await open(
+          jsonEvent("POST", "/uploads", { filename: "a.jpg", contentType: "image/jpeg", size: 10_000_000_000 }),
+        ),
         await open(jsonEvent("POST", "/uploads", { filename: "a.txt", contentType: "text/plain", size: 1 })),
         await open(jsonEvent("POST", "/uploads", { filename: "", contentType: "image/jpeg", size: 1 })),
         await open(httpEvent("GET", "/get-processed-image-url", { query: "filename=processed-a.jpg" })),
@@ -109,7 +153,9 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
         await open(jsonEvent("POST", "/generate-upload-url", { filename: "a.jpg" })),
         await open(httpEvent("OPTIONS", "/uploads")),
       ];
-      expect(answers.map((r) => r.statusCode)).to.deep.equal([200, 200, 200, 404, 404, 405, 413, 415, 400, 200, 400, 200, 400, 204]);
+      expect(answers.map((r) => r.statusCode)).to.deep.equal([
+        200, 200, 200, 404, 404, 405, 413, 415, 400, 200, 400, 200, 400, 204,
+      ]);
       expect(bodyOf(answers[1]!)).to.deep.equal(JSON.parse(JSON.stringify(OPENAPI_DOCUMENT)));
     });
 
@@ -132,7 +178,9 @@ describe("the OpenAPI description of the HTTP API (handlers/api/openapi.ts)", ()
     });
 
     it("between the two modes, every operation was answered and checked", () => {
-      const answered = operations.filter((op) => ![...coveredResponses].some((c) => c.startsWith(`${op.method} ${op.template} 2`)));
+      const answered = operations.filter(
+        (op) => ![...coveredResponses].some((c) => c.startsWith(`${op.method} ${op.template} 2`)),
+      );
       expect(answered, "operations without a checked success").to.deep.equal([]);
     });
   });

@@ -52,7 +52,12 @@ describe("processor Lambda: completion events on the bus (s3rver + dynalite, rea
       const foreign = s3EventRecord({ bucket: "someone-elses", key: originalKey(newImageId()), size: 1, eTag: "x" });
       const { handler } = publishing();
 
-      expect(await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event]), s3Message([foreign])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(
+        await handler(
+          sqsEvent([s3Message([good.event]), s3Message([bad.event]), s3Message([foreign])]),
+          lambdaContext(),
+        ),
+      ).to.deep.equal({ batchItemFailures: [] });
 
       const done = await record(good.id);
       const failed = await record(bad.id);
@@ -67,7 +72,13 @@ describe("processor Lambda: completion events on the bus (s3rver + dynalite, rea
             status: "done",
             filename: "good.jpg",
             original: done.original,
-            variants: done.variants!.map(({ name, width, height, format, bytes }) => ({ name, width, height, format, bytes })),
+            variants: done.variants!.map(({ name, width, height, format, bytes }) => ({
+              name,
+              width,
+              height,
+              format,
+              bytes,
+            })),
             placeholder: done.placeholder,
             createdAt: done.createdAt,
             updatedAt: done.updatedAt,
@@ -101,13 +112,23 @@ describe("processor Lambda: completion events on the bus (s3rver + dynalite, rea
         bus.answer = (entry) => (JSON.parse(entry.Detail).id === first.id ? answer : "accept");
         const { handler, lines } = publishing();
 
-        expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }] });
+        expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({
+          batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }],
+        });
         expect(published().map((e) => e.Detail.id)).to.deep.equal([second.id]);
         expect((await record(first.id)).status, "the image itself is done").to.equal("done");
-        expect(lines.some((l) => l.message === "outcome hook failed; the message returns to the queue" && l.messageId === messages[0]!.messageId)).to.equal(true);
+        expect(
+          lines.some(
+            (l) =>
+              l.message === "outcome hook failed; the message returns to the queue" &&
+              l.messageId === messages[0]!.messageId,
+          ),
+        ).to.equal(true);
 
         bus.answer = () => "accept";
-        expect(await publishing().handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+        expect(await publishing().handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({
+          batchItemFailures: [],
+        });
         expect(published().map((e) => [e.DetailType, e.Detail.eventId])).to.deep.equal([
           ["Image Processed", `${second.id}:${(await record(second.id)).sequencer}`],
           ["Image Processed", `${first.id}:${(await record(first.id)).sequencer}`],
@@ -135,7 +156,9 @@ describe("processor Lambda: completion events on the bus (s3rver + dynalite, rea
       await publishing().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
       const second = await upload(await makePhoto({ width: 80, height: 100, seed: 45 }), { id });
 
-      expect(await publishing().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await publishing().handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
 
       expect(published().map((e) => e.Detail.id)).to.deep.equal([id]);
     });

@@ -58,7 +58,10 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
 
       expect(await handler(sqsEvent([olderMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
-      expect(before).to.deep.include({ status: "done", original: { bytes: newer.event.size, width: 300, height: 400, format: "jpeg" } });
+      expect(before).to.deep.include({
+        status: "done",
+        original: { bytes: newer.event.size, width: 300, height: 400, format: "jpeg" },
+      });
       expect(await record(id)).to.deep.equal(before);
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
       expect(outcomes()[0]).to.deep.include({ outcome: "duplicate", status: "done" });
@@ -66,16 +69,26 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
 
     it("never processes a second object sent with a used grant: acknowledged, logged as reused, record and variants unchanged", async () => {
       const id = newImageId();
-      const first = await upload(await makePhoto({ width: 640, height: 480, seed: 14 }), { id, pendingAs: "first.jpg" });
+      const first = await upload(await makePhoto({ width: 640, height: 480, seed: 14 }), {
+        id,
+        pendingAs: "first.jpg",
+      });
       await processor().handler(sqsEvent([s3Message([first.event])]), lambdaContext());
       const before = await record(id);
       const thumbBefore = await readVariant(`variants/${id}/thumb.webp`);
       const second = await upload(await makePhoto({ width: 300, height: 400, seed: 15 }), { id });
       const { handler, outcomes } = processor();
 
-      expect(await handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await handler(sqsEvent([s3Message([second.event])]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
 
-      expect(before).to.deep.include({ status: "done", attempts: 1, filename: "first.jpg", original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg" } });
+      expect(before).to.deep.include({
+        status: "done",
+        attempts: 1,
+        filename: "first.jpg",
+        original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg" },
+      });
       expect(await record(id)).to.deep.equal(before);
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
       expect(outcomes()[0]).to.deep.include({ level: "warn", outcome: "duplicate", status: "done", reusedGrant: true });
@@ -91,7 +104,9 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
           const result = await engine.process(input);
           const newer = await upload(await makePhoto({ width: 300, height: 400, seed: 19 }), { id });
           newerSize = newer.event.size;
-          expect(await processor().handler(sqsEvent([s3Message([newer.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+          expect(await processor().handler(sqsEvent([s3Message([newer.event])]), lambdaContext())).to.deep.equal({
+            batchItemFailures: [],
+          });
           return result;
         },
       };
@@ -102,7 +117,10 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
 
       expect(late.outcomes()[0]).to.deep.include({ outcome: "superseded", imageId: id, status: "done" });
       expect(commands.filter((name) => name === "PutObjectCommand")).to.deep.equal([]);
-      expect(await record(id)).to.deep.include({ status: "done", original: { bytes: newerSize, width: 300, height: 400, format: "jpeg" } });
+      expect(await record(id)).to.deep.include({
+        status: "done",
+        original: { bytes: newerSize, width: 300, height: 400, format: "jpeg" },
+      });
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
     });
 
@@ -120,8 +138,14 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
       expect(late.outcomes()[0]).to.deep.include({ outcome: "superseded", imageId: id });
       expect((await record(id)).status).to.equal("processing");
 
-      expect(await processor().handler(sqsEvent([secondMessage]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
-      expect(await record(id)).to.deep.include({ status: "done", attempts: 2, original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" } });
+      expect(await processor().handler(sqsEvent([secondMessage]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
+      expect(await record(id)).to.deep.include({
+        status: "done",
+        attempts: 2,
+        original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" },
+      });
     });
   });
 });

@@ -18,7 +18,12 @@ describe("processor Lambda: the Lambda entry point reads its environment (s3rver
 
   describe("Lambda entry point", () => {
     it("names a missing environment variable", () => {
-      const env = processorEnvironment(settings, { uploadsBucket: "u", variantsBucket: "v", tableName: "", stack: "test" });
+      const env = processorEnvironment(settings, {
+        uploadsBucket: "u",
+        variantsBucket: "v",
+        tableName: "",
+        stack: "test",
+      });
       expect(() => createProcessorFromEnv(env)).to.throw("Missing environment variable TABLE_NAME");
     });
 
@@ -43,16 +48,22 @@ describe("processor Lambda: the Lambda entry point reads its environment (s3rver
         // A fresh module instance: the entry reads its environment once, at import, and another suite may have
         // imported it already with its own.
         const entry = "../../handlers/process.js";
-        const { handler } = (await import(`${entry}?environment=${Date.now()}`)) as typeof import("../../handlers/process.js");
+        const { handler } = (await import(
+          `${entry}?environment=${Date.now()}`
+        )) as typeof import("../../handlers/process.js");
         const uploaded = await upload(await makePhoto({ width: 200, height: 150, seed: 18 }));
 
         const response = await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext());
 
         expect(response).to.deep.equal({ batchItemFailures: [] });
         expect((await record(uploaded.id)).status).to.equal("done");
-        const head = await standIns.s3.send(new HeadObjectCommand({ Bucket: "variants-entry", Key: `variants/${uploaded.id}/medium.jpg` }));
+        const head = await standIns.s3.send(
+          new HeadObjectCommand({ Bucket: "variants-entry", Key: `variants/${uploaded.id}/medium.jpg` }),
+        );
         expect(head.ContentType).to.equal("image/jpeg");
-        expect(bus.entries.map((e) => [e.EventBusName, e.DetailType, JSON.parse(e.Detail).id])).to.deep.equal([["bus-entry", "Image Processed", uploaded.id]]);
+        expect(bus.entries.map((e) => [e.EventBusName, e.DetailType, JSON.parse(e.Detail).id])).to.deep.equal([
+          ["bus-entry", "Image Processed", uploaded.id],
+        ]);
       } finally {
         await bus.stop();
         for (const [n, v] of Object.entries(saved)) {

@@ -32,9 +32,33 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
 
       expect(response).to.deep.equal({ batchItemFailures: [] });
       const expected = [
-        { upload: a, bytes: jpeg.length, format: "jpeg", size: [1200, 800], thumb: [160, 107], medium: [480, 320], filename: "beach.jpg" },
-        { upload: b, bytes: png.length, format: "png", size: [400, 600], thumb: [160, 240], medium: [400, 600], filename: "portrait.png" },
-        { upload: c, bytes: webp.length, format: "webp", size: [640, 480], thumb: [160, 120], medium: [480, 360], filename: c.id },
+        {
+          upload: a,
+          bytes: jpeg.length,
+          format: "jpeg",
+          size: [1200, 800],
+          thumb: [160, 107],
+          medium: [480, 320],
+          filename: "beach.jpg",
+        },
+        {
+          upload: b,
+          bytes: png.length,
+          format: "png",
+          size: [400, 600],
+          thumb: [160, 240],
+          medium: [400, 600],
+          filename: "portrait.png",
+        },
+        {
+          upload: c,
+          bytes: webp.length,
+          format: "webp",
+          size: [640, 480],
+          thumb: [160, 120],
+          medium: [480, 360],
+          filename: c.id,
+        },
       ];
       for (const e of expected) {
         const id = e.upload.id;
@@ -43,19 +67,40 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
         const mediumKey = `variants/${id}/medium.jpg`;
         const thumb = await readVariant(thumbKey);
         const medium = await readVariant(mediumKey);
-        expect(thumb).to.deep.include({ contentType: "image/webp", cacheControl: VARIANT_CACHE_CONTROL, width: e.thumb[0], height: e.thumb[1], format: "webp" });
-        expect(medium).to.deep.include({ contentType: "image/jpeg", cacheControl: VARIANT_CACHE_CONTROL, width: e.medium[0], height: e.medium[1], format: "jpeg" });
+        expect(thumb).to.deep.include({
+          contentType: "image/webp",
+          cacheControl: VARIANT_CACHE_CONTROL,
+          width: e.thumb[0],
+          height: e.thumb[1],
+          format: "webp",
+        });
+        expect(medium).to.deep.include({
+          contentType: "image/jpeg",
+          cacheControl: VARIANT_CACHE_CONTROL,
+          width: e.medium[0],
+          height: e.medium[1],
+          format: "jpeg",
+        });
         expect(done).to.deep.include({ status: "done", attempts: 1, filename: e.filename });
         expect(done.original).to.deep.equal({ bytes: e.bytes, width: e.size[0], height: e.size[1], format: e.format });
         expect(done.variants).to.deep.equal([
           { name: "thumb", key: thumbKey, width: e.thumb[0], height: e.thumb[1], format: "webp", bytes: thumb.bytes },
-          { name: "medium", key: mediumKey, width: e.medium[0], height: e.medium[1], format: "jpeg", bytes: medium.bytes },
+          {
+            name: "medium",
+            key: mediumKey,
+            width: e.medium[0],
+            height: e.medium[1],
+            format: "jpeg",
+            bytes: medium.bytes,
+          },
         ]);
         expect(done.placeholder).to.match(/^data:image\/webp;base64,[A-Za-z0-9+/=]+$/);
         expect(done.error).to.equal(undefined);
       }
       const logged = outcomes().map((l) => ({ outcome: l.outcome, imageId: l.imageId, key: l.key, bytes: l.bytes }));
-      expect(logged).to.have.deep.members(expected.map((e) => ({ outcome: "done", imageId: e.upload.id, key: e.upload.key, bytes: e.bytes })));
+      expect(logged).to.have.deep.members(
+        expected.map((e) => ({ outcome: "done", imageId: e.upload.id, key: e.upload.key, bytes: e.bytes })),
+      );
       for (const line of outcomes()) expect(line.durationMs).to.be.a("number");
     });
 
@@ -100,7 +145,13 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
         const expectedError = await engineError(input);
         expect(expectedError.code).to.equal(code);
         expect(await record(uploaded.id)).to.deep.include({ status: "failed", attempts: 1, error: expectedError });
-        expect(outcomes()[0]).to.deep.include({ level: "warn", outcome: "failed", imageId: uploaded.id, bytes: input.length, error: expectedError });
+        expect(outcomes()[0]).to.deep.include({
+          level: "warn",
+          outcome: "failed",
+          imageId: uploaded.id,
+          bytes: input.length,
+          error: expectedError,
+        });
       });
     }
 
@@ -110,12 +161,17 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
       const { s3, commands } = interceptedS3(standIns.s3);
       const { handler } = processor({ s3 });
 
-      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
 
       expect(commands).to.deep.equal(["HeadObjectCommand"]);
       expect(await record(uploaded.id)).to.deep.include({
         status: "failed",
-        error: { code: "too_large", message: `The original is ${settings.maxUploadBytes + 1} bytes; the limit is ${settings.maxUploadBytes} bytes (maxUploadBytes)` },
+        error: {
+          code: "too_large",
+          message: `The original is ${settings.maxUploadBytes + 1} bytes; the limit is ${settings.maxUploadBytes} bytes (maxUploadBytes)`,
+        },
       });
     });
 
@@ -124,12 +180,17 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
       await standIns.s3.send(new DeleteObjectCommand({ Bucket: standIns.uploadsBucket, Key: uploaded.key }));
       const { handler, outcomes } = processor();
 
-      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
 
       expect(await record(uploaded.id)).to.deep.include({
         status: "failed",
         attempts: 1,
-        error: { code: "original_missing", message: `The original s3://${standIns.uploadsBucket}/${uploaded.key} no longer exists` },
+        error: {
+          code: "original_missing",
+          message: `The original s3://${standIns.uploadsBucket}/${uploaded.key} no longer exists`,
+        },
       });
       expect(outcomes()[0]).to.deep.include({ outcome: "failed", imageId: uploaded.id });
     });

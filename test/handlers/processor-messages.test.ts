@@ -2,7 +2,14 @@ import { expect } from "chai";
 import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
 import { getRecord } from "../../handlers/lib/storage/records.js";
 import { makePhoto } from "../support/images.js";
-import { lambdaContext, s3EventRecord, s3Message, sqsEvent, sqsRecord, testEventMessage } from "../support/sqs-events.js";
+import {
+  lambdaContext,
+  s3EventRecord,
+  s3Message,
+  sqsEvent,
+  sqsRecord,
+  testEventMessage,
+} from "../support/sqs-events.js";
 import type { StandIns } from "../support/stand-ins.js";
 import { interceptedS3, useProcessorUnderTest } from "../support/factories.js";
 
@@ -17,7 +24,9 @@ describe("processor Lambda: messages that carry no image to process (s3rver + dy
       const key = "uploads/my photo+1 100% café 📷.jpg";
       const uploaded = await upload(await makePhoto({ width: 64, height: 48 }), { key });
       const message = s3Message([uploaded.event]);
-      expect(JSON.parse(message.body).Records[0].s3.object.key).to.equal("uploads/my+photo%2B1+100%25+caf%C3%A9+%F0%9F%93%B7.jpg");
+      expect(JSON.parse(message.body).Records[0].s3.object.key).to.equal(
+        "uploads/my+photo%2B1+100%25+caf%C3%A9+%F0%9F%93%B7.jpg",
+      );
       const { handler, outcomes } = processor();
 
       const response = await handler(sqsEvent([message]), lambdaContext());
@@ -41,7 +50,14 @@ describe("processor Lambda: messages that carry no image to process (s3rver + dy
       expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
       expect(commands).to.deep.equal([]);
-      expect(lines).to.deep.equal([{ level: "info", message: "S3 test event acknowledged", messageId: message.messageId, bucket: standIns.uploadsBucket }]);
+      expect(lines).to.deep.equal([
+        {
+          level: "info",
+          message: "S3 test event acknowledged",
+          messageId: message.messageId,
+          bucket: standIns.uploadsBucket,
+        },
+      ]);
     });
 
     it("acknowledges a body that is not an S3 notification as final, logging its message id", async () => {
@@ -59,7 +75,13 @@ describe("processor Lambda: messages that carry no image to process (s3rver + dy
 
     it("ignores events that are not ObjectCreated", async () => {
       const id = newImageId();
-      const removed = s3EventRecord({ bucket: standIns.uploadsBucket, key: originalKey(id), size: 0, eTag: "x", eventName: "ObjectRemoved:Delete" });
+      const removed = s3EventRecord({
+        bucket: standIns.uploadsBucket,
+        key: originalKey(id),
+        size: 0,
+        eTag: "x",
+        eventName: "ObjectRemoved:Delete",
+      });
       const message = s3Message([removed]);
       const { handler, outcomes } = processor();
 
@@ -78,7 +100,10 @@ describe("processor Lambda: messages that carry no image to process (s3rver + dy
 
       expect(outcomes()[0]).to.deep.include({
         outcome: "rejected",
-        error: { code: "bad_event", message: `Event for bucket "someone-elses", not the uploads bucket "${standIns.uploadsBucket}"` },
+        error: {
+          code: "bad_event",
+          message: `Event for bucket "someone-elses", not the uploads bucket "${standIns.uploadsBucket}"`,
+        },
       });
       expect(await getRecord(standIns.records, id)).to.equal(undefined);
     });

@@ -4,7 +4,14 @@ import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
 import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";
 import type { OutcomeReport } from "../../handlers/processor/processor.js";
 import { makePhoto, makeTextFile } from "../support/images.js";
-import { lambdaContext, s3EventRecord, s3Message, sqsEvent, sqsRecord, testEventMessage } from "../support/sqs-events.js";
+import {
+  lambdaContext,
+  s3EventRecord,
+  s3Message,
+  sqsEvent,
+  sqsRecord,
+  testEventMessage,
+} from "../support/sqs-events.js";
 import type { StandIns } from "../support/stand-ins.js";
 import { interceptedS3, slowDown, useProcessorUnderTest } from "../support/factories.js";
 import { until } from "../../local/until.js";
@@ -33,20 +40,37 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
       const bad = await upload(makeTextFile(), { pendingAs: "bad.jpg" });
       const foreign = s3EventRecord({ bucket: "someone-elses", key: originalKey(newImageId()), size: 1, eTag: "x" });
       const notS3 = sqsRecord("hello");
-      const messages = [s3Message([good.event, bad.event]), s3Message([foreign]), notS3, testEventMessage(standIns.uploadsBucket)];
+      const messages = [
+        s3Message([good.event, bad.event]),
+        s3Message([foreign]),
+        notS3,
+        testEventMessage(standIns.uploadsBucket),
+      ];
       const { handler, reports, outcomes } = hooked();
 
       expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
 
-      const byOutcome = Object.fromEntries(reports.map((r) => [r.outcome === "rejected" ? `rejected:${r.messageId}` : r.outcome, r]));
+      const byOutcome = Object.fromEntries(
+        reports.map((r) => [r.outcome === "rejected" ? `rejected:${r.messageId}` : r.outcome, r]),
+      );
       expect(reports).to.have.length(4);
-      expect(byOutcome.done).to.deep.include({ messageId: messages[0]!.messageId, imageId: good.id, bucket: standIns.uploadsBucket, key: good.key, attempts: 1, bytes: good.event.size });
+      expect(byOutcome.done).to.deep.include({
+        messageId: messages[0]!.messageId,
+        imageId: good.id,
+        bucket: standIns.uploadsBucket,
+        key: good.key,
+        attempts: 1,
+        bytes: good.event.size,
+      });
       expect(byOutcome.done!.record).to.deep.equal(await record(good.id));
       expect(byOutcome.done!.record).to.deep.include({ status: "done", filename: "good.jpg" });
       expect(byOutcome.failed).to.deep.include({ imageId: bad.id, error: (await record(bad.id)).error });
       expect(byOutcome.failed!.record).to.deep.equal(await record(bad.id));
       expect(byOutcome[`rejected:${messages[1]!.messageId}`]).to.not.have.property("record");
-      expect(byOutcome[`rejected:${notS3.messageId}`]).to.deep.include({ error: { code: "bad_event", message: "message body is not JSON" }, body: "hello" });
+      expect(byOutcome[`rejected:${notS3.messageId}`]).to.deep.include({
+        error: { code: "bad_event", message: "message body is not JSON" },
+        body: "hello",
+      });
       for (const r of [byOutcome.done!, byOutcome.failed!]) expect(r.durationMs).to.be.a("number");
       expect(outcomes(), "a hook given replaces the default log").to.deep.equal([]);
 
@@ -92,14 +116,22 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
 
       const response = await handler(sqsEvent(messages), lambdaContext());
 
-      expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }, { itemIdentifier: messages[1]!.messageId }] });
-      expect(lines.filter((l) => l.level === "error").map((l) => [l.message, l.messageId, (l.error as Error).message])).to.have.deep.members([
+      expect(response).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: messages[0]!.messageId }, { itemIdentifier: messages[1]!.messageId }],
+      });
+      expect(
+        lines.filter((l) => l.level === "error").map((l) => [l.message, l.messageId, (l.error as Error).message]),
+      ).to.have.deep.members([
         ["outcome hook failed; the message returns to the queue", messages[0]!.messageId, "bus unavailable"],
         ["outcome hook failed; the message returns to the queue", messages[1]!.messageId, "throttled"],
       ]);
       const redelivered = hooked();
-      expect(await redelivered.handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
-      expect(redelivered.reports.map((r) => [r.outcome, r.record?.id, r.record?.status])).to.deep.equal([["duplicate", first.id, "done"]]);
+      expect(await redelivered.handler(sqsEvent([messages[0]!]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
+      expect(redelivered.reports.map((r) => [r.outcome, r.record?.id, r.record?.status])).to.deep.equal([
+        ["duplicate", first.id, "done"],
+      ]);
     });
 
     it("reports a transient failure as retry and a deferred event as deferred, both sent back", async () => {
@@ -110,9 +142,13 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
         if (name === "PutObjectCommand") throw slowDown();
       });
       const retrying = processor({ s3: failingWrites.s3, onOutcome: (r) => void reports.push(r) });
-      expect(await retrying.handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      expect(await retrying.handler(sqsEvent([message]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: message.messageId }],
+      });
       const deferred = hooked();
-      expect(await deferred.handler(sqsEvent([message]), lambdaContext({ remainingMs: 1 }))).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      expect(await deferred.handler(sqsEvent([message]), lambdaContext({ remainingMs: 1 }))).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: message.messageId }],
+      });
       expect([...reports, ...deferred.reports].map((r) => [r.outcome, r.imageId, r.record])).to.deep.equal([
         ["retry", uploaded.id, undefined],
         ["deferred", uploaded.id, undefined],
@@ -134,24 +170,52 @@ describe("processor Lambda: what it reports of each outcome (the hook, metrics) 
         return true;
       }) as typeof process.stdout.write;
       try {
-        expect(await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event])]), lambdaContext())).to.deep.equal({ batchItemFailures: [] });
+        expect(
+          await handler(sqsEvent([s3Message([good.event]), s3Message([bad.event])]), lambdaContext()),
+        ).to.deep.equal({ batchItemFailures: [] });
         metrics.publishStoredMetrics();
       } finally {
         process.stdout.write = write;
       }
-      const emf = written.flatMap((chunk) => chunk.split("\n")).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+      const emf = written
+        .flatMap((chunk) => chunk.split("\n"))
+        .filter((line) => line.includes('"_aws"'))
+        .map((line) => JSON.parse(line));
       const directives = emf.map((e) => e._aws.CloudWatchMetrics[0]);
       for (const d of directives) expect(d.Namespace).to.equal("image-pipeline");
       // Every metric, the single by-code one included, is keyed by the stack as well as the service.
-      for (const d of directives) expect(d.Dimensions[0].slice(0, 2), JSON.stringify(d)).to.deep.equal(["service", "stack"]);
+      for (const d of directives)
+        expect(d.Dimensions[0].slice(0, 2), JSON.stringify(d)).to.deep.equal(["service", "stack"]);
       const byCode = emf.find((e) => e.code !== undefined);
-      expect(byCode).to.deep.include({ code: "not_an_image", service: "image-processor", stack: "prod", ImagesFailed: 1 });
+      expect(byCode).to.deep.include({
+        code: "not_an_image",
+        service: "image-processor",
+        stack: "prod",
+        ImagesFailed: 1,
+      });
       const batch = emf.find((e) => e.ImagesDone !== undefined);
       const variantBytes = (await record(good.id)).variants!.reduce((sum, v) => sum + v.bytes, 0);
-      expect(batch).to.deep.include({ service: "image-processor", stack: "prod", ImagesDone: 1, ImagesFailed: 1, OriginalBytes: good.event.size, VariantBytes: variantBytes });
+      expect(batch).to.deep.include({
+        service: "image-processor",
+        stack: "prod",
+        ImagesDone: 1,
+        ImagesFailed: 1,
+        OriginalBytes: good.event.size,
+        VariantBytes: variantBytes,
+      });
       expect(batch.ProcessingTime).to.be.a("number");
-      const units = Object.fromEntries(directives.find((d) => d.Metrics.some((m: { Name: string }) => m.Name === "ImagesDone")).Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]));
-      expect(units).to.deep.equal({ ImagesDone: "Count", ProcessingTime: "Milliseconds", OriginalBytes: "Bytes", VariantBytes: "Bytes", ImagesFailed: "Count" });
+      const units = Object.fromEntries(
+        directives
+          .find((d) => d.Metrics.some((m: { Name: string }) => m.Name === "ImagesDone"))
+          .Metrics.map((m: { Name: string; Unit: string }) => [m.Name, m.Unit]),
+      );
+      expect(units).to.deep.equal({
+        ImagesDone: "Count",
+        ProcessingTime: "Milliseconds",
+        OriginalBytes: "Bytes",
+        VariantBytes: "Bytes",
+        ImagesFailed: "Count",
+      });
     });
   });
 });

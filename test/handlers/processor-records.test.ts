@@ -1,5 +1,12 @@
 import { expect } from "chai";
-import { completeRecord, createPendingRecord, failRecord, getRecord, PENDING_GRACE_SECONDS, startProcessing } from "../../handlers/lib/storage/records.js";
+import {
+  completeRecord,
+  createPendingRecord,
+  failRecord,
+  getRecord,
+  PENDING_GRACE_SECONDS,
+  startProcessing,
+} from "../../handlers/lib/storage/records.js";
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { orderedSequencer } from "../../handlers/processor/s3-event.js";
@@ -26,9 +33,18 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     expect((await startProcessing(store, { id, sequencer: newer, now: t(2) })).started).to.equal(true);
 
     // The older run finishes late: neither outcome may land.
-    expect(await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) })).to.equal(undefined);
-    expect(await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) })).to.equal(undefined);
-    const failed = await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: newer, now: t(4) });
+    expect(
+      await completeRecord(store, { id, original, variants: [], placeholder: "data:", sequencer: older, now: t(3) }),
+    ).to.equal(undefined);
+    expect(
+      await failRecord(store, { id, error: { code: "corrupt_image", message: "m" }, sequencer: older, now: t(3) }),
+    ).to.equal(undefined);
+    const failed = await failRecord(store, {
+      id,
+      error: { code: "corrupt_image", message: "m" },
+      sequencer: newer,
+      now: t(4),
+    });
     expect(failed).to.deep.equal(await getRecord(store, id));
 
     // A redelivery of the same event, an older one, and a newer upload (the grant used again) all find it final.
@@ -43,7 +59,13 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
   it("removes a pending record's expiresAt when processing starts", async () => {
     const store = standIns.records;
     const id = newImageId();
-    await createPendingRecord(store, { id, filename: "a.jpg", contentType: "image/jpeg", now: t(0), grantExpiresAt: t(300) });
+    await createPendingRecord(store, {
+      id,
+      filename: "a.jpg",
+      contentType: "image/jpeg",
+      now: t(0),
+      grantExpiresAt: t(300),
+    });
     expect((await getRecord(store, id))?.expiresAt).to.equal(t(300).getTime() / 1000 + PENDING_GRACE_SECONDS);
     const started = await startProcessing(store, { id, sequencer: older, now: t(1) });
     expect(started.started).to.equal(true);
@@ -54,12 +76,23 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
   it("starts no record that is absent or a tombstone", async () => {
     const store = standIns.records;
     const absent = newImageId();
-    expect(await startProcessing(store, { id: absent, sequencer: older, now: t(1) })).to.deep.equal({ started: false, record: undefined });
+    expect(await startProcessing(store, { id: absent, sequencer: older, now: t(1) })).to.deep.equal({
+      started: false,
+      record: undefined,
+    });
     expect(await getRecord(store, absent)).to.equal(undefined);
     const deleted = newImageId();
-    await store.client.send(new PutCommand({ TableName: store.tableName, Item: { id: deleted, status: "deleted", createdAt: t(0).toISOString(), updatedAt: t(0).toISOString() } }));
+    await store.client.send(
+      new PutCommand({
+        TableName: store.tableName,
+        Item: { id: deleted, status: "deleted", createdAt: t(0).toISOString(), updatedAt: t(0).toISOString() },
+      }),
+    );
     const tombstone = await getRecord(store, deleted);
-    expect(await startProcessing(store, { id: deleted, now: t(1) })).to.deep.equal({ started: false, record: tombstone });
+    expect(await startProcessing(store, { id: deleted, now: t(1) })).to.deep.equal({
+      started: false,
+      record: tombstone,
+    });
   });
 
   it("accepts a sequenced event on a record that has no sequencer yet (an unsequenced run or the API's record)", async () => {
@@ -69,6 +102,11 @@ describe("processor state transitions ordered by S3 sequencers (dynalite)", () =
     expect((await startProcessing(store, { id, now: t(1) })).started).to.equal(true);
     const started = await startProcessing(store, { id, sequencer: older, now: t(2) });
     expect(started).to.deep.include({ started: true });
-    expect(started.record).to.deep.include({ attempts: 2, sequencer: older, filename: id, contentType: "application/octet-stream" });
+    expect(started.record).to.deep.include({
+      attempts: 2,
+      sequencer: older,
+      filename: id,
+      contentType: "application/octet-stream",
+    });
   });
 });

@@ -22,7 +22,11 @@ describe("processor: requests and write units per image (counted)", function () 
   let meter: RequestMeter;
   let records: RecordStore;
   const settings = parseSettings({}); // thumb 320, medium 1024, large 2048, all WebP q80
-  const engine = createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: 1 });
+  const engine = createImageEngine({
+    variants: settings.variants,
+    maxInputPixels: settings.maxInputPixels,
+    concurrency: 1,
+  });
   const now = new Date(Date.UTC(2026, 0, 1));
 
   before(async () => {
@@ -38,7 +42,14 @@ describe("processor: requests and write units per image (counted)", function () 
 
   async function run(photo: Buffer, filename: string) {
     const id = newImageId();
-    const put = await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: originalKey(id), Body: photo, ContentType: "image/jpeg" }));
+    const put = await standIns.s3.send(
+      new PutObjectCommand({
+        Bucket: standIns.uploadsBucket,
+        Key: originalKey(id),
+        Body: photo,
+        ContentType: "image/jpeg",
+      }),
+    );
     await createPendingRecord(records, { id, filename, contentType: "image/jpeg", now });
     const s3 = createS3Client(standIns.env);
     meter.instrumentS3(s3);
@@ -51,14 +62,19 @@ describe("processor: requests and write units per image (counted)", function () 
       engine,
       logger: { info() {}, warn() {}, error() {} },
     });
-    const message = s3Message([{ bucket: standIns.uploadsBucket, key: originalKey(id), size: photo.length, eTag: put.ETag! }]);
+    const message = s3Message([
+      { bucket: standIns.uploadsBucket, key: originalKey(id), size: photo.length, eTag: put.ETag! },
+    ]);
     const event = sqsEvent([message]);
     expect(await processor(event, lambdaContext())).to.deep.equal({ batchItemFailures: [] });
     return { id, event, processor };
   }
 
   it("a 4000 x 3000 photo: 3 record writes of 1 write unit each (pending, processing, done); 1 HEAD, 1 GET, 3 PUTs", async function () {
-    const { id } = await run(await makePhoto({ width: 4000, height: 3000, format: "jpeg", seed: 7 }), "IMG_20260101_120000.jpg");
+    const { id } = await run(
+      await makePhoto({ width: 4000, height: 3000, format: "jpeg", seed: 7 }),
+      "IMG_20260101_120000.jpg",
+    );
     const counts = meter.snapshot();
     expect(counts.writes).to.deep.equal([
       { command: "PutItemCommand", units: 1 },
@@ -70,7 +86,9 @@ describe("processor: requests and write units per image (counted)", function () 
     expect(counts.s3).to.deep.equal({ HeadObjectCommand: 1, GetObjectCommand: 1, PutObjectCommand: 3 });
     const record = await getRecord(records, id);
     expect(record?.status).to.equal("done");
-    expect(record?.variants?.map((v) => v.key)).to.deep.equal(["thumb", "medium", "large"].map((name) => `variants/${id}/${name}.webp`));
+    expect(record?.variants?.map((v) => v.key)).to.deep.equal(
+      ["thumb", "medium", "large"].map((name) => `variants/${id}/${name}.webp`),
+    );
   });
 
   it("an 800 x 600 photo: medium and large come out identical, so they are encoded and stored once (2 PUTs), and both names point at it", async function () {
@@ -84,17 +102,29 @@ describe("processor: requests and write units per image (counted)", function () 
       ["medium", `variants/${id}/medium.webp`, 800, 600],
       ["large", `variants/${id}/medium.webp`, 800, 600],
     ]);
-    const stored = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: `variants/${id}/medium.webp` }));
-    expect(Number(stored.ContentLength)).to.equal(record!.variants![2]!.bytes);
-    const absent = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: `variants/${id}/large.webp` })).then(
-      () => "present",
-      (error: { name?: string }) => error.name,
+    const stored = await standIns.s3.send(
+      new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: `variants/${id}/medium.webp` }),
     );
+    expect(Number(stored.ContentLength)).to.equal(record!.variants![2]!.bytes);
+    const absent = await standIns.s3
+      .send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: `variants/${id}/large.webp` }))
+      .then(
+        () => "present",
+        (error: { name?: string }) => error.name,
+      );
     expect(absent).to.equal("NoSuchKey");
 
     // The API still lists every name, the shared one served from the one object, which downloads.
-    const api = createApi({ s3: standIns.s3, records, settings, uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket });
-    const view = bodyOf<{ variants: Array<{ name: string; width: number; url: string }> }>(await api(httpEvent("GET", `/images/${id}`)));
+    const api = createApi({
+      s3: standIns.s3,
+      records,
+      settings,
+      uploadsBucket: standIns.uploadsBucket,
+      variantsBucket: standIns.variantsBucket,
+    });
+    const view = bodyOf<{ variants: Array<{ name: string; width: number; url: string }> }>(
+      await api(httpEvent("GET", `/images/${id}`)),
+    );
     expect(view.variants.map((v) => [v.name, v.width, new URL(v.url).pathname])).to.deep.equal([
       ["thumb", 320, `/${standIns.variantsBucket}/variants/${id}/thumb.webp`],
       ["medium", 800, `/${standIns.variantsBucket}/variants/${id}/medium.webp`],
@@ -106,7 +136,10 @@ describe("processor: requests and write units per image (counted)", function () 
   });
 
   it("a redelivered message costs one refused conditional write and no S3 request", async function () {
-    const { event, processor } = await run(await makePhoto({ width: 1200, height: 900, format: "jpeg", seed: 9 }), "again.jpg");
+    const { event, processor } = await run(
+      await makePhoto({ width: 1200, height: 900, format: "jpeg", seed: 9 }),
+      "again.jpg",
+    );
     meter.reset();
     expect(await processor(event, lambdaContext())).to.deep.equal({ batchItemFailures: [] });
     const counts = meter.snapshot();

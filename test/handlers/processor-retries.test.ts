@@ -20,7 +20,9 @@ describe("processor Lambda: transient failures send only their message back (s3r
 
   describe("transient errors: only the affected message returns to the queue", () => {
     it("reports exactly the message whose S3 read was throttled; its batch-mates are done", async () => {
-      const uploads = await Promise.all([1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 320, height: 240, seed }))));
+      const uploads = await Promise.all(
+        [1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 320, height: 240, seed }))),
+      );
       const messages = uploads.map((u) => s3Message([u.event]));
       const throttled = uploads[1]!;
       const { s3 } = interceptedS3(standIns.s3, (command, name) => {
@@ -35,7 +37,12 @@ describe("processor Lambda: transient failures send only their message back (s3r
       expect((await record(uploads[2]!.id)).status).to.equal("done");
       expect(await record(throttled.id)).to.deep.include({ status: "processing", attempts: 1 });
       const retry = outcomes().find((l) => l.outcome === "retry");
-      expect(retry).to.deep.include({ level: "error", messageId: messages[1]!.messageId, key: throttled.key, error: { name: "SlowDown", message: "Please reduce your request rate." } });
+      expect(retry).to.deep.include({
+        level: "error",
+        messageId: messages[1]!.messageId,
+        key: throttled.key,
+        error: { name: "SlowDown", message: "Please reduce your request rate." },
+      });
 
       // SQS delivers it again; this time S3 answers.
       const again = { ...messages[1]!, attributes: { ...messages[1]!.attributes, ApproximateReceiveCount: "2" } };
@@ -50,7 +57,10 @@ describe("processor Lambda: transient failures send only their message back (s3r
       const client = {
         async send(command: { input: { Key?: { id?: string } } }) {
           if (command.input.Key?.id === bad.id) {
-            throw new ProvisionedThroughputExceededException({ message: "Rate of requests exceeds the allowed throughput.", $metadata: { httpStatusCode: 400 } });
+            throw new ProvisionedThroughputExceededException({
+              message: "Rate of requests exceeds the allowed throughput.",
+              $metadata: { httpStatusCode: 400 },
+            });
           }
           return real.send(command as never);
         },
@@ -58,9 +68,14 @@ describe("processor Lambda: transient failures send only their message back (s3r
       const messages = [s3Message([ok.event]), s3Message([bad.event])];
       const { handler } = processor({ records: { client, tableName: standIns.records.tableName } });
 
-      expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }] });
+      expect(await handler(sqsEvent(messages), lambdaContext())).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }],
+      });
       expect((await record(ok.id)).status).to.equal("done");
-      expect((await getRecord(standIns.records, bad.id))?.status, "untouched: still its grant's pending record").to.equal("pending");
+      expect(
+        (await getRecord(standIns.records, bad.id))?.status,
+        "untouched: still its grant's pending record",
+      ).to.equal("pending");
     });
 
     it("reports the message when the variants bucket is missing", async () => {
@@ -68,14 +83,18 @@ describe("processor Lambda: transient failures send only their message back (s3r
       const message = s3Message([uploaded.event]);
       const { handler, outcomes } = processor({ variantsBucket: "no-such-variants-bucket" });
 
-      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({ batchItemFailures: [{ itemIdentifier: message.messageId }] });
+      expect(await handler(sqsEvent([message]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: message.messageId }],
+      });
       expect(await record(uploaded.id)).to.deep.include({ status: "processing", attempts: 1 });
       expect(outcomes()[0]).to.deep.include({ outcome: "retry", imageId: uploaded.id, key: uploaded.key });
       expect((outcomes()[0]!.error as { name: string }).name).to.equal("NoSuchBucket");
     });
 
     it("stops taking new records near the timeout and returns the untouched ones to the queue", async () => {
-      const uploads = await Promise.all([1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 160, height: 120, seed }))));
+      const uploads = await Promise.all(
+        [1, 2, 3].map(async (seed) => upload(await makePhoto({ width: 160, height: 120, seed }))),
+      );
       const messages = uploads.map((u) => s3Message([u.event]));
       let remainingMs = 60_000;
       const slowEngine: ImageEngine = {
@@ -90,7 +109,9 @@ describe("processor Lambda: transient failures send only their message back (s3r
 
       const response = await handler(sqsEvent(messages), lambdaContext({ remaining: () => remainingMs }));
 
-      expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }, { itemIdentifier: messages[2]!.messageId }] });
+      expect(response).to.deep.equal({
+        batchItemFailures: [{ itemIdentifier: messages[1]!.messageId }, { itemIdentifier: messages[2]!.messageId }],
+      });
       expect((await record(uploads[0]!.id)).status).to.equal("done");
       expect((await getRecord(standIns.records, uploads[1]!.id))?.status, "untouched").to.equal("pending");
       expect((await getRecord(standIns.records, uploads[2]!.id))?.status, "untouched").to.equal("pending");

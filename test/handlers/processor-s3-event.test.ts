@@ -9,18 +9,27 @@ describe("S3 event notifications in jobs-queue messages", () => {
       expect(decodeS3EventKey("uploads/a%2Bb.jpg")).to.equal("uploads/a+b.jpg");
       expect(decodeS3EventKey("uploads/100%25+done.jpg")).to.equal("uploads/100% done.jpg");
       expect(decodeS3EventKey("uploads/caf%C3%A9+%E2%9C%93+%F0%9F%93%B7.jpg")).to.equal("uploads/café ✓ 📷.jpg");
-      expect(decodeS3EventKey("uploads/2026-01-01T08%3A45%3A08.000Z%28copy%29.json")).to.equal("uploads/2026-01-01T08:45:08.000Z(copy).json");
+      expect(decodeS3EventKey("uploads/2026-01-01T08%3A45%3A08.000Z%28copy%29.json")).to.equal(
+        "uploads/2026-01-01T08:45:08.000Z(copy).json",
+      );
     });
 
     it("encodes keys as S3 writes them into events, keeping slashes", () => {
       expect(s3EventKey("uploads/my photo+1%.jpg")).to.equal("uploads/my+photo%2B1%25.jpg");
       expect(s3EventKey("uploads/café ✓.jpg")).to.equal("uploads/caf%C3%A9+%E2%9C%93.jpg");
       expect(s3EventKey("a/b/it's (1) ~!.png")).to.equal("a/b/it%27s+%281%29+%7E%21.png");
-      expect(s3EventKey("uploads/0190a000-0000-7000-8000-000000000001")).to.equal("uploads/0190a000-0000-7000-8000-000000000001");
+      expect(s3EventKey("uploads/0190a000-0000-7000-8000-000000000001")).to.equal(
+        "uploads/0190a000-0000-7000-8000-000000000001",
+      );
     });
 
     it("round-trips every key through encoding and decoding", () => {
-      for (const key of ["uploads/ a  b ", "x/+/%/%25/++", "uploads/日本語 ファイル.jpeg", "k=v&x;y,z@$#?[]{}|^`\"<>\\"]) {
+      for (const key of [
+        "uploads/ a  b ",
+        "x/+/%/%25/++",
+        "uploads/日本語 ファイル.jpeg",
+        'k=v&x;y,z@$#?[]{}|^`"<>\\',
+      ]) {
         expect(decodeS3EventKey(s3EventKey(key))).to.equal(key);
       }
     });
@@ -41,8 +50,20 @@ describe("S3 event notifications in jobs-queue messages", () => {
 
   describe("message bodies", () => {
     it("reads every record of a notification, with decoded keys, size, eTag and sequencer", () => {
-      const first = s3EventRecord({ bucket: "up", key: "uploads/a b", size: 10, eTag: '"abc"', sequencer: "0055AED6DCD90281E5" });
-      const second = s3EventRecord({ bucket: "up", key: "uploads/c+d", size: 20, eTag: "def", eventName: "ObjectCreated:Put" });
+      const first = s3EventRecord({
+        bucket: "up",
+        key: "uploads/a b",
+        size: 10,
+        eTag: '"abc"',
+        sequencer: "0055AED6DCD90281E5",
+      });
+      const second = s3EventRecord({
+        bucket: "up",
+        key: "uploads/c+d",
+        size: 20,
+        eTag: "def",
+        eventName: "ObjectCreated:Put",
+      });
       const parsed = parseMessageBody(JSON.stringify(s3Notification([first, second])));
       expect(parsed.kind).to.equal("notification");
       if (parsed.kind !== "notification") return;
@@ -56,12 +77,29 @@ describe("S3 event notifications in jobs-queue messages", () => {
         eTag: "abc",
         sequencer: "0055AED6DCD90281E500000000000000",
       });
-      expect(parsed.records[1]).to.include({ eventName: "ObjectCreated:Put", key: "uploads/c+d", size: 20, eTag: "def" });
+      expect(parsed.records[1]).to.include({
+        eventName: "ObjectCreated:Put",
+        key: "uploads/c+d",
+        size: 20,
+        eTag: "def",
+      });
     });
 
     it("builds records in S3's shape (event version 2.1, encoded key, bucket ARN)", () => {
-      const record = s3EventRecord({ bucket: "up", key: "uploads/a b", size: 10, eTag: '"abc"', eventTime: new Date(Date.UTC(2026, 0, 2)) });
-      expect(record).to.deep.include({ eventVersion: "2.1", eventSource: "aws:s3", awsRegion: "us-east-1", eventTime: "2026-01-02T00:00:00.000Z", eventName: "ObjectCreated:Post" });
+      const record = s3EventRecord({
+        bucket: "up",
+        key: "uploads/a b",
+        size: 10,
+        eTag: '"abc"',
+        eventTime: new Date(Date.UTC(2026, 0, 2)),
+      });
+      expect(record).to.deep.include({
+        eventVersion: "2.1",
+        eventSource: "aws:s3",
+        awsRegion: "us-east-1",
+        eventTime: "2026-01-02T00:00:00.000Z",
+        eventName: "ObjectCreated:Post",
+      });
       expect(record.s3.bucket).to.deep.include({ name: "up", arn: "arn:aws:s3:::up" });
       expect(record.s3.object).to.deep.include({ key: "uploads/a+b", size: 10, eTag: "abc" });
       expect(record.s3.object.sequencer).to.match(/^[0-9A-F]{18}$/);
@@ -73,8 +111,14 @@ describe("S3 event notifications in jobs-queue messages", () => {
 
     it("says why a body is not an S3 notification", () => {
       expect(parseMessageBody("hello")).to.deep.equal({ kind: "invalid", reason: "message body is not JSON" });
-      expect(parseMessageBody('{"Records":[]}')).to.deep.equal({ kind: "invalid", reason: "message body is not an S3 event notification" });
-      expect(parseMessageBody("[1,2]")).to.deep.equal({ kind: "invalid", reason: "message body is not an S3 event notification" });
+      expect(parseMessageBody('{"Records":[]}')).to.deep.equal({
+        kind: "invalid",
+        reason: "message body is not an S3 event notification",
+      });
+      expect(parseMessageBody("[1,2]")).to.deep.equal({
+        kind: "invalid",
+        reason: "message body is not an S3 event notification",
+      });
     });
 
     it("marks a single unusable record without losing its neighbours", () => {

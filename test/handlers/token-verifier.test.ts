@@ -21,7 +21,11 @@ async function serve(status: number, body: unknown): Promise<{ url: string; serv
     res.end(JSON.stringify(body));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`, server, hits: () => hits };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
+    server,
+    hits: () => hits,
+  };
 }
 
 function b64url(value: unknown): string {
@@ -59,7 +63,11 @@ describe("token verifier (jose) against the local issuer's JWKS over HTTP", () =
 
   const kid = () => issuer.jwks.keys[0]!.kid!;
   /** A token signed by a key of our choosing, with the claims given (iss, aud, sub, exp default to valid ones). */
-  async function tokenWith(key: CryptoKey, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: "ES256", kid: kid() }): Promise<string> {
+  async function tokenWith(
+    key: CryptoKey,
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = { alg: "ES256", kid: kid() },
+  ): Promise<string> {
     const payload = { iss: issuer.issuer, aud: issuer.audience, sub: "alice", iat: now(), exp: now() + 300, ...claims };
     for (const [k, v] of Object.entries(payload)) if (v === undefined) delete (payload as Record<string, unknown>)[k];
     return new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(key);
@@ -77,25 +85,56 @@ describe("token verifier (jose) against the local issuer's JWKS over HTTP", () =
 
   it("refuses a missing header with 401 and a bare Bearer challenge", async () => {
     const error = await refusal(verify, undefined);
-    expect([error.status, error.code, error.headers["www-authenticate"]]).to.deep.equal([401, "unauthorized", "Bearer"]);
+    expect([error.status, error.code, error.headers["www-authenticate"]]).to.deep.equal([
+      401,
+      "unauthorized",
+      "Bearer",
+    ]);
   });
 
   const cases: Array<[string, () => Promise<string>, RegExp]> = [
-    ["a wrong signature", async () => {
-      const [h, p] = (await issuer.sign("alice", 300)).split(".");
-      const other = await issuer.sign("mallory", 300);
-      return `${h}.${p}.${other.split(".")[2]}`;
-    }, /signature does not verify/],
-    ["another key with the same kid", async () => tokenWith((await generateKeyPair("ES256")).privateKey, {}), /signature does not verify/],
-    ["alg none", async () => `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: issuer.issuer, aud: issuer.audience, sub: "alice", exp: now() + 300 })}.`, /algorithm is not accepted/],
-    ["HS256 signed with the issuer's public key", async () => {
-      const header = b64url({ alg: "HS256", typ: "JWT", kid: kid() });
-      const payload = b64url({ iss: issuer.issuer, aud: issuer.audience, sub: "alice", exp: now() + 300 });
-      const signature = createHmac("sha256", JSON.stringify(issuer.jwks.keys[0])).update(`${header}.${payload}`).digest("base64url");
-      return `${header}.${payload}.${signature}`;
-    }, /algorithm is not accepted/],
-    ["an expired token (beyond the 30 s leeway)", async () => issuer.sign("alice", 60, new Date(Date.now() - 91_000)), /expired/],
-    ["a token not yet valid (beyond the leeway)", async () => tokenWith(await signingKey(), { nbf: now() + 60 }), /not valid yet/],
+    [
+      "a wrong signature",
+      async () => {
+        const [h, p] = (await issuer.sign("alice", 300)).split(".");
+        const other = await issuer.sign("mallory", 300);
+        return `${h}.${p}.${other.split(".")[2]}`;
+      },
+      /signature does not verify/,
+    ],
+    [
+      "another key with the same kid",
+      async () => tokenWith((await generateKeyPair("ES256")).privateKey, {}),
+      /signature does not verify/,
+    ],
+    [
+      "alg none",
+      async () =>
+        `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ iss: issuer.issuer, aud: issuer.audience, sub: "alice", exp: now() + 300 })}.`,
+      /algorithm is not accepted/,
+    ],
+    [
+      "HS256 signed with the issuer's public key",
+      async () => {
+        const header = b64url({ alg: "HS256", typ: "JWT", kid: kid() });
+        const payload = b64url({ iss: issuer.issuer, aud: issuer.audience, sub: "alice", exp: now() + 300 });
+        const signature = createHmac("sha256", JSON.stringify(issuer.jwks.keys[0]))
+          .update(`${header}.${payload}`)
+          .digest("base64url");
+        return `${header}.${payload}.${signature}`;
+      },
+      /algorithm is not accepted/,
+    ],
+    [
+      "an expired token (beyond the 30 s leeway)",
+      async () => issuer.sign("alice", 60, new Date(Date.now() - 91_000)),
+      /expired/,
+    ],
+    [
+      "a token not yet valid (beyond the leeway)",
+      async () => tokenWith(await signingKey(), { nbf: now() + 60 }),
+      /not valid yet/,
+    ],
     ["a wrong issuer", async () => tokenWith(await signingKey(), { iss: "https://issuer.example" }), /iss claim/],
     ["a wrong audience", async () => tokenWith(await signingKey(), { aud: "another-app" }), /aud claim/],
     ["a token without sub", async () => tokenWith(await signingKey(), { sub: undefined }), /no subject/],
@@ -104,7 +143,10 @@ describe("token verifier (jose) against the local issuer's JWKS over HTTP", () =
 
   /** The issuer's own private key, to sign tokens with chosen claims. */
   async function signingKey(): Promise<CryptoKey> {
-    return (await importJWK(JSON.parse(await readFile(join(dataDir, "auth", "signing-key.json"), "utf8")), "ES256")) as CryptoKey;
+    return (await importJWK(
+      JSON.parse(await readFile(join(dataDir, "auth", "signing-key.json"), "utf8")),
+      "ES256",
+    )) as CryptoKey;
   }
 
   for (const [name, make, message] of cases) {
@@ -117,8 +159,12 @@ describe("token verifier (jose) against the local issuer's JWKS over HTTP", () =
   }
 
   it("accepts exp and nbf within the 30 s leeway", async () => {
-    expect(await verify(`Bearer ${await issuer.sign("alice", 60, new Date(Date.now() - 80_000))}`)).to.deep.equal({ sub: "alice" });
-    expect(await verify(`Bearer ${await tokenWith(await signingKey(), { nbf: now() + 20 })}`)).to.deep.equal({ sub: "alice" });
+    expect(await verify(`Bearer ${await issuer.sign("alice", 60, new Date(Date.now() - 80_000))}`)).to.deep.equal({
+      sub: "alice",
+    });
+    expect(await verify(`Bearer ${await tokenWith(await signingKey(), { nbf: now() + 20 })}`)).to.deep.equal({
+      sub: "alice",
+    });
   });
 
   it("answers 503, not 401, when the JWKS cannot be fetched (refused connection, or an error status)", async () => {
@@ -138,11 +184,21 @@ describe("auth settings", () => {
   it("name the key that is wrong", () => {
     const attempt = (auth: unknown) => () => parseSettings({ auth });
     expect(attempt({ issuer: "http://issuer.example", audience: "a" })).to.throw(/auth\.issuer/);
-    expect(attempt({ issuer: "https://issuer.example", audience: "" })).to.throw(/Expected non-empty string for auth\.audience/);
-    expect(attempt({ issuer: "https://issuer.example", audience: "a", algorithms: ["HS256"] })).to.throw(/auth\.algorithms\[0\]/);
-    expect(attempt({ issuer: "https://issuer.example", audience: "a", algorithms: ["none"] })).to.throw(/auth\.algorithms\[0\]/);
-    expect(attempt({ issuer: "https://issuer.example", audience: "a", jwksUrl: "http://keys.example/jwks" })).to.throw(/auth\.jwksUrl/);
-    expect(attempt({ issuer: "https://issuer.example", audience: "a", extra: 1 })).to.throw(/Unknown setting auth\.extra/);
+    expect(attempt({ issuer: "https://issuer.example", audience: "" })).to.throw(
+      /Expected non-empty string for auth\.audience/,
+    );
+    expect(attempt({ issuer: "https://issuer.example", audience: "a", algorithms: ["HS256"] })).to.throw(
+      /auth\.algorithms\[0\]/,
+    );
+    expect(attempt({ issuer: "https://issuer.example", audience: "a", algorithms: ["none"] })).to.throw(
+      /auth\.algorithms\[0\]/,
+    );
+    expect(attempt({ issuer: "https://issuer.example", audience: "a", jwksUrl: "http://keys.example/jwks" })).to.throw(
+      /auth\.jwksUrl/,
+    );
+    expect(attempt({ issuer: "https://issuer.example", audience: "a", extra: 1 })).to.throw(
+      /Unknown setting auth\.extra/,
+    );
   });
 
   it("default the JWKS to the issuer's well-known path and the algorithms to RS256 and ES256; loopback http is allowed", () => {
@@ -152,6 +208,8 @@ describe("auth settings", () => {
       jwksUrl: "https://issuer.example/.well-known/jwks.json",
       algorithms: ["RS256", "ES256"],
     });
-    expect(parseSettings({ auth: { issuer: "http://127.0.0.1:3000", audience: "app" } }).auth?.jwksUrl).to.equal("http://127.0.0.1:3000/.well-known/jwks.json");
+    expect(parseSettings({ auth: { issuer: "http://127.0.0.1:3000", audience: "app" } }).auth?.jwksUrl).to.equal(
+      "http://127.0.0.1:3000/.well-known/jwks.json",
+    );
   });
 });

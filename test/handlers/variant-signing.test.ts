@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { createPublicKey, verify } from "node:crypto";
 import type { GetParameterCommand } from "@aws-sdk/client-ssm";
-import { parseSigningKey, signingKeyFromParameter, signVariantUrl, type ParameterReader } from "../../handlers/api/variant-signing.js";
+import {
+  parseSigningKey,
+  signingKeyFromParameter,
+  signVariantUrl,
+  type ParameterReader,
+} from "../../handlers/api/variant-signing.js";
 import { signingInstant } from "../../handlers/api/delivery.js";
 import { signingKeyPair } from "../support/signing-keys.js";
 
@@ -70,10 +75,17 @@ describe("variant signing (handlers/api/variant-signing.ts)", () => {
     const signed = new URL(signVariantUrl(url, key, 900, now));
     expect(`${signed.origin}${signed.pathname}`).to.equal(url);
     expect(signed.searchParams.get("Expires")).to.equal(String(now.getTime() / 1000 + 900));
-    const policy = JSON.stringify({ Statement: [{ Resource: url, Condition: { DateLessThan: { "AWS:EpochTime": now.getTime() / 1000 + 900 } } }] });
-    const signature = Buffer.from(signed.searchParams.get("Signature")!.replace(/-/g, "+").replace(/_/g, "=").replace(/~/g, "/"), "base64");
+    const policy = JSON.stringify({
+      Statement: [{ Resource: url, Condition: { DateLessThan: { "AWS:EpochTime": now.getTime() / 1000 + 900 } } }],
+    });
+    const signature = Buffer.from(
+      signed.searchParams.get("Signature")!.replace(/-/g, "+").replace(/_/g, "=").replace(/~/g, "/"),
+      "base64",
+    );
     expect(verify("sha1", Buffer.from(policy), createPublicKey(key.publicKey), signature)).to.equal(true);
-    expect(verify("sha1", Buffer.from(policy.replace("thumb", "medium")), createPublicKey(key.publicKey), signature)).to.equal(false);
+    expect(
+      verify("sha1", Buffer.from(policy.replace("thumb", "medium")), createPublicKey(key.publicKey), signature),
+    ).to.equal(false);
   });
 
   it("counts a URL's life from now rounded down to a tenth of it, so polls within that tenth get the same URL", () => {

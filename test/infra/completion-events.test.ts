@@ -27,18 +27,30 @@ describe("Pulumi program: CompletionEvents, the bus and the webhook (mocks)", fu
     expect(dev.outputs.eventBusName).to.equal("image-pipeline-events-bus");
     const processor = dev.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables;
     expect(processor.EVENT_BUS_NAME).to.equal("image-pipeline-events-bus");
-    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables).to.not.have.property("EVENT_BUS_NAME");
-    const publish = statements(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy")).filter((s) => s.actions.some((a: string) => a.startsWith("events:")));
-    expect(publish).to.deep.equal([{ sid: "PublishCompletionEvents", effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] }]);
-    expect(statements(dev.recorder.get(T.rolePolicy, "image-pipeline-api-policy")).flatMap((s) => s.actions)).to.not.include("events:PutEvents");
+    expect(dev.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables).to.not.have.property(
+      "EVENT_BUS_NAME",
+    );
+    const publish = statements(dev.recorder.get(T.rolePolicy, "image-pipeline-processor-policy")).filter((s) =>
+      s.actions.some((a: string) => a.startsWith("events:")),
+    );
+    expect(publish).to.deep.equal([
+      { sid: "PublishCompletionEvents", effect: "Allow", actions: ["events:PutEvents"], resources: [busArn] },
+    ]);
+    expect(
+      statements(dev.recorder.get(T.rolePolicy, "image-pipeline-api-policy")).flatMap((s) => s.actions),
+    ).to.not.include("events:PutEvents");
     for (const type of WEBHOOK_TYPES) expect(dev.recorder.ofType(type), type).to.have.length(0);
   });
 
   it("without events: no bus, no output, nothing in the environment, no PutEvents", function () {
     expect(bare.recorder.ofType(T.eventBus)).to.have.length(0);
     expect(bare.outputs).to.not.have.property("eventBusName");
-    expect(bare.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables).to.not.have.property("EVENT_BUS_NAME");
-    expect(JSON.stringify(policy(bare.recorder.get(T.rolePolicy, "image-pipeline-processor-policy")))).to.not.include("events:");
+    expect(bare.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables).to.not.have.property(
+      "EVENT_BUS_NAME",
+    );
+    expect(JSON.stringify(policy(bare.recorder.get(T.rolePolicy, "image-pipeline-processor-policy")))).to.not.include(
+      "events:",
+    );
   });
 
   it("with a webhook: an API-key connection with the secret header, an API destination POSTing to the URL", async function () {
@@ -57,14 +69,19 @@ describe("Pulumi program: CompletionEvents, the bus and the webhook (mocks)", fu
   });
 
   it("keeps the secret out of every function's environment and out of the settings", function () {
-    const text = JSON.stringify(hooked.recorder.ofType(T.function).map((f) => f.inputs.environment)) + JSON.stringify(hooked.settings);
+    const text =
+      JSON.stringify(hooked.recorder.ofType(T.function).map((f) => f.inputs.environment)) +
+      JSON.stringify(hooked.settings);
     expect(text).to.not.include("s3cr3t-value");
   });
 
   it("a rule on the bus for the two detail types, targeting the destination with 24 h of retries, a role and a DLQ of its own", function () {
     const rule = hooked.recorder.get(T.eventRule, "image-pipeline-events-webhook").inputs;
     expect(rule.eventBusName).to.equal("image-pipeline-events-bus");
-    expect(JSON.parse(rule.eventPattern)).to.deep.equal({ source: ["image-pipeline"], "detail-type": ["Image Processed", "Image Failed"] });
+    expect(JSON.parse(rule.eventPattern)).to.deep.equal({
+      source: ["image-pipeline"],
+      "detail-type": ["Image Processed", "Image Failed"],
+    });
     const target = hooked.recorder.get(T.eventTarget, "image-pipeline-events-webhook");
     const dlqArn = `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:image-pipeline-events-webhook-dlq`;
     expect(target.inputs).to.deep.equal({
@@ -75,38 +92,63 @@ describe("Pulumi program: CompletionEvents, the bus and the webhook (mocks)", fu
       retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
       deadLetterConfig: { arn: dlqArn },
     });
-    expect(target.dependencies).to.include(hooked.recorder.get(T.rolePolicy, "image-pipeline-events-webhook-policy").urn);
-    expect(target.dependencies).to.include(hooked.recorder.get(T.queuePolicy, "image-pipeline-events-webhook-dlq-policy").urn);
-    expect(hooked.recorder.get(T.queue, "image-pipeline-events-webhook-dlq").inputs).to.deep.equal({ messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true });
+    expect(target.dependencies).to.include(
+      hooked.recorder.get(T.rolePolicy, "image-pipeline-events-webhook-policy").urn,
+    );
+    expect(target.dependencies).to.include(
+      hooked.recorder.get(T.queuePolicy, "image-pipeline-events-webhook-dlq-policy").urn,
+    );
+    expect(hooked.recorder.get(T.queue, "image-pipeline-events-webhook-dlq").inputs).to.deep.equal({
+      messageRetentionSeconds: 14 * 86400,
+      sqsManagedSseEnabled: true,
+    });
   });
 
   it("the webhook's role may only invoke that destination, assumed by EventBridge; its DLQ takes only that rule's failures", function () {
     const role = hooked.recorder.get(T.role, "image-pipeline-events-webhook-role");
-    expect(policy(role, "assumeRolePolicy").Statement).to.deep.equal([{ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole" }]);
-    expect(policy(hooked.recorder.get(T.rolePolicy, "image-pipeline-events-webhook-policy")).Statement).to.deep.equal([
-      { Sid: "InvokeWebhook", Effect: "Allow", Action: "events:InvokeApiDestination", Resource: `arn:aws:events:${REGION}:${ACCOUNT_ID}:api-destination/image-pipeline-events-webhook` },
+    expect(policy(role, "assumeRolePolicy").Statement).to.deep.equal([
+      { Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
-    expect(policy(hooked.recorder.get(T.queuePolicy, "image-pipeline-events-webhook-dlq-policy")).Statement).to.deep.equal([
+    expect(policy(hooked.recorder.get(T.rolePolicy, "image-pipeline-events-webhook-policy")).Statement).to.deep.equal([
+      {
+        Sid: "InvokeWebhook",
+        Effect: "Allow",
+        Action: "events:InvokeApiDestination",
+        Resource: `arn:aws:events:${REGION}:${ACCOUNT_ID}:api-destination/image-pipeline-events-webhook`,
+      },
+    ]);
+    expect(
+      policy(hooked.recorder.get(T.queuePolicy, "image-pipeline-events-webhook-dlq-policy")).Statement,
+    ).to.deep.equal([
       {
         Sid: "AllowWebhookRuleDeadLetters",
         Effect: "Allow",
         Principal: { Service: "events.amazonaws.com" },
         Action: "sqs:SendMessage",
         Resource: `arn:aws:sqs:${REGION}:${ACCOUNT_ID}:image-pipeline-events-webhook-dlq`,
-        Condition: { ArnEquals: { "aws:SourceArn": `arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/image-pipeline-events-webhook-rule` } },
+        Condition: {
+          ArnEquals: {
+            "aws:SourceArn": `arn:aws:events:${REGION}:${ACCOUNT_ID}:rule/image-pipeline-events-webhook-rule`,
+          },
+        },
       },
     ]);
   });
 
   it("adding the webhook redeploys no function: both environments are byte-identical to the dev stack's", function () {
     for (const name of ["image-pipeline-processor", "image-pipeline-api"]) {
-      expect(JSON.stringify(hooked.recorder.get(T.function, name).inputs.environment)).to.equal(JSON.stringify(dev.recorder.get(T.function, name).inputs.environment));
+      expect(JSON.stringify(hooked.recorder.get(T.function, name).inputs.environment)).to.equal(
+        JSON.stringify(dev.recorder.get(T.function, name).inputs.environment),
+      );
     }
   });
 
   it("refuses a webhook without the config secret, naming it", async function () {
     await installMocks({ "image-pipeline:events": { webhook: { url: "https://hooks.example.com" } } }, "nosecret");
     const settings = stackSettings();
-    expect(() => webhookSecret(settings)).to.throw(pulumi.RunError, "Missing stack secret image-pipeline:webhookSecret: events.webhook needs it");
+    expect(() => webhookSecret(settings)).to.throw(
+      pulumi.RunError,
+      "Missing stack secret image-pipeline:webhookSecret: events.webhook needs it",
+    );
   });
 });

@@ -18,7 +18,10 @@ async function deploy(config: StackConfig, stack: string, notices: string[] = []
     "image-pipeline",
     {
       settings: stackSettings(undefined, (message) => notices.push(message)),
-      code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+      code: {
+        api: new pulumi.asset.FileArchive("/fake/api.zip"),
+        processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+      },
     },
     { providers: [taggedProvider("image-pipeline-aws")] },
   );
@@ -32,7 +35,10 @@ describe("Pulumi program: cost guards (mocks)", function () {
   let withoutBudget: Recorder;
 
   before(async function () {
-    withBudget = await deploy({ "aws:region": "eu-west-1", "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } }, "prod");
+    withBudget = await deploy(
+      { "aws:region": "eu-west-1", "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } },
+      "prod",
+    );
     withoutBudget = await deploy({}, "dev");
   });
 
@@ -44,7 +50,9 @@ describe("Pulumi program: cost guards (mocks)", function () {
     const custom = withBudget.resources.filter((r) => r.custom && r.type !== PROVIDER);
     expect(custom.length).to.be.above(20);
     for (const resource of custom) {
-      expect(resource.provider, `${resource.type} ${resource.name} uses the tagged provider`).to.match(new RegExp(`^${provider.urn.replace(/[$()*+.?[\\\]^{|}]/g, "\\$&")}::`));
+      expect(resource.provider, `${resource.type} ${resource.name} uses the tagged provider`).to.match(
+        new RegExp(`^${provider.urn.replace(/[$()*+.?[\\\]^{|}]/g, "\\$&")}::`),
+      );
     }
   });
 
@@ -62,13 +70,28 @@ describe("Pulumi program: cost guards (mocks)", function () {
       },
       isSecret: (key) => key === "aws:assumeRoles",
     }) as Record<string, unknown>;
-    expect(Object.keys(args).sort()).to.deep.equal(["accessKey", "assumeRoles", "defaultTags", "endpoints", "maxRetries", "profile", "secretKey"]);
+    expect(Object.keys(args).sort()).to.deep.equal([
+      "accessKey",
+      "assumeRoles",
+      "defaultTags",
+      "endpoints",
+      "maxRetries",
+      "profile",
+      "secretKey",
+    ]);
     for (const key of ["accessKey", "secretKey", "assumeRoles"]) {
       expect(await pulumi.isSecret(args[key] as pulumi.Output<unknown>), key).to.equal(true);
     }
-    expect(await valueOf(args.assumeRoles)).to.deep.equal([{ roleArn: "arn:aws:iam::210987654321:role/deploy", externalId: "s3cret" }]);
+    expect(await valueOf(args.assumeRoles)).to.deep.equal([
+      { roleArn: "arn:aws:iam::210987654321:role/deploy", externalId: "s3cret" },
+    ]);
     expect(await valueOf(args.accessKey)).to.equal("AKIAEXAMPLE");
-    expect({ profile: args.profile, maxRetries: args.maxRetries, endpoints: args.endpoints, defaultTags: args.defaultTags }).to.deep.equal({
+    expect({
+      profile: args.profile,
+      maxRetries: args.maxRetries,
+      endpoints: args.endpoints,
+      defaultTags: args.defaultTags,
+    }).to.deep.equal({
       profile: "123",
       maxRetries: 5,
       endpoints: [{ s3: "http://127.0.0.1:4566" }],
@@ -85,8 +108,20 @@ describe("Pulumi program: cost guards (mocks)", function () {
       limitUnit: "USD",
       costFilters: [{ name: "TagKeyValue", values: [`user:${STACK_TAG_KEY}$prod`] }],
       notifications: [
-        { notificationType: "ACTUAL", comparisonOperator: "GREATER_THAN", threshold: 80, thresholdType: "PERCENTAGE", subscriberEmailAddresses: ["billing@example.com"] },
-        { notificationType: "FORECASTED", comparisonOperator: "GREATER_THAN", threshold: 100, thresholdType: "PERCENTAGE", subscriberEmailAddresses: ["billing@example.com"] },
+        {
+          notificationType: "ACTUAL",
+          comparisonOperator: "GREATER_THAN",
+          threshold: 80,
+          thresholdType: "PERCENTAGE",
+          subscriberEmailAddresses: ["billing@example.com"],
+        },
+        {
+          notificationType: "FORECASTED",
+          comparisonOperator: "GREATER_THAN",
+          threshold: 100,
+          thresholdType: "PERCENTAGE",
+          subscriberEmailAddresses: ["billing@example.com"],
+        },
       ],
     });
     expect(withBudget.ofType(ResourceTypes.CostBudget).map((r) => r.name)).to.deep.equal(["image-pipeline-budget"]);
@@ -100,7 +135,11 @@ describe("Pulumi program: cost guards (mocks)", function () {
 
   it("budget without activateTag: no tag activation, and one line saying the budget counts nothing until the tag is active", async function () {
     const notices: string[] = [];
-    const recorder = await deploy({ "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } }, "dev", notices);
+    const recorder = await deploy(
+      { "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } },
+      "dev",
+      notices,
+    );
     expect(recorder.ofType(TAG_ACTIVATION)).to.deep.equal([]);
     expect(notices).to.deep.equal([
       `budget: counts nothing until the tag ${STACK_TAG_KEY} is an active cost allocation tag; once billing has seen it ` +
@@ -113,7 +152,11 @@ describe("Pulumi program: cost guards (mocks)", function () {
 
   it("budget.activateTag: activates the stack tag's key, retained on destroy (every stack shares the key), and says nothing", async function () {
     const notices: string[] = [];
-    const recorder = await deploy({ "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com", activateTag: true } }, "prod", notices);
+    const recorder = await deploy(
+      { "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com", activateTag: true } },
+      "prod",
+      notices,
+    );
     const activation = recorder.get(TAG_ACTIVATION, "image-pipeline-budget-tag");
     expect(activation.inputs).to.deep.equal({ tagKey: STACK_TAG_KEY, status: "Active" });
     expect(activation.retainOnDelete).to.equal(true);
@@ -123,12 +166,17 @@ describe("Pulumi program: cost guards (mocks)", function () {
 
   it("expires abandoned upload grants: TTL on the records' expiresAt", function () {
     for (const recorder of [withBudget, withoutBudget]) {
-      expect(recorder.get(TABLE, "image-pipeline-images").inputs.ttl).to.deep.equal({ attributeName: "expiresAt", enabled: true });
+      expect(recorder.get(TABLE, "image-pipeline-images").inputs.ttl).to.deep.equal({
+        attributeName: "expiresAt",
+        enabled: true,
+      });
     }
   });
 
   it("refuses a budget without an e-mail, naming the key", async function () {
     await installMocks({ "image-pipeline:budget": { monthlyUsd: 25 } }, "bad");
-    expect(() => stackSettings()).to.throw(/image-pipeline:budget: Expected e-mail address for budget\.email but received nothing/);
+    expect(() => stackSettings()).to.throw(
+      /image-pipeline:budget: Expected e-mail address for budget\.email but received nothing/,
+    );
   });
 });

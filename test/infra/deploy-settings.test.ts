@@ -17,7 +17,10 @@ async function deploy(config: StackConfig): Promise<{ recorder: Recorder; notice
   const settings = stackSettings(undefined, (message) => notices.push(message));
   const pipeline = new ImagePipeline("image-pipeline", {
     settings,
-    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+    code: {
+      api: new pulumi.asset.FileArchive("/fake/api.zip"),
+      processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+    },
   });
   await valueOf(pipeline.apiUrl);
   await recorder.settled();
@@ -41,21 +44,37 @@ describe("Pulumi program: settings a new account can deploy", function () {
       template: { description: string; config: Record<string, { description: string; default: unknown }> };
     };
     expect(project.template.description).to.be.a("string").and.not.equal("");
-    expect(Object.keys(project.template.config)).to.deep.equal(["aws:region", "image-pipeline:delivery", "image-pipeline:legacyApi", "image-pipeline:forceDestroy"]);
+    expect(Object.keys(project.template.config)).to.deep.equal([
+      "aws:region",
+      "image-pipeline:delivery",
+      "image-pipeline:legacyApi",
+      "image-pipeline:forceDestroy",
+    ]);
     // Pulumi reads a template's defaults as strings, and `pulumi new` writes each as the stack's config value, into a
     // project it may rename.
     for (const [key, entry] of Object.entries(project.template.config)) expect(entry.default, key).to.be.a("string");
-    const config = Object.fromEntries(Object.entries(project.template.config).map(([key, entry]) => [key, entry.default as string]));
+    const config = Object.fromEntries(
+      Object.entries(project.template.config).map(([key, entry]) => [key, entry.default as string]),
+    );
     const recorder = await installMocks(config, "dev", "photos");
     const settings = stackSettings(undefined, () => {});
-    expect({ delivery: settings.delivery, legacyApi: settings.legacyApi, forceDestroy: settings.forceDestroy }).to.deep.equal({ delivery: "presigned", legacyApi: false, forceDestroy: false });
+    expect({
+      delivery: settings.delivery,
+      legacyApi: settings.legacyApi,
+      forceDestroy: settings.forceDestroy,
+    }).to.deep.equal({ delivery: "presigned", legacyApi: false, forceDestroy: false });
     const pipeline = new ImagePipeline("image-pipeline", {
       settings,
-      code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+      code: {
+        api: new pulumi.asset.FileArchive("/fake/api.zip"),
+        processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+      },
     });
     expect(await valueOf(pipeline.dashboardUrl)).to.match(/#dashboards:name=photos-dev-operations$/);
     await recorder.settled();
-    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS).to.include('"legacyApi":false');
+    expect(recorder.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS).to.include(
+      '"legacyApi":false',
+    );
   });
 
   it("refuses a setting under a renamed project's own namespace (it would be ignored), naming where it belongs", async function () {
@@ -69,7 +88,9 @@ describe("Pulumi program: settings a new account can deploy", function () {
   it("reserves no API concurrency by default: no reservedConcurrentExecutions input, nothing to say", async function () {
     const { recorder, notices } = await deploy({});
     expect(recorder.get(FUNCTION, "image-pipeline-api").inputs).to.not.have.property("reservedConcurrentExecutions");
-    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property(
+      "reservedConcurrentExecutions",
+    );
     expect(notices).to.deep.equal([]);
   });
 
@@ -82,7 +103,9 @@ describe("Pulumi program: settings a new account can deploy", function () {
   it("a reservation reaches the API function only, and the program says what quota it needs", async function () {
     const { recorder, notices } = await deploy({ "image-pipeline:api": { reservedConcurrency: 30 } });
     expect(recorder.get(FUNCTION, "image-pipeline-api").inputs.reservedConcurrentExecutions).to.equal(30);
-    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property("reservedConcurrentExecutions");
+    expect(recorder.get(FUNCTION, "image-pipeline-processor").inputs).to.not.have.property(
+      "reservedConcurrentExecutions",
+    );
     expect(notices).to.have.length(1);
     expect(notices[0]).to.include("must be at least 130 (Lambda keeps 100 unreserved)");
   });
@@ -102,7 +125,10 @@ describe("Pulumi program: settings a new account can deploy", function () {
   });
 
   it("gives each function's log group the retention set for it", async function () {
-    const { recorder } = await deploy({ "image-pipeline:processor": { logRetentionDays: 3653 }, "image-pipeline:api": { logRetentionDays: 1 } });
+    const { recorder } = await deploy({
+      "image-pipeline:processor": { logRetentionDays: 3653 },
+      "image-pipeline:api": { logRetentionDays: 1 },
+    });
     expect(recorder.get(LOG_GROUP, "image-pipeline-processor-logs").inputs.retentionInDays).to.equal(3653);
     expect(recorder.get(LOG_GROUP, "image-pipeline-api-logs").inputs.retentionInDays).to.equal(1);
   });
@@ -114,12 +140,19 @@ describe("Pulumi program: settings that protect less than they seem (warned, nev
   async function said(config: StackConfig): Promise<{ warnings: string[]; ttl: number }> {
     await installMocks(config);
     const warnings: string[] = [];
-    const settings = stackSettings(undefined, () => {}, (message) => warnings.push(message));
+    const settings = stackSettings(
+      undefined,
+      () => {},
+      (message) => warnings.push(message),
+    );
     return { warnings, ttl: settings.variantUrlTtlSeconds };
   }
 
   it("token mode behind the CDN with the default lifetime: nothing to say, URLs live 3600 s", async function () {
-    expect(await said({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn" })).to.deep.equal({ warnings: [], ttl: 3600 });
+    expect(await said({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn" })).to.deep.equal({
+      warnings: [],
+      ttl: 3600,
+    });
     expect((await said({})).warnings).to.deep.equal([]);
   });
 
@@ -138,10 +171,16 @@ describe("Pulumi program: settings that protect less than they seem (warned, nev
   it("a variantUrlTtlSeconds that nothing reads, or one longer than a day, is said", async function () {
     const unused = await said({ "image-pipeline:variantUrlTtlSeconds": 600 });
     expect(unused).to.deep.equal({
-      warnings: ["variantUrlTtlSeconds (600) has no effect: variant URLs are signed only in token mode (auth) with delivery cdn (auth is not set, delivery is presigned)."],
+      warnings: [
+        "variantUrlTtlSeconds (600) has no effect: variant URLs are signed only in token mode (auth) with delivery cdn (auth is not set, delivery is presigned).",
+      ],
       ttl: 600,
     });
-    const long = await said({ "image-pipeline:auth": AUTH, "image-pipeline:delivery": "cdn", "image-pipeline:variantUrlTtlSeconds": 172800 });
+    const long = await said({
+      "image-pipeline:auth": AUTH,
+      "image-pipeline:delivery": "cdn",
+      "image-pipeline:variantUrlTtlSeconds": 172800,
+    });
     expect(long.ttl).to.equal(172800);
     expect(long.warnings).to.have.length(1);
     expect(long.warnings[0]).to.match(/^variantUrlTtlSeconds is 172800: a signed variant URL is a bearer capability/);
@@ -150,7 +189,9 @@ describe("Pulumi program: settings that protect less than they seem (warned, nev
   it("refuses a variantUrlTtlSeconds outside 60..604800, naming the key", async function () {
     for (const value of [59, 604801, "1h"]) {
       const error = await settingsError({ "image-pipeline:variantUrlTtlSeconds": value });
-      expect(error.message).to.match(/^Invalid stack setting image-pipeline:variantUrlTtlSeconds: Expected integer between 60 and 604800 for variantUrlTtlSeconds/);
+      expect(error.message).to.match(
+        /^Invalid stack setting image-pipeline:variantUrlTtlSeconds: Expected integer between 60 and 604800 for variantUrlTtlSeconds/,
+      );
     }
   });
 });

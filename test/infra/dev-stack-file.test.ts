@@ -22,10 +22,20 @@ describe("the committed Pulumi.dev.yaml", function () {
 
     const { settings, region } = local;
     expect(region).to.equal("us-east-1");
-    expect(settings.variants.map((v) => `${v.name} ${v.width} ${v.format}`)).to.deep.equal(["thumb 320 webp", "medium 1024 webp", "large 2048 webp"]);
+    expect(settings.variants.map((v) => `${v.name} ${v.width} ${v.format}`)).to.deep.equal([
+      "thumb 320 webp",
+      "medium 1024 webp",
+      "large 2048 webp",
+    ]);
     expect(settings.allowedOrigins).to.deep.equal([]);
     expect(settings.maxUploadBytes).to.equal(25 * 1024 * 1024);
-    expect(settings.processor).to.deep.include({ memoryMb: 1536, timeoutSeconds: 60, architecture: "arm64", maxConcurrency: 5, imageConcurrency: 2 });
+    expect(settings.processor).to.deep.include({
+      memoryMb: 1536,
+      timeoutSeconds: 60,
+      architecture: "arm64",
+      maxConcurrency: 5,
+      imageConcurrency: 2,
+    });
     expect(settings.forceDestroy).to.equal(true);
     expect(settings.legacyApi).to.equal(false);
     expect(settings.events).to.deep.equal({});

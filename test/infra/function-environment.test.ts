@@ -6,7 +6,10 @@ import type { StackConfig } from "./support/pulumi-mocks.js";
 /** Both functions' `environment` inputs exactly as the engine receives them, serialised. */
 function environments(deployed: Deployed): Record<string, string> {
   return Object.fromEntries(
-    ["image-pipeline-processor", "image-pipeline-api"].map((name) => [name, JSON.stringify(deployed.recorder.get(T.function, name).inputs.environment)]),
+    ["image-pipeline-processor", "image-pipeline-api"].map((name) => [
+      name,
+      JSON.stringify(deployed.recorder.get(T.function, name).inputs.environment),
+    ]),
   );
 }
 
@@ -17,7 +20,10 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
   // longer one: the API tells the page how long the pipeline may retry an image, issue 25.)
   const infrastructureOnly: Array<[string, StackConfig]> = [
     ["alarmEmail", { "image-pipeline:alarmEmail": "oncall@example.com" }],
-    ["processor.logRetentionDays", { "image-pipeline:processor": { ...(base["image-pipeline:processor"] as object), logRetentionDays: 90 } }],
+    [
+      "processor.logRetentionDays",
+      { "image-pipeline:processor": { ...(base["image-pipeline:processor"] as object), logRetentionDays: 90 } },
+    ],
     ["api.logRetentionDays", { "image-pipeline:api": { logRetentionDays: 365 } }],
     ["api.reservedConcurrency", { "image-pipeline:api": { reservedConcurrency: 50 } }],
     ["originalsRetentionDays", { "image-pipeline:originalsRetentionDays": 7 }],
@@ -74,7 +80,10 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
   });
 
   it("changing a run-time setting (variants) does change both functions' environment", async function () {
-    const changed = await deploy({ ...base, "image-pipeline:variants": [{ name: "thumb", width: 200, format: "webp" }] }, "dev");
+    const changed = await deploy(
+      { ...base, "image-pipeline:variants": [{ name: "thumb", width: 200, format: "webp" }] },
+      "dev",
+    );
     const before = environments(dev);
     const after = environments(changed);
     expect(after["image-pipeline-processor"]).to.not.equal(before["image-pipeline-processor"]);
@@ -83,15 +92,26 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
 
   it("no function's environment holds a secret, in any access mode or delivery (a key's parameter is only named)", async function () {
     const auth = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
-    const stacks = [dev, cdn, await deploy({ ...cdnBase, "image-pipeline:legacyApi": false, "image-pipeline:auth": auth }, "dev")];
+    const stacks = [
+      dev,
+      cdn,
+      await deploy({ ...cdnBase, "image-pipeline:legacyApi": false, "image-pipeline:auth": auth }, "dev"),
+    ];
     for (const deployed of stacks) {
       for (const fn of deployed.recorder.ofType(T.function)) {
         const environment = fn.inputs.environment;
-        expect(pulumi.runtime.isRpcSecret(environment), `${fn.name}: nothing secret in its environment`).to.equal(false);
-        expect(Object.keys(environment.variables).filter((name) => /SECRET|KEY$|PASSWORD|TOKEN/.test(name)), fn.name).to.deep.equal([]);
+        expect(pulumi.runtime.isRpcSecret(environment), `${fn.name}: nothing secret in its environment`).to.equal(
+          false,
+        );
+        expect(
+          Object.keys(environment.variables).filter((name) => /SECRET|KEY$|PASSWORD|TOKEN/.test(name)),
+          fn.name,
+        ).to.deep.equal([]);
         expect(JSON.stringify(environment), fn.name).to.not.match(/PRIVATE KEY|origin-secret/);
       }
     }
-    expect(stacks[2]!.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables).to.have.property("VARIANT_SIGNING_KEY_PARAMETER");
+    expect(stacks[2]!.recorder.get(T.function, "image-pipeline-api").inputs.environment.variables).to.have.property(
+      "VARIANT_SIGNING_KEY_PARAMETER",
+    );
   });
 });

@@ -22,8 +22,17 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
     const tokens = new Set(components.map((r) => r.type));
     // The dev stack sets no budget (CostBudget: cost-guard.test.ts) and delivers presigned (the edge components:
     // cdn-delivery.test.ts, the signing key with auth there too).
-    const elsewhere: string[] = [ResourceTypes.CostBudget, ResourceTypes.CdnDistribution, ResourceTypes.RateLimitAcl, ResourceTypes.VariantSigningKey];
-    expect([...tokens].sort()).to.deep.equal(Object.values(ResourceTypes).filter((t) => !elsewhere.includes(t)).sort());
+    const elsewhere: string[] = [
+      ResourceTypes.CostBudget,
+      ResourceTypes.CdnDistribution,
+      ResourceTypes.RateLimitAcl,
+      ResourceTypes.VariantSigningKey,
+    ];
+    expect([...tokens].sort()).to.deep.equal(
+      Object.values(ResourceTypes)
+        .filter((t) => !elsewhere.includes(t))
+        .sort(),
+    );
     for (const type of tokens) expect(type).to.match(/^image-pipeline:[a-z]+:[A-Z][A-Za-z]+$/);
 
     const byUrn = new Map(recorder.resources.map((r) => [r.urn, r]));
@@ -33,7 +42,10 @@ describe("Pulumi program: ImagePipeline (mocks)", function () {
       const parent = byUrn.get(resource.parent);
       expect(parent, `${resource.type} ${resource.name} has a parent inside the pipeline`).to.not.equal(undefined);
       expect(parent!.custom, `${resource.name}'s parent is a component`).to.equal(false);
-      expect(resource.name.startsWith(parent!.name), `${resource.name} derives from its parent's name ${parent!.name}`).to.equal(true);
+      expect(
+        resource.name.startsWith(parent!.name),
+        `${resource.name} derives from its parent's name ${parent!.name}`,
+      ).to.equal(true);
     }
   });
 

@@ -30,8 +30,16 @@ describe("ImageTable, built from its arguments (mocks)", function () {
     const table = new ImageTable("records", { filenameIndex: true, ownerIndex: true, deletionProtection: true });
     await recorder.settled();
     const inputs = recorder.get(T.table, "records").inputs;
-    expect(inputs.attributes.map((a: { name: string }) => a.name)).to.deep.equal(["id", "filename", "createdAt", "owner"]);
-    expect(inputs.globalSecondaryIndexes).to.deep.equal([byIndex("byFilename", "filename"), byIndex("byOwner", "owner")]);
+    expect(inputs.attributes.map((a: { name: string }) => a.name)).to.deep.equal([
+      "id",
+      "filename",
+      "createdAt",
+      "owner",
+    ]);
+    expect(inputs.globalSecondaryIndexes).to.deep.equal([
+      byIndex("byFilename", "filename"),
+      byIndex("byOwner", "owner"),
+    ]);
     expect(inputs.deletionProtectionEnabled).to.equal(true);
     expect([table.filenameIndexArn, table.ownerIndexArn].every((arn) => arn !== undefined)).to.equal(true);
   });

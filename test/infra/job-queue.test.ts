@@ -20,17 +20,28 @@ describe("JobQueue, built from its arguments (mocks)", function () {
       sqsManagedSseEnabled: true,
       redrivePolicy: { deadLetterTargetArn: queueArn("work-dlq"), maxReceiveCount: 5 },
     });
-    expect(recorder.get(T.queue, "work-dlq").inputs).to.deep.equal({ messageRetentionSeconds: 14 * 86400, sqsManagedSseEnabled: true });
+    expect(recorder.get(T.queue, "work-dlq").inputs).to.deep.equal({
+      messageRetentionSeconds: 14 * 86400,
+      sqsManagedSseEnabled: true,
+    });
     expect(recorder.get(T.notification, "work-notification").inputs).to.deep.equal({
       bucket: "photos-id",
       queues: [{ queueArn: queueArn("work"), events: ["s3:ObjectCreated:*"], filterPrefix: "incoming/" }],
     });
-    expect(policy(recorder.get(T.queuePolicy, "work-policy")).Statement[0].Condition.ArnEquals).to.deep.equal({ "aws:SourceArn": "arn:aws:s3:::photos" });
+    expect(policy(recorder.get(T.queuePolicy, "work-policy")).Statement[0].Condition.ArnEquals).to.deep.equal({
+      "aws:SourceArn": "arn:aws:s3:::photos",
+    });
   });
 
   it("takes maxReceiveCount and both retentions as given", async function () {
     const recorder = await installMocks();
-    new JobQueue("work", { source, visibilityTimeoutSeconds: 90, maxReceiveCount: 9, messageRetentionSeconds: 3600, deadLetterRetentionSeconds: 7200 });
+    new JobQueue("work", {
+      source,
+      visibilityTimeoutSeconds: 90,
+      maxReceiveCount: 9,
+      messageRetentionSeconds: 3600,
+      deadLetterRetentionSeconds: 7200,
+    });
     await recorder.settled();
     const queue = recorder.get(T.queue, "work").inputs;
     expect([queue.messageRetentionSeconds, JSON.parse(queue.redrivePolicy).maxReceiveCount]).to.deep.equal([3600, 9]);
@@ -52,9 +63,15 @@ describe("Pulumi program: JobQueue and DeadLetterAlarm (mocks)", function () {
   });
 
   it("redrives to the DLQ after maxReceiveCount (dev 5, prod 8)", function () {
-    for (const [deployed, count] of [[dev, 5], [prod, 8]] as const) {
+    for (const [deployed, count] of [
+      [dev, 5],
+      [prod, 8],
+    ] as const) {
       const redrive = JSON.parse(deployed.recorder.get(T.queue, "image-pipeline-jobs").inputs.redrivePolicy);
-      expect(redrive).to.deep.equal({ deadLetterTargetArn: queueArn("image-pipeline-jobs-dlq"), maxReceiveCount: count });
+      expect(redrive).to.deep.equal({
+        deadLetterTargetArn: queueArn("image-pipeline-jobs-dlq"),
+        maxReceiveCount: count,
+      });
     }
   });
 
@@ -69,11 +86,18 @@ describe("Pulumi program: JobQueue and DeadLetterAlarm (mocks)", function () {
 
   it("refuses a DLQ that would not outlast the queue's retention", async function () {
     await installMocks({});
-    const args = { source: { bucketId: "b", bucketArn: "arn:aws:s3:::b", prefix: "uploads/" }, visibilityTimeoutSeconds: 60 };
-    expect(() => new JobQueue("short-dlq", { ...args, messageRetentionSeconds: 14 * 86400, deadLetterRetentionSeconds: 14 * 86400 })).to.throw(
-      pulumi.RunError,
-      "short-dlq: the DLQ's retention (1209600 s) must exceed the queue's (1209600 s)",
-    );
+    const args = {
+      source: { bucketId: "b", bucketArn: "arn:aws:s3:::b", prefix: "uploads/" },
+      visibilityTimeoutSeconds: 60,
+    };
+    expect(
+      () =>
+        new JobQueue("short-dlq", {
+          ...args,
+          messageRetentionSeconds: 14 * 86400,
+          deadLetterRetentionSeconds: 14 * 86400,
+        }),
+    ).to.throw(pulumi.RunError, "short-dlq: the DLQ's retention (1209600 s) must exceed the queue's (1209600 s)");
   });
 
   it("lets only this account's uploads bucket send", function () {

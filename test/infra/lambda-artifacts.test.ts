@@ -7,7 +7,11 @@ import { promisify } from "node:util";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import sharp from "sharp";
-import { buildLambdaArtifacts, LIBHEIF_FILES, type LambdaArtifacts } from "../../components/artifacts/lambda-artifacts.js";
+import {
+  buildLambdaArtifacts,
+  LIBHEIF_FILES,
+  type LambdaArtifacts,
+} from "../../components/artifacts/lambda-artifacts.js";
 import { HEIC_WORKER_BUNDLE } from "../../handlers/lib/image/heic/worker-protocol.js";
 import { createPendingRecord, getRecord } from "../../handlers/lib/storage/records.js";
 import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
@@ -114,39 +118,72 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(names).to.include("process.mjs");
       expect(names).to.include(HEIC_WORKER_BUNDLE);
       expect(names).to.include("node_modules/sharp/package.json");
-      expect(names.filter((n) => n.startsWith("node_modules/@img/sharp-linux-x64/lib/") && n.endsWith(".node"))).to.have.length(1);
-      expect(names.some((n) => /^node_modules\/@img\/sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(n))).to.equal(true);
-      expect(names.filter((n) => /arm64|darwin|win32|musl/.test(n)), "no other platform's binaries").to.deep.equal([]);
-      expect(names.filter((n) => n.startsWith("node_modules/libheif-js/")).sort()).to.deep.equal(LIBHEIF_FILES.map((f) => `node_modules/libheif-js/${f}`).sort());
+      expect(
+        names.filter((n) => n.startsWith("node_modules/@img/sharp-linux-x64/lib/") && n.endsWith(".node")),
+      ).to.have.length(1);
+      expect(names.some((n) => /^node_modules\/@img\/sharp-libvips-linux-x64\/lib\/libvips-cpp\.so/.test(n))).to.equal(
+        true,
+      );
+      expect(
+        names.filter((n) => /arm64|darwin|win32|musl/.test(n)),
+        "no other platform's binaries",
+      ).to.deep.equal([]);
+      expect(names.filter((n) => n.startsWith("node_modules/libheif-js/")).sort()).to.deep.equal(
+        LIBHEIF_FILES.map((f) => `node_modules/libheif-js/${f}`).sort(),
+      );
       expect(entries.filter((e) => e.isSymlink)).to.deep.equal([]);
       expect(totalSize(entries)).to.be.below(LAMBDA_UNZIPPED_LIMIT);
-      expect(existsSync(join(tmpdir(), "node_modules")), "nothing above the unpacked folder could supply sharp").to.equal(false);
+      expect(
+        existsSync(join(tmpdir(), "node_modules")),
+        "nothing above the unpacked folder could supply sharp",
+      ).to.equal(false);
     });
 
     it("turns a real photo into every variant with the sharp it carries", async function () {
       const id = newImageId();
       const photo = await makePhoto({ width: 1600, height: 1200, format: "jpeg" });
       const put = await standIns.s3.send(
-        new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: originalKey(id), Body: photo, ContentType: "image/jpeg" }),
+        new PutObjectCommand({
+          Bucket: standIns.uploadsBucket,
+          Key: originalKey(id),
+          Body: photo,
+          ContentType: "image/jpeg",
+        }),
       );
-      await createPendingRecord(standIns.records, { id, filename: "holiday.jpg", contentType: "image/jpeg", now: new Date() });
-      const message = s3Message([{ bucket: standIns.uploadsBucket, key: originalKey(id), size: photo.length, eTag: put.ETag! }]);
+      await createPendingRecord(standIns.records, {
+        id,
+        filename: "holiday.jpg",
+        contentType: "image/jpeg",
+        now: new Date(),
+      });
+      const message = s3Message([
+        { bucket: standIns.uploadsBucket, key: originalKey(id), size: photo.length, eTag: put.ETag! },
+      ]);
 
       const { results, sharpPath } = await invokeUnpacked(dir, "process.mjs", [sqsEvent([message])], {
         ...standIns.env,
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName, stack: "test" }),
+        ...processorEnvironment(parseSettings({}), {
+          uploadsBucket: standIns.uploadsBucket,
+          variantsBucket: standIns.variantsBucket,
+          tableName: standIns.records.tableName,
+          stack: "test",
+        }),
       });
 
-      expect(sharpPath, "sharp resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/sharp/dist/index.mjs`);
+      expect(sharpPath, "sharp resolves inside the unpacked package").to.equal(
+        `file://${dir}/node_modules/sharp/dist/index.mjs`,
+      );
       expect(results).to.deep.equal([{ batchItemFailures: [] }]);
       const record = await getRecord(standIns.records, id);
       expect(record?.status).to.equal("done");
       const sizes: Array<[string, number, number]> = [];
       for (const variant of record!.variants!) {
-        const object = await standIns.s3.send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: variant.key }));
+        const object = await standIns.s3.send(
+          new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: variant.key }),
+        );
         const meta = await sharp(Buffer.from(await object.Body!.transformToByteArray())).metadata();
         expect(meta.format).to.equal("webp");
         sizes.push([variant.name, meta.width, meta.height]);
@@ -162,20 +199,39 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       const id = newImageId();
       const heic = await makeGridHeic(1200, 900, 512);
       const put = await standIns.s3.send(
-        new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: originalKey(id), Body: heic, ContentType: "image/heic" }),
+        new PutObjectCommand({
+          Bucket: standIns.uploadsBucket,
+          Key: originalKey(id),
+          Body: heic,
+          ContentType: "image/heic",
+        }),
       );
-      await createPendingRecord(standIns.records, { id, filename: "IMG_0001.HEIC", contentType: "image/heic", now: new Date() });
-      const message = s3Message([{ bucket: standIns.uploadsBucket, key: originalKey(id), size: heic.length, eTag: put.ETag! }]);
+      await createPendingRecord(standIns.records, {
+        id,
+        filename: "IMG_0001.HEIC",
+        contentType: "image/heic",
+        now: new Date(),
+      });
+      const message = s3Message([
+        { bucket: standIns.uploadsBucket, key: originalKey(id), size: heic.length, eTag: put.ETag! },
+      ]);
 
       const { results, libheifPath } = await invokeUnpacked(dir, "process.mjs", [sqsEvent([message])], {
         ...standIns.env,
         AWS_ACCESS_KEY_ID: "S3RVER",
         AWS_SECRET_ACCESS_KEY: "S3RVER",
         AWS_REGION: "us-east-1",
-        ...processorEnvironment(parseSettings({}), { uploadsBucket: standIns.uploadsBucket, variantsBucket: standIns.variantsBucket, tableName: standIns.records.tableName, stack: "test" }),
+        ...processorEnvironment(parseSettings({}), {
+          uploadsBucket: standIns.uploadsBucket,
+          variantsBucket: standIns.variantsBucket,
+          tableName: standIns.records.tableName,
+          stack: "test",
+        }),
       });
 
-      expect(libheifPath, "libheif resolves inside the unpacked package").to.equal(`file://${dir}/node_modules/libheif-js/libheif-wasm/libheif.wasm`);
+      expect(libheifPath, "libheif resolves inside the unpacked package").to.equal(
+        `file://${dir}/node_modules/libheif-js/libheif-wasm/libheif.wasm`,
+      );
       expect(results).to.deep.equal([{ batchItemFailures: [] }]);
       const record = await getRecord(standIns.records, id);
       expect(record?.status, JSON.stringify(record?.error)).to.equal("done");
@@ -196,7 +252,9 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
 
     it("holds sharp's linux-arm64 (aarch64 ELF) binding and libvips, and no x64 binary", async function () {
       const binding = entries.filter((e) => /^node_modules\/@img\/sharp-linux-arm64\/lib\/.*\.node$/.test(e.name));
-      const libvips = entries.filter((e) => /^node_modules\/@img\/sharp-libvips-linux-arm64\/lib\/libvips-cpp\.so/.test(e.name));
+      const libvips = entries.filter((e) =>
+        /^node_modules\/@img\/sharp-libvips-linux-arm64\/lib\/libvips-cpp\.so/.test(e.name),
+      );
       expect(binding).to.have.length(1);
       expect(libvips).to.have.length(1);
       for (const file of [binding[0]!, libvips[0]!]) {
@@ -214,12 +272,18 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
     it("carries the same libheif WebAssembly module as x86_64 (one .wasm serves both)", async function () {
       const wasm = await readZipEntry(arm64.processor, "node_modules/libheif-js/libheif-wasm/libheif.wasm");
       expect(wasm.subarray(0, 4).toString("latin1"), "WebAssembly magic").to.equal("\0asm");
-      expect(wasm.equals(await readZipEntry(x64.processor, "node_modules/libheif-js/libheif-wasm/libheif.wasm"))).to.equal(true);
-      expect(wasm.equals(await readFile(join(PROJECT_ROOT, "node_modules/libheif-js/libheif-wasm/libheif.wasm")))).to.equal(true);
+      expect(
+        wasm.equals(await readZipEntry(x64.processor, "node_modules/libheif-js/libheif-wasm/libheif.wasm")),
+      ).to.equal(true);
+      expect(
+        wasm.equals(await readFile(join(PROJECT_ROOT, "node_modules/libheif-js/libheif-wasm/libheif.wasm"))),
+      ).to.equal(true);
     });
 
     it("ships the project's sharp version", async function () {
-      const manifest = JSON.parse((await readZipEntry(arm64.processor, "node_modules/sharp/package.json")).toString("utf8"));
+      const manifest = JSON.parse(
+        (await readZipEntry(arm64.processor, "node_modules/sharp/package.json")).toString("utf8"),
+      );
       const project = JSON.parse(await readFile(join(PROJECT_ROOT, "node_modules/sharp/package.json"), "utf8"));
       expect(manifest.version).to.equal(project.version);
     });
@@ -273,7 +337,9 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(page.headers["content-type"]).to.equal("text/html; charset=utf-8");
       expect(page.body).to.equal(await readFile(join(PROJECT_ROOT, "web/index.html"), "utf8"));
       expect(css.statusCode).to.equal(200);
-      expect(css.body).to.equal(await readFile(join(PROJECT_ROOT, "node_modules/bootstrap/dist/css/bootstrap.min.css"), "utf8"));
+      expect(css.body).to.equal(
+        await readFile(join(PROJECT_ROOT, "node_modules/bootstrap/dist/css/bootstrap.min.css"), "utf8"),
+      );
       expect(upload.statusCode, upload.body).to.equal(201);
       const body = JSON.parse(upload.body);
       expect(body.upload.fields.key).to.equal(originalKey(body.id));

@@ -26,7 +26,9 @@ describe("Pulumi program: nothing exposed that the settings do not ask for (mock
     expect(table).not.to.have.property("globalSecondaryIndexes");
     const actions = policy(plain.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.flatMap((s) => s.Action);
     expect(actions).not.to.include("dynamodb:Query");
-    expect(JSON.parse(plain.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS).legacyApi).to.equal(false);
+    expect(
+      JSON.parse(plain.get(FUNCTION, "image-pipeline-api").inputs.environment.variables.PIPELINE_SETTINGS).legacyApi,
+    ).to.equal(false);
   });
 
   it("with legacyApi, the index exists and the API may query exactly it", function () {
@@ -40,12 +42,23 @@ describe("Pulumi program: nothing exposed that the settings do not ask for (mock
         projectionType: "ALL",
       },
     ]);
-    const query = policy(legacy.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.filter((s) => s.Action.includes("dynamodb:Query"));
-    expect(query).to.deep.equal([{ Sid: "QueryByFilename", Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${tableArn}/index/byFilename`] }]);
+    const query = policy(legacy.get(ROLE_POLICY, "image-pipeline-api-policy")).Statement.filter((s) =>
+      s.Action.includes("dynamodb:Query"),
+    );
+    expect(query).to.deep.equal([
+      {
+        Sid: "QueryByFilename",
+        Effect: "Allow",
+        Action: ["dynamodb:Query"],
+        Resource: [`${tableArn}/index/byFilename`],
+      },
+    ]);
   });
 
   it("the processor may list the uploads bucket under uploads/ only", function () {
-    const listing = policy(plain.get(ROLE_POLICY, "image-pipeline-processor-policy")).Statement.filter((s) => s.Action.includes("s3:ListBucket"));
+    const listing = policy(plain.get(ROLE_POLICY, "image-pipeline-processor-policy")).Statement.filter((s) =>
+      s.Action.includes("s3:ListBucket"),
+    );
     expect(listing).to.deep.equal([
       {
         Sid: "TellMissingOriginals",

@@ -29,19 +29,37 @@ describe("npm, started the same way on Linux, macOS and Windows", function () {
   });
 
   it("Windows without npm beside node: npm.cmd through a shell", function () {
-    expect(npmInvocation(host("win32", join("C:", "tools", "node.exe"), []))).to.deep.equal({ file: "npm.cmd", args: [], shell: true });
+    expect(npmInvocation(host("win32", join("C:", "tools", "node.exe"), []))).to.deep.equal({
+      file: "npm.cmd",
+      args: [],
+      shell: true,
+    });
   });
 
   it("Linux and macOS: <prefix>/bin/node runs <prefix>/lib/node_modules/npm/bin/npm-cli.js", function () {
     const cli = "/usr/local/lib/node_modules/npm/bin/npm-cli.js";
-    expect(npmInvocation(host("darwin", "/usr/local/bin/node", [cli]))).to.deep.equal({ file: "/usr/local/bin/node", args: [cli], shell: false });
-    expect(npmInvocation(host("linux", "/opt/node/bin/node", []))).to.deep.equal({ file: "npm", args: [], shell: false });
+    expect(npmInvocation(host("darwin", "/usr/local/bin/node", [cli]))).to.deep.equal({
+      file: "/usr/local/bin/node",
+      args: [cli],
+      shell: false,
+    });
+    expect(npmInvocation(host("linux", "/opt/node/bin/node", []))).to.deep.equal({
+      file: "npm",
+      args: [],
+      shell: false,
+    });
   });
 
   it("under an npm script, npm's own CLI (npm_execpath) comes first; another package manager's does not count", function () {
     const cli = "/usr/lib/node_modules/npm/bin/npm-cli.js";
-    expect(npmInvocation(host("win32", "C:\\node.exe", [cli], { npm_execpath: cli }))).to.deep.equal({ file: "C:\\node.exe", args: [cli], shell: false });
-    expect(npmInvocation(host("linux", "/x/bin/node", ["/y/pnpm.cjs"], { npm_execpath: "/y/pnpm.cjs" }))).to.deep.equal({ file: "npm", args: [], shell: false });
+    expect(npmInvocation(host("win32", "C:\\node.exe", [cli], { npm_execpath: cli }))).to.deep.equal({
+      file: "C:\\node.exe",
+      args: [cli],
+      shell: false,
+    });
+    expect(npmInvocation(host("linux", "/x/bin/node", ["/y/pnpm.cjs"], { npm_execpath: "/y/pnpm.cjs" }))).to.deep.equal(
+      { file: "npm", args: [], shell: false },
+    );
   });
 
   it("runs the real npm here, with and without npm_execpath, and says which command failed", async function () {
@@ -54,14 +72,23 @@ describe("npm, started the same way on Linux, macOS and Windows", function () {
       const viaScript = { ...currentHost(), env: { PATH: process.env.PATH, npm_execpath: cli } };
       const bare = { ...currentHost(), env: { PATH: process.env.PATH } };
       expect(npmInvocation(viaScript)).to.deep.equal({ file: process.execPath, args: [cli], shell: false });
-      for (const [name, which] of [["via-script", viaScript], ["bare", bare]] as const) {
+      for (const [name, which] of [
+        ["via-script", viaScript],
+        ["bare", bare],
+      ] as const) {
         await runNpm(["pkg", "set", `description=${name}`], dir, which);
         const { stdout } = await run("npm", ["pkg", "get", "description"], { cwd: dir });
         expect(JSON.parse(stdout)).to.equal(name);
       }
-      const error = await runNpm(["no-such-command"], dir).then(() => null, (e: Error) => e);
+      const error = await runNpm(["no-such-command"], dir).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(error?.message).to.match(/^npm no-such-command failed in /);
-      const unquoted = await runNpm(["pkg", "set", "description=has space"], dir).then(() => null, (e: Error) => e);
+      const unquoted = await runNpm(["pkg", "set", "description=has space"], dir).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(unquoted?.message).to.equal("npm argument needs quoting: description=has space");
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -15,7 +15,15 @@ describe("Pulumi program: index.ts", function () {
     });
     const program = await import("../../index.js");
     const outputs: Record<string, unknown> = {};
-    for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName", "dashboardUrl"] as const) {
+    for (const key of [
+      "apiUrl",
+      "uploadsBucket",
+      "variantsBucket",
+      "queueUrl",
+      "dlqUrl",
+      "tableName",
+      "dashboardUrl",
+    ] as const) {
       outputs[key] = await valueOf(program[key]);
     }
     await recorder.settled();
@@ -24,20 +32,31 @@ describe("Pulumi program: index.ts", function () {
     const expected = await buildLambdaArtifacts({ architecture: "x86_64", projectRoot: PROJECT_ROOT });
     const functions = recorder.ofType("aws:lambda/function:Function");
     const deployed = Object.fromEntries(
-      await Promise.all(functions.map(async (f) => [f.name, { architectures: f.inputs.architectures, memorySize: f.inputs.memorySize, code: await f.inputs.code.path }])),
+      await Promise.all(
+        functions.map(async (f) => [
+          f.name,
+          { architectures: f.inputs.architectures, memorySize: f.inputs.memorySize, code: await f.inputs.code.path },
+        ]),
+      ),
     );
     expect(deployed).to.deep.equal({
       "image-pipeline-processor": { architectures: ["x86_64"], memorySize: 2048, code: expected.processor },
       // The API has its own architecture (api.architecture, default arm64); its package is plain JavaScript.
       "image-pipeline-api": { architectures: ["arm64"], memorySize: 512, code: expected.api },
     });
-    expect(recorder.get("aws:lambda/functionUrl:FunctionUrl", "image-pipeline-api-url").inputs.cors.allowOrigins).to.deep.equal(["https://photos.example.org"]);
+    expect(
+      recorder.get("aws:lambda/functionUrl:FunctionUrl", "image-pipeline-api-url").inputs.cors.allowOrigins,
+    ).to.deep.equal(["https://photos.example.org"]);
     // Every resource carries the stack tag the budget filters on (cost-guard.test.ts has the details).
-    expect(JSON.parse(recorder.get("pulumi:providers:aws", "image-pipeline-aws").inputs.defaultTags)).to.deep.equal({ tags: { "image-pipeline-stack": "test" } });
+    expect(JSON.parse(recorder.get("pulumi:providers:aws", "image-pipeline-aws").inputs.defaultTags)).to.deep.equal({
+      tags: { "image-pipeline-stack": "test" },
+    });
   });
 
   it("hands every provider it makes the stack's aws:* settings (us-east-1 differing in region only), and every resource one of them", async function () {
-    const assumeRoles = [{ roleArn: "arn:aws:iam::210987654321:role/deploy", sessionName: "pulumi", externalId: "team-a" }];
+    const assumeRoles = [
+      { roleArn: "arn:aws:iam::210987654321:role/deploy", sessionName: "pulumi", externalId: "team-a" },
+    ];
     const recorder = await installMocks(
       {
         "aws:region": "eu-west-1",
@@ -88,7 +107,9 @@ describe("Pulumi program: index.ts", function () {
     const used = new Map<string, string[]>();
     for (const resource of custom) {
       const provider = byProvider.get(resource.provider);
-      expect(provider, `${resource.type} ${resource.name} uses ${resource.provider || "the default provider"}`).to.be.a("string");
+      expect(provider, `${resource.type} ${resource.name} uses ${resource.provider || "the default provider"}`).to.be.a(
+        "string",
+      );
       used.set(provider!, [...(used.get(provider!) ?? []), resource.type]);
     }
     expect(used.get("image-pipeline-aws-us-east-1")).to.deep.equal(["aws:wafv2/webAcl:WebAcl"]);

@@ -48,7 +48,12 @@ function rawEntries(zipPath: string): Promise<RawEntry[]> {
       zip.on("error", reject);
       zip.on("end", () => resolve(entries));
       zip.on("entry", (entry: yauzl.Entry) => {
-        entries.push({ name: entry.fileName, extraFieldIds: entry.extraFields.map((f) => f.id), dosDate: entry.lastModFileDate, dosTime: entry.lastModFileTime });
+        entries.push({
+          name: entry.fileName,
+          extraFieldIds: entry.extraFields.map((f) => f.id),
+          dosDate: entry.lastModFileDate,
+          dosTime: entry.lastModFileTime,
+        });
         zip.readEntry();
       });
       zip.readEntry();
@@ -70,7 +75,9 @@ type Lockfile = { packages: Record<string, LockEntry> };
 /** The lockfile's packages (flat keys) reachable from its root on one platform: what npm ci installs there. */
 function packagesFor(lock: Lockfile, platform: { os: string; cpu: string; libc: string }): string[] {
   const fits = (entry: LockEntry) =>
-    (!entry.os || entry.os.includes(platform.os)) && (!entry.cpu || entry.cpu.includes(platform.cpu)) && (!entry.libc || entry.libc.includes(platform.libc));
+    (!entry.os || entry.os.includes(platform.os)) &&
+    (!entry.cpu || entry.cpu.includes(platform.cpu)) &&
+    (!entry.libc || entry.libc.includes(platform.libc));
   const found = new Set<string>();
   const visit = (entry: LockEntry) => {
     for (const name of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
@@ -136,7 +143,10 @@ describe("Lambda packages are the same bytes on any host, in any time zone, with
     for (const zip of [second.api, second.processor]) {
       const entries = await rawEntries(zip);
       expect(entries.length).to.be.above(5);
-      expect(entries.filter((e) => e.extraFieldIds.length > 0).map((e) => e.name), `${zip}: entries with extra fields`).to.deep.equal([]);
+      expect(
+        entries.filter((e) => e.extraFieldIds.length > 0).map((e) => e.name),
+        `${zip}: entries with extra fields`,
+      ).to.deep.equal([]);
       const stamps = new Set(entries.map((e) => `${e.dosDate}/${e.dosTime}`));
       expect([...stamps]).to.deep.equal([`${(0 << 9) | (1 << 5) | 1}/0`]);
     }
@@ -154,13 +164,23 @@ describe("Lambda packages are the same bytes on any host, in any time zone, with
     }
     // Both Lambda architectures' binaries are in the one lockfile.
     for (const cpu of ["arm64", "x64"]) {
-      expect(lock.packages[`node_modules/@img/sharp-linux-${cpu}`], cpu).to.deep.include({ os: ["linux"], cpu: [cpu], libc: ["glibc"] });
-      expect(lock.packages[`node_modules/@img/sharp-libvips-linux-${cpu}`], cpu).to.deep.include({ os: ["linux"], cpu: [cpu], libc: ["glibc"] });
+      expect(lock.packages[`node_modules/@img/sharp-linux-${cpu}`], cpu).to.deep.include({
+        os: ["linux"],
+        cpu: [cpu],
+        libc: ["glibc"],
+      });
+      expect(lock.packages[`node_modules/@img/sharp-libvips-linux-${cpu}`], cpu).to.deep.include({
+        os: ["linux"],
+        cpu: [cpu],
+        libc: ["glibc"],
+      });
     }
 
     expect(sharpInstall).to.deep.equal([`sharp-${version}-linux-arm64-glibc-${hash}`]);
     const install = join(buildDir, "sharp", sharpInstall[0]!);
-    expect(await readFile(join(install, "package-lock.json"), "utf8")).to.equal(await readFile(join(SHARP_PACKAGE_DIR, "package-lock.json"), "utf8"));
+    expect(await readFile(join(install, "package-lock.json"), "utf8")).to.equal(
+      await readFile(join(SHARP_PACKAGE_DIR, "package-lock.json"), "utf8"),
+    );
     const installed = await installedPackages(join(install, "node_modules"));
     const expected = packagesFor(lock, { os: "linux", cpu: "arm64", libc: "glibc" });
     expect(installed, "exactly the lockfile's packages for linux-arm64-glibc").to.deep.equal(expected);

@@ -49,18 +49,30 @@ describe("Pulumi program: stack settings", function () {
 
   it("refuses a bad e-mail address given as a plain string", async function () {
     const error = await settingsError({ "image-pipeline:alarmEmail": "ops at example" });
-    expect(error.message).to.equal('Invalid stack setting image-pipeline:alarmEmail: Expected e-mail address for alarmEmail but received "ops at example" of type string');
+    expect(error.message).to.equal(
+      'Invalid stack setting image-pipeline:alarmEmail: Expected e-mail address for alarmEmail but received "ops at example" of type string',
+    );
   });
 
   it("reads budget.activateTag (default off) and refuses anything but a boolean, naming it", async function () {
     await installMocks({ "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com" } });
-    expect(stackSettings(undefined, () => {}).budget).to.deep.equal({ monthlyUsd: 25, email: "billing@example.com", activateTag: false });
-    const error = await settingsError({ "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com", activateTag: "yes" } });
-    expect(error.message).to.match(/^Invalid stack setting image-pipeline:budget: Expected boolean for budget\.activateTag but received "yes"/);
+    expect(stackSettings(undefined, () => {}).budget).to.deep.equal({
+      monthlyUsd: 25,
+      email: "billing@example.com",
+      activateTag: false,
+    });
+    const error = await settingsError({
+      "image-pipeline:budget": { monthlyUsd: 25, email: "billing@example.com", activateTag: "yes" },
+    });
+    expect(error.message).to.match(
+      /^Invalid stack setting image-pipeline:budget: Expected boolean for budget\.activateTag but received "yes"/,
+    );
   });
 
   it("refuses a misspelt key instead of silently using the default", async function () {
     const error = await settingsError({ "image-pipeline:maxUploadByte": 1000 });
-    expect(error.message).to.match(/^Unknown stack setting image-pipeline:maxUploadByte; known settings: variants, allowedOrigins, /);
+    expect(error.message).to.match(
+      /^Unknown stack setting image-pipeline:maxUploadByte; known settings: variants, allowedOrigins, /,
+    );
   });
 });

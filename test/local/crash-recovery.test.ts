@@ -32,7 +32,11 @@ describe("npm start after a crash", function () {
   after(async () => rm(workDir, { recursive: true, force: true }));
 
   function start(...args: string[]): RuntimeProcess {
-    const runtime = startRuntimeProcess(["--stack", CRASH_STACK, "--port", "0", "--data-dir", dataDir, ...args], {}, { cwd: workDir, detached: true });
+    const runtime = startRuntimeProcess(
+      ["--stack", CRASH_STACK, "--port", "0", "--data-dir", dataDir, ...args],
+      {},
+      { cwd: workDir, detached: true },
+    );
     running.push(runtime);
     return runtime;
   }
@@ -72,7 +76,11 @@ describe("npm start after a crash", function () {
     const second = start("--pause-processor");
     const secondUrl = await second.ready;
     const before = second.lines.slice(0, second.lines.indexOf(`ready ${secondUrl}`));
-    expect(before[0]).to.match(new RegExp(`^DATA_DIR ${dataDir} was not stopped cleanly: checking the objects stored since \\S+ against their MD5$`));
+    expect(before[0]).to.match(
+      new RegExp(
+        `^DATA_DIR ${dataDir} was not stopped cleanly: checking the objects stored since \\S+ against their MD5$`,
+      ),
+    );
     expect(before.slice(1)).to.deep.equal([
       `s3: discarded the cors configuration of bucket ${UPLOADS_BUCKET}: the file is empty; it is set again at start`,
       ...[
@@ -82,12 +90,17 @@ describe("npm start after a crash", function () {
       ].sort(),
     ]);
     expect((await queueCounts(dataDir)).jobs, "messages announcing an upload").to.equal(0);
-    for (const id of [torn, emptyMetadata, emptyObject]) expect(existsSync(join(uploads, `${id}._S3rver_object`))).to.equal(false);
+    for (const id of [torn, emptyMetadata, emptyObject])
+      expect(existsSync(join(uploads, `${id}._S3rver_object`))).to.equal(false);
     // What was whole is still served, and the bucket's CORS is set again.
     const image = await getImage(secondUrl, kept);
     for (const variant of image.variants) expect((await fetch(variant.url)).status).to.equal(200);
-    const grant = (await postJson(`${secondUrl}/uploads`, { filename: "b.jpg", contentType: "image/jpeg", size: 10 })).body as Grant;
-    const preflight = await fetch(grant.upload.url, { method: "OPTIONS", headers: { origin: secondUrl, "access-control-request-method": "POST" } });
+    const grant = (await postJson(`${secondUrl}/uploads`, { filename: "b.jpg", contentType: "image/jpeg", size: 10 }))
+      .body as Grant;
+    const preflight = await fetch(grant.upload.url, {
+      method: "OPTIONS",
+      headers: { origin: secondUrl, "access-control-request-method": "POST" },
+    });
     expect(preflight.status).to.equal(200);
     await stop(second);
   });
@@ -96,7 +109,11 @@ describe("npm start after a crash", function () {
     const first = start();
     const url = await first.ready;
     const file = { body: await photo(3), filename: "later.jpg", contentType: "image/jpeg" };
-    const granted = await postJson(`${url}/uploads`, { filename: file.filename, contentType: file.contentType, size: file.body.length });
+    const granted = await postJson(`${url}/uploads`, {
+      filename: file.filename,
+      contentType: file.contentType,
+      size: file.body.length,
+    });
     expect(granted.status).to.equal(201);
     const grant = granted.body as Grant;
     await killGroup(first);
@@ -107,17 +124,28 @@ describe("npm start after a crash", function () {
     expect(new URL(grant.upload.url).port).to.equal(String(kept.s3));
     expect((await readRuntimeInfo(dataDir)).endpoints.s3).to.equal(`http://127.0.0.1:${kept.s3}`);
     const { body, contentType } = await formBody(grant.upload.fields, file);
-    const stored = await fetch(grant.upload.url, { method: "POST", headers: { "content-type": contentType }, body: new Uint8Array(body) });
+    const stored = await fetch(grant.upload.url, {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: new Uint8Array(body),
+    });
     expect(stored.status).to.equal(204);
     const image = await waitForFinal(secondUrl, grant.id);
     expect(image.status).to.equal("done");
-    expect(image.variants.map((v) => `${v.name} ${v.width}x${v.height}`)).to.deep.equal(["thumb 160x120", "medium 400x300"]);
+    expect(image.variants.map((v) => `${v.name} ${v.width}x${v.height}`)).to.deep.equal([
+      "thumb 160x120",
+      "medium 400x300",
+    ]);
     await stop(second);
   });
 
   it("refuses to start when another program took a kept port, and --new-ports moves the stand-ins on purpose", async () => {
     await stop(await started(start()));
-    const kept = JSON.parse(await readFile(join(dataDir, "ports.json"), "utf8")) as { s3: number; sqs: number; dynamodb: number };
+    const kept = JSON.parse(await readFile(join(dataDir, "ports.json"), "utf8")) as {
+      s3: number;
+      sqs: number;
+      dynamodb: number;
+    };
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(kept.s3, "127.0.0.1", resolve));
     try {
@@ -141,21 +169,39 @@ describe("npm start after a crash", function () {
   it("starts right after a SIGKILL while the killed runtime is still a zombie, and when its pid now belongs to a live process", async function () {
     if (process.platform !== "linux") this.skip();
     // A parent that never reaps: the runtime's parent shell execs into sleep, so the killed runtime stays a zombie.
-    const parent = spawn("sh", ["-c", '"$0" --import "$1" "$2" --stack "$3" --port 0 --data-dir "$4" & echo "runtime pid $!"; exec sleep 120', process.execPath, TSX, MAIN, CRASH_STACK, dataDir], {
-      cwd: workDir,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const parent = spawn(
+      "sh",
+      [
+        "-c",
+        '"$0" --import "$1" "$2" --stack "$3" --port 0 --data-dir "$4" & echo "runtime pid $!"; exec sleep 120',
+        process.execPath,
+        TSX,
+        MAIN,
+        CRASH_STACK,
+        dataDir,
+      ],
+      {
+        cwd: workDir,
+        detached: true,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let output = "";
     parent.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     try {
       await until(() => /^ready /m.test(output), 30_000, "the first runtime to be ready");
       const pid = Number(/^runtime pid (\d+)$/m.exec(output)![1]);
       process.kill(pid, "SIGKILL");
-      await until(async () => (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.startsWith("Z"), 5_000, "the runtime to be a zombie");
+      await until(
+        async () => (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.startsWith("Z"),
+        5_000,
+        "the runtime to be a zombie",
+      );
 
       const second = await started(start());
-      expect(second.lines[0]).to.match(new RegExp(`^DATA_DIR ${dataDir} was not stopped cleanly: checking the objects stored since `));
+      expect(second.lines[0]).to.match(
+        new RegExp(`^DATA_DIR ${dataDir} was not stopped cleanly: checking the objects stored since `),
+      );
       await killGroup(second);
 
       // The holder recorded in DATA_DIR now names a live process (pids are reused): it does not hold the lock.
@@ -169,7 +215,10 @@ describe("npm start after a crash", function () {
 
   it("names the folder and what to do when the SQS or DynamoDB stand-in's store cannot be read", async () => {
     await mkdir(join(dataDir, "sqs"), { recursive: true });
-    await writeFile(join(dataDir, "sqs", "fauxqs.db"), "SQLite format 2\0 not really a database, as a disk fault may leave it".repeat(80));
+    await writeFile(
+      join(dataDir, "sqs", "fauxqs.db"),
+      "SQLite format 2\0 not really a database, as a disk fault may leave it".repeat(80),
+    );
     const sqs = start();
     expect(await sqs.exited).to.equal(1);
     expect(sqs.lines).to.deep.equal([

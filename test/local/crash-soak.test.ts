@@ -23,9 +23,19 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
   const CLIENTS = 3;
   const PER_ACT = 6;
   const FORMATS: PhotoFormat[] = ["jpeg", "png", "webp", "gif", "tiff", "avif"];
-  const SIZES = [[640, 480], [480, 640], [800, 450], [300, 300]] as const;
+  const SIZES = [
+    [640, 480],
+    [480, 640],
+    [800, 450],
+    [300, 300],
+  ] as const;
   const CONTENT_TYPES: Record<PhotoFormat, string> = {
-    jpeg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif", tiff: "image/tiff", avif: "image/avif",
+    jpeg: "image/jpeg",
+    png: "image/png",
+    webp: "image/webp",
+    gif: "image/gif",
+    tiff: "image/tiff",
+    avif: "image/avif",
   };
 
   let workDir: string;
@@ -62,10 +72,25 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
   };
   goDown();
   const start = (): RuntimeProcess => {
-    runtime = startRuntimeProcess(["--stack", CRASH_STACK, "--port", "0", "--data-dir", dataDir, "--fail-writes", "0.2", "--seed", String(runs.length + 1)], {}, {
-      cwd: workDir,
-      detached: true,
-    });
+    runtime = startRuntimeProcess(
+      [
+        "--stack",
+        CRASH_STACK,
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+        "--fail-writes",
+        "0.2",
+        "--seed",
+        String(runs.length + 1),
+      ],
+      {},
+      {
+        cwd: workDir,
+        detached: true,
+      },
+    );
     runs.push(runtime);
     runtime.ready.then(comeUp, () => undefined);
     return runtime;
@@ -101,11 +126,16 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
       const response = await fetch(`${url}/uploads`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ filename: upload.file.filename, contentType: upload.file.contentType, size: upload.file.body.length }),
+        body: JSON.stringify({
+          filename: upload.file.filename,
+          contentType: upload.file.contentType,
+          size: upload.file.body.length,
+        }),
       });
       const body = await response.json();
       if (response.status >= 500) throw new Error(`POST /uploads answered ${response.status}`);
-      if (response.status !== 201) throw new Refused(`POST /uploads answered ${response.status}: ${JSON.stringify(body)}`);
+      if (response.status !== 201)
+        throw new Refused(`POST /uploads answered ${response.status}: ${JSON.stringify(body)}`);
       return body as Grant;
     } finally {
       grantsInFlight--;
@@ -116,11 +146,15 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
   async function postForm(grant: Grant, upload: Upload): Promise<void> {
     const { body, contentType } = await formBody(grant.upload.fields, upload.file);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(grant.upload.url, { method: "POST", headers: { "content-type": contentType, "content-length": body.length } }, (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode!));
-        res.on("error", reject);
-      });
+      const req = request(
+        grant.upload.url,
+        { method: "POST", headers: { "content-type": contentType, "content-length": body.length } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode!));
+          res.on("error", reject);
+        },
+      );
       req.on("error", reject);
       const half = Math.floor(body.length / 2);
       req.write(body.subarray(0, half), async () => {
@@ -141,11 +175,13 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
   async function client(): Promise<void> {
     for (let upload = queue.shift(); upload; upload = queue.shift()) {
       const current = upload;
-      const grant = current.grants.at(-1) ?? (await retrying(async (url) => {
-        const issued = await requestGrant(url, current);
-        current.grants.push(issued);
-        return issued;
-      }));
+      const grant =
+        current.grants.at(-1) ??
+        (await retrying(async (url) => {
+          const issued = await requestGrant(url, current);
+          current.grants.push(issued);
+          return issued;
+        }));
       await retrying(() => postForm(grant, current));
       current.accepted = true;
     }
@@ -155,7 +191,8 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
     return Promise.all(Array.from({ length: CLIENTS }, client));
   }
 
-  const imageLines = (outcome: string) => runs.flatMap((run) => run.lines.filter((line) => line.startsWith("image ") && line.endsWith(` ${outcome}`)));
+  const imageLines = (outcome: string) =>
+    runs.flatMap((run) => run.lines.filter((line) => line.startsWith("image ") && line.endsWith(` ${outcome}`)));
   const doneIds = () => new Set(imageLines("done").map((line) => line.split(" ")[1]));
   const acceptedNotDone = () => {
     const done = doneIds();
@@ -168,7 +205,11 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
       // A GIF's palette takes sharp seconds to make at these sizes: GIFs are kept small.
       const [width, height] = format === "gif" ? [320, 240] : SIZES[i % SIZES.length]!;
       const body = await makePhoto({ width, height, format, seed: i + 1 });
-      return { file: { body, filename: `photo-${i}.${format}`, contentType: CONTENT_TYPES[format], width, height }, grants: [], accepted: false };
+      return {
+        file: { body, filename: `photo-${i}.${format}`, contentType: CONTENT_TYPES[format], width, height },
+        grants: [],
+        accepted: false,
+      };
     });
     uploads.push(...(await Promise.all(made)));
     const acts = [0, 1, 2, 3].map((act) => uploads.slice(act * PER_ACT, (act + 1) * PER_ACT));
@@ -184,7 +225,12 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
     const pending = join(dataDir, "s3-pending");
     const beingWritten = async () => {
       const writes = await readdir(pending);
-      const begun = await Promise.all(writes.map(async (write) => (await readdir(join(pending, write))).filter((f) => f === "object" || f === "target.json").length === 2));
+      const begun = await Promise.all(
+        writes.map(
+          async (write) =>
+            (await readdir(join(pending, write))).filter((f) => f === "object" || f === "target.json").length === 2,
+        ),
+      );
       return begun.filter(Boolean).length;
     };
     await until(async () => (await beingWritten()) === CLIENTS, 10_000, "the local S3 to be writing every held upload");
@@ -195,11 +241,17 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
     // 2. Killed during processing: images are being processed, others still wait in the queue.
     const second = start();
     await up;
-    const cutShort = second.lines.filter((line) => /^s3: discarded image-pipeline-crash-uploads\/uploads\/\S+: its upload was cut short by a crash/.test(line));
+    const cutShort = second.lines.filter((line) =>
+      /^s3: discarded image-pipeline-crash-uploads\/uploads\/\S+: its upload was cut short by a crash/.test(line),
+    );
     expect(cutShort, second.lines.join("\n")).to.have.length(CLIENTS);
     await firstAct;
     await release(acts[1]!);
-    await until(() => imageLines("done").length >= 2 && acceptedNotDone() >= 3, 30_000, "processing under way with images still to do");
+    await until(
+      () => imageLines("done").length >= 2 && acceptedNotDone() >= 3,
+      30_000,
+      "processing under way with images still to do",
+    );
     await crash();
 
     // 3. Killed during DynamoDB writes: grant requests (each a conditional PutItem) unanswered, processing going on.
@@ -214,7 +266,11 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
 
     // 4. Killed during the start itself, while it checks the S3 store after the crash.
     const fourth = start();
-    await until(() => fourth.lines.some((line) => line.includes("was not stopped cleanly")), 30_000, "the start to be recovering");
+    await until(
+      () => fourth.lines.some((line) => line.includes("was not stopped cleanly")),
+      30_000,
+      "the start to be recovering",
+    );
     await crash();
 
     // 5. Started again, left to finish.
@@ -223,7 +279,8 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
     await thirdAct;
     await release(acts[3]!);
     expect(uploads.every((upload) => upload.accepted)).to.equal(true);
-    for (const upload of acts[0]!) expect(upload.grants, "the first act's clients kept their grants across the crash").to.have.length(1);
+    for (const upload of acts[0]!)
+      expect(upload.grants, "the first act's clients kept their grants across the crash").to.have.length(1);
 
     const finals = new Map<Upload, ImageView>();
     await until(
@@ -241,22 +298,34 @@ describe("npm start under a crash soak: SIGKILL during uploads, processing, Dyna
     for (const [upload, image] of finals) {
       expect(image.status, `${upload.file.filename}: ${JSON.stringify(image.error)}`).to.equal("done");
       const expected = Object.entries(CRASH_VARIANTS).map(([name, box]) => {
-        const scale = Math.min(1, box.width / upload.file.width, "height" in box ? box.height / upload.file.height : Infinity);
+        const scale = Math.min(
+          1,
+          box.width / upload.file.width,
+          "height" in box ? box.height / upload.file.height : Infinity,
+        );
         return `${name} ${Math.round(upload.file.width * scale)}x${Math.round(upload.file.height * scale)}`;
       });
-      expect(image.variants.map((v) => `${v.name} ${v.width}x${v.height}`), upload.file.filename).to.deep.equal(expected);
+      expect(
+        image.variants.map((v) => `${v.name} ${v.width}x${v.height}`),
+        upload.file.filename,
+      ).to.deep.equal(expected);
       for (const variant of image.variants) {
         const bytes = Buffer.from(await (await fetch(variant.url)).arrayBuffer());
         expect(bytes.length, `${upload.file.filename} ${variant.name}`).to.equal(variant.bytes);
         const decoded = await sharp(bytes).metadata();
-        expect([decoded.width, decoded.height], `${upload.file.filename} ${variant.name}`).to.deep.equal([variant.width, variant.height]);
+        expect([decoded.width, decoded.height], `${upload.file.filename} ${variant.name}`).to.deep.equal([
+          variant.width,
+          variant.height,
+        ]);
       }
     }
     expect(imageLines("failed"), "no image failed in any run").to.deep.equal([]);
     await until(async () => (await queueCounts(dataDir)).jobs === 0, 60_000, "the jobs queue to drain");
     expect((await queueCounts(dataDir)).dlq, "dead letters").to.equal(0);
     // The notification log holds one line per forwarded upload still in the bucket, no more.
-    const logLines = (await readFile(join(dataDir, "notifications", "forwarded.jsonl"), "utf8")).split("\n").filter(Boolean);
+    const logLines = (await readFile(join(dataDir, "notifications", "forwarded.jsonl"), "utf8"))
+      .split("\n")
+      .filter(Boolean);
     expect(logLines.length).to.be.within(1, uploads.length);
     expect(kills).to.equal(4);
 

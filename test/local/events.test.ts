@@ -15,7 +15,13 @@ interface Received {
 
 /** A webhook receiver on a loopback port: answers 503 while `down`, records what it accepted. */
 async function startReceiver() {
-  const receiver = { down: true, attempts: 0, received: [] as Received[], url: "", server: undefined as unknown as Server };
+  const receiver = {
+    down: true,
+    attempts: 0,
+    received: [] as Received[],
+    url: "",
+    server: undefined as unknown as Server,
+  };
   receiver.server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -60,8 +66,16 @@ describe("local runtime: completion events in DATA_DIR/events.jsonl and --webhoo
   it("a receiver down for the first deliveries, then up, gets every event at least once across a restart; events.jsonl matches", async () => {
     const firstRun: string[] = [];
     pipeline = await start(firstRun);
-    const goodId = await uploadImage(pipeline.url, { body: await makePhoto({ width: 320, height: 200, seed: 50 }), filename: "good.jpg", contentType: "image/jpeg" });
-    const badId = await uploadImage(pipeline.url, { body: makeTextFile(), filename: "list.jpg", contentType: "image/jpeg" });
+    const goodId = await uploadImage(pipeline.url, {
+      body: await makePhoto({ width: 320, height: 200, seed: 50 }),
+      filename: "good.jpg",
+      contentType: "image/jpeg",
+    });
+    const badId = await uploadImage(pipeline.url, {
+      body: makeTextFile(),
+      filename: "list.jpg",
+      contentType: "image/jpeg",
+    });
     expect((await waitForFinal(pipeline.url, goodId)).status).to.equal("done");
     expect((await waitForFinal(pipeline.url, badId)).status).to.equal("failed");
     await until(() => receiver.attempts >= 4, 20_000, "several delivery attempts to the receiver that is down");
@@ -71,15 +85,25 @@ describe("local runtime: completion events in DATA_DIR/events.jsonl and --webhoo
     const failureLines = firstRun.filter((l) => l.startsWith("webhook: delivery of"));
     // Each event is retried on its own schedule (issue 25), so each failing event has its line: one, not one per retry.
     expect(failureLines, "one line per failing event, not one per retry").to.have.length(2);
-    for (const line of failureLines) expect(line).to.match(/^webhook: delivery of \S+ to http:\/\/127\.0\.0\.1:\d+\/hooks\/images failed \(HTTP 503\); retrying with backoff for up to 24 h$/);
+    for (const line of failureLines)
+      expect(line).to.match(
+        /^webhook: delivery of \S+ to http:\/\/127\.0\.0\.1:\d+\/hooks\/images failed \(HTTP 503\); retrying with backoff for up to 24 h$/,
+      );
     const logged = (await readFile(join(dataDir, "events.jsonl"), "utf8")).trimEnd().split("\n");
     const events = logged.map((line) => JSON.parse(line));
-    expect(events.map((e) => [e["detail-type"], e.detail.id, e.detail.status, e.detail.filename])).to.have.deep.members([
-      ["Image Processed", goodId, "done", "good.jpg"],
-      ["Image Failed", badId, "failed", "list.jpg"],
-    ]);
+    expect(events.map((e) => [e["detail-type"], e.detail.id, e.detail.status, e.detail.filename])).to.have.deep.members(
+      [
+        ["Image Processed", goodId, "done", "good.jpg"],
+        ["Image Failed", badId, "failed", "list.jpg"],
+      ],
+    );
     for (const event of events) {
-      expect(event).to.include({ version: "0", source: "image-pipeline", account: "000000000000", region: "us-east-1" });
+      expect(event).to.include({
+        version: "0",
+        source: "image-pipeline",
+        account: "000000000000",
+        region: "us-east-1",
+      });
       expect(event.detail.eventId).to.match(new RegExp(`^${event.detail.id}:[0-9A-F]{32}$`));
     }
     expect(receiver.received).to.have.length(0);
@@ -109,7 +133,11 @@ describe("local runtime: completion events in DATA_DIR/events.jsonl and --webhoo
     });
     const lines: string[] = [];
     pipeline = await start(lines);
-    const id = await uploadImage(pipeline.url, { body: await makePhoto({ width: 100, height: 100, seed: 51 }), filename: "a.jpg", contentType: "image/jpeg" });
+    const id = await uploadImage(pipeline.url, {
+      body: await makePhoto({ width: 100, height: 100, seed: 51 }),
+      filename: "a.jpg",
+      contentType: "image/jpeg",
+    });
     await waitForFinal(pipeline.url, id);
     await until(() => lines.some((l) => l.includes("refused (HTTP 400)")), 10_000, "the refusal line");
     expect(receiver.attempts).to.equal(1);

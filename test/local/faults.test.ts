@@ -38,7 +38,10 @@ describe("local fault injection", () => {
       instrumented({ s3WriteFailureRate: 0.3, seed }, [], 1);
       const failed: string[] = [];
       for (const key of keys) {
-        const refusal = await put(key).then(() => undefined, (error: Error) => error.name);
+        const refusal = await put(key).then(
+          () => undefined,
+          (error: Error) => error.name,
+        );
         if (refusal !== undefined) failed.push(`${key} ${refusal}`);
       }
       return failed;
@@ -46,7 +49,10 @@ describe("local fault injection", () => {
     const seven = await failedWrites(7);
     expect(await failedWrites(7)).to.deep.equal(seven);
     expect(await failedWrites(8)).not.to.deep.equal(seven);
-    expect(seven.every((line) => line.endsWith(" SlowDown")), seven.join("\n")).to.equal(true);
+    expect(
+      seven.every((line) => line.endsWith(" SlowDown")),
+      seven.join("\n"),
+    ).to.equal(true);
     expect(seven.length, "failed writes of 60 at a rate of 0.3").to.be.within(9, 27);
   });
 
@@ -58,7 +64,9 @@ describe("local fault injection", () => {
     expect(error.name).to.equal("SlowDown");
     expect(error.$metadata).to.include({ httpStatusCode: 503, attempts: 3 });
     expect(lines).to.deep.equal(Array(3).fill("fault: S3 write of variants/a/thumb.webp fails (503 SlowDown)"));
-    const missing = await s3.send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: "variants/a/thumb.webp" })).catch((e: Error) => e);
+    const missing = await s3
+      .send(new GetObjectCommand({ Bucket: standIns.variantsBucket, Key: "variants/a/thumb.webp" }))
+      .catch((e: Error) => e);
     expect((missing as Error).name).to.equal("NoSuchKey");
   });
 

@@ -3,11 +3,21 @@ import { createServer, type Server } from "node:net";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import type { CorsPolicy } from "../../handlers/lib/contract/api-cors.js";
-import { listenFunctionUrl, MAX_REQUEST_BYTES, PortInUseError, type FunctionUrlServer } from "../../local/lambda/function-url.js";
+import {
+  listenFunctionUrl,
+  MAX_REQUEST_BYTES,
+  PortInUseError,
+  type FunctionUrlServer,
+} from "../../local/lambda/function-url.js";
 
 /** The Function URL adapter with a recording fake API handler. */
 describe("local Function URL", () => {
-  const cors: CorsPolicy = { allowOrigins: ["https://app.example.com"], allowMethods: ["GET", "POST"], allowHeaders: ["content-type"], maxAge: 300 };
+  const cors: CorsPolicy = {
+    allowOrigins: ["https://app.example.com"],
+    allowMethods: ["GET", "POST"],
+    allowHeaders: ["content-type"],
+    maxAge: 300,
+  };
   let server: FunctionUrlServer;
   let events: APIGatewayProxyEventV2[];
   let result: APIGatewayProxyResultV2;
@@ -40,10 +50,23 @@ describe("local Function URL", () => {
       body: '{"hello":"wörld"}',
       isBase64Encoded: false,
     });
-    expect(event.headers).to.include({ "content-type": "application/json", "x-custom": "yes", host: `127.0.0.1:${server.port}` });
+    expect(event.headers).to.include({
+      "content-type": "application/json",
+      "x-custom": "yes",
+      host: `127.0.0.1:${server.port}`,
+    });
     expect(event.headers).not.to.have.property("cookie");
-    expect(event.requestContext.http).to.deep.include({ method: "POST", path: "/images/abc", protocol: "HTTP/1.1", sourceIp: "127.0.0.1" });
-    expect(event.requestContext).to.include({ stage: "$default", routeKey: "$default", domainName: `127.0.0.1:${server.port}` });
+    expect(event.requestContext.http).to.deep.include({
+      method: "POST",
+      path: "/images/abc",
+      protocol: "HTTP/1.1",
+      sourceIp: "127.0.0.1",
+    });
+    expect(event.requestContext).to.include({
+      stage: "$default",
+      routeKey: "$default",
+      domainName: `127.0.0.1:${server.port}`,
+    });
   });
 
   it("delivers a binary body base64-encoded, and no body as none", async () => {
@@ -57,7 +80,13 @@ describe("local Function URL", () => {
   });
 
   it("turns the result back into a response: status, headers, cookies, base64 bodies; other results as JSON", async () => {
-    result = { statusCode: 201, headers: { "x-a": "1" }, cookies: ["s=1; Path=/", "t=2"], body: Buffer.from("hi there").toString("base64"), isBase64Encoded: true };
+    result = {
+      statusCode: 201,
+      headers: { "x-a": "1" },
+      cookies: ["s=1; Path=/", "t=2"],
+      body: Buffer.from("hi there").toString("base64"),
+      isBase64Encoded: true,
+    };
     let response = await fetch(`${server.url}/`);
     expect(response.status).to.equal(201);
     expect(response.headers.get("x-a")).to.equal("1");
@@ -73,7 +102,10 @@ describe("local Function URL", () => {
 
   it("answers preflights itself with the URL's CORS policy, and replaces the function's CORS headers", async () => {
     const preflight = (origin: string) =>
-      fetch(`${server.url}/uploads`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+      fetch(`${server.url}/uploads`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST" },
+      });
     const allowed = await preflight("https://app.example.com");
     expect(allowed.status).to.equal(200);
     const corsOf = (response: Response) => {
@@ -100,9 +132,14 @@ describe("local Function URL", () => {
   });
 
   it("refuses a request over 6 MB without invoking the function", async () => {
-    const response = await fetch(`${server.url}/uploads`, { method: "POST", body: Buffer.alloc(MAX_REQUEST_BYTES + 1) });
+    const response = await fetch(`${server.url}/uploads`, {
+      method: "POST",
+      body: Buffer.alloc(MAX_REQUEST_BYTES + 1),
+    });
     expect(response.status).to.equal(413);
-    expect(await response.json()).to.deep.equal({ error: { code: "payload_too_large", message: `Request must be smaller than ${MAX_REQUEST_BYTES} bytes` } });
+    expect(await response.json()).to.deep.equal({
+      error: { code: "payload_too_large", message: `Request must be smaller than ${MAX_REQUEST_BYTES} bytes` },
+    });
     expect(events).to.deep.equal([]);
   });
 
@@ -114,7 +151,9 @@ describe("local Function URL", () => {
     await listenFunctionUrl({ host: "127.0.0.1", port }).catch((e: unknown) => (error = e));
     blocker.close();
     expect(error).to.be.instanceOf(PortInUseError);
-    expect((error as Error).message).to.equal(`Port ${port} on 127.0.0.1 is already in use; stop what uses it, or choose another with PORT=... or --port`);
+    expect((error as Error).message).to.equal(
+      `Port ${port} on 127.0.0.1 is already in use; stop what uses it, or choose another with PORT=... or --port`,
+    );
 
     const starting = await listenFunctionUrl({ host: "127.0.0.1", port: 0 });
     try {

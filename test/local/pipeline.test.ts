@@ -23,7 +23,12 @@ import {
 } from "./support/local-pipeline.js";
 
 /** `inside` fit into width x height (height unbounded when absent), never enlarging, rounded as sharp rounds. */
-function inside(width: number, height: number, boxWidth: number, boxHeight?: number): { width: number; height: number } {
+function inside(
+  width: number,
+  height: number,
+  boxWidth: number,
+  boxHeight?: number,
+): { width: number; height: number } {
   const scale = Math.min(1, boxWidth / width, boxHeight === undefined ? Infinity : boxHeight / height);
   return { width: Math.round(width * scale), height: Math.round(height * scale) };
 }
@@ -57,7 +62,11 @@ describe("local runtime, end to end through HTTP", function () {
   });
 
   it("takes 5 photos uploaded at once to done, every variant downloadable at its presigned URL with the right size", async () => {
-    running = await startTestPipeline({ settings: testSettings({ processor: { timeoutSeconds: 20, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 } }) });
+    running = await startTestPipeline({
+      settings: testSettings({
+        processor: { timeoutSeconds: 20, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 },
+      }),
+    });
     const photos = [
       { width: 1600, height: 1200, format: "jpeg" as const, type: "image/jpeg", name: "beach.jpg" },
       { width: 1200, height: 1600, format: "jpeg" as const, type: "image/jpeg", name: "portrait.jpg" },
@@ -84,13 +93,18 @@ describe("local runtime, end to end through HTTP", function () {
         thumb: { ...inside(photo.width, photo.height, 160), format: "webp" },
         medium: { ...inside(photo.width, photo.height, 480, 480), format: "jpeg" },
       };
-      expect(image.variants.map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format }))).to.deep.equal([
+      expect(
+        image.variants.map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format })),
+      ).to.deep.equal([
         { name: "thumb", ...expected.thumb },
         { name: "medium", ...expected.medium },
       ]);
       for (const variant of image.variants) {
         expect(new URL(variant.url).origin).to.equal(running.pipeline.endpoints.s3);
-        expect(await download(variant.url)).to.deep.equal({ status: 200, ...expected[variant.name as "thumb" | "medium"] });
+        expect(await download(variant.url)).to.deep.equal({
+          status: 200,
+          ...expected[variant.name as "thumb" | "medium"],
+        });
       }
       expect(outcomeLines(running.lines, image.id)).to.deep.equal(["done"]);
     }
@@ -101,10 +115,20 @@ describe("local runtime, end to end through HTTP", function () {
 
   it("takes an iPhone-style HEIC (rotated by irot) to done with upright variants, and fails a truncated one as corrupt", async () => {
     // A HEIC decodes in WebAssembly, slower than libvips on a busy machine: the fast settings' 2 s timeout is too tight.
-    running = await startTestPipeline({ settings: testSettings({ processor: { ...FAST_SETTINGS_INPUT.processor, timeoutSeconds: 20 } }) });
+    running = await startTestPipeline({
+      settings: testSettings({ processor: { ...FAST_SETTINGS_INPUT.processor, timeoutSeconds: 20 } }),
+    });
     sqs = sqsClient(running.pipeline);
-    const heicId = await uploadImage(running.url, { body: await makeRotatedHeic(640, 480), filename: "IMG_0001.HEIC", contentType: "image/heic" });
-    const cutId = await uploadImage(running.url, { body: await makeTruncatedHeic(640, 480, 0.5), filename: "IMG_0002.HEIC", contentType: "image/heic" });
+    const heicId = await uploadImage(running.url, {
+      body: await makeRotatedHeic(640, 480),
+      filename: "IMG_0001.HEIC",
+      contentType: "image/heic",
+    });
+    const cutId = await uploadImage(running.url, {
+      body: await makeTruncatedHeic(640, 480, 0.5),
+      filename: "IMG_0002.HEIC",
+      contentType: "image/heic",
+    });
     const heic = await waitForFinal(running.url, heicId);
     const cut = await waitForFinal(running.url, cutId);
 
@@ -115,11 +139,20 @@ describe("local runtime, end to end through HTTP", function () {
       ["medium", 480, 360, "jpeg"],
     ]);
     for (const variant of heic.variants) {
-      expect(await download(variant.url)).to.deep.equal({ status: 200, width: variant.width, height: variant.height, format: variant.format });
+      expect(await download(variant.url)).to.deep.equal({
+        status: 200,
+        width: variant.width,
+        height: variant.height,
+        format: variant.format,
+      });
     }
     expect(cut.status).to.equal("failed");
     expect(cut.error?.code).to.equal("corrupt_image");
-    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the messages to be deleted");
+    await until(
+      async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0,
+      10_000,
+      "the messages to be deleted",
+    );
     expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
     expect(outcomeLines(running.lines, heicId)).to.deep.equal(["done"]);
     expect(outcomeLines(running.lines, cutId)).to.deep.equal(["failed"]);
@@ -128,8 +161,16 @@ describe("local runtime, end to end through HTTP", function () {
   it("marks a text file named .jpg and a truncated JPEG failed with their codes, and never sends them to the DLQ", async () => {
     running = await startTestPipeline();
     sqs = sqsClient(running.pipeline);
-    const textId = await uploadImage(running.url, { body: makeTextFile(), filename: "list.jpg", contentType: "image/jpeg" });
-    const truncatedId = await uploadImage(running.url, { body: await makeTruncatedJpeg(640, 480, 0.5), filename: "cut.jpg", contentType: "image/jpeg" });
+    const textId = await uploadImage(running.url, {
+      body: makeTextFile(),
+      filename: "list.jpg",
+      contentType: "image/jpeg",
+    });
+    const truncatedId = await uploadImage(running.url, {
+      body: await makeTruncatedJpeg(640, 480, 0.5),
+      filename: "cut.jpg",
+      contentType: "image/jpeg",
+    });
     const text = await waitForFinal(running.url, textId);
     const truncated = await waitForFinal(running.url, truncatedId);
     expect(text.status).to.equal("failed");
@@ -138,7 +179,11 @@ describe("local runtime, end to end through HTTP", function () {
     expect(text.variants).to.deep.equal([]);
     expect(truncated.status).to.equal("failed");
     expect(truncated.error?.code).to.equal("corrupt_image");
-    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the messages to be deleted");
+    await until(
+      async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0,
+      10_000,
+      "the messages to be deleted",
+    );
     expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
     expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
     expect(outcomeLines(running.lines, textId)).to.deep.equal(["failed"]);
@@ -146,11 +191,18 @@ describe("local runtime, end to end through HTTP", function () {
   });
 
   it("with 30% of the processor's S3 writes failing, takes 20 uploads to done: retried, none lost, none in two states", async () => {
-    running = await startTestPipeline({ settings: testSettings({ queue: { maxReceiveCount: 5 } }), faults: { s3WriteFailureRate: 0.3, seed: 42 } });
+    running = await startTestPipeline({
+      settings: testSettings({ queue: { maxReceiveCount: 5 } }),
+      faults: { s3WriteFailureRate: 0.3, seed: 42 },
+    });
     sqs = sqsClient(running.pipeline);
     const ids = await Promise.all(
       Array.from({ length: 20 }, async (_, i) =>
-        uploadImage(running!.url, { body: await makePhoto({ width: 480, height: 360, seed: 100 + i }), filename: `photo-${i}.jpg`, contentType: "image/jpeg" }),
+        uploadImage(running!.url, {
+          body: await makePhoto({ width: 480, height: 360, seed: 100 + i }),
+          filename: `photo-${i}.jpg`,
+          contentType: "image/jpeg",
+        }),
       ),
     );
     const images = await Promise.all(ids.map((id) => waitForFinal(running!.url, id, 55_000)));
@@ -160,11 +212,17 @@ describe("local runtime, end to end through HTTP", function () {
     for (const image of images) {
       // A batch that timed out comes back whole: its images already done are acknowledged as duplicates. A record
       // deferred near the timeout was never started and returns to the queue untouched: neither is a state.
-      const outcomes = outcomeLines(running.lines, image.id).filter((outcome) => !["retry", "duplicate", "deferred"].includes(outcome));
+      const outcomes = outcomeLines(running.lines, image.id).filter(
+        (outcome) => !["retry", "duplicate", "deferred"].includes(outcome),
+      );
       expect(outcomes, image.id).to.deep.equal(["done"]);
       for (const variant of image.variants) expect((await download(variant.url)).status).to.equal(200);
     }
-    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0, 10_000, "the last deletes");
+    await until(
+      async () => (await queueDepth(sqs!, running!.pipeline.names.queueUrl)).inFlight === 0,
+      10_000,
+      "the last deletes",
+    );
     expect(await queueDepth(sqs, running.pipeline.names.queueUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
     expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
   });
@@ -173,15 +231,29 @@ describe("local runtime, end to end through HTTP", function () {
     const doomed = new Set<string>();
     // timeoutSeconds 1: a visibility timeout of 6 s, so the three receives take about 20 s
     running = await startTestPipeline({
-      settings: testSettings({ processor: { timeoutSeconds: 1, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 } }),
+      settings: testSettings({
+        processor: { timeoutSeconds: 1, batchWindowSeconds: 0, batchSize: 5, maxConcurrency: 2, imageConcurrency: 2 },
+      }),
       faults: { failAlwaysKeys: (key) => [...doomed].some((id) => key.includes(id)) },
     });
     sqs = sqsClient(running.pipeline);
-    const photo = { filename: "doomed.jpg", contentType: "image/jpeg", body: await makePhoto({ width: 320, height: 240, seed: 1 }) };
+    const photo = {
+      filename: "doomed.jpg",
+      contentType: "image/jpeg",
+      body: await makePhoto({ width: 320, height: 240, seed: 1 }),
+    };
     const doomedId = await uploadImage(running.url, photo, (id) => doomed.add(id));
-    const healthyId = await uploadImage(running.url, { body: await makePhoto({ width: 320, height: 240, seed: 2 }), filename: "fine.jpg", contentType: "image/jpeg" });
+    const healthyId = await uploadImage(running.url, {
+      body: await makePhoto({ width: 320, height: 240, seed: 2 }),
+      filename: "fine.jpg",
+      contentType: "image/jpeg",
+    });
     expect((await waitForFinal(running.url, healthyId)).status).to.equal("done");
-    await until(async () => (await queueDepth(sqs!, running!.pipeline.names.dlqUrl)).visible === 1, 50_000, "the DLQ to receive the message");
+    await until(
+      async () => (await queueDepth(sqs!, running!.pipeline.names.dlqUrl)).visible === 1,
+      50_000,
+      "the DLQ to receive the message",
+    );
     const [dead, ...others] = await receiveAll(sqs, running.pipeline.names.dlqUrl);
     expect(others).to.deep.equal([]);
     const record = JSON.parse(dead!.Body!).Records[0];
@@ -194,7 +266,10 @@ describe("local runtime, end to end through HTTP", function () {
 
   it("serves the original project's flow where legacyApi is on: presigned PUT, then polling processed-<filename> until it is ready", async () => {
     running = await startTestPipeline({ settings: testSettings({ legacyApi: true }) });
-    const granted = await postJson(`${running.url}/generate-upload-url`, { filename: "holiday.jpg", contentType: "image/jpeg" });
+    const granted = await postJson(`${running.url}/generate-upload-url`, {
+      filename: "holiday.jpg",
+      contentType: "image/jpeg",
+    });
     expect(granted.status).to.equal(200);
     expect(new URL(granted.body.url).origin).to.equal(running.pipeline.endpoints.s3);
     const poll = () => fetch(`${running!.url}/get-processed-image-url?filename=processed-holiday.jpg`);
@@ -214,9 +289,13 @@ describe("local runtime, end to end through HTTP", function () {
   it("lets a page on its own origin upload to the local S3 with the stack's bucket CORS rules, and applies the API's CORS policy", async () => {
     running = await startTestPipeline({ settings: testSettings({ allowedOrigins: ["https://app.example.com"] }) });
     const localhostOrigin = running.url.replace("127.0.0.1", "localhost");
-    const grant = (await postJson(`${running.url}/uploads`, { filename: "a.png", contentType: "image/png", size: 100 })).body;
+    const grant = (await postJson(`${running.url}/uploads`, { filename: "a.png", contentType: "image/png", size: 100 }))
+      .body;
     const preflight = (url: string, origin: string, method: string) =>
-      fetch(url, { method: "OPTIONS", headers: { origin, "access-control-request-method": method, "access-control-request-headers": "content-type" } });
+      fetch(url, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": method, "access-control-request-headers": "content-type" },
+      });
     for (const origin of [running.url, localhostOrigin, "https://app.example.com"]) {
       const response = await preflight(grant.upload.url, origin, "POST");
       expect(response.status, origin).to.equal(200);
@@ -227,17 +306,38 @@ describe("local runtime, end to end through HTTP", function () {
     expect(refused.status).to.equal(403);
     expect(refused.headers.get("access-control-allow-origin")).to.equal(null);
 
-    const id = await uploadImage(running.url, { body: await makePhoto({ width: 200, height: 100, format: "png" }), filename: "a.png", contentType: "image/png" });
+    const id = await uploadImage(running.url, {
+      body: await makePhoto({ width: 200, height: 100, format: "png" }),
+      filename: "a.png",
+      contentType: "image/png",
+    });
     const image = await waitForFinal(running.url, id);
     // The buckets' CORS rules are the deployed stack's (handlers/lib/contract/bucket-cors.ts): variants have none, since
     // the page shows them with <img>, which needs no CORS.
-    const s3 = new S3Client({ endpoint: running.pipeline.endpoints.s3, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    const s3 = new S3Client({
+      endpoint: running.pipeline.endpoints.s3,
+      forcePathStyle: true,
+      region: "us-east-1",
+      credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    });
     try {
       const uploadsCors = await s3.send(new GetBucketCorsCommand({ Bucket: running.pipeline.names.uploadsBucket }));
-      expect(uploadsCors.CORSRules?.map((r) => ({ methods: r.AllowedMethods, maxAge: r.MaxAgeSeconds, expose: r.ExposeHeaders }))).to.deep.equal(
-        uploadsCorsRules([]).map((r) => ({ methods: r.allowedMethods, maxAge: r.maxAgeSeconds, expose: r.exposeHeaders })),
+      expect(
+        uploadsCors.CORSRules?.map((r) => ({
+          methods: r.AllowedMethods,
+          maxAge: r.MaxAgeSeconds,
+          expose: r.ExposeHeaders,
+        })),
+      ).to.deep.equal(
+        uploadsCorsRules([]).map((r) => ({
+          methods: r.allowedMethods,
+          maxAge: r.maxAgeSeconds,
+          expose: r.exposeHeaders,
+        })),
       );
-      const variantsCors = await s3.send(new GetBucketCorsCommand({ Bucket: running.pipeline.names.variantsBucket })).catch((error: Error) => error.name);
+      const variantsCors = await s3
+        .send(new GetBucketCorsCommand({ Bucket: running.pipeline.names.variantsBucket }))
+        .catch((error: Error) => error.name);
       expect(variantsCors).to.equal("NoSuchCORSConfiguration");
     } finally {
       s3.destroy();

@@ -33,7 +33,9 @@ describe("local runtime: stopping and crashing", function () {
   });
 
   it("finishes the batch in flight before stop() returns", async () => {
-    const settings = testSettings({ processor: { timeoutSeconds: 20, batchWindowSeconds: 0, batchSize: 1, maxConcurrency: 2, imageConcurrency: 1 } });
+    const settings = testSettings({
+      processor: { timeoutSeconds: 20, batchWindowSeconds: 0, batchSize: 1, maxConcurrency: 2, imageConcurrency: 1 },
+    });
     running = await startTestPipeline({ settings, dataDir });
     const id = await uploadImage(running.url, {
       body: await makePhoto({ width: 3000, height: 3000, format: "png", seed: 3 }),
@@ -62,20 +64,30 @@ describe("local runtime: stopping and crashing", function () {
     sqs = sqsClient(running.pipeline);
     const ids = await Promise.all(
       [1, 2].map(async (seed) =>
-        uploadImage(running!.url, { body: await makePhoto({ width: 320, height: 240, seed }), filename: `c${seed}.jpg`, contentType: "image/jpeg" }),
+        uploadImage(running!.url, {
+          body: await makePhoto({ width: 320, height: 240, seed }),
+          filename: `c${seed}.jpg`,
+          contentType: "image/jpeg",
+        }),
       ),
     );
     const images = await Promise.all(ids.map((id) => waitForFinal(running!.url, id, 50_000)));
     expect(images.map((image) => image.status)).to.deep.equal(["done", "done"]);
-    const crashes = running.lines.filter((line) => /Runtime exited after 1 image\(s\) of a batch of \d \(injected crash\)$/.test(line));
+    const crashes = running.lines.filter((line) =>
+      /Runtime exited after 1 image\(s\) of a batch of \d \(injected crash\)$/.test(line),
+    );
     expect(crashes.length).to.be.at.least(1);
     for (const id of ids) {
       expect(running.lines.filter((line) => line.startsWith(`image ${id} `) && / done$/.test(line))).to.have.length(1);
     }
-    await until(async () => {
-      const depth = await queueDepth(sqs!, running!.pipeline.names.queueUrl);
-      return depth.visible + depth.inFlight === 0;
-    }, 30_000, "the batch to be acknowledged");
+    await until(
+      async () => {
+        const depth = await queueDepth(sqs!, running!.pipeline.names.queueUrl);
+        return depth.visible + depth.inFlight === 0;
+      },
+      30_000,
+      "the batch to be acknowledged",
+    );
     expect(await queueDepth(sqs, running.pipeline.names.dlqUrl)).to.deep.equal({ visible: 0, inFlight: 0 });
   });
 });

@@ -21,7 +21,8 @@ describe("npm start across a stop and a start", function () {
   let workDir: string;
   let dataDir: string;
   let runtime: RuntimeProcess | undefined;
-  const start = (args: string[], env: NodeJS.ProcessEnv = {}) => startRuntimeProcess(["--stack", STACK, ...args], env, { cwd: workDir });
+  const start = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    startRuntimeProcess(["--stack", STACK, ...args], env, { cwd: workDir });
 
   before(async () => {
     workDir = await mkdtemp(join(tmpdir(), "local-restart-"));
@@ -49,9 +50,13 @@ describe("npm start across a stop and a start", function () {
     runtime = start(["--port", "0", "--data-dir", dataDir]);
     let url = await runtime.ready;
     const earlier: string[] = [];
-    for (const seed of [1, 2]) earlier.push(await uploadImage(url, { body: await photo(seed), filename: `earlier-${seed}.jpg`, contentType: "image/jpeg" }));
+    for (const seed of [1, 2])
+      earlier.push(
+        await uploadImage(url, { body: await photo(seed), filename: `earlier-${seed}.jpg`, contentType: "image/jpeg" }),
+      );
     for (const id of earlier) expect((await waitForFinal(url, id)).status).to.equal("done");
-    const donePrinted = (lines: string[], id: string) => lines.some((line) => line.startsWith(`image ${id} `) && line.endsWith(" done"));
+    const donePrinted = (lines: string[], id: string) =>
+      lines.some((line) => line.startsWith(`image ${id} `) && line.endsWith(" done"));
     await until(() => earlier.every((id) => donePrinted(runtime!.lines, id)), 5_000, "a line per processed image");
     await stop(runtime);
 
@@ -59,7 +64,10 @@ describe("npm start across a stop and a start", function () {
     runtime = start(["--port", "0", "--pause-processor"], { DATA_DIR: dataDir });
     url = await runtime.ready;
     const queued: string[] = [];
-    for (const seed of [3, 4, 5]) queued.push(await uploadImage(url, { body: await photo(seed), filename: `queued-${seed}.jpg`, contentType: "image/jpeg" }));
+    for (const seed of [3, 4, 5])
+      queued.push(
+        await uploadImage(url, { body: await photo(seed), filename: `queued-${seed}.jpg`, contentType: "image/jpeg" }),
+      );
     for (const id of queued) expect((await getImage(url, id)).status).to.equal("pending");
     await stop(runtime);
 
@@ -68,7 +76,11 @@ describe("npm start across a stop and a start", function () {
     for (const id of queued) {
       const image = await waitForFinal(url, id);
       expect(image.status).to.equal("done");
-      expect(image.variants.map((v) => `${v.name} ${v.width}x${v.height}`)).to.deep.equal(["thumb 320x240", "medium 400x300", "large 400x300"]);
+      expect(image.variants.map((v) => `${v.name} ${v.width}x${v.height}`)).to.deep.equal([
+        "thumb 320x240",
+        "medium 400x300",
+        "large 400x300",
+      ]);
     }
     for (const id of earlier) {
       const image = await getImage(url, id);

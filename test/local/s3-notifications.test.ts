@@ -4,7 +4,13 @@ import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { until } from "../../local/until.js";
 import { join } from "node:path";
-import { DeleteObjectCommand, GetBucketCorsCommand, PutBucketCorsCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetBucketCorsCommand,
+  PutBucketCorsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { ReceiveMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { createS3Client, createSqsClient } from "../../handlers/lib/storage/aws-clients.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
@@ -42,7 +48,13 @@ describe("local S3 event notifications", function () {
     sqs = createSqsClient(env);
     await ensureBuckets(s3, names, ["http://127.0.0.1:3000"]);
     queues = await ensureQueues(sqs, names, parseSettings({}));
-    target = { bucket: names.uploadsBucket, prefix: "uploads/", queueUrl: queues.queueUrl, queueArn: queues.queueArn, region: "eu-west-1" };
+    target = {
+      bucket: names.uploadsBucket,
+      prefix: "uploads/",
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      region: "eu-west-1",
+    };
   });
   afterEach(async () => {
     listeners.length = 0;
@@ -53,18 +65,38 @@ describe("local S3 event notifications", function () {
   });
 
   it("buckets get the stack's CORS rules at every start: a variants rule an older runtime left is removed", async () => {
-    await s3.send(new PutBucketCorsCommand({ Bucket: names.variantsBucket, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ["*"], AllowedMethods: ["GET", "HEAD"] }] } }));
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: names.variantsBucket,
+        CORSConfiguration: { CORSRules: [{ AllowedOrigins: ["*"], AllowedMethods: ["GET", "HEAD"] }] },
+      }),
+    );
     await ensureBuckets(s3, names, ["http://127.0.0.1:3001"]);
-    const variants = await s3.send(new GetBucketCorsCommand({ Bucket: names.variantsBucket })).catch((error: Error) => error.name);
+    const variants = await s3
+      .send(new GetBucketCorsCommand({ Bucket: names.variantsBucket }))
+      .catch((error: Error) => error.name);
     expect(variants).to.equal("NoSuchCORSConfiguration");
     const uploads = await s3.send(new GetBucketCorsCommand({ Bucket: names.uploadsBucket }));
-    expect(uploads.CORSRules?.map((r) => ({ origins: r.AllowedOrigins, methods: r.AllowedMethods, headers: r.AllowedHeaders, expose: r.ExposeHeaders, maxAge: r.MaxAgeSeconds }))).to.deep.equal([
+    expect(
+      uploads.CORSRules?.map((r) => ({
+        origins: r.AllowedOrigins,
+        methods: r.AllowedMethods,
+        headers: r.AllowedHeaders,
+        expose: r.ExposeHeaders,
+        maxAge: r.MaxAgeSeconds,
+      })),
+    ).to.deep.equal([
       { origins: ["http://127.0.0.1:3001"], methods: ["POST", "PUT"], headers: ["*"], expose: ["ETag"], maxAge: 3600 },
     ]);
   });
 
   async function forwarder() {
-    const created = await createNotificationForwarder({ sqs, target, stateDir: layout.notifications, log: () => undefined });
+    const created = await createNotificationForwarder({
+      sqs,
+      target,
+      stateDir: layout.notifications,
+      log: () => undefined,
+    });
     listeners.push((event) => created.handleS3rverEvent(event));
     return created;
   }
@@ -74,7 +106,12 @@ describe("local S3 event notifications", function () {
     const bodies: any[] = [];
     for (;;) {
       const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: bodies.length ? 0 : waitSeconds, VisibilityTimeout: 60 }),
+        new ReceiveMessageCommand({
+          QueueUrl: queues.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: bodies.length ? 0 : waitSeconds,
+          VisibilityTimeout: 60,
+        }),
       );
       if (!Messages?.length) return bodies;
       bodies.push(...Messages.map((m) => JSON.parse(m.Body!)));
@@ -104,9 +141,18 @@ describe("local S3 event notifications", function () {
     expect(sent).to.have.length(1);
     expect(sent[0].Records).to.have.length(1);
     const record = sent[0].Records[0];
-    expect(record).to.deep.include({ eventVersion: "2.1", eventSource: "aws:s3", awsRegion: "eu-west-1", eventName: "ObjectCreated:Put" });
+    expect(record).to.deep.include({
+      eventVersion: "2.1",
+      eventSource: "aws:s3",
+      awsRegion: "eu-west-1",
+      eventName: "ObjectCreated:Put",
+    });
     expect(record.s3.bucket).to.deep.include({ name: names.uploadsBucket, arn: `arn:aws:s3:::${names.uploadsBucket}` });
-    expect(record.s3.object).to.deep.include({ key: "uploads/my+photo+%281%29%2B%C3%A9.jpg", size: 5, eTag: stored.ETag!.replace(/"/g, "") });
+    expect(record.s3.object).to.deep.include({
+      key: "uploads/my+photo+%281%29%2B%C3%A9.jpg",
+      size: 5,
+      eTag: stored.ETag!.replace(/"/g, ""),
+    });
     expect(record.s3.object.sequencer).to.match(/^[0-9A-F]+$/);
   });
 
@@ -178,11 +224,17 @@ describe("local S3 event notifications", function () {
     const sentBefore = (await messages()).length;
 
     expect(await (await forwarder()).reconcile(s3)).to.equal(0);
-    const ids = (await readFile(log, "utf8")).split("\n").filter(Boolean).map((text) => (JSON.parse(text) as { id: string }).id);
+    const ids = (await readFile(log, "utf8"))
+      .split("\n")
+      .filter(Boolean)
+      .map((text) => (JSON.parse(text) as { id: string }).id);
     listeners.length = 0; // stopped: c.jpg is found by the next start
     await put("uploads/c.jpg");
     const replaced = createHash("md5").update("replaced").digest("hex");
-    expect(ids.sort()).to.deep.equal([`${names.uploadsBucket}/uploads/a.jpg@${replaced}`, "image-pipeline-other-uploads/uploads/x.jpg@0cc175b9c0f1b6a831c399e269772661"]);
+    expect(ids.sort()).to.deep.equal([
+      `${names.uploadsBucket}/uploads/a.jpg@${replaced}`,
+      "image-pipeline-other-uploads/uploads/x.jpg@0cc175b9c0f1b6a831c399e269772661",
+    ]);
     expect(sentBefore).to.equal(3);
     expect(await (await forwarder()).reconcile(s3)).to.equal(1); // only c.jpg, put after the previous start
     expect((await messages()).map((m) => m.Records[0].s3.object.key)).to.deep.equal(["uploads/c.jpg"]);

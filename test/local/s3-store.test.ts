@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:f
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { createS3Client } from "../../handlers/lib/storage/aws-clients.js";
 import { prepareDataDir, type DataDirLayout } from "../../local/state/data-dir.js";
 import { recoverS3Store } from "../../local/s3/recovery.js";
@@ -29,7 +35,12 @@ describe("local S3 store (s3rver, crash-safe)", function () {
 
   async function startS3(createBucket = true): Promise<void> {
     standIns = await startStandIns(layout);
-    s3 = createS3Client({ AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1", AWS_ENDPOINT_URL_S3: standIns.endpoints.s3 });
+    s3 = createS3Client({
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL_S3: standIns.endpoints.s3,
+    });
     if (createBucket) await s3.send(new CreateBucketCommand({ Bucket: "bkt" }));
   }
 
@@ -52,10 +63,14 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     const body = Buffer.from("a whole object");
     const url = new URL("/bkt/uploads/whole", standIns!.endpoints.s3);
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request(url, { method: "PUT", headers: { "content-length": body.length, "content-type": "image/png" } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = request(
+        url,
+        { method: "PUT", headers: { "content-length": body.length, "content-type": "image/png" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });
@@ -72,12 +87,19 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     for (let round = 0; round < 30; round++) {
       const bodies = [Buffer.alloc(64 * 1024 + round, 1), Buffer.alloc(1024 + round, 2)];
       const types = ["image/png", "image/gif"];
-      await Promise.all(bodies.map((Body, i) => s3.send(new PutObjectCommand({ Bucket: "bkt", Key: "uploads/raced", Body, ContentType: types[i] }))));
+      await Promise.all(
+        bodies.map((Body, i) =>
+          s3.send(new PutObjectCommand({ Bucket: "bkt", Key: "uploads/raced", Body, ContentType: types[i] })),
+        ),
+      );
       const object = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "uploads/raced" }));
       const body = Buffer.from(await object.Body!.transformToByteArray());
       const kept = bodies.findIndex((candidate) => candidate.equals(body));
       expect(kept, `round ${round}`).to.not.equal(-1);
-      expect([object.ETag, object.ContentType], `round ${round}`).to.deep.equal([`"${createHash("md5").update(body).digest("hex")}"`, types[kept]]);
+      expect([object.ETag, object.ContentType], `round ${round}`).to.deep.equal([
+        `"${createHash("md5").update(body).digest("hex")}"`,
+        types[kept],
+      ]);
     }
   });
 
@@ -89,7 +111,16 @@ describe("local S3 store (s3rver, crash-safe)", function () {
       const dir = join(layout.s3Pending, name);
       await mkdir(dir, { recursive: true });
       const at = (suffix: string) => `bkt/uploads/${key}._S3rver_${suffix}`;
-      await writeFile(join(dir, "target.json"), JSON.stringify({ bucket: "bkt", key: `uploads/${key}`, object: at("object"), md5: at("object.md5"), metadata: at("metadata.json") }));
+      await writeFile(
+        join(dir, "target.json"),
+        JSON.stringify({
+          bucket: "bkt",
+          key: `uploads/${key}`,
+          object: at("object"),
+          md5: at("object.md5"),
+          metadata: at("metadata.json"),
+        }),
+      );
       await writeFile(join(dir, "object"), content);
       await writeFile(join(dir, "metadata.json"), JSON.stringify({ "content-type": "image/webp" }));
     };
@@ -107,10 +138,14 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     expect(await readdir(layout.s3Pending)).to.deep.equal([]);
     await startS3(false);
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: "bkt" }));
-    expect(listed.Contents?.map((object) => [object.Key, object.ETag])).to.deep.equal([["uploads/finished", `"${md5(finished)}"`]]);
+    expect(listed.Contents?.map((object) => [object.Key, object.ETag])).to.deep.equal([
+      ["uploads/finished", `"${md5(finished)}"`],
+    ]);
     const object = await s3.send(new GetObjectCommand({ Bucket: "bkt", Key: "uploads/finished" }));
     expect(object.ContentType).to.equal("image/webp");
-    expect(await readFile(join(layout.s3, "bkt", "uploads", "finished._S3rver_object"), "utf8")).to.equal("renamed halfway");
+    expect(await readFile(join(layout.s3, "bkt", "uploads", "finished._S3rver_object"), "utf8")).to.equal(
+      "renamed halfway",
+    );
   });
 
   it("after a crash, checks against its MD5 the content of what the crashed run stored, and only that", async () => {
@@ -125,8 +160,18 @@ describe("local S3 store (s3rver, crash-safe)", function () {
     const before = new Date(runStarted.getTime() - 60_000);
     await utimes(join(dir, "older._S3rver_object"), before, before);
 
-    const lines = await recoverS3Store({ root: layout.s3, pendingDir: layout.s3Pending, verifyContentSince: runStarted });
-    expect(lines).to.deep.equal(["s3: discarded bkt/uploads/newer: its content does not match its MD5 (torn by a crash)"]);
-    expect(await readdir(dir)).to.have.members(["older._S3rver_object", "older._S3rver_object.md5", "older._S3rver_metadata.json"]);
+    const lines = await recoverS3Store({
+      root: layout.s3,
+      pendingDir: layout.s3Pending,
+      verifyContentSince: runStarted,
+    });
+    expect(lines).to.deep.equal([
+      "s3: discarded bkt/uploads/newer: its content does not match its MD5 (torn by a crash)",
+    ]);
+    expect(await readdir(dir)).to.have.members([
+      "older._S3rver_object",
+      "older._S3rver_object.md5",
+      "older._S3rver_metadata.json",
+    ]);
   });
 });

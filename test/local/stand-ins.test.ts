@@ -30,7 +30,11 @@ function ownNonLoopbackIPv4(): string | undefined {
 }
 
 function sqsClient(endpoint: string): SQSClient {
-  return new SQSClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  return new SQSClient({
+    endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
 }
 
 describe("local stand-ins: the SQS stand-in (fauxqs)", function () {

@@ -18,7 +18,8 @@ function dlq(args: string[], env: Record<string, string> = {}): Promise<CliRun> 
       process.execPath,
       ["--import", "tsx", "ops/dlq.ts", ...args],
       { env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/", ...env }, cwd: process.cwd() },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
     );
   });
 }
@@ -38,9 +39,18 @@ describe("npm run dlq: the command line", function () {
     [["purge", "--local"], 'Expected list or replay for the subcommand but received "purge" of type string'],
     [["list", "replay", "--local"], 'Unexpected argument "replay"'],
     [["list"], "no target: give --stack NAME, --dlq-url URL (with --queue-url and --table), or --local"],
-    [["list", "--local", "--max", "0"], 'Expected integer between 1 and 9007199254740991 for --max but received "0" of type string'],
-    [["replay", "--local", "--rate", "fast"], 'Expected integer between 1 and 500 for --rate but received "fast" of type string'],
-    [["list", "--stack", "prod", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/q"], "give one target, not --stack and --dlq-url"],
+    [
+      ["list", "--local", "--max", "0"],
+      'Expected integer between 1 and 9007199254740991 for --max but received "0" of type string',
+    ],
+    [
+      ["replay", "--local", "--rate", "fast"],
+      'Expected integer between 1 and 500 for --rate but received "fast" of type string',
+    ],
+    [
+      ["list", "--stack", "prod", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/q"],
+      "give one target, not --stack and --dlq-url",
+    ],
     [["list", "--local", "--dry-run"], "--dry-run does not apply to list"],
     [["list", "--local", "--colour"], "Unknown option --colour"],
     [["list", "--local", "--json=yes"], "--json takes no value"],
@@ -48,7 +58,10 @@ describe("npm run dlq: the command line", function () {
     [["replay", "--stack"], "Expected a value for --stack but received nothing"],
     [["replay", "--stack", "--local"], "Expected a value for --stack but received nothing"],
     [["list", "--dlq-url", "sqs-dlq"], 'Expected an http(s) URL for --dlq-url but received "sqs-dlq" of type string'],
-    [["replay", "--max", "1", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/dlq"], "replay needs the jobs queue: give --queue-url URL"],
+    [
+      ["replay", "--max", "1", "--dlq-url", "https://sqs.eu-west-1.amazonaws.com/1/dlq"],
+      "replay needs the jobs queue: give --queue-url URL",
+    ],
   ];
   for (const [args, message] of usageErrors) {
     it(`exits 2 with one line for: dlq ${args.join(" ") || "(nothing)"}`, async () => {
@@ -67,13 +80,24 @@ describe("npm run dlq: the command line", function () {
   it("--local with the runtime stopped exits 1 and says to start it, in one line", async () => {
     const run = await dlq(["list", "--local"], { DATA_DIR: dataDir });
     expect(run.code).to.equal(1);
-    expect(run.stderr).to.equal(`dlq: the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)\n`);
+    expect(run.stderr).to.equal(
+      `dlq: the local runtime is not running with DATA_DIR ${dataDir}: start it with npm start (or give --data-dir DIR)\n`,
+    );
   });
 
   it("--local whose stand-ins do not answer exits 1 and says to start it, in one line", async () => {
-    const run = await dlq(["list", "--local", "--sqs-endpoint", "http://127.0.0.1:9", "--dynamodb-endpoint", "http://127.0.0.1:9"]);
+    const run = await dlq([
+      "list",
+      "--local",
+      "--sqs-endpoint",
+      "http://127.0.0.1:9",
+      "--dynamodb-endpoint",
+      "http://127.0.0.1:9",
+    ]);
     expect(run.code).to.equal(1);
-    expect(run.stderr).to.equal("dlq: the local runtime does not answer at http://127.0.0.1:9: start it with npm start\n");
+    expect(run.stderr).to.equal(
+      "dlq: the local runtime does not answer at http://127.0.0.1:9: start it with npm start\n",
+    );
   });
 
   it("--stack without the Pulumi CLI exits 1 and names the flags that replace it", async () => {

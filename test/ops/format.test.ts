@@ -22,7 +22,9 @@ describe("dlq list: the table for people", () => {
 
   it("shows each dead letter's id, key, receives, status and error in columns", () => {
     const lines = formatListing({ depth: { visible: 3, inFlight: 1 }, messages: [letter] }, "stack dev").split("\n");
-    expect(lines[0]).to.equal("stack dev: about 4 message(s) in the DLQ (1 of them in flight: being listed or replayed); 1 shown");
+    expect(lines[0]).to.equal(
+      "stack dev: about 4 message(s) in the DLQ (1 of them in flight: being listed or replayed); 1 shown",
+    );
     expect(lines[1]).to.match(/^IMAGE ID\s+KEY\s+RECEIVES\s+FIRST RECEIVED\s+LAST ATTEMPT\s+STATUS\s+ERROR$/);
     expect(lines[2]!.split(/\s{2,}/)).to.deep.equal([
       letter.imageId,

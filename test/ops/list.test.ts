@@ -36,7 +36,13 @@ describe("dlq list: reading dead letters without consuming them", () => {
     const body = uploadEventBody(id);
     await killJob(queues, body);
 
-    const listing = await listDeadLetters({ sqs: queues.sqs, dlqUrl: queues.dlqUrl, records: standIns.records, max: 10, waitTimeSeconds: 0 });
+    const listing = await listDeadLetters({
+      sqs: queues.sqs,
+      dlqUrl: queues.dlqUrl,
+      records: standIns.records,
+      max: 10,
+      waitTimeSeconds: 0,
+    });
 
     expect(listing.depth).to.deep.equal({ visible: 1, inFlight: 0 });
     expect(listing.messages).to.have.length(1);
@@ -77,7 +83,13 @@ describe("dlq list: reading dead letters without consuming them", () => {
     await killJob(queues, "not json");
     await killJob(queues, uploadEventBody(newImageId()).replace(/uploads%2F|uploads\//, "elsewhere/"));
 
-    const listing = await listDeadLetters({ sqs: queues.sqs, dlqUrl: queues.dlqUrl, records: standIns.records, max: 10, waitTimeSeconds: 0 });
+    const listing = await listDeadLetters({
+      sqs: queues.sqs,
+      dlqUrl: queues.dlqUrl,
+      records: standIns.records,
+      max: 10,
+      waitTimeSeconds: 0,
+    });
 
     const notes = listing.messages.map((letter) => [letter.imageId, letter.note]);
     expect(notes).to.have.deep.members([

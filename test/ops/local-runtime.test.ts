@@ -35,15 +35,25 @@ describe("npm run dlq against the local runtime", function () {
   async function dlq(...args: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runDlq(args, { out: (text) => out.push(text), err: (text) => err.push(text), env: { DATA_DIR: dataDir } });
+    const code = await runDlq(args, {
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
+      env: { DATA_DIR: dataDir },
+    });
     return { code, out: out.join("\n"), err: err.join("\n") };
   }
 
   async function depth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
     );
-    return { visible: Number(Attributes?.ApproximateNumberOfMessages), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    return {
+      visible: Number(Attributes?.ApproximateNumberOfMessages),
+      inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+    };
   }
 
   async function dlqTotal(): Promise<number> {
@@ -59,14 +69,21 @@ describe("npm run dlq against the local runtime", function () {
 
   /** Uploads as the page does: POST /uploads, then the presigned POST of the file to the local S3. */
   async function upload(filename: string, seed: number): Promise<string> {
-    const image = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seed * 40, g: 90, b: 200 } } }).png().toBuffer();
+    const image = await sharp({
+      create: { width: 64, height: 48, channels: 3, background: { r: seed * 40, g: 90, b: 200 } },
+    })
+      .png()
+      .toBuffer();
     const grant = await fetch(`${pipeline.url}/uploads`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ filename, contentType: "image/png", size: image.byteLength }),
     });
     expect(grant.status).to.equal(201);
-    const { id, upload: post } = (await grant.json()) as { id: string; upload: { url: string; fields: Record<string, string> } };
+    const { id, upload: post } = (await grant.json()) as {
+      id: string;
+      upload: { url: string; fields: Record<string, string> };
+    };
     const form = new FormData();
     for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
     form.append("file", new Blob([image], { type: "image/png" }), filename);
@@ -93,11 +110,16 @@ describe("npm run dlq against the local runtime", function () {
     const credentials = { accessKeyId: "test", secretAccessKey: "test" };
     sqs = new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials });
     records = {
-      client: DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: pipeline.endpoints.dynamodb, region: "us-east-1", credentials })),
+      client: DynamoDBDocumentClient.from(
+        new DynamoDBClient({ endpoint: pipeline.endpoints.dynamodb, region: "us-east-1", credentials }),
+      ),
       tableName: pipeline.names.tableName,
     };
     await sqs.send(
-      new SetQueueAttributesCommand({ QueueUrl: pipeline.names.queueUrl, Attributes: { VisibilityTimeout: String(REDELIVERY_SECONDS) } }),
+      new SetQueueAttributesCommand({
+        QueueUrl: pipeline.names.queueUrl,
+        Attributes: { VisibilityTimeout: String(REDELIVERY_SECONDS) },
+      }),
     );
 
     // The ids are made by the API, so the failing ones are chosen as they are made, before their upload lands.
@@ -126,12 +148,17 @@ describe("npm run dlq against the local runtime", function () {
         process.execPath,
         ["--disable-warning=ExperimentalWarning", "--import", "tsx", "ops/dlq.ts", "list", "--local", "--json"],
         { env: { PATH: process.env.PATH ?? "", DATA_DIR: dataDir } },
-        (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code) : 0, stdout, stderr }),
       );
     });
     expect(run.stderr).to.equal("");
     expect(run.code).to.equal(0);
-    const listing = JSON.parse(run.stdout) as { dlqUrl: string; approximateCount: unknown; messages: Array<Record<string, unknown>> };
+    const listing = JSON.parse(run.stdout) as {
+      dlqUrl: string;
+      approximateCount: unknown;
+      messages: Array<Record<string, unknown>>;
+    };
 
     expect(listing.dlqUrl).to.equal(pipeline.names.dlqUrl);
     const count = listing.approximateCount as { visible: number; inFlight: number };
@@ -154,12 +181,18 @@ describe("npm run dlq against the local runtime", function () {
     expect(table.code).to.equal(0);
     const lines = table.out.split("\n");
     // The listing before released its messages a second later (see run.ts), so they may still count in flight.
-    expect(lines[0]).to.match(new RegExp(`^local runtime \\(${dataDir}\\): about 3 message\\(s\\) in the DLQ( \\(\\d of them in flight: being listed or replayed\\))?; 3 shown$`));
+    expect(lines[0]).to.match(
+      new RegExp(
+        `^local runtime \\(${dataDir}\\): about 3 message\\(s\\) in the DLQ( \\(\\d of them in flight: being listed or replayed\\))?; 3 shown$`,
+      ),
+    );
     expect(lines[1]).to.match(/^IMAGE ID +KEY +RECEIVES +FIRST RECEIVED +LAST ATTEMPT +STATUS +ERROR$/);
     for (const id of failing) {
       expect(lines.find((line) => line.startsWith(id))).to.match(
         // One more receive than before: the JSON listing's own (SQS can only be read by receiving).
-        new RegExp(`^${id}  uploads/${id}  4 +\\S+Z  \\S+Z  processing  transient: InternalError: Write of variants/${id}/thumb\\.webp refused`),
+        new RegExp(
+          `^${id}  uploads/${id}  4 +\\S+Z  \\S+Z  processing  transient: InternalError: Write of variants/${id}/thumb\\.webp refused`,
+        ),
       );
     }
   });
@@ -199,8 +232,17 @@ describe("npm run dlq against the local runtime", function () {
     expect(firstDone.variants?.map((v) => v.key)).to.deep.equal([`variants/${firstDone.id}/thumb.webp`]);
 
     const rest = await dlq("replay", "--local");
-    expect(rest).to.deep.equal({ code: 0, out: `moved 2 message(s) from ${pipeline.names.dlqUrl} to ${pipeline.names.queueUrl}`, err: "moved 2" });
-    await until(async () => (await Promise.all(failing.map(record))).every((r) => r.status === "done"), 60_000, "every replayed image to be done", 100);
+    expect(rest).to.deep.equal({
+      code: 0,
+      out: `moved 2 message(s) from ${pipeline.names.dlqUrl} to ${pipeline.names.queueUrl}`,
+      err: "moved 2",
+    });
+    await until(
+      async () => (await Promise.all(failing.map(record))).every((r) => r.status === "done"),
+      60_000,
+      "every replayed image to be done",
+      100,
+    );
     expect(await dlqTotal()).to.equal(0);
     await until(
       async () => {

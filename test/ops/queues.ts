@@ -53,7 +53,9 @@ export function uploadEventBody(id: string, bucket = "uploads-test"): string {
 export async function killJob(queues: TestQueues, body: string): Promise<void> {
   await queues.sqs.send(new SendMessageCommand({ QueueUrl: queues.queueUrl, MessageBody: body }));
   for (let receive = 0; receive <= queues.maxReceiveCount; receive++) {
-    await queues.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    await queues.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
   }
 }
 

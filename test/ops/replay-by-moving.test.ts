@@ -46,7 +46,13 @@ describe("dlq replay by moving: send to the jobs queue, then delete from the DLQ
   });
 
   it("moves exactly --max messages and leaves the rest", async () => {
-    const result = await replayByMoving({ sqs: queues.sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, max: 1, waitTimeSeconds: 0 });
+    const result = await replayByMoving({
+      sqs: queues.sqs,
+      dlqUrl: queues.dlqUrl,
+      queueUrl: queues.queueUrl,
+      max: 1,
+      waitTimeSeconds: 0,
+    });
 
     expect(result.moved).to.equal(1);
     const moved = queueContents(queues, queues.queueName).ready;
@@ -84,7 +90,13 @@ describe("dlq replay by moving: send to the jobs queue, then delete from the DLQ
     const calls: string[] = [];
     const sqs = failing(queues.sqs, DeleteMessageBatchCommand, calls);
 
-    const error = await replayByMoving({ sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, max: 1, waitTimeSeconds: 0 }).catch((e) => e);
+    const error = await replayByMoving({
+      sqs,
+      dlqUrl: queues.dlqUrl,
+      queueUrl: queues.queueUrl,
+      max: 1,
+      waitTimeSeconds: 0,
+    }).catch((e) => e);
 
     expect(error).to.be.instanceOf(Error).and.have.property("message", "connection reset");
     expect(calls).to.deep.equal(["ReceiveMessageCommand", "SendMessageBatchCommand", "DeleteMessageBatchCommand"]);
@@ -97,7 +109,12 @@ describe("dlq replay by moving: send to the jobs queue, then delete from the DLQ
   it("a failed send deletes nothing and releases the messages in the DLQ at once", async () => {
     const sqs = failing(queues.sqs, SendMessageBatchCommand);
 
-    const error = await replayByMoving({ sqs, dlqUrl: queues.dlqUrl, queueUrl: queues.queueUrl, waitTimeSeconds: 0 }).catch((e) => e);
+    const error = await replayByMoving({
+      sqs,
+      dlqUrl: queues.dlqUrl,
+      queueUrl: queues.queueUrl,
+      waitTimeSeconds: 0,
+    }).catch((e) => e);
 
     expect(error).to.be.instanceOf(Error).and.have.property("message", "connection reset");
     expect(queueContents(queues, queues.queueName).ready).to.deep.equal([]);
@@ -132,6 +149,8 @@ describe("dlq replay by moving: send to the jobs queue, then delete from the DLQ
 async function killJobAgain(queues: TestQueues): Promise<void> {
   const { ReceiveMessageCommand } = await import("@aws-sdk/client-sqs");
   for (let receive = 0; receive <= queues.maxReceiveCount; receive++) {
-    await queues.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }));
+    await queues.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, VisibilityTimeout: 0, WaitTimeSeconds: 0 }),
+    );
   }
 }

@@ -17,7 +17,12 @@ const running = (moved: number) => ({
   ApproximateNumberOfMessagesMoved: moved,
   ApproximateNumberOfMessagesToMove: 3,
 });
-const completed = { Status: "COMPLETED", SourceArn: DLQ_ARN, ApproximateNumberOfMessagesMoved: 3, ApproximateNumberOfMessagesToMove: 3 };
+const completed = {
+  Status: "COMPLETED",
+  SourceArn: DLQ_ARN,
+  ApproximateNumberOfMessagesMoved: 3,
+  ApproximateNumberOfMessagesToMove: 3,
+};
 
 describe("dlq replay against AWS: SQS's own message move task", () => {
   it("starts a move task from the DLQ's ARN to the jobs queue's and polls until it completes", async () => {
@@ -35,11 +40,20 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
       onProgress: (task) => seen.push(`${task.Status} ${task.ApproximateNumberOfMessagesMoved}`),
     });
 
-    expect(result).to.deep.equal({ taskHandle: "task-1", sourceArn: DLQ_ARN, destinationArn: QUEUE_ARN, moved: 3, status: "COMPLETED" });
+    expect(result).to.deep.equal({
+      taskHandle: "task-1",
+      sourceArn: DLQ_ARN,
+      destinationArn: QUEUE_ARN,
+      moved: 3,
+      status: "COMPLETED",
+    });
     expect(double.calls).to.deep.equal([
       { command: "GetQueueAttributesCommand", input: { QueueUrl: DLQ_URL, AttributeNames: ["QueueArn"] } },
       { command: "GetQueueAttributesCommand", input: { QueueUrl: QUEUE_URL, AttributeNames: ["QueueArn"] } },
-      { command: "StartMessageMoveTaskCommand", input: { SourceArn: DLQ_ARN, DestinationArn: QUEUE_ARN, MaxNumberOfMessagesPerSecond: 5 } },
+      {
+        command: "StartMessageMoveTaskCommand",
+        input: { SourceArn: DLQ_ARN, DestinationArn: QUEUE_ARN, MaxNumberOfMessagesPerSecond: 5 },
+      },
       { command: "ListMessageMoveTasksCommand", input: { SourceArn: DLQ_ARN, MaxResults: 10 } },
       { command: "ListMessageMoveTasksCommand", input: { SourceArn: DLQ_ARN, MaxResults: 10 } },
       { command: "ListMessageMoveTasksCommand", input: { SourceArn: DLQ_ARN, MaxResults: 10 } },
@@ -53,21 +67,39 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
 
     await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, sleep: async () => undefined });
 
-    expect(double.calls.find((call) => call.command === "StartMessageMoveTaskCommand")!.input).to.deep.equal({ SourceArn: DLQ_ARN });
+    expect(double.calls.find((call) => call.command === "StartMessageMoveTaskCommand")!.input).to.deep.equal({
+      SourceArn: DLQ_ARN,
+    });
   });
 
   it("a failed task is an operational failure that gives SQS's reason", async () => {
-    const failed = { Status: "FAILED", SourceArn: DLQ_ARN, ApproximateNumberOfMessagesMoved: 1, FailureReason: "AccessDenied on the destination" };
+    const failed = {
+      Status: "FAILED",
+      SourceArn: DLQ_ARN,
+      ApproximateNumberOfMessagesMoved: 1,
+      FailureReason: "AccessDenied on the destination",
+    };
     const double = sqsDouble({ arns: ARNS, polls: [[running(1)], [failed, completed]] });
 
-    const error = await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, queueUrl: QUEUE_URL, sleep: async () => undefined }).catch((e) => e);
+    const error = await replayWithMoveTask({
+      sqs: double.sqs,
+      dlqUrl: DLQ_URL,
+      queueUrl: QUEUE_URL,
+      sleep: async () => undefined,
+    }).catch((e) => e);
 
     expect(error).to.be.instanceOf(OperationalError);
     expect(error.message).to.equal("the move task failed after moving 1: AccessDenied on the destination");
   });
 
   it("never takes an older finished task for its own: polls until its own task is listed", async () => {
-    const older = { Status: "COMPLETED", SourceArn: DLQ_ARN, ApproximateNumberOfMessagesMoved: 7, ApproximateNumberOfMessagesToMove: 7, StartedTimestamp: Date.now() - 3_600_000 };
+    const older = {
+      Status: "COMPLETED",
+      SourceArn: DLQ_ARN,
+      ApproximateNumberOfMessagesMoved: 7,
+      ApproximateNumberOfMessagesToMove: 7,
+      StartedTimestamp: Date.now() - 3_600_000,
+    };
     const double = sqsDouble({ arns: ARNS, polls: [[older], [older], [completed, older]] });
     const seen: string[] = [];
 
@@ -79,7 +111,13 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
       onProgress: (task) => seen.push(`${task.Status} ${task.ApproximateNumberOfMessagesMoved}`),
     });
 
-    expect(result).to.deep.equal({ taskHandle: "task-1", sourceArn: DLQ_ARN, destinationArn: QUEUE_ARN, moved: 3, status: "COMPLETED" });
+    expect(result).to.deep.equal({
+      taskHandle: "task-1",
+      sourceArn: DLQ_ARN,
+      destinationArn: QUEUE_ARN,
+      moved: 3,
+      status: "COMPLETED",
+    });
     expect(double.calls.filter((call) => call.command === "ListMessageMoveTasksCommand")).to.have.length(3);
     expect(seen).to.deep.equal(["COMPLETED 3"]);
   });
@@ -90,7 +128,12 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
     const tooOld = { ...completed, ApproximateNumberOfMessagesMoved: 9, StartedTimestamp: requestedAt - 6_000 };
     const double = sqsDouble({ arns: ARNS, polls: [[tooOld], [skewed, tooOld]] });
 
-    const result = await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, now: () => requestedAt, sleep: async () => undefined });
+    const result = await replayWithMoveTask({
+      sqs: double.sqs,
+      dlqUrl: DLQ_URL,
+      now: () => requestedAt,
+      sleep: async () => undefined,
+    });
 
     expect(result.moved).to.equal(3);
     expect(double.calls.filter((call) => call.command === "ListMessageMoveTasksCommand")).to.have.length(2);
@@ -101,7 +144,12 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
     const running = { TaskHandle: "task-0", Status: "RUNNING", SourceArn: DLQ_ARN };
     const double = sqsDouble({ arns: ARNS, polls: [[running], [older]] });
 
-    const error = await replayWithMoveTask({ sqs: double.sqs, dlqUrl: DLQ_URL, maxUnlistedPolls: 4, sleep: async () => undefined }).catch((e) => e);
+    const error = await replayWithMoveTask({
+      sqs: double.sqs,
+      dlqUrl: DLQ_URL,
+      maxUnlistedPolls: 4,
+      sleep: async () => undefined,
+    }).catch((e) => e);
 
     expect(error).to.be.instanceOf(OperationalError);
     expect(error.message).to.equal(
@@ -124,7 +172,11 @@ describe("dlq replay against AWS: SQS's own message move task", () => {
     });
 
     expect(code).to.equal(0);
-    expect(err).to.deep.equal(["move task RUNNING: 0 of 3 moved", "move task RUNNING: 2 of 3 moved", "move task COMPLETED: 3 of 3 moved"]);
+    expect(err).to.deep.equal([
+      "move task RUNNING: 0 of 3 moved",
+      "move task RUNNING: 2 of 3 moved",
+      "move task COMPLETED: 3 of 3 moved",
+    ]);
     expect(out).to.deep.equal([`moved 3 message(s) from ${DLQ_ARN} to ${QUEUE_ARN} (move task COMPLETED)`]);
   });
 

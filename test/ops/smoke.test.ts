@@ -51,7 +51,8 @@ const STEPS = [
   "processing (not an image)",
   "refused (not an image)",
 ];
-const passed = (lines: string[]) => lines.filter((line) => line.startsWith("ok   ")).map((line) => line.slice(5).replace(/ \(\d+ ms\)$/, ""));
+const passed = (lines: string[]) =>
+  lines.filter((line) => line.startsWith("ok   ")).map((line) => line.slice(5).replace(/ \(\d+ ms\)$/, ""));
 
 /** The stack `npm start` runs in these tests: two variants of two formats, short timings (the test's own file). */
 const STACK_FILE = `config:
@@ -95,9 +96,18 @@ describe("npm run smoke: a deploy checked end to end (against npm start)", funct
     expect(help).to.deep.include({ code: 0, stderr: [], raw: `${SMOKE_USAGE}\n` });
     for (const [args, message] of [
       [["--verbose"], "smoke: Unknown option --verbose (npm run smoke -- --help)"],
-      [["--url", "ftp://x"], 'smoke: Expected an http(s) URL for --url but received "ftp://x" of type string (npm run smoke -- --help)'],
-      [["--timeout", "0"], 'smoke: Expected integer between 1 and 900 for --timeout but received "0" of type string (npm run smoke -- --help)'],
-      [["--url", "http://127.0.0.1:1", "--stack", "prod"], "smoke: --url and --stack are exclusive: the URL names the stack (npm run smoke -- --help)"],
+      [
+        ["--url", "ftp://x"],
+        'smoke: Expected an http(s) URL for --url but received "ftp://x" of type string (npm run smoke -- --help)',
+      ],
+      [
+        ["--timeout", "0"],
+        'smoke: Expected integer between 1 and 900 for --timeout but received "0" of type string (npm run smoke -- --help)',
+      ],
+      [
+        ["--url", "http://127.0.0.1:1", "--stack", "prod"],
+        "smoke: --url and --stack are exclusive: the URL names the stack (npm run smoke -- --help)",
+      ],
     ] as const) {
       expect(await smoke([...args]), args.join(" ")).to.deep.equal({ code: 2, stdout: [], stderr: [message], raw: "" });
     }
@@ -108,12 +118,17 @@ describe("npm run smoke: a deploy checked end to end (against npm start)", funct
     try {
       // A stand-in for the pulumi CLI that prints the URL only when asked exactly for the output.
       const fake = join(dir, "pulumi");
-      await writeFile(fake, '#!/bin/sh\nif [ "$*" = "stack output apiUrl --stack prod" ]; then echo https://abc.lambda-url.eu-west-1.on.aws/; exit 0; fi\necho "error: no stack named $*" >&2; exit 255\n');
+      await writeFile(
+        fake,
+        '#!/bin/sh\nif [ "$*" = "stack output apiUrl --stack prod" ]; then echo https://abc.lambda-url.eu-west-1.on.aws/; exit 0; fi\necho "error: no stack named $*" >&2; exit 255\n',
+      );
       await chmod(fake, 0o755);
       expect(await stackApiUrl("prod", fake)).to.equal("https://abc.lambda-url.eu-west-1.on.aws/");
       let refusal: Error | undefined;
       await stackApiUrl("staging", fake).catch((error: Error) => (refusal = error));
-      expect(refusal?.message).to.equal(`could not read the API URL with \`${fake} stack output apiUrl --stack staging\` (error: no stack named stack output apiUrl --stack staging); pass --url`);
+      expect(refusal?.message).to.equal(
+        `could not read the API URL with \`${fake} stack output apiUrl --stack staging\` (error: no stack named stack output apiUrl --stack staging); pass --url`,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -142,7 +157,9 @@ describe("npm run smoke: a deploy checked end to end (against npm start)", funct
     const without = await smoke(["--url", running.url]);
     expect(without.code).to.equal(1);
     expect(without.stderr).to.have.length(1);
-    expect(without.stderr[0]).to.match(/^smoke: FAILED GET \/config: the stack is in token mode \(issuer .*\): pass --token$/);
+    expect(without.stderr[0]).to.match(
+      /^smoke: FAILED GET \/config: the stack is in token mode \(issuer .*\): pass --token$/,
+    );
   });
 
   it("fails naming the step when the processor is stopped (--pause-processor): the upload is never processed", async function () {
@@ -151,6 +168,8 @@ describe("npm run smoke: a deploy checked end to end (against npm start)", funct
     expect(result.code).to.equal(1);
     expect(passed(result.stdout)).to.deep.equal(["GET /config", "POST /uploads (JPEG)", "presigned upload (JPEG)"]);
     expect(result.stderr).to.have.length(1);
-    expect(result.stderr[0]).to.match(/^smoke: FAILED processing \(JPEG\): image \S+ still pending at the deadline: is the processor running\?/);
+    expect(result.stderr[0]).to.match(
+      /^smoke: FAILED processing \(JPEG\): image \S+ still pending at the deadline: is the processor running\?/,
+    );
   });
 });

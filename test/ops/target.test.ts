@@ -29,7 +29,11 @@ describe("dlq targets: where the queues are", () => {
     const asked: string[] = [];
     const target = await resolveTarget(
       { kind: "stack", stack: "prod" },
-      { env: { AWS_REGION: "us-east-1" }, cwd: dir, stackOutputs: async (stack) => (asked.push(stack), JSON.stringify(OUTPUTS)) },
+      {
+        env: { AWS_REGION: "us-east-1" },
+        cwd: dir,
+        stackOutputs: async (stack) => (asked.push(stack), JSON.stringify(OUTPUTS)),
+      },
     );
 
     expect(asked).to.deep.equal(["prod"]);
@@ -47,20 +51,37 @@ describe("dlq targets: where the queues are", () => {
     const outputs = { ...OUTPUTS, dlqUrl: "http://localhost:4566/000000000000/jobs-dlq" };
     const deps = { env: { AWS_REGION: "us-west-2" }, cwd: dir, stackOutputs: async () => JSON.stringify(outputs) };
     expect((await resolveTarget({ kind: "stack", stack: "dev" }, deps)).region).to.equal("us-west-2");
-    expect((await resolveTarget({ kind: "stack", stack: "dev", region: "eu-central-1" }, deps)).region).to.equal("eu-central-1");
+    expect((await resolveTarget({ kind: "stack", stack: "dev", region: "eu-central-1" }, deps)).region).to.equal(
+      "eu-central-1",
+    );
   });
 
   it("a stack without a dlqUrl output says so and how to give the queue instead", async () => {
-    const error = await resolveTarget({ kind: "stack", stack: "dev" }, { env: {}, cwd: dir, stackOutputs: async () => "{}" }).catch((e) => e);
+    const error = await resolveTarget(
+      { kind: "stack", stack: "dev" },
+      { env: {}, cwd: dir, stackOutputs: async () => "{}" },
+    ).catch((e) => e);
     expect(error).to.be.instanceOf(OperationalError);
     expect(error.message).to.equal("stack dev has no dlqUrl output (deploy it with pulumi up, or give --dlq-url URL)");
   });
 
   it("--dlq-url takes the region from an AWS queue URL, and needs one from elsewhere for any other URL", async () => {
-    const target = await resolveTarget({ kind: "urls", dlqUrl: OUTPUTS.dlqUrl, tableName: "images-1" }, { env: {}, cwd: dir });
-    expect(target).to.deep.equal({ kind: "aws", label: OUTPUTS.dlqUrl, region: "eu-west-1", dlqUrl: OUTPUTS.dlqUrl, tableName: "images-1" });
+    const target = await resolveTarget(
+      { kind: "urls", dlqUrl: OUTPUTS.dlqUrl, tableName: "images-1" },
+      { env: {}, cwd: dir },
+    );
+    expect(target).to.deep.equal({
+      kind: "aws",
+      label: OUTPUTS.dlqUrl,
+      region: "eu-west-1",
+      dlqUrl: OUTPUTS.dlqUrl,
+      tableName: "images-1",
+    });
 
-    const error = await resolveTarget({ kind: "urls", dlqUrl: "http://127.0.0.1:9324/q/dlq" }, { env: {}, cwd: dir }).catch((e) => e);
+    const error = await resolveTarget(
+      { kind: "urls", dlqUrl: "http://127.0.0.1:9324/q/dlq" },
+      { env: {}, cwd: dir },
+    ).catch((e) => e);
     expect(error).to.be.instanceOf(UsageError);
     expect(error.message).to.equal("no AWS region: give --region REGION or set AWS_REGION");
   });
@@ -70,12 +91,18 @@ describe("dlq targets: where the queues are", () => {
       pid: process.pid,
       url: "http://127.0.0.1:3000",
       endpoints: { s3: "http://127.0.0.1:1", sqs: "http://127.0.0.1:2", dynamodb: "http://127.0.0.1:3" },
-      names: { queueUrl: "http://127.0.0.1:2/000000000000/jobs", dlqUrl: "http://127.0.0.1:2/000000000000/jobs-dlq", tableName: "images" },
+      names: {
+        queueUrl: "http://127.0.0.1:2/000000000000/jobs",
+        dlqUrl: "http://127.0.0.1:2/000000000000/jobs-dlq",
+        tableName: "images",
+      },
     };
     await writeFile(join(dir, "runtime.json"), JSON.stringify(runtime));
     const lock = await lockDataDir(dataDirLayout(dir)); // as the running runtime holds it
 
-    const target = await resolveTarget({ kind: "local" }, { env: { DATA_DIR: dir }, cwd: "/" }).finally(() => lock.release());
+    const target = await resolveTarget({ kind: "local" }, { env: { DATA_DIR: dir }, cwd: "/" }).finally(() =>
+      lock.release(),
+    );
 
     expect(target).to.deep.equal({
       kind: "local",
@@ -91,7 +118,9 @@ describe("dlq targets: where the queues are", () => {
   it("--local with the runtime stopped says to start it with npm start", async () => {
     const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
     expect(error).to.be.instanceOf(OperationalError);
-    expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
+    expect(error.message).to.equal(
+      `the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`,
+    );
   });
 
   it("--local ignores a runtime.json left by a runtime that no longer runs, even when its pid is alive again", async () => {
@@ -101,7 +130,9 @@ describe("dlq targets: where the queues are", () => {
       await writeFile(join(dir, "runtime.json"), JSON.stringify(ended));
       const error = await resolveTarget({ kind: "local", dataDir: dir }, { env: {}, cwd: "/" }).catch((e) => e);
       expect(error).to.be.instanceOf(OperationalError);
-      expect(error.message).to.equal(`the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`);
+      expect(error.message).to.equal(
+        `the local runtime is not running with DATA_DIR ${dir}: start it with npm start (or give --data-dir DIR)`,
+      );
     }
   });
 

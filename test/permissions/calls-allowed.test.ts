@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { judge, judgePath, OPEN_CDN_STEPS, OPEN_STEPS, servicePaths, TOKEN_CDN_STEPS, type Step } from "./support/proof.js";
+import {
+  judge,
+  judgePath,
+  OPEN_CDN_STEPS,
+  OPEN_STEPS,
+  servicePaths,
+  TOKEN_CDN_STEPS,
+  type Step,
+} from "./support/proof.js";
 import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
 
 /**
@@ -46,7 +54,9 @@ function proveRun(title: string, start: () => Promise<{ run: ProofRun; stop(): P
         `processor: s3:DeleteObject on arn:aws:s3:::${uploads}/uploads/01J0000000000000000000000 is denied by the role's policies (no statement allows it)` +
           ` (s3:DeleteObject at handlers/processor/process-object.ts:1; context {"aws:SecureTransport":"true"}; test "a processor that deletes an unprocessed upload")`,
       );
-      expect(await judge({ ...call, operation: "s3:RestoreObject", action: undefined }, run.policies)).to.match(/has no IAM mapping: add one line for it to OPERATIONS in test\/permissions\/support\/iam-actions.ts/);
+      expect(await judge({ ...call, operation: "s3:RestoreObject", action: undefined }, run.policies)).to.match(
+        /has no IAM mapping: add one line for it to OPERATIONS in test\/permissions\/support\/iam-actions.ts/,
+      );
     });
 
     it("the service-to-service paths are allowed, their look-alikes refused", async () => {
@@ -60,17 +70,35 @@ function proveRun(title: string, start: () => Promise<{ run: ProofRun; stop(): P
 
 describe("permission proof: every call is allowed by the program's policies", function () {
   this.timeout(60_000);
-  proveRun("open mode, presigned delivery, legacy routes, events with a webhook", async () => {
-    const run = await startRun("open", OPEN_PRESIGNED);
-    return { run, stop: () => run.stop() };
-  }, OPEN_STEPS);
-  proveRun("open mode behind the CDN, events with a webhook", async () => {
-    const run = await startRun("open-cdn", OPEN_CDN);
-    return { run, stop: () => run.stop() };
-  }, OPEN_CDN_STEPS);
-  proveRun("token mode, delivery through the CDN, events with a webhook", async () => {
-    const issuer = await startIssuer();
-    const run = await startRun("token-cdn", tokenCdn(issuer.auth), { issuer: issuer.issuer });
-    return { run, stop: async () => { await run.stop(); await issuer.stop(); } };
-  }, TOKEN_CDN_STEPS);
+  proveRun(
+    "open mode, presigned delivery, legacy routes, events with a webhook",
+    async () => {
+      const run = await startRun("open", OPEN_PRESIGNED);
+      return { run, stop: () => run.stop() };
+    },
+    OPEN_STEPS,
+  );
+  proveRun(
+    "open mode behind the CDN, events with a webhook",
+    async () => {
+      const run = await startRun("open-cdn", OPEN_CDN);
+      return { run, stop: () => run.stop() };
+    },
+    OPEN_CDN_STEPS,
+  );
+  proveRun(
+    "token mode, delivery through the CDN, events with a webhook",
+    async () => {
+      const issuer = await startIssuer();
+      const run = await startRun("token-cdn", tokenCdn(issuer.auth), { issuer: issuer.issuer });
+      return {
+        run,
+        stop: async () => {
+          await run.stop();
+          await issuer.stop();
+        },
+      };
+    },
+    TOKEN_CDN_STEPS,
+  );
 });

@@ -16,7 +16,13 @@ import { useTestAwsEnvironment } from "../support/stand-ins.js";
 import { createCallRecorder, type RecordedCall } from "./support/call-recorder.js";
 import { denial } from "./support/proof.js";
 import { OPEN_PRESIGNED } from "./support/proof-runs.js";
-import { evaluate, resourcePolicyFor, stackPolicies, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
+import {
+  evaluate,
+  resourcePolicyFor,
+  stackPolicies,
+  type NamedPolicy,
+  type StackPolicies,
+} from "./support/stack-policies.js";
 
 /**
  * The least an operator needs for `npm run dlq` against a stack (docs/security.md shows it). The stack emits no
@@ -30,11 +36,21 @@ export function operatorPolicy(arns: { dlq: string; jobs: string; table: string 
     document: {
       Version: "2012-10-17",
       Statement: [
-        { Sid: "InspectDeadLetters", Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: arns.dlq },
+        {
+          Sid: "InspectDeadLetters",
+          Effect: "Allow",
+          Action: ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"],
+          Resource: arns.dlq,
+        },
         { Sid: "ReadRecords", Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: arns.table },
         { Sid: "ReplayByMoving", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: arns.jobs },
         { Sid: "RemoveReplayed", Effect: "Allow", Action: ["sqs:DeleteMessage"], Resource: arns.dlq },
-        { Sid: "ReplayWithMoveTask", Effect: "Allow", Action: ["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"], Resource: arns.dlq },
+        {
+          Sid: "ReplayWithMoveTask",
+          Effect: "Allow",
+          Action: ["sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks"],
+          Resource: arns.dlq,
+        },
       ],
     },
   };
@@ -53,7 +69,11 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
     deployed = await deploy(OPEN_PRESIGNED, "proof-operator");
     policies = stackPolicies(deployed);
     const { pipeline } = deployed;
-    operator = operatorPolicy({ dlq: await valueOf(pipeline.jobs.deadLetterQueue.arn), jobs: await valueOf(pipeline.jobs.queueArn), table: await valueOf(pipeline.table.arn) });
+    operator = operatorPolicy({
+      dlq: await valueOf(pipeline.jobs.deadLetterQueue.arn),
+      jobs: await valueOf(pipeline.jobs.queueArn),
+      table: await valueOf(pipeline.table.arn),
+    });
 
     const dir = await mkdtemp(join(tmpdir(), "permission-proof-dlq-"));
     // In memory, as the DLQ command's own tests run it (test/ops/queues.ts): fauxqs's persistence cannot release a message at visibility 0.
@@ -68,8 +88,15 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
       const dlqUrl = await url(deployed.outputs.dlqUrl!.split("/").at(-1)!);
       const queueUrl = await url(deployed.outputs.queueUrl!.split("/").at(-1)!);
       for (const id of ["01900000-0000-7000-8000-00000000000a", "01900000-0000-7000-8000-00000000000b"]) {
-        const record = s3EventRecord({ bucket: deployed.outputs.uploadsBucket!, key: `uploads/${id}`, size: 10, eTag: '"e"' });
-        await setup.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(s3Notification([record])) }));
+        const record = s3EventRecord({
+          bucket: deployed.outputs.uploadsBucket!,
+          key: `uploads/${id}`,
+          size: 10,
+          eTag: '"e"',
+        });
+        await setup.send(
+          new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(s3Notification([record])) }),
+        );
       }
       const dynamoSetup = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION });
       await ensureImageTable(dynamoSetup, deployed.outputs.tableName!);
@@ -82,11 +109,26 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
         env: { AWS_REGION: REGION },
         clients: () => {
           const sqs = recorder.instrument("dlq-operator", client());
-          const records = { client: recorder.instrument("dlq-operator", createDocumentClient({ AWS_REGION: REGION, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint })), tableName: deployed.outputs.tableName! };
+          const records = {
+            client: recorder.instrument(
+              "dlq-operator",
+              createDocumentClient({ AWS_REGION: REGION, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint }),
+            ),
+            tableName: deployed.outputs.tableName!,
+          };
           return { sqs, records, close: () => sqs.destroy() };
         },
       };
-      const target = ["--dlq-url", dlqUrl, "--queue-url", queueUrl, "--table", deployed.outputs.tableName!, "--region", REGION];
+      const target = [
+        "--dlq-url",
+        dlqUrl,
+        "--queue-url",
+        queueUrl,
+        "--table",
+        deployed.outputs.tableName!,
+        "--region",
+        REGION,
+      ];
       recorder.site = "npm run dlq -- list";
       expect(await runDlq(["list", ...target], io), errors.join("\n")).to.equal(0);
       recorder.site = "npm run dlq -- replay --max 5";
@@ -101,13 +143,32 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
   });
 
   const judgeWith = async (call: RecordedCall, p: StackPolicies, identity: NamedPolicy[]) => {
-    const decision = await evaluate({ principal: `arn:aws:iam::${ACCOUNT_ID}:role/operator`, action: call.action!, resource: call.resource, context: call.context }, identity, resourcePolicyFor(p, call.resource));
-    return decision.allowed ? undefined : denial(call, decision.reason.replace("the role's policies", "the operator's policy"));
+    const decision = await evaluate(
+      {
+        principal: `arn:aws:iam::${ACCOUNT_ID}:role/operator`,
+        action: call.action!,
+        resource: call.resource,
+        context: call.context,
+      },
+      identity,
+      resourcePolicyFor(p, call.resource),
+    );
+    return decision.allowed
+      ? undefined
+      : denial(call, decision.reason.replace("the role's policies", "the operator's policy"));
   };
 
   it("every call the command makes is allowed by the operator's policy and the stack's queue policies", async () => {
-    expect(calls.map((c) => c.action)).to.include.members(["sqs:ReceiveMessage", "sqs:SendMessage", "sqs:DeleteMessage", "dynamodb:GetItem"]);
-    expect(calls.filter((c) => !c.action).map((c) => c.operation), "every operation has its IAM line").to.deep.equal([]);
+    expect(calls.map((c) => c.action)).to.include.members([
+      "sqs:ReceiveMessage",
+      "sqs:SendMessage",
+      "sqs:DeleteMessage",
+      "dynamodb:GetItem",
+    ]);
+    expect(
+      calls.filter((c) => !c.action).map((c) => c.operation),
+      "every operation has its IAM line",
+    ).to.deep.equal([]);
     const denied = (await Promise.all(calls.map((call) => judgeWith(call, policies, [operator])))).filter(Boolean);
     expect(denied, denied.join("\n")).to.deep.equal([]);
   });

@@ -14,15 +14,32 @@ const EVALUATOR = "@cloud-copilot/";
  */
 describe("permission proof: the AGPL evaluator stays a test-only tool", () => {
   it("is a devDependency, not a dependency", async () => {
-    const manifest = JSON.parse(await readFile(`${ROOT}package.json`, "utf8")) as Record<string, Record<string, string>>;
+    const manifest = JSON.parse(await readFile(`${ROOT}package.json`, "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
     expect(Object.keys(manifest.devDependencies ?? {})).to.include("@cloud-copilot/iam-simulate");
     expect(Object.keys(manifest.dependencies ?? {}).filter((name) => name.startsWith(EVALUATOR))).to.deep.equal([]);
   });
 
   it("is imported by no file outside test/", async () => {
-    const { stdout } = await run("git", ["grep", "-l", "--untracked", "-e", EVALUATOR, "--", ".", ":!test/", ":!docs/", ":!package.json", ":!package-lock.json"], { cwd: ROOT }).catch(
-      (error: { code?: number; stdout?: string }) => (error.code === 1 ? { stdout: "" } : Promise.reject(error)),
-    );
+    const { stdout } = await run(
+      "git",
+      [
+        "grep",
+        "-l",
+        "--untracked",
+        "-e",
+        EVALUATOR,
+        "--",
+        ".",
+        ":!test/",
+        ":!docs/",
+        ":!package.json",
+        ":!package-lock.json",
+      ],
+      { cwd: ROOT },
+    ).catch((error: { code?: number; stdout?: string }) => (error.code === 1 ? { stdout: "" } : Promise.reject(error)));
     expect(stdout.split("\n").filter(Boolean)).to.deep.equal([]);
   });
 

@@ -1,7 +1,17 @@
 import { expect } from "chai";
 import { S3Client, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { RecordedCall } from "./support/call-recorder.js";
-import { judge, judgePath, OPEN_CDN_STEPS, OPEN_STEPS, principalOf, servicePaths, TOKEN_CDN_STEPS, type ServicePath, type Step } from "./support/proof.js";
+import {
+  judge,
+  judgePath,
+  OPEN_CDN_STEPS,
+  OPEN_STEPS,
+  principalOf,
+  servicePaths,
+  TOKEN_CDN_STEPS,
+  type ServicePath,
+  type Step,
+} from "./support/proof.js";
 import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
 import { evaluate, resourcePolicyFor, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
 
@@ -10,27 +20,68 @@ import { evaluate, resourcePolicyFor, type NamedPolicy, type StackPolicies } fro
  * needed by the service path (or the S3 rule) named here instead of by a recorded call. Any other Allow
  * statement, and every action in it, must be needed by a call the handlers really made.
  */
-export const KEPT_GRANTS: Array<{ policy: string; sid: string; shownBy: "service path" | "assumption"; reason: string }> = [
+export const KEPT_GRANTS: Array<{
+  policy: string;
+  sid: string;
+  shownBy: "service path" | "assumption";
+  reason: string;
+}> = [
   {
     policy: "image-pipeline-processor-policy",
     sid: "TellMissingOriginals",
     shownBy: "assumption",
-    reason: "s3:ListBucket, kept so a missing original reads 404 (final: original_missing) and not 403 (transient, retried to the DLQ): S3's rule, which no evaluator models; the recorded 404 read is evaluated as a ListBucket with s3:prefix taken to be the key",
+    reason:
+      "s3:ListBucket, kept so a missing original reads 404 (final: original_missing) and not 403 (transient, retried to the DLQ): S3's rule, which no evaluator models; the recorded 404 read is evaluated as a ListBucket with s3:prefix taken to be the key",
   },
   {
     policy: "image-pipeline-processor-policy",
     sid: "ConsumeJobs",
     shownBy: "service path",
-    reason: "the event source mapping's own sqs:ReceiveMessage, DeleteMessage and GetQueueAttributes, made by Lambda with the function's role (the local runtime's mapping stands in for it)",
+    reason:
+      "the event source mapping's own sqs:ReceiveMessage, DeleteMessage and GetQueueAttributes, made by Lambda with the function's role (the local runtime's mapping stands in for it)",
   },
-  { policy: "image-pipeline-api-policy", sid: "WriteOwnLogs", shownBy: "service path", reason: "Lambda's runtime writes the function's logs with its role; no handler call" },
-  { policy: "image-pipeline-processor-policy", sid: "WriteOwnLogs", shownBy: "service path", reason: "Lambda's runtime writes the function's logs with its role; no handler call" },
-  { policy: "image-pipeline-jobs-policy", sid: "AllowUploadsBucketToSend", shownBy: "service path", reason: "S3's own notification to the jobs queue (the local runtime's forwarder stands in for it)" },
-  { policy: "image-pipeline-events-webhook-policy", sid: "InvokeWebhook", shownBy: "service path", reason: "EventBridge's delivery to the API destination, with the webhook role" },
-  { policy: "image-pipeline-events-webhook-dlq-policy", sid: "AllowWebhookRuleDeadLetters", shownBy: "service path", reason: "EventBridge's dead letters of the webhook rule" },
+  {
+    policy: "image-pipeline-api-policy",
+    sid: "WriteOwnLogs",
+    shownBy: "service path",
+    reason: "Lambda's runtime writes the function's logs with its role; no handler call",
+  },
+  {
+    policy: "image-pipeline-processor-policy",
+    sid: "WriteOwnLogs",
+    shownBy: "service path",
+    reason: "Lambda's runtime writes the function's logs with its role; no handler call",
+  },
+  {
+    policy: "image-pipeline-jobs-policy",
+    sid: "AllowUploadsBucketToSend",
+    shownBy: "service path",
+    reason: "S3's own notification to the jobs queue (the local runtime's forwarder stands in for it)",
+  },
+  {
+    policy: "image-pipeline-events-webhook-policy",
+    sid: "InvokeWebhook",
+    shownBy: "service path",
+    reason: "EventBridge's delivery to the API destination, with the webhook role",
+  },
+  {
+    policy: "image-pipeline-events-webhook-dlq-policy",
+    sid: "AllowWebhookRuleDeadLetters",
+    shownBy: "service path",
+    reason: "EventBridge's dead letters of the webhook rule",
+  },
 ];
 
-type Evidence = { label: string; principal: string; caller?: string; action: string; resource: string; context: Record<string, string | string[]>; assumption: boolean; servicePath: boolean };
+type Evidence = {
+  label: string;
+  principal: string;
+  caller?: string;
+  action: string;
+  resource: string;
+  context: Record<string, string | string[]>;
+  assumption: boolean;
+  servicePath: boolean;
+};
 
 /** A copy of `policies` without one statement, or without one action of it. */
 function without(policies: StackPolicies, policyName: string, index: number, action?: string): StackPolicies {
@@ -51,7 +102,8 @@ function identityOf(evidence: Evidence, policies: StackPolicies): NamedPolicy[] 
 }
 
 async function allowed(evidence: Evidence, policies: StackPolicies): Promise<boolean> {
-  return (await evaluate(evidence, identityOf(evidence, policies), resourcePolicyFor(policies, evidence.resource))).allowed;
+  return (await evaluate(evidence, identityOf(evidence, policies), resourcePolicyFor(policies, evidence.resource)))
+    .allowed;
 }
 
 function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; stop(): Promise<void> }>, steps: Step[]) {
@@ -71,7 +123,16 @@ function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; sto
       evidence = [];
       for (const call of run.recorder.calls) {
         const { principal } = principalOf(call.caller, run.policies);
-        const item = { label: `${call.caller}: ${call.operation} ${call.action} on ${call.resource}`, principal, caller: call.caller, action: call.action!, resource: call.resource, context: call.context, assumption: call.assumption !== undefined, servicePath: false };
+        const item = {
+          label: `${call.caller}: ${call.operation} ${call.action} on ${call.resource}`,
+          principal,
+          caller: call.caller,
+          action: call.action!,
+          resource: call.resource,
+          context: call.context,
+          assumption: call.assumption !== undefined,
+          servicePath: false,
+        };
         const key = JSON.stringify([item.principal, item.action, item.resource, item.context, item.assumption]);
         if (!seen.has(key)) evidence.push(item), seen.add(key);
       }
@@ -80,11 +141,23 @@ function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; sto
       }
       // On purpose: requests over plain HTTP (the SDK's tls: false), which each bucket's policy must refuse.
       run.recorder.site = `${title}: requests over plain HTTP, on purpose`;
-      const insecure = run.recorder.instrument("processor", new S3Client({ endpoint: run.env.AWS_ENDPOINT_URL_S3, region: run.env.AWS_REGION, forcePathStyle: true, tls: false }));
+      const insecure = run.recorder.instrument(
+        "processor",
+        new S3Client({
+          endpoint: run.env.AWS_ENDPOINT_URL_S3,
+          region: run.env.AWS_REGION,
+          forcePathStyle: true,
+          tls: false,
+        }),
+      );
       const mark = run.recorder.calls.length;
       const { uploadsBucket, variantsBucket } = run.deployed.outputs;
-      await insecure.send(new PutObjectCommand({ Bucket: variantsBucket, Key: "variants/plain-http/thumb.webp", Body: "x" }));
-      await insecure.send(new GetObjectCommand({ Bucket: uploadsBucket, Key: "uploads/plain-http" })).catch(() => undefined);
+      await insecure.send(
+        new PutObjectCommand({ Bucket: variantsBucket, Key: "variants/plain-http/thumb.webp", Body: "x" }),
+      );
+      await insecure
+        .send(new GetObjectCommand({ Bucket: uploadsBucket, Key: "uploads/plain-http" }))
+        .catch(() => undefined);
       onPurpose.push(...run.recorder.since(mark).filter((call) => call.assumption === undefined));
     });
     after(async () => stop?.());
@@ -102,7 +175,8 @@ function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; sto
           if (statement.Effect !== "Allow") continue;
           const kept = KEPT_GRANTS.find((k) => k.policy === policy.name && k.sid === statement.Sid);
           // A kept grant is shown by its service path or assumption; any other only by a call the handlers made.
-          const counts = (e: Evidence) => (kept ? (kept.shownBy === "assumption" ? e.assumption : e.servicePath) : !e.assumption && !e.servicePath);
+          const counts = (e: Evidence) =>
+            kept ? (kept.shownBy === "assumption" ? e.assumption : e.servicePath) : !e.assumption && !e.servicePath;
           const actions = [statement.Action].flat();
           for (const action of [undefined, ...(actions.length > 1 ? actions : [])]) {
             const reduced = without(run.policies, policy.name, index, action);
@@ -124,40 +198,74 @@ function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; sto
     });
 
     it("every Deny statement denies a request made on purpose (plain HTTP to each bucket)", async () => {
-      const denies = [...Object.values(run.policies.roles).flatMap((r) => r.policies), ...run.policies.resourcePolicies].flatMap((p) =>
+      const denies = [
+        ...Object.values(run.policies.roles).flatMap((r) => r.policies),
+        ...run.policies.resourcePolicies,
+      ].flatMap((p) =>
         p.document.Statement.filter((s) => s.Effect === "Deny").map((s) => ({ policy: p.name, sid: s.Sid })),
       );
       expect(denies.length, "each bucket refuses insecure transport").to.be.greaterThanOrEqual(2);
       expect(onPurpose.map((c) => c.context["aws:SecureTransport"])).to.deep.equal(["false", "false"]);
       const reasons = await Promise.all(onPurpose.map((call) => judge(call, run.policies)));
       for (const deny of denies) {
-        expect(reasons.some((r) => r?.includes(`${deny.policy}'s statement ${deny.sid} (explicit deny)`)), `${deny.policy} ${deny.sid}: ${reasons.join("\n")}`).to.equal(true);
+        expect(
+          reasons.some((r) => r?.includes(`${deny.policy}'s statement ${deny.sid} (explicit deny)`)),
+          `${deny.policy} ${deny.sid}: ${reasons.join("\n")}`,
+        ).to.equal(true);
       }
       // The same requests over HTTPS are allowed: the Deny is what refuses them.
-      for (const call of onPurpose) expect(await judge({ ...call, context: { ...call.context, "aws:SecureTransport": "true" } }, run.policies)).to.equal(undefined);
+      for (const call of onPurpose)
+        expect(
+          await judge({ ...call, context: { ...call.context, "aws:SecureTransport": "true" } }, run.policies),
+        ).to.equal(undefined);
     });
 
     it("every kept grant names a statement the stack has", () => {
-      const present = new Set([...Object.values(run.policies.roles).flatMap((r) => r.policies), ...run.policies.resourcePolicies].flatMap((p) => p.document.Statement.map((s) => `${p.name} ${s.Sid}`)));
+      const present = new Set(
+        [...Object.values(run.policies.roles).flatMap((r) => r.policies), ...run.policies.resourcePolicies].flatMap(
+          (p) => p.document.Statement.map((s) => `${p.name} ${s.Sid}`),
+        ),
+      );
       // Every run has events with a webhook, so every kept grant exists in each: a stale entry is caught here.
-      expect(KEPT_GRANTS.map((k) => `${k.policy} ${k.sid}`).filter((k) => !present.has(k)), [...present].join("\n")).to.deep.equal([]);
+      expect(
+        KEPT_GRANTS.map((k) => `${k.policy} ${k.sid}`).filter((k) => !present.has(k)),
+        [...present].join("\n"),
+      ).to.deep.equal([]);
     });
   });
 }
 
 describe("permission proof: least privilege (each grant needed, each Deny effective)", function () {
   this.timeout(120_000);
-  leastPrivilege("open mode, presigned delivery, legacy routes, events", async () => {
-    const run = await startRun("open-lp", OPEN_PRESIGNED);
-    return { run, stop: () => run.stop() };
-  }, OPEN_STEPS);
-  leastPrivilege("open mode behind the CDN, events", async () => {
-    const run = await startRun("open-cdn-lp", OPEN_CDN);
-    return { run, stop: () => run.stop() };
-  }, OPEN_CDN_STEPS);
-  leastPrivilege("token mode, delivery through the CDN, events", async () => {
-    const issuer = await startIssuer();
-    const run = await startRun("token-cdn-lp", tokenCdn(issuer.auth), { issuer: issuer.issuer });
-    return { run, stop: async () => { await run.stop(); await issuer.stop(); } };
-  }, TOKEN_CDN_STEPS);
+  leastPrivilege(
+    "open mode, presigned delivery, legacy routes, events",
+    async () => {
+      const run = await startRun("open-lp", OPEN_PRESIGNED);
+      return { run, stop: () => run.stop() };
+    },
+    OPEN_STEPS,
+  );
+  leastPrivilege(
+    "open mode behind the CDN, events",
+    async () => {
+      const run = await startRun("open-cdn-lp", OPEN_CDN);
+      return { run, stop: () => run.stop() };
+    },
+    OPEN_CDN_STEPS,
+  );
+  leastPrivilege(
+    "token mode, delivery through the CDN, events",
+    async () => {
+      const issuer = await startIssuer();
+      const run = await startRun("token-cdn-lp", tokenCdn(issuer.auth), { issuer: issuer.issuer });
+      return {
+        run,
+        stop: async () => {
+          await run.stop();
+          await issuer.stop();
+        },
+      };
+    },
+    TOKEN_CDN_STEPS,
+  );
 });

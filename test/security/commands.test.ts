@@ -9,11 +9,20 @@ const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPTS = { start: "local/main.ts", dlq: "ops/dlq.ts", token: "ops/token.ts", bench: "bench/main.ts" } as const;
 
 /** A command as npm runs it (without npm: its Node check is the same process), with its exit code and output. */
-function run(command: keyof typeof SCRIPTS, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  command: keyof typeof SCRIPTS,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--disable-warning=ExperimentalWarning", "--import", "tsx", SCRIPTS[command], ...args], { cwd: REPO, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["--disable-warning=ExperimentalWarning", "--import", "tsx", SCRIPTS[command], ...args],
+      { cwd: REPO, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,6 +59,12 @@ describe("every command: --help, and a bad option", function () {
       stdout: "",
       stderr: `token: no signing key at ${join(dataDir, "auth", "signing-key.json")}: start the runtime in token mode first (npm start -- --dev-auth --data-dir ${dataDir}), or give the --data-dir it runs with\n`,
     });
-    expect(await access(join(dataDir, "auth", "signing-key.json")).then(() => "made", () => "none"), "a key made by the command").to.equal("none");
+    expect(
+      await access(join(dataDir, "auth", "signing-key.json")).then(
+        () => "made",
+        () => "none",
+      ),
+      "a key made by the command",
+    ).to.equal("none");
   });
 });

@@ -3,11 +3,25 @@ import sharp from "sharp";
 import { FinalError } from "../../handlers/lib/errors.js";
 import { createHeicDecoder, HEIF_LIMITS } from "../../handlers/lib/image/heic/decoder.js";
 import { heicDecodeBound, MAX_DERIVATION_DEPTH } from "../../handlers/lib/image/heic/decode-bound.js";
-import { loadLibHeif, type HeifError, type HeifImageHandle, type LibHeif } from "../../handlers/lib/image/heic/libheif.js";
+import {
+  loadLibHeif,
+  type HeifError,
+  type HeifImageHandle,
+  type LibHeif,
+} from "../../handlers/lib/image/heic/libheif.js";
 import { applySecurityLimits, readSecurityLimits } from "../../handlers/lib/image/heic/security-limits.js";
 import { createImageEngine } from "../../handlers/lib/image/engine.js";
 import { finalErrorOf, WEBP_VARIANTS } from "../support/engine-results.js";
-import { encodeWithHeifEnc, ispe, makeGridHeic, makeHeic, readCodedImage, writeHeif, type CodedImage, type HeifItem } from "../support/heic.js";
+import {
+  encodeWithHeifEnc,
+  ispe,
+  makeGridHeic,
+  makeHeic,
+  readCodedImage,
+  writeHeif,
+  type CodedImage,
+  type HeifItem,
+} from "../support/heic.js";
 
 /** The real module, counting every call that reads a file or decodes pixels. */
 async function countingLibHeif(): Promise<{ lib: LibHeif; reads: () => number; decodes: () => number }> {
@@ -23,7 +37,9 @@ async function countingLibHeif(): Promise<{ lib: LibHeif; reads: () => number; d
 
 /** A flat tile of `side` px, HEVC-coded by heif-enc: its properties (hvcC, ispe...) and bitstream. */
 async function codedTile(side: number): Promise<CodedImage> {
-  const png = await sharp({ create: { width: side, height: side, channels: 3, background: "#808080" } }).png().toBuffer();
+  const png = await sharp({ create: { width: side, height: side, channels: 3, background: "#808080" } })
+    .png()
+    .toBuffer();
   return readCodedImage(await encodeWithHeifEnc(png, { quality: 10 }));
 }
 
@@ -39,10 +55,28 @@ function u16(...values: number[]): Buffer {
 
 /** A `side` x `side` grid of `tile` items, whose descriptor says `output` and whose own ispe says `declared`. */
 function grid(tile: { properties: Buffer[]; data: Buffer }, side: number, output: number, declared: number): Buffer {
-  const tiles: HeifItem[] = Array.from({ length: side * side }, (_, i) => ({ id: i + 1, type: "hvc1", hidden: true, properties: tile.properties, data: tile.data }));
+  const tiles: HeifItem[] = Array.from({ length: side * side }, (_, i) => ({
+    id: i + 1,
+    type: "hvc1",
+    hidden: true,
+    properties: tile.properties,
+    data: tile.data,
+  }));
   const gridId = tiles.length + 1;
   const descriptor = Buffer.concat([Buffer.from([0, 0, side - 1, side - 1]), u16(output, output)]);
-  return writeHeif([...tiles, { id: gridId, type: "grid", properties: [ispe(declared, declared)], data: descriptor, derivedFrom: tiles.map((t) => t.id) }], gridId);
+  return writeHeif(
+    [
+      ...tiles,
+      {
+        id: gridId,
+        type: "grid",
+        properties: [ispe(declared, declared)],
+        data: descriptor,
+        derivedFrom: tiles.map((t) => t.id),
+      },
+    ],
+    gridId,
+  );
 }
 
 describe("HEIC: the decode is bounded before it starts", function () {
@@ -58,7 +92,12 @@ describe("HEIC: the decode is bounded before it starts", function () {
     const crafted = grid(tile2048, 16, 32768, 9000);
     expect(heicDecodeBound(crafted)).to.deep.include({ width: 32768, height: 32768 });
     const { lib, reads, decodes } = await countingLibHeif();
-    const engine = createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+    const engine = createImageEngine({
+      variants: WEBP_VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(async () => lib),
+    });
 
     const error = await finalErrorOf(engine.process(crafted));
 
@@ -70,10 +109,17 @@ describe("HEIC: the decode is bounded before it starts", function () {
   // issue 25 finding 2: the same tiles behind an honest-looking 9000 x 9000 descriptor still decode 1.07 GP.
   it("refuses a grid whose tiles decode far more pixels than its output shows", async () => {
     const { lib, reads } = await countingLibHeif();
-    const engine = createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+    const engine = createImageEngine({
+      variants: WEBP_VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(async () => lib),
+    });
     const error = await finalErrorOf(engine.process(grid(tile2048, 16, 9000, 9000)));
     expect(error.code).to.equal("corrupt_image");
-    expect(error.message).to.match(/^The HEIC image's grid tiles decode to 1073741824 pixels, more than its 9000 x 9000 output can show$/);
+    expect(error.message).to.match(
+      /^The HEIC image's grid tiles decode to 1073741824 pixels, more than its 9000 x 9000 output can show$/,
+    );
     expect(reads()).to.equal(0);
   });
 
@@ -81,9 +127,13 @@ describe("HEIC: the decode is bounded before it starts", function () {
   it("reads each tile's decoded size from its HEVC parameter set, not from the tile's ispe", async () => {
     const lying = { properties: withIspe(tile2048, 512, 512), data: tile2048.data };
     const file = grid(lying, 4, 2048, 2048);
-    const error = await finalErrorOf(createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1 }).process(file));
+    const error = await finalErrorOf(
+      createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1 }).process(file),
+    );
     expect(error.code).to.equal("corrupt_image");
-    expect(error.message).to.equal("The HEIC image's grid tiles decode to 67108864 pixels, more than its 2048 x 2048 output can show");
+    expect(error.message).to.equal(
+      "The HEIC image's grid tiles decode to 67108864 pixels, more than its 2048 x 2048 output can show",
+    );
     // With the tiles' true ispe, the same 16 tiles are an honest 4 x 4 grid: the SPS, not the ispe, decided.
     expect(heicDecodeBound(grid(tile2048, 4, 8000, 8000)).pixels).to.equal(8000 * 8000 + 16 * 2048 * 2048);
   });
@@ -94,10 +144,22 @@ describe("HEIC: the decode is bounded before it starts", function () {
     const depth = 60;
     const items: HeifItem[] = [{ id: 1, type: "hvc1", hidden: true, properties: tile.properties, data: tile.data }];
     for (let level = 2; level <= depth + 1; level++) {
-      items.push({ id: level, type: "grid", hidden: level <= depth, properties: [ispe(64, 64)], data: Buffer.concat([Buffer.from([0, 0, 0, 0]), u16(64, 64)]), derivedFrom: [level - 1] });
+      items.push({
+        id: level,
+        type: "grid",
+        hidden: level <= depth,
+        properties: [ispe(64, 64)],
+        data: Buffer.concat([Buffer.from([0, 0, 0, 0]), u16(64, 64)]),
+        derivedFrom: [level - 1],
+      });
     }
     const { lib, reads } = await countingLibHeif();
-    const engine = createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+    const engine = createImageEngine({
+      variants: WEBP_VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(async () => lib),
+    });
     const error = await finalErrorOf(engine.process(writeHeif(items, depth + 1)));
     expect(error.code).to.equal("unsupported_format");
     expect(error.message).to.equal(`This HEIF image derives its items more than ${MAX_DERIVATION_DEPTH} levels deep`);
@@ -106,9 +168,15 @@ describe("HEIC: the decode is bounded before it starts", function () {
 
   it("still decodes an honest grid and a plain HEIC (the bound follows what phones write)", async () => {
     const engine = createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1 });
-    expect((await engine.process(await makeGridHeic(1000, 700, 256))).original).to.include({ width: 1000, height: 700 });
+    expect((await engine.process(await makeGridHeic(1000, 700, 256))).original).to.include({
+      width: 1000,
+      height: 700,
+    });
     expect(heicDecodeBound(await makeGridHeic(1000, 700, 256)).pixels).to.equal(1000 * 700 + 12 * 256 * 256);
-    expect((await engine.process(await makeHeic({ width: 320, height: 240, alpha: true }))).original).to.include({ width: 320, height: 240 });
+    expect((await engine.process(await makeHeic({ width: 320, height: 240, alpha: true }))).original).to.include({
+      width: 320,
+      height: 240,
+    });
   });
 
   // issue 25 finding 5: a file that crashes a fresh module too is the file's fault, not a transient failure.
@@ -122,11 +190,21 @@ describe("HEIC: the decode is bounded before it starts", function () {
       };
       return lib;
     };
-    const engine = createImageEngine({ variants: WEBP_VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(load) });
-    const error = await engine.process(await makeHeic({ width: 320, height: 240 })).then(() => undefined, (e: unknown) => e);
+    const engine = createImageEngine({
+      variants: WEBP_VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(load),
+    });
+    const error = await engine.process(await makeHeic({ width: 320, height: 240 })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(FinalError);
     expect((error as FinalError).code).to.equal("corrupt_image");
-    expect((error as FinalError).message).to.equal("The HEIC image is corrupt: it crashed the decoder twice (memory access out of bounds)");
+    expect((error as FinalError).message).to.equal(
+      "The HEIC image is corrupt: it crashed the decoder twice (memory access out of bounds)",
+    );
     expect(loads).to.equal(2);
   });
 
@@ -139,9 +217,15 @@ describe("HEIC: the decode is bounded before it starts", function () {
 
     const tight = lib.heif_context_alloc();
     applySecurityLimits(lib, tight, { ...HEIF_LIMITS, maxImagePixels: 64 * 64 - 1 });
-    expect(lib.heif_context_read_from_memory(tight, await makeHeic({ width: 64, height: 64 })).message).to.equal("Success");
+    expect(lib.heif_context_read_from_memory(tight, await makeHeic({ width: 64, height: 64 })).message).to.equal(
+      "Success",
+    );
     const handle = lib.heif_js_context_get_primary_image_handle(tight) as HeifImageHandle;
-    const decoded = lib.heif_js_decode_image2(handle, lib.heif_colorspace.heif_colorspace_RGB, lib.heif_chroma.heif_chroma_interleaved_RGB);
+    const decoded = lib.heif_js_decode_image2(
+      handle,
+      lib.heif_colorspace.heif_colorspace_RGB,
+      lib.heif_chroma.heif_chroma_interleaved_RGB,
+    );
     expect((decoded as HeifError).message).to.match(/security limit/i);
     lib.heif_image_handle_release(handle);
     lib.heif_context_free(tight);

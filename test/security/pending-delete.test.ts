@@ -10,7 +10,13 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { devIssuer } from "../../local/auth/dev-issuer.js";
 import { sweepExpiredGrants } from "../../local/stand-ins/expired-grants.js";
 import { makePhoto } from "../support/images.js";
-import { startTestPipeline, testSettings, until, type Grant, type TestPipeline } from "../local/support/local-pipeline.js";
+import {
+  startTestPipeline,
+  testSettings,
+  until,
+  type Grant,
+  type TestPipeline,
+} from "../local/support/local-pipeline.js";
 
 function clients(running: TestPipeline): { records: RecordStore; s3: S3Client } {
   const env = {
@@ -20,11 +26,17 @@ function clients(running: TestPipeline): { records: RecordStore; s3: S3Client } 
     AWS_SECRET_ACCESS_KEY: "S3RVER",
     AWS_REGION: "us-east-1",
   };
-  return { records: { client: createDocumentClient(env), tableName: running.pipeline.names.tableName }, s3: createS3Client(env) };
+  return {
+    records: { client: createDocumentClient(env), tableName: running.pipeline.names.tableName },
+    s3: createS3Client(env),
+  };
 }
 
 async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
-  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(() => true, () => false);
+  return s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function events(running: TestPipeline): Promise<string> {
@@ -55,30 +67,61 @@ describe("a deleted pending image stays deleted", function () {
     it("discards an object sent with the grant after the DELETE: tombstone kept, no record made, nothing published", async () => {
       const photo = await makePhoto({ width: 300, height: 200, seed: 61 });
       const auth = { authorization: `Bearer ${token}` };
-      const granted = await fetch(`${running.url}/uploads`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ filename: "gone.jpg", contentType: "image/jpeg", size: photo.length }) });
+      const granted = await fetch(`${running.url}/uploads`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ filename: "gone.jpg", contentType: "image/jpeg", size: photo.length }),
+      });
       expect(granted.status).to.equal(201);
       const grant = (await granted.json()) as Grant;
       const pending = await getRecord(records, grant.id);
 
-      expect((await fetch(`${running.url}/images/${grant.id}`, { method: "DELETE", headers: auth })).status).to.equal(204);
+      expect((await fetch(`${running.url}/images/${grant.id}`, { method: "DELETE", headers: auth })).status).to.equal(
+        204,
+      );
       const tombstone = await getRecord(records, grant.id);
-      expect(tombstone).to.deep.equal({ id: grant.id, status: "deleted", createdAt: pending!.createdAt, updatedAt: tombstone!.updatedAt, expiresAt: pending!.expiresAt });
-      expect(tombstone!.expiresAt! - Math.ceil(Date.parse(grant.expiresAt) / 1000)).to.equal(JOBS_QUEUE_RETENTION_SECONDS);
+      expect(tombstone).to.deep.equal({
+        id: grant.id,
+        status: "deleted",
+        createdAt: pending!.createdAt,
+        updatedAt: tombstone!.updatedAt,
+        expiresAt: pending!.expiresAt,
+      });
+      expect(tombstone!.expiresAt! - Math.ceil(Date.parse(grant.expiresAt) / 1000)).to.equal(
+        JOBS_QUEUE_RETENTION_SECONDS,
+      );
       expect((await fetch(`${running.url}/images/${grant.id}`, { headers: auth })).status).to.equal(404);
-      expect((await fetch(`${running.url}/images/${grant.id}`, { method: "DELETE", headers: auth })).status).to.equal(404);
+      expect((await fetch(`${running.url}/images/${grant.id}`, { method: "DELETE", headers: auth })).status).to.equal(
+        404,
+      );
 
       const form = new FormData();
       for (const [name, value] of Object.entries(grant.upload.fields)) form.append(name, value);
       form.append("file", new Blob([new Uint8Array(photo)], { type: "image/jpeg" }), "gone.jpg");
-      expect((await fetch(grant.upload.url, { method: "POST", body: form })).status, "S3 accepts it: the grant has not expired").to.equal(204);
+      expect(
+        (await fetch(grant.upload.url, { method: "POST", body: form })).status,
+        "S3 accepts it: the grant has not expired",
+      ).to.equal(204);
 
-      await until(() => running.lines.some((l) => l.startsWith(`image ${grant.id} `) && l.includes(" discarded (image_deleted: ")), 40_000, "the discarded upload's line");
+      await until(
+        () =>
+          running.lines.some((l) => l.startsWith(`image ${grant.id} `) && l.includes(" discarded (image_deleted: ")),
+        40_000,
+        "the discarded upload's line",
+      );
       expect(await getRecord(records, grant.id)).to.deep.equal(tombstone);
-      expect(await objectExists(s3, running.pipeline.names.uploadsBucket, `uploads/${grant.id}`), "the original").to.equal(false);
-      const variants = await s3.send(new ListObjectsV2Command({ Bucket: running.pipeline.names.variantsBucket, Prefix: `variants/${grant.id}/` }));
+      expect(
+        await objectExists(s3, running.pipeline.names.uploadsBucket, `uploads/${grant.id}`),
+        "the original",
+      ).to.equal(false);
+      const variants = await s3.send(
+        new ListObjectsV2Command({ Bucket: running.pipeline.names.variantsBucket, Prefix: `variants/${grant.id}/` }),
+      );
       expect(variants.KeyCount ?? 0, "variants").to.equal(0);
       expect(await events(running)).not.to.include(grant.id);
-      expect((await (await fetch(`${running.url}/images?limit=100`, { headers: auth })).json()).images).to.deep.equal([]);
+      expect((await (await fetch(`${running.url}/images?limit=100`, { headers: auth })).json()).images).to.deep.equal(
+        [],
+      );
     });
   });
 
@@ -99,8 +142,19 @@ describe("a deleted pending image stays deleted", function () {
     // issue 25 finding 4: the processor never creates a record it did not find, in either access mode.
     it("deletes an object with no record unprocessed and logs it, making no record and publishing nothing", async () => {
       const id = newImageId();
-      await s3.send(new PutObjectCommand({ Bucket: running.pipeline.names.uploadsBucket, Key: `uploads/${id}`, Body: await makePhoto({ width: 200, height: 200, seed: 62 }), ContentType: "image/jpeg" }));
-      await until(() => running.lines.some((l) => l.startsWith(`image ${id} `) && l.includes(" discarded (no_record: ")), 40_000, "the discarded upload's line");
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: running.pipeline.names.uploadsBucket,
+          Key: `uploads/${id}`,
+          Body: await makePhoto({ width: 200, height: 200, seed: 62 }),
+          ContentType: "image/jpeg",
+        }),
+      );
+      await until(
+        () => running.lines.some((l) => l.startsWith(`image ${id} `) && l.includes(" discarded (no_record: ")),
+        40_000,
+        "the discarded upload's line",
+      );
       expect(await getRecord(records, id)).to.equal(undefined);
       expect(await objectExists(s3, running.pipeline.names.uploadsBucket, `uploads/${id}`)).to.equal(false);
       expect(await events(running)).not.to.include(id);
@@ -112,8 +166,12 @@ describe("a deleted pending image stays deleted", function () {
       const now = Math.floor(Date.now() / 1000);
       const base = { status: "deleted", createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z" };
       const [gone, kept] = [newImageId(), newImageId()];
-      await records.client.send(new PutCommand({ TableName: records.tableName, Item: { ...base, id: gone, expiresAt: now - 10 } }));
-      await records.client.send(new PutCommand({ TableName: records.tableName, Item: { ...base, id: kept, expiresAt: now + 3600 } }));
+      await records.client.send(
+        new PutCommand({ TableName: records.tableName, Item: { ...base, id: gone, expiresAt: now - 10 } }),
+      );
+      await records.client.send(
+        new PutCommand({ TableName: records.tableName, Item: { ...base, id: kept, expiresAt: now + 3600 } }),
+      );
       await sweepExpiredGrants(records, new Date());
       expect(await getRecord(records, gone)).to.equal(undefined);
       expect((await getRecord(records, kept))?.status).to.equal("deleted");

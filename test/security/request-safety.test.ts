@@ -42,7 +42,10 @@ describe("local runtime: no request ends a listener", function () {
   it("answers a malformed target with 400 JSON on the API origin, then serves the next request", async () => {
     const port = new URL(running.url).port;
     for (const target of ["//[", "//[/.well-known/jwks.json", "//[::1/variants/x", "http://[/config"]) {
-      const response = await rawRequest(running.url, `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      const response = await rawRequest(
+        running.url,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+      );
       expect(statusOf(response), `${target}: ${response}`).to.equal(400);
       expect(JSON.parse(bodyOf(response)).error.code, target).to.equal("bad_request");
       expect(response.toLowerCase()).to.include("x-content-type-options: nosniff");
@@ -54,7 +57,10 @@ describe("local runtime: no request ends a listener", function () {
   it("answers every stand-in's listener without dying, then serves the next request", async () => {
     for (const [name, url] of Object.entries(running.pipeline.endpoints)) {
       const port = new URL(url).port;
-      const response = await rawRequest(url, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+      const response = await rawRequest(
+        url,
+        `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`,
+      );
       expect(statusOf(response), `${name}: ${response}`).to.be.a("number");
       expect(statusOf(response), name).to.equal(400);
       const next = await fetch(url, { method: "GET" });
@@ -70,11 +76,14 @@ describe("local Function URL: a handler's exception", () => {
     const server = await listenFunctionUrl({ host: "127.0.0.1", port: 0, log: (line) => lines.push(line) });
     const cors: CorsPolicy = { allowOrigins: [], allowMethods: ["GET"], allowHeaders: [], maxAge: 0 };
     try {
-      server.attach(((event: APIGatewayProxyEventV2) => {
-        if (event.rawPath === "/sync") throw new Error("secret-bucket-name exploded");
-        if (event.rawPath === "/async") return Promise.reject(new Error("arn:aws:secret rejected"));
-        return Promise.resolve({ statusCode: 200, body: "fine" });
-      }) as UrlHandler, cors);
+      server.attach(
+        ((event: APIGatewayProxyEventV2) => {
+          if (event.rawPath === "/sync") throw new Error("secret-bucket-name exploded");
+          if (event.rawPath === "/async") return Promise.reject(new Error("arn:aws:secret rejected"));
+          return Promise.resolve({ statusCode: 200, body: "fine" });
+        }) as UrlHandler,
+        cors,
+      );
       for (const path of ["/sync", "/async"]) {
         const response = await fetch(`${server.url}${path}`);
         expect(response.status, path).to.equal(500);
@@ -83,7 +92,12 @@ describe("local Function URL: a handler's exception", () => {
         expect(response.headers.get("x-content-type-options")).to.equal("nosniff");
       }
       expect(lines.filter((line) => line.startsWith("error: GET /sync failed (answered 500)"))).to.have.length(1);
-      expect(lines.some((line) => line.startsWith("error: GET /async failed (answered 500)") && line.includes("arn:aws:secret rejected"))).to.equal(true);
+      expect(
+        lines.some(
+          (line) =>
+            line.startsWith("error: GET /async failed (answered 500)") && line.includes("arn:aws:secret rejected"),
+        ),
+      ).to.equal(true);
       const next = await fetch(`${server.url}/fine`);
       expect({ status: next.status, body: await next.text() }).to.deep.equal({ status: 200, body: "fine" });
     } finally {

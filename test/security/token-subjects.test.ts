@@ -23,10 +23,15 @@ describe("API in token mode: who a token's sub can be, and what a cursor can say
     standIns = await startStandIns();
     dataDir = await mkdtemp(join(tmpdir(), "token-subjects-"));
     issuer = await devIssuer(dataDir);
-    jwks = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)));
+    jwks = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)),
+    );
     await new Promise<void>((resolve) => jwks.listen(0, "127.0.0.1", resolve));
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks`;
-    const settings = parseSettings({ auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl }, variants: [{ name: "small", width: 10, format: "webp" }] });
+    const settings = parseSettings({
+      auth: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl },
+      variants: [{ name: "small", width: 10, format: "webp" }],
+    });
     api = createApi({
       s3: standIns.s3,
       records: standIns.records,
@@ -46,7 +51,10 @@ describe("API in token mode: who a token's sub can be, and what a cursor can say
   });
 
   const grant = async (sub: string) =>
-    api({ ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }), headers: { "content-type": "application/json", ...(await bearer(sub)) } });
+    api({
+      ...jsonEvent("POST", "/uploads", { filename: "p.jpg", contentType: "image/jpeg", size: 3 }),
+      headers: { "content-type": "application/json", ...(await bearer(sub)) },
+    });
 
   // issue 25 finding 6: `a\ud800b`, `a\udfffb` and `a\ufffdb` listed each other's images (a lone surrogate is
   // stored as U+FFFD).
@@ -62,11 +70,22 @@ describe("API in token mode: who a token's sub can be, and what a cursor can say
     ];
     for (const [sub, reason] of refused) {
       logged.length = 0;
-      for (const response of [await grant(sub), await api({ ...httpEvent("GET", "/images"), headers: await bearer(sub) })]) {
+      for (const response of [
+        await grant(sub),
+        await api({ ...httpEvent("GET", "/images"), headers: await bearer(sub) }),
+      ]) {
         expect(response.statusCode, JSON.stringify(sub)).to.equal(401);
-        expect(bodyOf(response)).to.deep.equal({ error: { code: "unauthorized", message: "The token's subject (sub) is not accepted" } });
+        expect(bodyOf(response)).to.deep.equal({
+          error: { code: "unauthorized", message: "The token's subject (sub) is not accepted" },
+        });
       }
-      expect(logged.map((l) => [l.level, l.attributes.cause]), JSON.stringify(sub)).to.deep.equal([["warn", reason], ["warn", reason]]);
+      expect(
+        logged.map((l) => [l.level, l.attributes.cause]),
+        JSON.stringify(sub),
+      ).to.deep.equal([
+        ["warn", reason],
+        ["warn", reason],
+      ]);
     }
   });
 
@@ -80,7 +99,10 @@ describe("API in token mode: who a token's sub can be, and what a cursor can say
     }
     for (const sub of owners) {
       const listed = await api({ ...httpEvent("GET", "/images"), headers: await bearer(sub) });
-      expect(bodyOf(listed).images.map((i: { id: string }) => i.id), sub.slice(0, 8)).to.deep.equal([ids[sub]]);
+      expect(
+        bodyOf(listed).images.map((i: { id: string }) => i.id),
+        sub.slice(0, 8),
+      ).to.deep.equal([ids[sub]]);
     }
   });
 
@@ -100,12 +122,18 @@ describe("API in token mode: who a token's sub can be, and what a cursor can say
     ].map((c) => Buffer.from(JSON.stringify(c)).toString("base64url"));
     logged.length = 0;
     for (const cursor of [...cursors, "!!!", "x".repeat(5000)]) {
-      const response = await api({ ...httpEvent("GET", "/images", { query: `cursor=${encodeURIComponent(cursor)}` }), headers: await bearer(sub) });
+      const response = await api({
+        ...httpEvent("GET", "/images", { query: `cursor=${encodeURIComponent(cursor)}` }),
+        headers: await bearer(sub),
+      });
       expect(response.statusCode, cursor.slice(0, 40)).to.equal(400);
       expect(bodyOf(response).error.code).to.equal("invalid_cursor");
     }
     expect(logged.filter((l) => l.level === "error")).to.deep.equal([]);
-    const next = await api({ ...httpEvent("GET", "/images", { query: `limit=1&cursor=${encodeURIComponent(bodyOf(first).cursor)}` }), headers: await bearer(sub) });
+    const next = await api({
+      ...httpEvent("GET", "/images", { query: `limit=1&cursor=${encodeURIComponent(bodyOf(first).cursor)}` }),
+      headers: await bearer(sub),
+    });
     expect(next.statusCode).to.equal(200);
   });
 });

@@ -14,10 +14,22 @@ const SECRET = "s3cret-header-value";
 /** An EventBridge envelope as events.jsonl holds it. */
 function eventLine(id: string): string {
   const detail = { id, eventId: `${id}:0000000000000000000000000000000${id.length}`, status: "done" };
-  return JSON.stringify({ version: "0", id: `e-${id}`, "detail-type": "Image Processed", source: "image-pipeline", account: "000000000000", time: new Date().toISOString(), region: "us-east-1", resources: [], detail });
+  return JSON.stringify({
+    version: "0",
+    id: `e-${id}`,
+    "detail-type": "Image Processed",
+    source: "image-pipeline",
+    account: "000000000000",
+    time: new Date().toISOString(),
+    region: "us-east-1",
+    resources: [],
+    detail,
+  });
 }
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook` };
@@ -46,7 +58,13 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
 
   async function deliver(url: string, ids: string[]): Promise<void> {
     await writeFile(join(root, EVENTS_FILE), ids.map((id) => `${eventLine(id)}\n`).join(""));
-    events = await startLocalEvents({ root, region: "us-east-1", webhook: { url, headerName: "x-image-pipeline-secret", secret: SECRET }, retry: { initialMs: 50, maxMs: 200 }, log: (line) => lines.push(line) });
+    events = await startLocalEvents({
+      root,
+      region: "us-east-1",
+      webhook: { url, headerName: "x-image-pipeline-secret", secret: SECRET },
+      retry: { initialMs: 50, maxMs: 200 },
+      log: (line) => lines.push(line),
+    });
   }
 
   // issue 25 finding 3: a 307 to another port received the POST with the secret; a 303 gave a GET with it.
@@ -99,7 +117,15 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
 
     await deliver(receiver.url, ["big"]);
     await until(() => closed, 10_000, "the deliverer closing the response");
-    await until(async () => (await import("node:fs/promises")).readFile(join(root, "webhook.json"), "utf8").then((t) => JSON.parse(t).offset > 0, () => false), 10_000, "the event settled");
+    await until(
+      async () =>
+        (await import("node:fs/promises")).readFile(join(root, "webhook.json"), "utf8").then(
+          (t) => JSON.parse(t).offset > 0,
+          () => false,
+        ),
+      10_000,
+      "the event settled",
+    );
     expect(sent, "bytes the receiver got to send").to.be.below(16 * 1024 * 1024);
   });
 
@@ -123,7 +149,11 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
     servers.push(receiver.server);
 
     await deliver(receiver.url, ["first", "second", "third"]);
-    await until(() => received.length === 2 && firstAttempts >= 3, 10_000, "the later events delivered while the first is retried");
+    await until(
+      () => received.length === 2 && firstAttempts >= 3,
+      10_000,
+      "the later events delivered while the first is retried",
+    );
     expect(received).to.deep.equal(["second", "third"]);
   });
 
@@ -137,7 +167,9 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
         error = caught as Error;
       }
       expect(error, url).to.be.instanceOf(UsageError);
-      expect(error!.message).to.equal("--webhook cannot be used: it carries credentials (user:password@); the receiver authenticates the events by their secret header");
+      expect(error!.message).to.equal(
+        "--webhook cannot be used: it carries credentials (user:password@); the receiver authenticates the events by their secret header",
+      );
     }
     // The deployed webhook's setting too (an API destination's URL).
     let setting: Error | undefined;
@@ -149,7 +181,12 @@ describe("local webhook deliverer: the receiver cannot steer it", function () {
     expect(setting?.message).to.match(/^Expected a URL without user:password@ .* for events\.webhook\.url/);
     expect(setting?.message).not.to.include("pa55word");
     let refused: Error | undefined;
-    await startLocalEvents({ root, region: "us-east-1", webhook: { url: "http://u:p@127.0.0.1:9/", headerName: "x", secret: SECRET }, log: () => undefined }).catch((e: Error) => (refused = e));
+    await startLocalEvents({
+      root,
+      region: "us-east-1",
+      webhook: { url: "http://u:p@127.0.0.1:9/", headerName: "x", secret: SECRET },
+      log: () => undefined,
+    }).catch((e: Error) => (refused = e));
     expect(refused?.message).to.match(/^the webhook URL cannot be used: it carries credentials/);
   });
 });

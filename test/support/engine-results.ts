@@ -30,5 +30,7 @@ export async function finalErrorOf(promise: Promise<unknown>): Promise<FinalErro
 /** Each expected channel within `tolerance` of the pixel's (lossy encodings blur exact values). */
 export function expectColour(actual: number[], expected: number[], tolerance = 40): void {
   expect(actual.length, `channels of ${actual}`).to.be.at.least(expected.length);
-  expected.forEach((value, i) => expect(Math.abs(actual[i]! - value), `channel ${i} of [${actual}] vs [${expected}]`).to.be.at.most(tolerance));
+  expected.forEach((value, i) =>
+    expect(Math.abs(actual[i]! - value), `channel ${i} of [${actual}] vs [${expected}]`).to.be.at.most(tolerance),
+  );
 }

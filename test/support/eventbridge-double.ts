@@ -32,7 +32,12 @@ export async function startEventBridgeDouble(): Promise<EventBridgeDouble> {
     entries: [],
     answer: () => "accept",
     client: () =>
-      new EventBridgeClient({ endpoint: double.endpoint, region: "us-east-1", maxAttempts: 1, credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
+      new EventBridgeClient({
+        endpoint: double.endpoint,
+        region: "us-east-1",
+        maxAttempts: 1,
+        credentials: { accessKeyId: "x", secretAccessKey: "x" },
+      }),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer((request, response) => {
@@ -40,13 +45,17 @@ export async function startEventBridgeDouble(): Promise<EventBridgeDouble> {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       if (request.headers["x-amz-target"] !== "AWSEvents.PutEvents") {
-        response.writeHead(400, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "UnknownOperationException" }));
+        response
+          .writeHead(400, { "content-type": "application/x-amz-json-1.1" })
+          .end(JSON.stringify({ __type: "UnknownOperationException" }));
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries: RecordedEntry[] };
       const answers = body.Entries.map((entry) => double.answer(entry));
       if (answers.includes("server-error")) {
-        response.writeHead(500, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ __type: "InternalException", message: "injected" }));
+        response
+          .writeHead(500, { "content-type": "application/x-amz-json-1.1" })
+          .end(JSON.stringify({ __type: "InternalException", message: "injected" }));
         return;
       }
       const entries = body.Entries.map((entry, i) => {
@@ -55,7 +64,9 @@ export async function startEventBridgeDouble(): Promise<EventBridgeDouble> {
         return { EventId: randomUUID() };
       });
       const failed = entries.filter((e) => "ErrorCode" in e).length;
-      response.writeHead(200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify({ FailedEntryCount: failed, Entries: entries }));
+      response
+        .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
+        .end(JSON.stringify({ FailedEntryCount: failed, Entries: entries }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

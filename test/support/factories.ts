@@ -38,7 +38,10 @@ export function captureLogger() {
 }
 
 /** An S3 client that records every command and lets a test fail chosen ones. */
-export function interceptedS3(real: S3Client, intercept: (command: { input: Record<string, unknown> }, name: string) => void = () => {}) {
+export function interceptedS3(
+  real: S3Client,
+  intercept: (command: { input: Record<string, unknown> }, name: string) => void = () => {},
+) {
   const commands: string[] = [];
   const s3 = {
     async send(command: { input: Record<string, unknown> }) {
@@ -53,7 +56,12 @@ export function interceptedS3(real: S3Client, intercept: (command: { input: Reco
 
 /** S3's throttling answer, a transient error. */
 export function slowDown(): S3ServiceException {
-  return new S3ServiceException({ name: "SlowDown", $fault: "server", $metadata: { httpStatusCode: 503 }, message: "Please reduce your request rate." });
+  return new S3ServiceException({
+    name: "SlowDown",
+    $fault: "server",
+    $metadata: { httpStatusCode: 503 },
+    message: "Please reduce your request rate.",
+  });
 }
 
 /** The processor's settings in these tests: two small variants of two formats, a 3 MiB upload limit. */
@@ -87,11 +95,26 @@ export interface ProcessorUnderTest {
   /** The time pending records are created at. */
   readonly t0: Date;
   /** A processor handler with the test's overrides; its log lines and the outcome lines among them. */
-  processor(overrides?: Partial<ProcessorDeps>): { handler: ReturnType<typeof createProcessor>; lines: LogLine[]; outcomes: () => LogLine[] };
+  processor(overrides?: Partial<ProcessorDeps>): {
+    handler: ReturnType<typeof createProcessor>;
+    lines: LogLine[];
+    outcomes: () => LogLine[];
+  };
   /** Puts an original at uploads/{id} (or `key`) and returns the object event S3 would send for it. */
-  upload(body: Buffer, options?: UploadOptions): Promise<{ id: string; key: string; event: { bucket: string; key: string; size: number; eTag: string } }>;
+  upload(
+    body: Buffer,
+    options?: UploadOptions,
+  ): Promise<{ id: string; key: string; event: { bucket: string; key: string; size: number; eTag: string } }>;
   /** A stored variant, read back with its headers and what sharp sees in it. */
-  readVariant(key: string): Promise<{ contentType?: string; cacheControl?: string; bytes: number; width?: number; height?: number; format?: string; eTag?: string }>;
+  readVariant(key: string): Promise<{
+    contentType?: string;
+    cacheControl?: string;
+    bytes: number;
+    width?: number;
+    height?: number;
+    format?: string;
+    eTag?: string;
+  }>;
   /** The record of `id`; fails when there is none. */
   record(id: string): Promise<ImageRecord>;
 }
@@ -101,13 +124,18 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
   let settings: Settings | undefined;
   let engine: ImageEngine | undefined;
   const started = () => {
-    if (!standIns || !settings || !engine) throw new Error("the processor under test is used outside its suite's tests");
+    if (!standIns || !settings || !engine)
+      throw new Error("the processor under test is used outside its suite's tests");
     return { standIns, settings, engine };
   };
   before(async () => {
     standIns = await startStandIns();
     settings = processorSettings();
-    engine = createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: 2 });
+    engine = createImageEngine({
+      variants: settings.variants,
+      maxInputPixels: settings.maxInputPixels,
+      concurrency: 2,
+    });
   });
   after(async () => standIns?.stop());
 
@@ -144,10 +172,17 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
       const key = options.key ?? originalKey(id);
       const contentType = options.contentType ?? "image/jpeg";
       // The processor never creates a record (issue 25): every upload has the one its grant made.
-      await createPendingRecord(standIns.records, { id, filename: options.pendingAs ?? id, contentType: options.pendingAs ? contentType : "application/octet-stream", now: t0 }).catch((error: Error) => {
+      await createPendingRecord(standIns.records, {
+        id,
+        filename: options.pendingAs ?? id,
+        contentType: options.pendingAs ? contentType : "application/octet-stream",
+        now: t0,
+      }).catch((error: Error) => {
         if (error.name !== "ConditionalCheckFailedException") throw error;
       });
-      const put = await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: key, Body: body, ContentType: contentType }));
+      const put = await standIns.s3.send(
+        new PutObjectCommand({ Bucket: standIns.uploadsBucket, Key: key, Body: body, ContentType: contentType }),
+      );
       return { id, key, event: { bucket: standIns.uploadsBucket, key, size: body.length, eTag: put.ETag! } };
     },
     async readVariant(key) {

@@ -29,7 +29,10 @@ export interface HeicOptions {
 }
 
 /** heif-enc on a PNG or JPEG (it keeps a JPEG's EXIF as an Exif item): one HEVC-coded primary image. */
-export async function encodeWithHeifEnc(image: Buffer, options: { quality?: number; bitDepth?: 8 | 10 } = {}): Promise<Buffer> {
+export async function encodeWithHeifEnc(
+  image: Buffer,
+  options: { quality?: number; bitDepth?: 8 | 10 } = {},
+): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), "heif-enc-"));
   try {
     const input = join(dir, image[0] === 0xff && image[1] === 0xd8 ? "in.jpg" : "in.png");
@@ -93,7 +96,12 @@ function childBoxes(file: Buffer, start: number, end: number): RawBox[] {
   for (let offset = start; offset + 8 <= end; ) {
     const size = file.readUInt32BE(offset);
     if (size < 8) throw new Error(`Unexpected box size ${size} at ${offset}`);
-    boxes.push({ type: file.toString("latin1", offset + 4, offset + 8), start: offset, end: offset + size, body: offset + 8 });
+    boxes.push({
+      type: file.toString("latin1", offset + 4, offset + 8),
+      start: offset,
+      end: offset + size,
+      body: offset + 8,
+    });
     offset += size;
   }
   return boxes;
@@ -214,7 +222,12 @@ export function imir(axis: 0 | 1): Buffer {
 
 /** Items into one HEIF file, `primary` as its primary image. Equal property boxes are stored once. */
 export function writeHeif(items: HeifItem[], primary: number, brands: string[] = ["heic", "mif1", "heic"]): Buffer {
-  const ftyp = box("ftyp", Buffer.from(brands[0]!, "latin1"), u32(0), ...brands.slice(1).map((b) => Buffer.from(b, "latin1")));
+  const ftyp = box(
+    "ftyp",
+    Buffer.from(brands[0]!, "latin1"),
+    u32(0),
+    ...brands.slice(1).map((b) => Buffer.from(b, "latin1")),
+  );
   const properties: Buffer[] = [];
   const indexOf = (property: Buffer): number => {
     let index = properties.findIndex((p) => p.equals(property));
@@ -229,7 +242,11 @@ export function writeHeif(items: HeifItem[], primary: number, brands: string[] =
     1, // 16-bit property indices
     u32(associations.length),
     ...associations.map(({ id, indices }) =>
-      Buffer.concat([u16(id), Buffer.from([indices.length]), u16(...indices.map((i) => (isEssential(i) ? 0x8000 : 0) | i))]),
+      Buffer.concat([
+        u16(id),
+        Buffer.from([indices.length]),
+        u16(...indices.map((i) => (isEssential(i) ? 0x8000 : 0) | i)),
+      ]),
     ),
   );
   const iinf = fullBox(
@@ -237,11 +254,20 @@ export function writeHeif(items: HeifItem[], primary: number, brands: string[] =
     0,
     0,
     u16(items.length),
-    ...items.map((item) => fullBox("infe", 2, item.hidden ? 1 : 0, u16(item.id, 0), Buffer.from(`${item.type}\0`, "latin1"))),
+    ...items.map((item) =>
+      fullBox("infe", 2, item.hidden ? 1 : 0, u16(item.id, 0), Buffer.from(`${item.type}\0`, "latin1")),
+    ),
   );
   const derived = items.filter((item) => item.derivedFrom?.length);
   const iref = derived.length
-    ? [fullBox("iref", 0, 0, ...derived.map((item) => box("dimg", u16(item.id, item.derivedFrom!.length, ...item.derivedFrom!))))]
+    ? [
+        fullBox(
+          "iref",
+          0,
+          0,
+          ...derived.map((item) => box("dimg", u16(item.id, item.derivedFrom!.length, ...item.derivedFrom!))),
+        ),
+      ]
     : [];
   const hdlr = fullBox("hdlr", 0, 0, u32(0), Buffer.from("pict", "latin1"), u32(0, 0, 0), Buffer.from("\0"));
   const pitm = fullBox("pitm", 0, 0, u16(primary));
@@ -283,7 +309,12 @@ export async function makeMirroredHeic(width: number, height: number): Promise<B
  * A grid (tiled) HEIC as phones write them: the photo cut into `tile` x `tile` HEVC tiles (hidden items), and a
  * `grid` primary item whose output size crops the last row and column.
  */
-export async function makeGridHeic(width: number, height: number, tile = 256, options: { seed?: number; quality?: number } = {}): Promise<Buffer> {
+export async function makeGridHeic(
+  width: number,
+  height: number,
+  tile = 256,
+  options: { seed?: number; quality?: number } = {},
+): Promise<Buffer> {
   return gridHeicOf(await makePhoto({ width, height, format: "png", seed: options.seed }), tile, options);
 }
 
@@ -300,7 +331,9 @@ export async function gridHeicOf(image: Buffer, tile: number, options: { quality
   const tiles = await Promise.all(
     Array.from({ length: rows * columns }, (_, i) =>
       limit(async () => {
-        const png = await sharp(covered.data, { raw: { width: covered.info.width, height: covered.info.height, channels: covered.info.channels } })
+        const png = await sharp(covered.data, {
+          raw: { width: covered.info.width, height: covered.info.height, channels: covered.info.channels },
+        })
           .extract({ left: (i % columns) * tile, top: Math.floor(i / columns) * tile, width: tile, height: tile })
           .png({ compressionLevel: 1 })
           .toBuffer();
@@ -312,8 +345,20 @@ export async function gridHeicOf(image: Buffer, tile: number, options: { quality
   const descriptor = Buffer.concat([Buffer.from([0, 0, rows - 1, columns - 1]), u16(width, height)]);
   return writeHeif(
     [
-      ...tiles.map((coded, i) => ({ id: i + 1, type: "hvc1", hidden: true, properties: coded.properties, data: coded.data })),
-      { id: gridId, type: "grid", properties: [ispe(width, height)], data: descriptor, derivedFrom: tiles.map((_, i) => i + 1) },
+      ...tiles.map((coded, i) => ({
+        id: i + 1,
+        type: "hvc1",
+        hidden: true,
+        properties: coded.properties,
+        data: coded.data,
+      })),
+      {
+        id: gridId,
+        type: "grid",
+        properties: [ispe(width, height)],
+        data: descriptor,
+        derivedFrom: tiles.map((_, i) => i + 1),
+      },
     ],
     gridId,
   );
@@ -344,8 +389,26 @@ export async function makeJpegCodedHeif(width = 320, height = 240): Promise<Buff
 /** A grid of `side` x `side` copies of one small HEVC tile, each its own item: more items than libheif allows. */
 export async function makeHeicWithItems(side: number): Promise<Buffer> {
   const tile = readCodedImage(await makeHeic({ width: 64, height: 64 }));
-  const tiles = Array.from({ length: side * side }, (_, i) => ({ id: i + 1, type: "hvc1", hidden: true, properties: tile.properties, data: tile.data }));
+  const tiles = Array.from({ length: side * side }, (_, i) => ({
+    id: i + 1,
+    type: "hvc1",
+    hidden: true,
+    properties: tile.properties,
+    data: tile.data,
+  }));
   const descriptor = Buffer.concat([Buffer.from([0, 0, side - 1, side - 1]), u16(side * 64, side * 64)]);
   const gridId = tiles.length + 1;
-  return writeHeif([...tiles, { id: gridId, type: "grid", properties: [ispe(side * 64, side * 64)], data: descriptor, derivedFrom: tiles.map((t) => t.id) }], gridId);
+  return writeHeif(
+    [
+      ...tiles,
+      {
+        id: gridId,
+        type: "grid",
+        properties: [ispe(side * 64, side * 64)],
+        data: descriptor,
+        derivedFrom: tiles.map((t) => t.id),
+      },
+    ],
+    gridId,
+  );
 }

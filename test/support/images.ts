@@ -112,7 +112,10 @@ export async function makePhoto(options: PhotoOptions): Promise<Buffer> {
   // and a separate pass keeps the stored pixel layout explicit.
   if (orientation !== undefined && orientation !== 1) {
     const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-    image = storedFor(sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }), orientation);
+    image = storedFor(
+      sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }),
+      orientation,
+    );
   }
   if (orientation !== undefined) image = image.withMetadata({ orientation });
   if (gps) image = image.withExifMerge(GPS_EXIF);
@@ -198,7 +201,12 @@ export function makePixelBombPng(width = 100_000, height = 100_000): Buffer {
   ihdr.writeUInt8(0, 11); // filter
   ihdr.writeUInt8(0, 12); // interlace
   const firstRow = deflateSync(Buffer.alloc(width + 1));
-  return Buffer.concat([signature, pngChunk("IHDR", ihdr), pngChunk("IDAT", firstRow), pngChunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    signature,
+    pngChunk("IHDR", ihdr),
+    pngChunk("IDAT", firstRow),
+    pngChunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 /** The RGB(A) colour of one pixel of an encoded image. */

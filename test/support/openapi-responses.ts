@@ -54,7 +54,8 @@ export function documentedResponses(): string[] {
   for (const [template, item] of Object.entries(paths)) {
     for (const [method, operation] of Object.entries(item)) {
       if (method === "parameters") continue;
-      for (const status of Object.keys((operation as Operation).responses)) all.push(`${method.toUpperCase()} ${template} ${status}`);
+      for (const status of Object.keys((operation as Operation).responses))
+        all.push(`${method.toUpperCase()} ${template} ${status}`);
     }
   }
   return all;
@@ -76,17 +77,26 @@ export function checkResponse(method: string, path: string, response: ApiRespons
   const fail = (why: string) => {
     throw new UndocumentedResponse(`${where}: ${why}\n${(response.body ?? "").slice(0, 500)}`);
   };
-  if (response.headers["x-content-type-options"] !== "nosniff" || response.headers["referrer-policy"] !== "no-referrer") fail("the security headers are missing");
+  if (response.headers["x-content-type-options"] !== "nosniff" || response.headers["referrer-policy"] !== "no-referrer")
+    fail("the security headers are missing");
 
   const found = templates.find((t) => t.pattern.test(path));
   const operation = found ? (paths[found.template]![method.toLowerCase()] as Operation | undefined) : undefined;
   if (!found || !operation) {
     // Outside the API: a file of the page (any GET that is not JSON), or the router's refusal of an unknown
     // path or method, which is then an error of the documented shape.
-    if (!found && method === "GET" && response.statusCode === 200 && !response.headers["content-type"]?.startsWith("application/json")) return;
-    if (!ROUTER_REFUSALS.has(response.statusCode)) fail(found ? "the method is not documented for this path" : "the path is not documented");
+    if (
+      !found &&
+      method === "GET" &&
+      response.statusCode === 200 &&
+      !response.headers["content-type"]?.startsWith("application/json")
+    )
+      return;
+    if (!ROUTER_REFUSALS.has(response.statusCode))
+      fail(found ? "the method is not documented for this path" : "the path is not documented");
     // A legacy path's wrong method is refused in the legacy shape (the router answers in the path's style).
-    const legacyPath = found && Object.values(paths[found.template]!).some((op) => (op as Record<string, unknown>)["x-legacy"] === true);
+    const legacyPath =
+      found && Object.values(paths[found.template]!).some((op) => (op as Record<string, unknown>)["x-legacy"] === true);
     const schema = legacyPath && response.statusCode === 405 ? "LegacyError" : "Error";
     checkBody(where, validatorFor(schema, OPENAPI_DOCUMENT.components.schemas[schema]), response);
     return;
@@ -107,11 +117,15 @@ export function checkResponse(method: string, path: string, response: ApiRespons
 
 function checkBody(where: string, validate: ValidateFunction, response: ApiResponse): void {
   if (!response.headers["content-type"]?.startsWith("application/json")) {
-    throw new UndocumentedResponse(`${where}: content-type ${response.headers["content-type"]}, documented application/json`);
+    throw new UndocumentedResponse(
+      `${where}: content-type ${response.headers["content-type"]}, documented application/json`,
+    );
   }
   const body = JSON.parse(response.body ?? "");
   if (!validate(body)) {
-    throw new UndocumentedResponse(`${where}: the body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+    throw new UndocumentedResponse(
+      `${where}: the body does not match the document: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
+    );
   }
 }
 

@@ -42,7 +42,10 @@ export function sqsRecord(body: string, options: SqsRecordOptions = {}): SQSReco
 }
 
 /** A message whose body is an S3 notification of these object events (one message may carry several). */
-export function s3Message(events: Array<S3EventRecordInput | S3EventRecord>, options: SqsRecordOptions = {}): SQSRecord {
+export function s3Message(
+  events: Array<S3EventRecordInput | S3EventRecord>,
+  options: SqsRecordOptions = {},
+): SQSRecord {
   const records = events.map((e) => ("eventVersion" in e ? e : s3EventRecord(e)));
   return sqsRecord(JSON.stringify(s3Notification(records)), options);
 }

@@ -15,12 +15,18 @@ describe("cost model: delivery", () => {
     const expected = [1, gb * 0.085, 0.05 * PRICES.s3Get * 1e6];
     cdn!.lines.forEach((line, i) => expect(line.perMillion, line.item).to.be.closeTo(expected[i]!, 1e-12));
     expect(cdn!.lines).to.have.length(3);
-    expect(cdn!.totalPerMillion).to.be.closeTo(expected.reduce((a, b) => a + b), 1e-12);
+    expect(cdn!.totalPerMillion).to.be.closeTo(
+      expected.reduce((a, b) => a + b),
+      1e-12,
+    );
     expect(cdn!.fixedPerMonth).to.equal(0);
   });
 
   it("adds WAF's per-request price and its monthly web ACL and rule only with a rate limit", () => {
-    const [, cdn] = estimateDeliveryCost({ settings: parseSettings({ delivery: "cdn", rateLimitPer5Minutes: 1000 }), bytesPerView: KB100 });
+    const [, cdn] = estimateDeliveryCost({
+      settings: parseSettings({ delivery: "cdn", rateLimitPer5Minutes: 1000 }),
+      bytesPerView: KB100,
+    });
     expect(cdn!.configured).to.equal(true);
     expect(cdn!.lines.at(-1)).to.deep.equal({ item: "WAF requests inspected", perImage: "1 request", perMillion: 0.6 });
     expect(cdn!.fixedPerMonth).to.equal(DELIVERY_PRICES.wafWebAclMonth + DELIVERY_PRICES.wafRuleMonth);
@@ -30,7 +36,14 @@ describe("cost model: delivery", () => {
     const settings = parseSettings({ delivery: "cdn" });
     const report: BenchReport = {
       startedAt: "2026-12-01T00:00:00.000Z",
-      machine: { cpuModel: "test", cores: 2, memoryMb: 4096, node: "v22", platform: "linux", load: { start: 0 } } as BenchReport["machine"],
+      machine: {
+        cpuModel: "test",
+        cores: 2,
+        memoryMb: 4096,
+        node: "v22",
+        platform: "linux",
+        load: { start: 0 },
+      } as BenchReport["machine"],
       options: { runs: 1, tiny: true, corpus: "generated (tiny)", uploads: 0, clients: 0, only: ["engine"] },
       settings: describeSettings("test", settings),
       cost: {

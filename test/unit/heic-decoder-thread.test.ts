@@ -50,31 +50,60 @@ describe("the HEIC decoder's thread (handlers/lib/image/heic/decoder-thread.ts)"
 
   it("keeps a final error's class, code and message across the thread", async () => {
     const input = await makeTruncatedHeic(640, 480, 0.5);
-    const failureOf = (promise: Promise<unknown>) => promise.then(() => expect.fail("expected a failure"), (e: unknown) => e as Error);
-    const threaded = await failureOf(createThreadedHeicDecoder().open(input).then((o) => o.decode()));
-    const local = await failureOf(createHeicDecoder().open(input).then((o) => o.decode()));
+    const failureOf = (promise: Promise<unknown>) =>
+      promise.then(
+        () => expect.fail("expected a failure"),
+        (e: unknown) => e as Error,
+      );
+    const threaded = await failureOf(
+      createThreadedHeicDecoder()
+        .open(input)
+        .then((o) => o.decode()),
+    );
+    const local = await failureOf(
+      createHeicDecoder()
+        .open(input)
+        .then((o) => o.decode()),
+    );
     expect(threaded).to.be.instanceOf(FinalError);
-    expect([(threaded as FinalError).code, threaded.message]).to.deep.equal([(local as FinalError).code, local.message]);
+    expect([(threaded as FinalError).code, threaded.message]).to.deep.equal([
+      (local as FinalError).code,
+      local.message,
+    ]);
   });
 
   it("sends the pipeline's errors as their class, code and message, and anything else as the decoder's transient failure", () => {
     const across = (error: unknown) => receivedError(sendError(error));
     const final = across(new FinalError("corrupt_image", "The HEIC image is corrupt or truncated (x)"));
     expect(final).to.be.instanceOf(FinalError);
-    expect([(final as FinalError).code, final.message]).to.deep.equal(["corrupt_image", "The HEIC image is corrupt or truncated (x)"]);
-    const transient = across(new TransientError("image_processing_failed", "Decoding the HEIC image ran out of memory: y"));
+    expect([(final as FinalError).code, final.message]).to.deep.equal([
+      "corrupt_image",
+      "The HEIC image is corrupt or truncated (x)",
+    ]);
+    const transient = across(
+      new TransientError("image_processing_failed", "Decoding the HEIC image ran out of memory: y"),
+    );
     expect(transient).to.be.instanceOf(TransientError).and.not.instanceOf(FinalError);
-    expect([(transient as TransientError).code, transient.message]).to.deep.equal(["image_processing_failed", "Decoding the HEIC image ran out of memory: y"]);
+    expect([(transient as TransientError).code, transient.message]).to.deep.equal([
+      "image_processing_failed",
+      "Decoding the HEIC image ran out of memory: y",
+    ]);
     const other = across(new RangeError("no open HEIC 7"));
     expect(other).to.be.instanceOf(TransientError);
-    expect([(other as TransientError).code, other.message]).to.deep.equal(["image_processing_failed", "The HEIC decoder failed: no open HEIC 7"]);
+    expect([(other as TransientError).code, other.message]).to.deep.equal([
+      "image_processing_failed",
+      "The HEIC decoder failed: no open HEIC 7",
+    ]);
   });
 
   it("fails what is in flight as transient when the thread dies, and starts a fresh thread for the next HEIC", async () => {
     const decoder = createThreadedHeicDecoder(DYING_WORKER);
     const input = await makeHeic({ width: 64, height: 48 });
     const first = await decoder.open(input);
-    const error = await first.decode().then(() => undefined, (e: unknown) => e);
+    const error = await first.decode().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).to.be.instanceOf(TransientError);
     expect((error as TransientError).message).to.equal("The HEIC decoder failed: its thread exited (code 3)");
 

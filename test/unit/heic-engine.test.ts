@@ -22,18 +22,22 @@ const VARIANTS = WEBP_VARIANTS;
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
 
-
 /** What each variant really is: its size, WebP, 8-bit sRGB, no EXIF, no orientation, no ICC profile. */
 async function expectPlainVariants(result: EngineResult): Promise<void> {
   for (const variant of result.variants) {
     const metadata = await sharp(variant.buffer).metadata();
-    expect([metadata.format, metadata.width, metadata.height], variant.name).to.deep.equal(["webp", variant.width, variant.height]);
+    expect([metadata.format, metadata.width, metadata.height], variant.name).to.deep.equal([
+      "webp",
+      variant.width,
+      variant.height,
+    ]);
     expect(variant.bytes, variant.name).to.equal(variant.buffer.length);
-    expect([metadata.exif, metadata.xmp, metadata.icc, metadata.orientation], `${variant.name} metadata`).to.deep.equal([undefined, undefined, undefined, undefined]);
+    expect([metadata.exif, metadata.xmp, metadata.icc, metadata.orientation], `${variant.name} metadata`).to.deep.equal(
+      [undefined, undefined, undefined, undefined],
+    );
     expect([metadata.space, metadata.depth], variant.name).to.deep.equal(["srgb", "uchar"]);
   }
 }
-
 
 /** The red marker top-left and the blue one bottom-right, in every variant: the photo is upright. */
 async function expectUpright(result: EngineResult): Promise<void> {
@@ -42,7 +46,6 @@ async function expectUpright(result: EngineResult): Promise<void> {
     expectColour(await pixelAt(variant.buffer, variant.width - 3, variant.height - 3), BLUE);
   }
 }
-
 
 /** The real libheif module, counting how often it is asked to decode pixels. */
 async function countingLibHeif(): Promise<{ lib: LibHeif; decodes: () => number }> {
@@ -105,13 +108,15 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
     expect(input.includes(Buffer.from("Exif")), "the HEIC holds an Exif item").to.equal(true);
     const result = await engine.process(input);
     await expectPlainVariants(result);
-    for (const variant of result.variants) expect(variant.buffer.includes(Buffer.from("GPS")), variant.name).to.equal(false);
+    for (const variant of result.variants)
+      expect(variant.buffer.includes(Buffer.from("GPS")), variant.name).to.equal(false);
   });
 
   it("keeps a HEIC's alpha in the WebP variants", async () => {
     const result = await engine.process(await makeHeic({ width: 800, height: 600, alpha: true }));
     expect(dimensionsOf(result)[0]).to.deep.equal(["thumb", 320, 240, "webp"]);
-    for (const variant of result.variants) expect((await sharp(variant.buffer).metadata()).hasAlpha, variant.name).to.equal(true);
+    for (const variant of result.variants)
+      expect((await sharp(variant.buffer).metadata()).hasAlpha, variant.name).to.equal(true);
     expectColour(await pixelAt(result.variants[0]!.buffer, 1, 1), [255, 0, 0, 128], 12);
   });
 
@@ -161,12 +166,18 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
     it("refuses a truncated HEIC as corrupt (final)", async () => {
       const error = await finalErrorOf(engine.process(await makeTruncatedHeic(640, 480, 0.5)));
       expect(error.code).to.equal("corrupt_image");
-      expect(error.message).to.match(/^The HEIC image is corrupt or truncated \(Invalid input: Unexpected end of file: .+\)$/);
+      expect(error.message).to.match(
+        /^The HEIC image is corrupt or truncated \(Invalid input: Unexpected end of file: .+\)$/,
+      );
     });
 
     it("refuses a HEIC cut inside its header, and an ftyp box with nothing after it, as corrupt", async () => {
       const header = (await makeHeic({ width: 64, height: 64 })).subarray(0, 200);
-      const ftypOnly = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from("ftypheic\0\0\0\0mif1heic"), Buffer.alloc(64)]);
+      const ftypOnly = Buffer.concat([
+        Buffer.from([0, 0, 0, 0x18]),
+        Buffer.from("ftypheic\0\0\0\0mif1heic"),
+        Buffer.alloc(64),
+      ]);
       for (const input of [header, ftypOnly]) {
         const error = await finalErrorOf(engine.process(input));
         expect(error.code).to.equal("corrupt_image");
@@ -176,7 +187,12 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
 
     it("refuses a HEIC declaring 30000 x 30000 pixels from its header, before any pixel is decoded", async () => {
       const { lib, decodes } = await countingLibHeif();
-      const counted = createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+      const counted = createImageEngine({
+        variants: VARIANTS,
+        maxInputPixels: 100_000_000,
+        concurrency: 1,
+        heicDecoder: createHeicDecoder(async () => lib),
+      });
       const bomb = await makeHeicDeclaring(30_000, 30_000);
       expect(bomb.length).to.be.below(20_000);
 
@@ -192,7 +208,12 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
 
     it("caps a HEIC at what the decoder's 2 GiB memory holds (200 MP), however high maxInputPixels is set", async () => {
       const { lib, decodes } = await countingLibHeif();
-      const lax = createImageEngine({ variants: VARIANTS, maxInputPixels: 2 ** 31 - 1, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+      const lax = createImageEngine({
+        variants: VARIANTS,
+        maxInputPixels: 2 ** 31 - 1,
+        concurrency: 1,
+        heicDecoder: createHeicDecoder(async () => lib),
+      });
       const error = await finalErrorOf(lax.process(await makeHeicDeclaring(20_000, 20_000)));
       expect(error.code).to.equal("too_many_pixels");
       expect(error.message).to.equal("The image is 20000 x 20000 pixels (400 MP); the limit is 200 MP");
@@ -202,7 +223,9 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
     it("refuses a HEIF beyond libheif's own security limits (over 1000 items) as unsupported, final", async () => {
       const error = await finalErrorOf(engine.process(await makeHeicWithItems(32)));
       expect(error.code).to.equal("unsupported_format");
-      expect(error.message).to.match(/^This HEIF image exceeds the decoder's limits \(Memory allocation error: Security limit exceeded: .*1000 items/);
+      expect(error.message).to.match(
+        /^This HEIF image exceeds the decoder's limits \(Memory allocation error: Security limit exceeded: .*1000 items/,
+      );
     });
 
     it("refuses a HEIF holding a codec the WebAssembly build lacks (a JPEG-coded item) as unsupported", async () => {
@@ -229,7 +252,12 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
       }
       return lib;
     };
-    const crashing = createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(load) });
+    const crashing = createImageEngine({
+      variants: VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(load),
+    });
     const input = await makeHeic({ width: 320, height: 240 });
 
     const result = await crashing.process(input);
@@ -243,7 +271,12 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
   it("leaves AVIF to sharp", async () => {
     const input = await makePhoto({ width: 320, height: 240, format: "avif" });
     const { lib, decodes } = await countingLibHeif();
-    const counted = createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1, heicDecoder: createHeicDecoder(async () => lib) });
+    const counted = createImageEngine({
+      variants: VARIANTS,
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+      heicDecoder: createHeicDecoder(async () => lib),
+    });
     const result = await counted.process(input);
     expect(result.original.format).to.equal("avif");
     expect(decodes()).to.equal(0);

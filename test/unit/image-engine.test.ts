@@ -25,7 +25,6 @@ const MIXED: VariantSpec[] = [
 ];
 const ACCEPTED = "JPEG, PNG, WebP, AVIF, GIF, TIFF, HEIC";
 
-
 /** Checks what each encoded variant really is, not only what the engine says it is. */
 async function expectVariantsAsReported(result: EngineResult): Promise<void> {
   for (const variant of result.variants) {
@@ -40,8 +39,6 @@ async function expectVariantsAsReported(result: EngineResult): Promise<void> {
     expect(metadata.depth, variant.name).to.equal("uchar");
   }
 }
-
-
 
 const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
@@ -97,7 +94,11 @@ describe("image engine", function () {
 
     it("keeps a PNG's alpha in WebP and PNG variants and flattens it onto white for JPEG", async () => {
       const input = await makePhoto({ width: 800, height: 600, format: "png", alpha: true });
-      const mixed = createImageEngine({ variants: [...VARIANTS, ...MIXED], maxInputPixels: 100_000_000, concurrency: 1 });
+      const mixed = createImageEngine({
+        variants: [...VARIANTS, ...MIXED],
+        maxInputPixels: 100_000_000,
+        concurrency: 1,
+      });
 
       const result = await mixed.process(input);
 
@@ -176,7 +177,11 @@ describe("image engine", function () {
 
     it("gives an image smaller than every variant at its own size, never enlarged", async () => {
       const input = await makePhoto({ width: 90, height: 60, format: "png" });
-      const mixed = createImageEngine({ variants: [...VARIANTS, ...MIXED], maxInputPixels: 100_000_000, concurrency: 1 });
+      const mixed = createImageEngine({
+        variants: [...VARIANTS, ...MIXED],
+        maxInputPixels: 100_000_000,
+        concurrency: 1,
+      });
 
       const result = await mixed.process(input);
 
@@ -222,7 +227,11 @@ describe("image engine", function () {
       await expectVariantsAsReported(result);
 
       // A larger original makes every default variant distinct.
-      const large = await createImageEngine({ variants: VARIANTS, maxInputPixels: 100_000_000, concurrency: 1 }).process(await makePhoto({ width: 2400, height: 1600, seed: 5 }));
+      const large = await createImageEngine({
+        variants: VARIANTS,
+        maxInputPixels: 100_000_000,
+        concurrency: 1,
+      }).process(await makePhoto({ width: 2400, height: 1600, seed: 5 }));
       expect(large.variants.map((v) => v.storedAs)).to.deep.equal(["thumb", "medium", "large"]);
     });
 
@@ -258,7 +267,9 @@ describe("image engine", function () {
     it("refuses a text file renamed photo.jpg by its content (the engine never sees a name or declared type)", async () => {
       const error = await finalErrorOf(engine.process(makeTextFile()));
       expect(error.code).to.equal("not_an_image");
-      expect(error.message).to.equal(`The file is not an image: its content matches none of the accepted formats (${ACCEPTED})`);
+      expect(error.message).to.equal(
+        `The file is not an image: its content matches none of the accepted formats (${ACCEPTED})`,
+      );
     });
 
     it("refuses a truncated JPEG", async () => {
@@ -298,7 +309,9 @@ describe("image engine", function () {
     });
 
     it("refuses SVG as an unsupported format", async () => {
-      const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
+      const svg = Buffer.from(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+      );
       const error = await finalErrorOf(engine.process(svg));
       expect(error.code).to.equal("unsupported_format");
       expect(error.message).to.equal(`SVG images are not supported; accepted formats: ${ACCEPTED}`);
@@ -321,8 +334,16 @@ describe("the engine's transient failures", () => {
   it("a real encoder failure after a good decode is a TransientError (retried), not a final one, with libvips' reason", async () => {
     // 16400 px wide: libwebp encodes at most 16383 px a side. Settings keep variants under 8192, so only a
     // configuration the settings would refuse reaches this; the same image encodes fine as JPEG.
-    const wide = await sharp({ create: { width: 16400, height: 8, channels: 3, background: "#808080" } }).png().toBuffer();
-    const variant = (format: VariantSpec["format"]): VariantSpec => ({ name: "wide", width: 16400, fit: "inside", format, quality: 80 });
+    const wide = await sharp({ create: { width: 16400, height: 8, channels: 3, background: "#808080" } })
+      .png()
+      .toBuffer();
+    const variant = (format: VariantSpec["format"]): VariantSpec => ({
+      name: "wide",
+      width: 16400,
+      fit: "inside",
+      format,
+      quality: 80,
+    });
     const webp = createImageEngine({ variants: [variant("webp")], maxInputPixels: 100_000_000, concurrency: 1 });
 
     const error = await webp.process(wide).then(
@@ -332,7 +353,10 @@ describe("the engine's transient failures", () => {
 
     expect(error).to.be.instanceOf(TransientError);
     expect(isFinalError(error)).to.equal(false);
-    expect(error).to.include({ code: "image_processing_failed", message: "Making the variants failed: Processed image is too large for the WebP format" });
+    expect(error).to.include({
+      code: "image_processing_failed",
+      message: "Making the variants failed: Processed image is too large for the WebP format",
+    });
     expect(((error as Error).cause as Error).message).to.equal("Processed image is too large for the WebP format");
     const jpeg = createImageEngine({ variants: [variant("jpeg")], maxInputPixels: 100_000_000, concurrency: 1 });
     expect(dimensionsOf(await jpeg.process(wide))).to.deep.equal([["wide", 16400, 8, "jpeg"]]);
@@ -344,12 +368,12 @@ describe("pipeline errors", () => {
     const final = new FinalError("corrupt_image", "bad");
     const transient = new TransientError("image_processing_failed", "out of memory");
     expect([final instanceof PipelineError, transient instanceof PipelineError]).to.deep.equal([true, true]);
-    expect([isFinalError(final), isFinalError(transient), isFinalError(new Error("x")), isFinalError("corrupt_image")]).to.deep.equal([
-      true,
-      false,
-      false,
-      false,
-    ]);
+    expect([
+      isFinalError(final),
+      isFinalError(transient),
+      isFinalError(new Error("x")),
+      isFinalError("corrupt_image"),
+    ]).to.deep.equal([true, false, false, false]);
     expect([final.name, final.code, final.message]).to.deep.equal(["FinalError", "corrupt_image", "bad"]);
     expect([transient.name, transient.code]).to.deep.equal(["TransientError", "image_processing_failed"]);
   });

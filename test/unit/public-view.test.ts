@@ -18,7 +18,9 @@ function record(overrides: Partial<ImageRecord>): ImageRecord {
     sequencer: "0000000000000000000000000000000000000000000000000000000000000001",
     owner: "alice",
     original: { bytes: 1000, width: 640, height: 480, format: "jpeg" },
-    variants: [{ name: "thumb", key: "variants/img-1/thumb.webp", width: 320, height: 240, format: "webp", bytes: 100 }],
+    variants: [
+      { name: "thumb", key: "variants/img-1/thumb.webp", width: 320, height: 240, format: "webp", bytes: 100 },
+    ],
     placeholder: "data:image/webp;base64,AAAA",
     ...overrides,
   };
@@ -43,18 +45,28 @@ describe("the record as clients see it (publicView)", () => {
 
   it("shows a failed image's error, but neither variants nor the error of an attempt that will be retried", () => {
     const error = { code: "corrupt_image", message: "The image data is damaged" };
-    expect(publicView(record({ status: "failed", error }))).to.include({ status: "failed" }).and.to.have.property("error").deep.equal(error);
+    expect(publicView(record({ status: "failed", error })))
+      .to.include({ status: "failed" })
+      .and.to.have.property("error")
+      .deep.equal(error);
     expect(publicView(record({ status: "failed", error })).variants).to.deep.equal([]);
-    const retrying = publicView(record({ status: "processing", error: { code: "s3_error", message: "AccessDenied on bucket-x" } }));
+    const retrying = publicView(
+      record({ status: "processing", error: { code: "s3_error", message: "AccessDenied on bucket-x" } }),
+    );
     expect(retrying).not.to.have.property("error");
     expect(retrying.variants).to.deep.equal([]);
   });
 
   it("is what the API shows (plus URLs and srcset) and what a completion event carries (plus owner and event id)", async () => {
-    for (const r of [record({}), record({ status: "failed", error: { code: "corrupt_image", message: "damaged" }, variants: [] })]) {
+    for (const r of [
+      record({}),
+      record({ status: "failed", error: { code: "corrupt_image", message: "damaged" }, variants: [] }),
+    ]) {
       const { srcset: _srcset, variants, ...apiRest } = await toImageView(context, r, urlOf);
       expect({ ...apiRest, variants: variants.map(({ url: _url, ...v }) => v) }).to.deep.equal(publicView(r));
-      expect(variants.map((v) => v.url)).to.deep.equal(r.status === "done" ? ["https://cdn.example/variants/img-1/thumb.webp"] : []);
+      expect(variants.map((v) => v.url)).to.deep.equal(
+        r.status === "done" ? ["https://cdn.example/variants/img-1/thumb.webp"] : [],
+      );
 
       const event = completionEventOf({ outcome: r.status as "done" | "failed", messageId: "m-1", record: r });
       const { eventId, owner, ...eventRest } = event!.detail;

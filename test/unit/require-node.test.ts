@@ -23,9 +23,14 @@ describe("entry points on an older Node (scripts/require-node.mjs)", function ()
   // The machine's own Node, run as a new user would; skipped where the system has none older than engines.
   for (const script of ["start", "test", "dlq", "bench"]) {
     it(`npm run ${script} with the system's Node says so in one line, before anything else runs, and exits 1`, async function () {
-      const version = existsSync(SYSTEM_NODE) ? await run(SYSTEM_NODE, ["--version"]).then((r) => r.stdout.trim()) : undefined;
+      const version = existsSync(SYSTEM_NODE)
+        ? await run(SYSTEM_NODE, ["--version"]).then((r) => r.stdout.trim())
+        : undefined;
       if (!version || !nodeRefusal(version, ENGINES, SYSTEM_NODE)) this.skip();
-      const result = await run("/usr/bin/npm", ["run", "--silent", script], { PATH: "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" });
+      const result = await run("/usr/bin/npm", ["run", "--silent", script], {
+        PATH: "/usr/bin:/bin",
+        HOME: process.env.HOME ?? "/tmp",
+      });
       expect(result.code).to.equal(1);
       expect(result.stdout).to.equal("");
       expect(result.stderr).to.equal(`${nodeRefusal(version!, ENGINES, SYSTEM_NODE)}\n`);
@@ -33,7 +38,11 @@ describe("entry points on an older Node (scripts/require-node.mjs)", function ()
   }
 });
 
-function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(file, args, { env: env ?? process.env, cwd: process.cwd() }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),

@@ -21,22 +21,31 @@ describe("the settings schema (handlers/lib/config/schema.ts)", () => {
     const missing: string[] = [];
     for (const [name, fields] of await documentedDefaults()) {
       // Objects that only group other settings carry the defaults on their own fields.
-      for (const [field, text] of fields) if (text === undefined && !["processor", "queue", "api", "alarms"].includes(field)) missing.push(`${name}.${field}`);
+      for (const [field, text] of fields)
+        if (text === undefined && !["processor", "queue", "api", "alarms"].includes(field))
+          missing.push(`${name}.${field}`);
     }
     expect(missing).to.deep.equal([]);
   });
 
   it("states in each @default the value DEFAULT_SETTINGS holds", async () => {
     const interfaces = await documentedDefaults();
-    const groups = { processor: "ProcessorSettings", api: "ApiSettings", queue: "QueueSettings", alarms: "AlarmSettings" } as const;
+    const groups = {
+      processor: "ProcessorSettings",
+      api: "ApiSettings",
+      queue: "QueueSettings",
+      alarms: "AlarmSettings",
+    } as const;
     const wrong: string[] = [];
     const check = (path: string, text: string | undefined, value: unknown) => {
-      if (!text?.startsWith(JSON.stringify(value))) wrong.push(`${path}: @default ${text} but DEFAULT_SETTINGS holds ${JSON.stringify(value)}`);
+      if (!text?.startsWith(JSON.stringify(value)))
+        wrong.push(`${path}: @default ${text} but DEFAULT_SETTINGS holds ${JSON.stringify(value)}`);
     };
     for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) {
       const text = interfaces.get("Settings")!.get(key);
       if (key in groups) {
-        for (const [field, inner] of Object.entries(value as object)) check(`${key}.${field}`, interfaces.get(groups[key as keyof typeof groups])!.get(field), inner);
+        for (const [field, inner] of Object.entries(value as object))
+          check(`${key}.${field}`, interfaces.get(groups[key as keyof typeof groups])!.get(field), inner);
       } else if (key === "variants") {
         expect(text).to.match(/^DEFAULT_VARIANTS/);
       } else {

@@ -10,7 +10,12 @@ const specs = parseSettings({
     { name: "jpeg-small", width: 320, format: "jpeg" },
   ],
 }).variants;
-const v = (name: string, width: number, format = "webp") => ({ name, width, format, url: `https://cdn.example/${name}` });
+const v = (name: string, width: number, format = "webp") => ({
+  name,
+  width,
+  format,
+  url: `https://cdn.example/${name}`,
+});
 
 describe("srcsetOf", () => {
   it("lists the inside variants of the commonest format, narrowest first, one candidate per width", () => {
@@ -22,7 +27,9 @@ describe("srcsetOf", () => {
   });
 
   it("takes the first format on a tie, and nothing when no variant keeps the original's shape or is still configured", () => {
-    expect(srcsetOf([v("jpeg-small", 320, "jpeg"), v("small", 320)], specs)).to.equal("https://cdn.example/jpeg-small 320w");
+    expect(srcsetOf([v("jpeg-small", 320, "jpeg"), v("small", 320)], specs)).to.equal(
+      "https://cdn.example/jpeg-small 320w",
+    );
     expect(srcsetOf([v("square", 200), v("removed-since", 800)], specs)).to.equal(undefined);
   });
 });

@@ -50,7 +50,10 @@ function resourceVariables<V>(resources: FunctionResources<V>): Record<string, V
   };
 }
 
-export function processorEnvironment<V>(settings: Settings, resources: FunctionResources<V> & { eventBusName?: V; stack: string }): Record<string, V | string> {
+export function processorEnvironment<V>(
+  settings: Settings,
+  resources: FunctionResources<V> & { eventBusName?: V; stack: string },
+): Record<string, V | string> {
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(processorRuntimeSettings(settings)),
     ...resourceVariables(resources),
@@ -69,13 +72,17 @@ export interface ApiResources<V = string> extends FunctionResources<V> {
 
 export function apiEnvironment<V>(settings: Settings, resources: ApiResources<V>): Record<string, V | string> {
   if (signsVariantUrls(settings) !== (resources.variantSigningKeyParameter !== undefined)) {
-    throw new Error(`${FUNCTION_ENV.variantSigningKeyParameter} is set exactly in token mode with delivery cdn (delivery is ${settings.delivery})`);
+    throw new Error(
+      `${FUNCTION_ENV.variantSigningKeyParameter} is set exactly in token mode with delivery cdn (delivery is ${settings.delivery})`,
+    );
   }
   return {
     [FUNCTION_ENV.settings]: JSON.stringify(apiRuntimeSettings(settings)),
     ...resourceVariables(resources),
     ...(resources.webRoot === undefined ? {} : { [FUNCTION_ENV.webRoot]: resources.webRoot }),
-    ...(resources.variantSigningKeyParameter === undefined ? {} : { [FUNCTION_ENV.variantSigningKeyParameter]: resources.variantSigningKeyParameter }),
+    ...(resources.variantSigningKeyParameter === undefined
+      ? {}
+      : { [FUNCTION_ENV.variantSigningKeyParameter]: resources.variantSigningKeyParameter }),
   };
 }
 
@@ -111,7 +118,9 @@ export function readApiEnvironment(env: NodeJS.ProcessEnv = process.env): ApiEnv
   const settings = parseApiRuntimeSettings(requireEnv(FUNCTION_ENV.settings, env), FUNCTION_ENV.settings);
   const webRoot = optionalEnv(FUNCTION_ENV.webRoot, env);
   // Without it no variant URL could be signed, so a missing one stops the API at start.
-  const variantSigningKeyParameter = signsVariantUrls(settings) ? requireEnv(FUNCTION_ENV.variantSigningKeyParameter, env) : undefined;
+  const variantSigningKeyParameter = signsVariantUrls(settings)
+    ? requireEnv(FUNCTION_ENV.variantSigningKeyParameter, env)
+    : undefined;
   return {
     settings,
     ...readResources(env),

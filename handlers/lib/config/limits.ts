@@ -14,7 +14,9 @@ export const MAX_S3_SINGLE_UPLOAD_BYTES = 5 * GIB;
 export const RATE_LIMIT_BOUNDS = { min: 10, max: 2_000_000_000 } as const;
 
 /** The retention periods CloudWatch Logs accepts for a log group (PutRetentionPolicy's retentionInDays). */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /**
  * A slow phone upload: about 1 Mbit/s of uplink (a weak 4G or a busy 3G cell). At that rate `maxUploadBytes`

@@ -1,4 +1,10 @@
-import { LOG_RETENTION_DAYS, MAX_S3_SINGLE_UPLOAD_BYTES, MIB, RATE_LIMIT_BOUNDS, defaultUploadUrlTtlSeconds } from "./limits.js";
+import {
+  LOG_RETENTION_DAYS,
+  MAX_S3_SINGLE_UPLOAD_BYTES,
+  MIB,
+  RATE_LIMIT_BOUNDS,
+  defaultUploadUrlTtlSeconds,
+} from "./limits.js";
 import {
   ARCHITECTURES,
   DEFAULT_QUALITY,
@@ -51,7 +57,10 @@ export function object(key: string, value: unknown, known: readonly string[]): R
   for (const k of Object.keys(value)) {
     if (!known.includes(k)) {
       const path = key === "settings" ? k : `${key}.${k}`;
-      throw new SettingsError(path, `Unknown setting ${path}; known keys${key === "settings" ? "" : ` of ${key}`}: ${known.join(", ")}`);
+      throw new SettingsError(
+        path,
+        `Unknown setting ${path}; known keys${key === "settings" ? "" : ` of ${key}`}: ${known.join(", ")}`,
+      );
     }
   }
   return value;
@@ -64,7 +73,11 @@ function withDefault<T>(value: unknown, fallback: T): unknown {
 
 function logRetentionDays(key: string, value: unknown): number {
   if (typeof value !== "number" || !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
-    throw invalid(key, `${a.oneOf(LOG_RETENTION_DAYS.map(String))} (the retention periods CloudWatch Logs accepts)`, value);
+    throw invalid(
+      key,
+      `${a.oneOf(LOG_RETENTION_DAYS.map(String))} (the retention periods CloudWatch Logs accepts)`,
+      value,
+    );
   }
   return value;
 }
@@ -123,7 +136,11 @@ export function variants(value: unknown): VariantSpec[] {
 function origin(key: string, value: unknown): string {
   const url = urlOf(value);
   if ((url?.protocol === "http:" || url?.protocol === "https:") && url.origin === value) return value;
-  throw invalid(key, "an origin URL such as https://images.example.com (scheme and host, no path or trailing slash)", value);
+  throw invalid(
+    key,
+    "an origin URL such as https://images.example.com (scheme and host, no path or trailing slash)",
+    value,
+  );
 }
 
 function origins(value: unknown): string[] {
@@ -132,7 +149,8 @@ function origins(value: unknown): string[] {
 }
 
 function email(key: string, value: unknown): string {
-  if (typeof value !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw invalid(key, "e-mail address", value);
+  if (typeof value !== "string" || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value))
+    throw invalid(key, "e-mail address", value);
   return value;
 }
 
@@ -151,7 +169,11 @@ function processor(value: unknown): ProcessorSettings {
     logRetentionDays: logRetentionDays("processor.logRetentionDays", get("logRetentionDays")),
   };
   if (settings.batchSize > 10 && settings.batchWindowSeconds < 1) {
-    throw invalid("processor.batchWindowSeconds", "at least 1 when processor.batchSize is over 10 (an SQS rule)", settings.batchWindowSeconds);
+    throw invalid(
+      "processor.batchWindowSeconds",
+      "at least 1 when processor.batchSize is over 10 (an SQS rule)",
+      settings.batchWindowSeconds,
+    );
   }
   return settings;
 }
@@ -170,17 +192,20 @@ const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 /** An https URL, or http on a loopback host (the local runtime's own issuer). */
 function secureUrl(key: string, value: unknown): string {
   const url = urlOf(value);
-  if (url && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname)))) return value as string;
+  if (url && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.includes(url.hostname))))
+    return value as string;
   throw invalid(key, "an https URL (http only on 127.0.0.1, localhost or [::1])", value);
 }
 
 export function auth(value: unknown): AuthSettings {
   const raw = object("auth", value, ["issuer", "audience", "jwksUrl", "algorithms"]);
   const issuer = secureUrl("auth.issuer", raw.issuer);
-  if (typeof raw.audience !== "string" || raw.audience.trim() === "") throw invalid("auth.audience", "non-empty string", raw.audience);
+  if (typeof raw.audience !== "string" || raw.audience.trim() === "")
+    throw invalid("auth.audience", "non-empty string", raw.audience);
   const jwksUrl = secureUrl("auth.jwksUrl", withDefault(raw.jwksUrl, defaultJwksUrl(issuer)));
   const algorithms = withDefault(raw.algorithms, [...DEFAULT_TOKEN_ALGORITHMS]);
-  if (!Array.isArray(algorithms) || algorithms.length === 0) throw invalid("auth.algorithms", `non-empty list of ${TOKEN_ALGORITHMS.join(", ")}`, algorithms);
+  if (!Array.isArray(algorithms) || algorithms.length === 0)
+    throw invalid("auth.algorithms", `non-empty list of ${TOKEN_ALGORITHMS.join(", ")}`, algorithms);
   return {
     issuer,
     audience: raw.audience,
@@ -196,12 +221,26 @@ const RESERVED_HEADERS = ["authorization", "content-type", "content-length", "ho
 function webhook(value: unknown): WebhookSettings {
   const raw = object("events.webhook", value, ["url", "headerName"]);
   const url = urlOf(raw.url);
-  if (!url || url.protocol !== "https:") throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
+  if (!url || url.protocol !== "https:")
+    throw invalid("events.webhook.url", "an https:// URL (API destinations call HTTPS only)", raw.url);
   // Credentials in the URL would sit in the state and the console, and go along to every hop; not echoed.
-  if (url.username || url.password) throw invalid("events.webhook.url", "a URL without user:password@ (the secret header authenticates the events)", "a URL with credentials");
+  if (url.username || url.password)
+    throw invalid(
+      "events.webhook.url",
+      "a URL without user:password@ (the secret header authenticates the events)",
+      "a URL with credentials",
+    );
   const headerName = withDefault(raw.headerName, DEFAULT_WEBHOOK_HEADER);
-  if (typeof headerName !== "string" || !HEADER_NAME.test(headerName) || RESERVED_HEADERS.includes(headerName.toLowerCase())) {
-    throw invalid("events.webhook.headerName", "an HTTP header name of letters, digits and dashes, not one EventBridge reserves", headerName);
+  if (
+    typeof headerName !== "string" ||
+    !HEADER_NAME.test(headerName) ||
+    RESERVED_HEADERS.includes(headerName.toLowerCase())
+  ) {
+    throw invalid(
+      "events.webhook.headerName",
+      "an HTTP header name of letters, digits and dashes, not one EventBridge reserves",
+      headerName,
+    );
   }
   return { url: raw.url as string, headerName };
 }
@@ -227,18 +266,40 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     maxUploadBytes,
     maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
     // The default follows maxUploadBytes.
-    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes))),
+    uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(
+      withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes)),
+    ),
     processor: processor(raw.processor),
     // At least 5, as AWS advises for a Lambda-fed queue: receives the event source mapping gives up on while the
     // function is throttled count too, and would send healthy images to the DLQ.
-    queue: { maxReceiveCount: integer("queue.maxReceiveCount", withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount), 5, 1000) },
+    queue: {
+      maxReceiveCount: integer(
+        "queue.maxReceiveCount",
+        withDefault(queue.maxReceiveCount, d.queue.maxReceiveCount),
+        5,
+        1000,
+      ),
+    },
     api: {
       // 0 or absent: unreserved. A reservation is refused by AWS on an account whose quota cannot spare it.
-      reservedConcurrency: integer("api.reservedConcurrency", withDefault(api.reservedConcurrency, d.api.reservedConcurrency), 0, 1000),
-      logRetentionDays: logRetentionDays("api.logRetentionDays", withDefault(api.logRetentionDays, d.api.logRetentionDays)),
+      reservedConcurrency: integer(
+        "api.reservedConcurrency",
+        withDefault(api.reservedConcurrency, d.api.reservedConcurrency),
+        0,
+        1000,
+      ),
+      logRetentionDays: logRetentionDays(
+        "api.logRetentionDays",
+        withDefault(api.logRetentionDays, d.api.logRetentionDays),
+      ),
       architecture: oneOf("api.architecture", withDefault(api.architecture, d.api.architecture), ARCHITECTURES),
     },
-    originalsRetentionDays: integer("originalsRetentionDays", withDefault(raw.originalsRetentionDays, d.originalsRetentionDays), 0, 36500),
+    originalsRetentionDays: integer(
+      "originalsRetentionDays",
+      withDefault(raw.originalsRetentionDays, d.originalsRetentionDays),
+      0,
+      36500,
+    ),
     forceDestroy: boolean("forceDestroy", withDefault(raw.forceDestroy, d.forceDestroy)),
     deletionProtection: boolean("deletionProtection", withDefault(raw.deletionProtection, d.deletionProtection)),
     delivery: rules.delivery(withDefault(raw.delivery, d.delivery)),
@@ -248,7 +309,10 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     alarms: {
       maxBacklogAgeMinutes: integer(
         "alarms.maxBacklogAgeMinutes",
-        withDefault(object("alarms", withDefault(raw.alarms, {}), Object.keys(d.alarms)).maxBacklogAgeMinutes, d.alarms.maxBacklogAgeMinutes),
+        withDefault(
+          object("alarms", withDefault(raw.alarms, {}), Object.keys(d.alarms)).maxBacklogAgeMinutes,
+          d.alarms.maxBacklogAgeMinutes,
+        ),
         1,
         20160,
       ),
@@ -257,9 +321,14 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   // The processor holds the original in memory (and briefly twice, while reading it) beside libvips' buffers.
   const uploadLimit = Math.floor((settings.processor.memoryMb * MIB) / 4);
   if (settings.maxUploadBytes > uploadLimit) {
-    throw invalid("maxUploadBytes", `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`, settings.maxUploadBytes);
+    throw invalid(
+      "maxUploadBytes",
+      `at most ${uploadLimit} (a quarter of processor.memoryMb, which holds the original while processing)`,
+      settings.maxUploadBytes,
+    );
   }
-  if (raw.alarmEmail !== undefined && raw.alarmEmail !== null) settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
+  if (raw.alarmEmail !== undefined && raw.alarmEmail !== null)
+    settings.alarmEmail = email("alarmEmail", raw.alarmEmail);
   if (raw.budget !== undefined && raw.budget !== null) settings.budget = budget(raw.budget);
   if (raw.auth !== undefined && raw.auth !== null) settings.auth = auth(raw.auth);
   if (raw.events !== undefined && raw.events !== null) settings.events = events(raw.events);
@@ -275,9 +344,15 @@ function parseCdnOnly(raw: Record<string, unknown>, settings: Settings): void {
     }
   }
   if (raw.rateLimitPer5Minutes !== undefined && raw.rateLimitPer5Minutes !== null) {
-    settings.rateLimitPer5Minutes = integer("rateLimitPer5Minutes", raw.rateLimitPer5Minutes, RATE_LIMIT_BOUNDS.min, RATE_LIMIT_BOUNDS.max);
+    settings.rateLimitPer5Minutes = integer(
+      "rateLimitPer5Minutes",
+      raw.rateLimitPer5Minutes,
+      RATE_LIMIT_BOUNDS.min,
+      RATE_LIMIT_BOUNDS.max,
+    );
   }
-  if (raw.customDomain !== undefined && raw.customDomain !== null) settings.customDomain = customDomain(raw.customDomain);
+  if (raw.customDomain !== undefined && raw.customDomain !== null)
+    settings.customDomain = customDomain(raw.customDomain);
 }
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -289,7 +364,11 @@ function customDomain(value: unknown): CustomDomain {
     throw invalid("customDomain.name", "lower-case host name such as images.example.com", raw.name);
   }
   if (typeof raw.certificateArn !== "string" || !CLOUDFRONT_CERTIFICATE_ARN.test(raw.certificateArn)) {
-    throw invalid("customDomain.certificateArn", "ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only)", raw.certificateArn);
+    throw invalid(
+      "customDomain.certificateArn",
+      "ACM certificate ARN in us-east-1 (CloudFront takes certificates from there only)",
+      raw.certificateArn,
+    );
   }
   return { name: raw.name, certificateArn: raw.certificateArn };
 }

@@ -76,12 +76,24 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
-    processor: { timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds), imageConcurrency: rules.imageConcurrency(processor.imageConcurrency) },
+    processor: {
+      timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds),
+      imageConcurrency: rules.imageConcurrency(processor.imageConcurrency),
+    },
   };
 }
 
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "uploadUrlTtlSeconds", "legacyApi", "auth", "delivery", "processingWindowSeconds", "variantUrlTtlSeconds"]);
+  const raw = runtimeJson(source, json, [
+    "variants",
+    "maxUploadBytes",
+    "uploadUrlTtlSeconds",
+    "legacyApi",
+    "auth",
+    "delivery",
+    "processingWindowSeconds",
+    "variantUrlTtlSeconds",
+  ]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
@@ -89,8 +101,14 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
     legacyApi: boolean("legacyApi", raw.legacyApi),
     delivery: rules.delivery(raw.delivery),
     ...(raw.auth === undefined ? {} : { auth: auth(raw.auth) }),
-    ...(raw.variantUrlTtlSeconds === undefined ? {} : { variantUrlTtlSeconds: rules.variantUrlTtlSeconds(raw.variantUrlTtlSeconds) }),
-    ...(raw.processingWindowSeconds === undefined ? {} : { processingWindowSeconds: integer("processingWindowSeconds", raw.processingWindowSeconds, 1, 14 * 24 * 3600) }),
+    ...(raw.variantUrlTtlSeconds === undefined
+      ? {}
+      : { variantUrlTtlSeconds: rules.variantUrlTtlSeconds(raw.variantUrlTtlSeconds) }),
+    ...(raw.processingWindowSeconds === undefined
+      ? {}
+      : {
+          processingWindowSeconds: integer("processingWindowSeconds", raw.processingWindowSeconds, 1, 14 * 24 * 3600),
+        }),
   };
 }
 

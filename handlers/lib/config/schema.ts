@@ -26,7 +26,18 @@ export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_Al
 export type PriceClass = (typeof PRICE_CLASSES)[number];
 
 /** Asymmetric JWS algorithms a token may be signed with; `none` and HS* are never accepted. */
-export const TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+export const TOKEN_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
 export type TokenAlgorithm = (typeof TOKEN_ALGORITHMS)[number];
 
 export interface VariantSpec {
@@ -305,7 +316,14 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
 };
 
 /** The optional settings: no default, absent unless set. */
-export const OPTIONAL_SETTINGS_KEYS = ["alarmEmail", "budget", "auth", "events", "rateLimitPer5Minutes", "customDomain"] as const;
+export const OPTIONAL_SETTINGS_KEYS = [
+  "alarmEmail",
+  "budget",
+  "auth",
+  "events",
+  "rateLimitPer5Minutes",
+  "customDomain",
+] as const;
 
 /** The settings' names as they appear in `Pulumi.<stack>.yaml` (namespaced by the project name). */
 export const SETTINGS_KEYS: readonly string[] = [...Object.keys(DEFAULT_SETTINGS), ...OPTIONAL_SETTINGS_KEYS];

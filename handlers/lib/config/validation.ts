@@ -78,11 +78,13 @@ export function checks(refuse: Refuse): Checks {
   return {
     refusal,
     integer(name, value, min, max) {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) throw refusal(a.integerBetween(min, max), name, value);
+      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max)
+        throw refusal(a.integerBetween(min, max), name, value);
       return value;
     },
     number(name, value, min, max) {
-      if (typeof value !== "number" || !(value >= min && value <= max)) throw refusal(a.numberBetween(min, max), name, value);
+      if (typeof value !== "number" || !(value >= min && value <= max))
+        throw refusal(a.numberBetween(min, max), name, value);
       return value;
     },
     boolean(name, value) {
@@ -95,7 +97,8 @@ export function checks(refuse: Refuse): Checks {
     },
     integerText(name, text, min, max) {
       const n = Number(text);
-      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max) throw refusal(a.integerBetween(min, max), name, text);
+      if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+        throw refusal(a.integerBetween(min, max), name, text);
       return n;
     },
     numberText(name, text, min, max) {

@@ -13,13 +13,18 @@ export interface CorsPolicy {
   maxAge: number;
 }
 
-export function apiCorsPolicy(settings: Pick<Settings, "allowedOrigins" | "auth"> & { delivery?: Settings["delivery"] }): CorsPolicy {
+export function apiCorsPolicy(
+  settings: Pick<Settings, "allowedOrigins" | "auth"> & { delivery?: Settings["delivery"] },
+): CorsPolicy {
   // Token mode adds the bearer token's header and the DELETE route; behind the CDN a POST carries its body's hash.
   const token = settings.auth !== undefined;
   return {
     allowOrigins: [...settings.allowedOrigins],
     allowMethods: token ? ["GET", "POST", "DELETE"] : ["GET", "POST"],
-    allowHeaders: [...(token ? ["content-type", "authorization"] : ["content-type"]), ...(settings.delivery === "cdn" ? ["x-amz-content-sha256"] : [])],
+    allowHeaders: [
+      ...(token ? ["content-type", "authorization"] : ["content-type"]),
+      ...(settings.delivery === "cdn" ? ["x-amz-content-sha256"] : []),
+    ],
     maxAge: 300,
   };
 }
@@ -31,7 +36,11 @@ export interface CorsRequest {
 
 /** A preflight: OPTIONS with an Origin and Access-Control-Request-Method (the Function URL answers it itself). */
 export function isPreflight(request: CorsRequest): boolean {
-  return request.method.toUpperCase() === "OPTIONS" && !!header(request, "origin") && !!header(request, "access-control-request-method");
+  return (
+    request.method.toUpperCase() === "OPTIONS" &&
+    !!header(request, "origin") &&
+    !!header(request, "access-control-request-method")
+  );
 }
 
 /** The CORS headers the Function URL adds to a response for this request; empty when the origin is not allowed. */

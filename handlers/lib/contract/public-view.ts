@@ -34,7 +34,13 @@ export function publicView(record: ImageRecord): PublicView {
     status: record.status,
     filename: record.filename,
     ...(record.original ? { original: record.original } : {}),
-    variants: variants.map((v) => ({ name: v.name, width: v.width, height: v.height, format: v.format, bytes: v.bytes })),
+    variants: variants.map((v) => ({
+      name: v.name,
+      width: v.width,
+      height: v.height,
+      format: v.format,
+      bytes: v.bytes,
+    })),
     ...(record.placeholder ? { placeholder: record.placeholder } : {}),
     // A retried attempt's error is for operators (it may name buckets, keys, roles): clients see final errors only.
     ...(record.status === "failed" && record.error ? { error: record.error } : {}),

@@ -5,7 +5,9 @@ import type { ProcessorSettings } from "../config/settings.js";
  * times the function's timeout plus the batching window, so a message is never redelivered while an invocation
  * (including the SDK's own retries) may still be working on it. The Pulumi program and the local runtime both use it.
  */
-export function jobsQueueVisibilityTimeoutSeconds(processor: Pick<ProcessorSettings, "timeoutSeconds" | "batchWindowSeconds">): number {
+export function jobsQueueVisibilityTimeoutSeconds(
+  processor: Pick<ProcessorSettings, "timeoutSeconds" | "batchWindowSeconds">,
+): number {
   return 6 * processor.timeoutSeconds + processor.batchWindowSeconds;
 }
 

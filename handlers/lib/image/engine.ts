@@ -218,8 +218,14 @@ const RESOURCE_FAILURE = /out of memory|cannot allocate|memory area too large|vi
 function decodeFailure(error: unknown, label: string): Error {
   if (error instanceof PipelineError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (RESOURCE_FAILURE.test(message)) return new TransientError("image_processing_failed", `Decoding the ${label} image failed: ${message}`, { cause: error });
-  if (/exceeds pixel limit/i.test(message)) return new FinalError("too_many_pixels", `The ${label} image has more pixels than allowed (${message})`, { cause: error });
+  if (RESOURCE_FAILURE.test(message))
+    return new TransientError("image_processing_failed", `Decoding the ${label} image failed: ${message}`, {
+      cause: error,
+    });
+  if (/exceeds pixel limit/i.test(message))
+    return new FinalError("too_many_pixels", `The ${label} image has more pixels than allowed (${message})`, {
+      cause: error,
+    });
   // libvips may append several lines of detail; the first says what went wrong.
   const reason = message.trim().split("\n")[0]!.slice(0, 200);
   return new FinalError("corrupt_image", `The ${label} image is corrupt or truncated (${reason})`, { cause: error });
@@ -258,7 +264,11 @@ function checkHeicBound(bound: DecodeBound, maxInputPixels: number): void {
 type Decode = (size: { width: number; height: number }) => Promise<Bitmap>;
 
 /** A HEIC's raw pixels into the cascade's first bitmap: through its ICC profile to sRGB, resized if need be. */
-async function heicBitmap(opened: OpenedHeic, icc: Buffer | undefined, size: { width: number; height: number }): Promise<Bitmap> {
+async function heicBitmap(
+  opened: OpenedHeic,
+  icc: Buffer | undefined,
+  size: { width: number; height: number },
+): Promise<Bitmap> {
   let pixels;
   try {
     pixels = await opened.decode();
@@ -267,7 +277,8 @@ async function heicBitmap(opened: OpenedHeic, icc: Buffer | undefined, size: { w
   }
   if (!icc && pixels.width === size.width && pixels.height === size.height) return pixels;
   let image = icc ? sharp(tiffWithProfile(pixels, icc), { limitInputPixels: false }) : fromBitmap(pixels);
-  if (pixels.width !== size.width || pixels.height !== size.height) image = image.resize(size.width, size.height, { fit: "fill" });
+  if (pixels.width !== size.width || pixels.height !== size.height)
+    image = image.resize(size.width, size.height, { fit: "fill" });
   try {
     return await toBitmap(image);
   } catch (error) {
@@ -279,10 +290,16 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   if (input.length === 0) throw new FinalError("empty_file", "The file is empty (0 bytes)");
   const sniffed = sniffImageFormat(input);
   if (sniffed.kind === "unknown") {
-    throw new FinalError("not_an_image", `The file is not an image: its content matches none of the accepted formats (${ACCEPTED_LABELS})`);
+    throw new FinalError(
+      "not_an_image",
+      `The file is not an image: its content matches none of the accepted formats (${ACCEPTED_LABELS})`,
+    );
   }
   if (sniffed.kind === "unsupported") {
-    throw new FinalError("unsupported_format", `${sniffed.format} images are not supported; accepted formats: ${ACCEPTED_LABELS}`);
+    throw new FinalError(
+      "unsupported_format",
+      `${sniffed.format} images are not supported; accepted formats: ${ACCEPTED_LABELS}`,
+    );
   }
   let format: AcceptedFormat = sniffed.format;
 
@@ -321,8 +338,13 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
     checkPixelLimit(metadata!.width, metadata!.height, options.maxInputPixels);
     ({ width, height } = metadata!.autoOrient);
     decode = async (size) => {
-      let image = sharp(input, { failOn: "error", limitInputPixels: options.maxInputPixels, sequentialRead: true }).autoOrient();
-      if (size.width !== width || size.height !== height) image = image.resize(size.width, size.height, { fit: "fill" });
+      let image = sharp(input, {
+        failOn: "error",
+        limitInputPixels: options.maxInputPixels,
+        sequentialRead: true,
+      }).autoOrient();
+      if (size.width !== width || size.height !== height)
+        image = image.resize(size.width, size.height, { fit: "fill" });
       try {
         return await toBitmap(image);
       } catch (error) {
@@ -349,7 +371,8 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
 }
 
 export function createImageEngine(options: EngineOptions): ImageEngine {
-  if (options.variants.length === 0) throw new TypeError("Expected at least one variant for the image engine but received none");
+  if (options.variants.length === 0)
+    throw new TypeError("Expected at least one variant for the image engine but received none");
   // Every input is a new buffer, so libvips' operation cache never hits; it would only hold memory.
   sharp.cache(false);
   // This limit bounds libvips' work per process: every caller shares it (in `npm start`, the batches the event
@@ -362,5 +385,9 @@ export function createImageEngine(options: EngineOptions): ImageEngine {
 
 /** The engine of a processor with these settings: the Lambda's and the local runtime's are made here. */
 export function imageEngineFor(settings: ProcessorRuntimeSettings): ImageEngine {
-  return createImageEngine({ variants: settings.variants, maxInputPixels: settings.maxInputPixels, concurrency: settings.processor.imageConcurrency });
+  return createImageEngine({
+    variants: settings.variants,
+    maxInputPixels: settings.maxInputPixels,
+    concurrency: settings.processor.imageConcurrency,
+  });
 }

@@ -39,8 +39,14 @@ function sniffFtyp(bytes: Buffer): SniffResult | undefined {
 }
 
 function looksLikeSvg(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 1024).toString("utf8").replace(/^\uFEFF/, "").trimStart();
-  return (head.startsWith("<?xml") || head.startsWith("<svg") || head.startsWith("<!DOCTYPE svg")) && head.includes("<svg");
+  const head = bytes
+    .subarray(0, 1024)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "")
+    .trimStart();
+  return (
+    (head.startsWith("<?xml") || head.startsWith("<svg") || head.startsWith("<!DOCTYPE svg")) && head.includes("<svg")
+  );
 }
 
 export function sniffImageFormat(bytes: Buffer): SniffResult {
@@ -49,13 +55,17 @@ export function sniffImageFormat(bytes: Buffer): SniffResult {
   if (ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 12) === "WEBP") return { kind: "accepted", format: "webp" };
   if (ascii(bytes, 0, 6) === "GIF87a" || ascii(bytes, 0, 6) === "GIF89a") return { kind: "accepted", format: "gif" };
   // Classic TIFF (42) and BigTIFF (43), little- and big-endian.
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return { kind: "accepted", format: "tiff" };
-  if (startsWith(bytes, [0x49, 0x49, 0x2b, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2b])) return { kind: "accepted", format: "tiff" };
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a]))
+    return { kind: "accepted", format: "tiff" };
+  if (startsWith(bytes, [0x49, 0x49, 0x2b, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2b]))
+    return { kind: "accepted", format: "tiff" };
   const ftyp = sniffFtyp(bytes);
   if (ftyp) return ftyp;
-  if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20])) return { kind: "unsupported", format: "JPEG XL" };
+  if (startsWith(bytes, [0xff, 0x0a]) || startsWith(bytes, [0, 0, 0, 0x0c, 0x4a, 0x58, 0x4c, 0x20]))
+    return { kind: "unsupported", format: "JPEG XL" };
   if (startsWith(bytes, [0, 0, 0, 0x0c, 0x6a, 0x50, 0x20, 0x20])) return { kind: "unsupported", format: "JPEG 2000" };
-  if (ascii(bytes, 0, 2) === "BM" && bytes.length >= 14 && bytes.readUInt32LE(6) === 0) return { kind: "unsupported", format: "BMP" };
+  if (ascii(bytes, 0, 2) === "BM" && bytes.length >= 14 && bytes.readUInt32LE(6) === 0)
+    return { kind: "unsupported", format: "BMP" };
   if (startsWith(bytes, [0x00, 0x00, 0x01, 0x00])) return { kind: "unsupported", format: "ICO" };
   if (ascii(bytes, 0, 4) === "8BPS") return { kind: "unsupported", format: "PSD" };
   if (looksLikeSvg(bytes)) return { kind: "unsupported", format: "SVG" };

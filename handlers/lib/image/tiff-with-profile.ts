@@ -18,7 +18,10 @@ interface Entry {
   value: number;
 }
 
-export function tiffWithProfile(pixels: { data: Buffer; width: number; height: number; channels: 3 | 4 }, icc: Buffer): Buffer {
+export function tiffWithProfile(
+  pixels: { data: Buffer; width: number; height: number; channels: 3 | 4 },
+  icc: Buffer,
+): Buffer {
   const { data, width, height, channels } = pixels;
   const entryCount = channels === 4 ? 12 : 11;
   const ifdLength = 2 + entryCount * 12 + 4;

@@ -13,7 +13,10 @@ import { optionalEnv } from "../config/environment-variables.js";
  * credentials and region given in `env` itself (the local runtime passes dummy ones) used as they are, so a
  * developer's own AWS profile is never consulted; otherwise the SDK's default chain applies.
  */
-function standInIdentity(env: NodeJS.ProcessEnv): { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
+function standInIdentity(env: NodeJS.ProcessEnv): {
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+} {
   const region = optionalEnv("AWS_REGION", env);
   const accessKeyId = optionalEnv("AWS_ACCESS_KEY_ID", env);
   const secretAccessKey = optionalEnv("AWS_SECRET_ACCESS_KEY", env);

@@ -17,12 +17,18 @@ export function variantsPathOf(imageId: string): string {
  * Invalidations through `client`. A failure (throttling, a network error) is thrown for the caller to treat as
  * transient; the caller reference is unique per call, so a retry is a new invalidation, never a no-op.
  */
-export function createVariantInvalidator(client: InvalidationClient, newReference: () => string = randomUUID): VariantInvalidator {
+export function createVariantInvalidator(
+  client: InvalidationClient,
+  newReference: () => string = randomUUID,
+): VariantInvalidator {
   return async (distributionId, imageId) => {
     await client.send(
       new CreateInvalidationCommand({
         DistributionId: distributionId,
-        InvalidationBatch: { CallerReference: `delete-${imageId}-${newReference()}`, Paths: { Quantity: 1, Items: [variantsPathOf(imageId)] } },
+        InvalidationBatch: {
+          CallerReference: `delete-${imageId}-${newReference()}`,
+          Paths: { Quantity: 1, Items: [variantsPathOf(imageId)] },
+        },
       }),
     );
   };

@@ -1,5 +1,12 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "../config/settings.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
 
@@ -107,7 +114,10 @@ export interface RecordStore {
 }
 
 function isConditionFailure(error: unknown): boolean {
-  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === "ConditionalCheckFailedException";
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string })?.name === "ConditionalCheckFailedException"
+  );
 }
 
 /** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
@@ -139,7 +149,10 @@ export async function getRecord(store: RecordStore, id: string): Promise<ImageRe
 }
 
 /** The most recent record created for a client's filename (the original project's lookup). */
-export async function findLatestRecordByFilename(store: RecordStore, filename: string): Promise<ImageRecord | undefined> {
+export async function findLatestRecordByFilename(
+  store: RecordStore,
+  filename: string,
+): Promise<ImageRecord | undefined> {
   const result = await store.client.send(
     new QueryCommand({
       TableName: store.tableName,
@@ -175,7 +188,9 @@ export async function listRecordsByOwner(
       ScanIndexForward: false,
       Limit: input.limit,
       // The position is rebuilt with the caller's own owner: a page can only ever continue that owner's list.
-      ExclusiveStartKey: input.after ? { id: input.after.id, owner: input.owner, createdAt: input.after.createdAt } : undefined,
+      ExclusiveStartKey: input.after
+        ? { id: input.after.id, owner: input.owner, createdAt: input.after.createdAt }
+        : undefined,
     }),
   );
   const last = result.LastEvaluatedKey;
@@ -207,8 +222,16 @@ export async function deleteOwnedRecord(store: RecordStore, input: { id: string;
  * plus PENDING_GRACE_SECONDS), so an object sent later with the grant finds it and is deleted unprocessed. False
  * when the record is no longer that owner's pending record (it started processing meanwhile, or is gone).
  */
-export async function tombstonePendingRecord(store: RecordStore, input: { record: ImageRecord; owner: string; now: Date }): Promise<boolean> {
-  const tombstone: Tombstone = { id: input.record.id, status: DELETED_STATUS, createdAt: input.record.createdAt, updatedAt: input.now.toISOString() };
+export async function tombstonePendingRecord(
+  store: RecordStore,
+  input: { record: ImageRecord; owner: string; now: Date },
+): Promise<boolean> {
+  const tombstone: Tombstone = {
+    id: input.record.id,
+    status: DELETED_STATUS,
+    createdAt: input.record.createdAt,
+    updatedAt: input.now.toISOString(),
+  };
   if (input.record.expiresAt !== undefined) tombstone.expiresAt = input.record.expiresAt;
   try {
     await store.client.send(
@@ -227,9 +250,7 @@ export async function tombstonePendingRecord(store: RecordStore, input: { record
   }
 }
 
-export type StartOutcome =
-  | { started: true; record: ImageRecord }
-  | { started: false; record: ImageRecord | undefined };
+export type StartOutcome = { started: true; record: ImageRecord } | { started: false; record: ImageRecord | undefined };
 
 /**
  * Moves a record to `processing` and counts the attempt, unless it is already `done` or `failed`: a redelivered
@@ -327,12 +348,20 @@ async function updateWhileProcessing(
  */
 export async function completeRecord(
   store: RecordStore,
-  input: { id: string; original: OriginalFacts; variants: VariantFacts[]; placeholder: string; sequencer?: string; now: Date },
+  input: {
+    id: string;
+    original: OriginalFacts;
+    variants: VariantFacts[];
+    placeholder: string;
+    sequencer?: string;
+    now: Date;
+  },
 ): Promise<ImageRecord | undefined> {
   return updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
-    update: "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
+    update:
+      "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
     values: {
       ":done": "done",
       ":now": input.now.toISOString(),
@@ -348,7 +377,11 @@ export async function failRecord(
   store: RecordStore,
   input: { id: string; error: ErrorFacts; original?: OriginalFacts; sequencer?: string; now: Date },
 ): Promise<ImageRecord | undefined> {
-  const values: Record<string, unknown> = { ":failed": "failed", ":now": input.now.toISOString(), ":error": input.error };
+  const values: Record<string, unknown> = {
+    ":failed": "failed",
+    ":now": input.now.toISOString(),
+    ":error": input.error,
+  };
   let update = "SET #status = :failed, updatedAt = :now, #error = :error";
   if (input.original) {
     update += ", original = :original";

@@ -5,7 +5,9 @@ import { chromium, type Browser } from "playwright-core";
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 export function chromiumMissingReason(): string | undefined {
-  return existsSync(CHROMIUM_PATH) ? undefined : `no Chromium at ${CHROMIUM_PATH} (bash .ci/run installs it from Debian)`;
+  return existsSync(CHROMIUM_PATH)
+    ? undefined
+    : `no Chromium at ${CHROMIUM_PATH} (bash .ci/run installs it from Debian)`;
 }
 
 export function launchChromium(): Promise<Browser> {

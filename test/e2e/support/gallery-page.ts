@@ -1,7 +1,14 @@
 /** Reads the page the way a person sees it: one card per image in the session gallery. */
 import type { Page } from "playwright-core";
 
-export interface VariantRow { name: string; dimensions: string; format: string; size: string; saving: string; href: string }
+export interface VariantRow {
+  name: string;
+  dimensions: string;
+  format: string;
+  size: string;
+  saving: string;
+  href: string;
+}
 
 export interface CardView {
   status: string;
@@ -19,12 +26,21 @@ export function card(page: Page, filename: string) {
 }
 
 /** Waits until the image's card reaches `status` (and fails fast when it settles on another). */
-export async function waitForStatus(page: Page, filename: string, status: "done" | "failed", timeout = 45_000): Promise<void> {
+export async function waitForStatus(
+  page: Page,
+  filename: string,
+  status: "done" | "failed",
+  timeout = 45_000,
+): Promise<void> {
   await page.waitForFunction(
     ({ filename, status }) => {
       const element = document.querySelector<HTMLElement>(`#gallery > li[data-filename="${filename}"]`);
       const current = element?.dataset.status;
-      if (current && current !== status && ["done", "failed", "upload-failed", "unknown", "gave-up"].includes(current)) {
+      if (
+        current &&
+        current !== status &&
+        ["done", "failed", "upload-failed", "unknown", "gave-up"].includes(current)
+      ) {
         throw new Error(`${filename} settled as ${current}, expected ${status}: ${element.innerText}`);
       }
       return current === status;
@@ -42,7 +58,8 @@ export async function waitForStatus(page: Page, filename: string, status: "done"
 export async function waitForPreview(page: Page, filename?: string, timeout = 45_000): Promise<void> {
   await page.waitForFunction(
     (filename) => {
-      const selector = filename === undefined ? '#gallery > li[data-status="done"]' : `#gallery > li[data-filename="${filename}"]`;
+      const selector =
+        filename === undefined ? '#gallery > li[data-status="done"]' : `#gallery > li[data-filename="${filename}"]`;
       const cards = Array.from(document.querySelectorAll<HTMLElement>(selector));
       if (filename !== undefined && cards.length === 0) return false;
       return cards.every((element) => {
@@ -62,7 +79,11 @@ export async function readCard(page: Page, filename: string): Promise<CardView> 
       const found = element.querySelector<HTMLElement>(selector);
       return found && !found.hidden ? found : undefined;
     });
-    const [preview, placeholder, failure] = shown as [HTMLImageElement | undefined, HTMLImageElement | undefined, HTMLElement | undefined];
+    const [preview, placeholder, failure] = shown as [
+      HTMLImageElement | undefined,
+      HTMLImageElement | undefined,
+      HTMLElement | undefined,
+    ];
     return {
       status: element.dataset.status ?? "",
       imageId: element.dataset.imageId ?? "",
@@ -70,9 +91,23 @@ export async function readCard(page: Page, filename: string): Promise<CardView> 
       failure: failure?.innerText.trim() ?? "",
       variants: Array.from(element.querySelectorAll<HTMLTableRowElement>(".variants tbody tr")).map((row) => {
         const [name, dimensions, format, size, saving] = Array.from(row.cells).map((cell) => cell.innerText.trim());
-        return { name: name!, dimensions: dimensions!, format: format!, size: size!, saving: saving!, href: row.querySelector("a")!.href };
+        return {
+          name: name!,
+          dimensions: dimensions!,
+          format: format!,
+          size: size!,
+          saving: saving!,
+          href: row.querySelector("a")!.href,
+        };
       }),
-      preview: preview ? { alt: preview.alt, src: preview.src, currentSrc: (preview as HTMLImageElement).currentSrc, naturalWidth: preview.naturalWidth } : undefined,
+      preview: preview
+        ? {
+            alt: preview.alt,
+            src: preview.src,
+            currentSrc: (preview as HTMLImageElement).currentSrc,
+            naturalWidth: preview.naturalWidth,
+          }
+        : undefined,
       placeholderSrc: placeholder?.src ?? "",
     };
   });

@@ -3,7 +3,16 @@ import { ImagePipeline, needsUsEast1Provider } from "../../../components/image-p
 import { stackSettings, webhookSecret } from "../../../components/stack-settings.js";
 import { regionalProvider } from "../../../components/stack-tags.js";
 import type { Settings } from "../../../handlers/lib/config/settings.js";
-import { ACCOUNT_ID, installMocks, policy, REGION, valueOf, type Recorder, type RecordedResource, type StackConfig } from "./pulumi-mocks.js";
+import {
+  ACCOUNT_ID,
+  installMocks,
+  policy,
+  REGION,
+  valueOf,
+  type Recorder,
+  type RecordedResource,
+  type StackConfig,
+} from "./pulumi-mocks.js";
 
 /**
  * Whole-pipeline deployments under mocks, shared by the per-component tests (test/infra/<component>.test.ts):
@@ -92,7 +101,15 @@ export function devStackConfig(): StackConfig {
 export const PROD_CONFIG: StackConfig = {
   "image-pipeline:variants": [{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg" }],
   "image-pipeline:allowedOrigins": ["https://images.example.com"],
-  "image-pipeline:processor": { memoryMb: 3008, timeoutSeconds: 120, architecture: "x86_64", batchSize: 20, batchWindowSeconds: 5, maxConcurrency: 50, logRetentionDays: 90 },
+  "image-pipeline:processor": {
+    memoryMb: 3008,
+    timeoutSeconds: 120,
+    architecture: "x86_64",
+    batchSize: 20,
+    batchWindowSeconds: 5,
+    maxConcurrency: 50,
+    logRetentionDays: 90,
+  },
   "image-pipeline:queue": { maxReceiveCount: 8 },
   "image-pipeline:api": { reservedConcurrency: 50, logRetentionDays: 90 },
   "image-pipeline:originalsRetentionDays": 0,
@@ -114,10 +131,15 @@ export async function deploy(config: StackConfig, stack: string): Promise<Deploy
   const settings = stackSettings();
   const pipeline = new ImagePipeline("image-pipeline", {
     settings,
-    code: { api: new pulumi.asset.FileArchive("/fake/api.zip"), processor: new pulumi.asset.FileArchive("/fake/processor.zip") },
+    code: {
+      api: new pulumi.asset.FileArchive("/fake/api.zip"),
+      processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+    },
     webhookSecret: webhookSecret(settings),
     // As index.ts gives it, only where a resource lives in us-east-1.
-    ...(needsUsEast1Provider(settings) ? { usEast1Provider: regionalProvider("image-pipeline-aws-us-east-1", "us-east-1", stack) } : {}),
+    ...(needsUsEast1Provider(settings)
+      ? { usEast1Provider: regionalProvider("image-pipeline-aws-us-east-1", "us-east-1", stack) }
+      : {}),
   });
   const outputs: Record<string, string> = {};
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {

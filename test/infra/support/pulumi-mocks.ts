@@ -58,9 +58,19 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
   const arn = (service: string, resource: string) => `arn:aws:${service}:${REGION}:${ACCOUNT_ID}:${resource}`;
   switch (type) {
     case "aws:s3/bucket:Bucket":
-      return { ...inputs, bucket: `${name}-bkt`, arn: `arn:aws:s3:::${name}-bkt`, bucketRegionalDomainName: `${name}-bkt.s3.${REGION}.amazonaws.com` };
+      return {
+        ...inputs,
+        bucket: `${name}-bkt`,
+        arn: `arn:aws:s3:::${name}-bkt`,
+        bucketRegionalDomainName: `${name}-bkt.s3.${REGION}.amazonaws.com`,
+      };
     case "aws:sqs/queue:Queue":
-      return { ...inputs, name, url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`, arn: arn("sqs", name) };
+      return {
+        ...inputs,
+        name,
+        url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT_ID}/${name}`,
+        arn: arn("sqs", name),
+      };
     case "aws:dynamodb/table:Table":
       return { ...inputs, name: `${name}-tbl`, arn: arn("dynamodb", `table/${name}-tbl`) };
     case "aws:lambda/function:Function":
@@ -80,7 +90,11 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
     case "aws:cloudwatch/eventConnection:EventConnection":
       return { ...inputs, arn: arn("events", `connection/${name}`) };
     case "aws:cloudfront/distribution:Distribution":
-      return { ...inputs, domainName: `${name}.cloudfront.net`, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${name}-id` };
+      return {
+        ...inputs,
+        domainName: `${name}.cloudfront.net`,
+        arn: `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${name}-id`,
+      };
     case "aws:cloudfront/function:Function":
       return { ...inputs, arn: `arn:aws:cloudfront::${ACCOUNT_ID}:function/${name}` };
     case "aws:wafv2/webAcl:WebAcl":
@@ -88,7 +102,11 @@ function outputsFor(type: string, name: string, inputs: Record<string, any>): Re
     case "random:index/randomPassword:RandomPassword":
       return { ...inputs, result: `${name}-value` };
     case "tls:index/privateKey:PrivateKey":
-      return { ...inputs, publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${name}\n-----END PUBLIC KEY-----\n`, privateKeyPem: `-----BEGIN RSA PRIVATE KEY-----\n${name}\n-----END RSA PRIVATE KEY-----\n` };
+      return {
+        ...inputs,
+        publicKeyPem: `-----BEGIN PUBLIC KEY-----\n${name}\n-----END PUBLIC KEY-----\n`,
+        privateKeyPem: `-----BEGIN RSA PRIVATE KEY-----\n${name}\n-----END RSA PRIVATE KEY-----\n`,
+      };
     case "aws:ssm/parameter:Parameter":
       return { ...inputs, name: `${name}-param`, arn: arn("ssm", `parameter/${name}-param`) };
     case "aws:sns/topic:Topic":
@@ -122,7 +140,12 @@ export async function installMocks(config: StackConfig = {}, stack = "test", pro
           return { id: region, name: region, region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
         }
         if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
-          return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`, userId: "AIDTEST", id: ACCOUNT_ID };
+          return {
+            accountId: ACCOUNT_ID,
+            arn: `arn:aws:iam::${ACCOUNT_ID}:user/test`,
+            userId: "AIDTEST",
+            id: ACCOUNT_ID,
+          };
         }
         throw new Error(`unexpected call ${args.token} ${JSON.stringify(args.inputs)}`);
       },
@@ -139,7 +162,12 @@ export async function installMocks(config: StackConfig = {}, stack = "test", pro
   };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req, callback) => {
-    const pending = { parent: req.getParent(), dependencies: req.getDependenciesList() as string[], provider: req.getProvider() as string, retainOnDelete: req.getRetainondelete() === true };
+    const pending = {
+      parent: req.getParent(),
+      dependencies: req.getDependenciesList() as string[],
+      provider: req.getProvider() as string,
+      retainOnDelete: req.getRetainondelete() === true,
+    };
     register(req, (error, response) => {
       if (!error) {
         resources.push({
@@ -165,7 +193,9 @@ export async function installMocks(config: StackConfig = {}, stack = "test", pro
       const found = resources.filter((r) => r.type === type && r.name === name);
       if (found.length !== 1) {
         const names = resources.filter((r) => r.type === type).map((r) => r.name);
-        throw new Error(`expected one ${type} named ${name}, found ${found.length} (of this type: ${names.join(", ") || "none"})`);
+        throw new Error(
+          `expected one ${type} named ${name}, found ${found.length} (of this type: ${names.join(", ") || "none"})`,
+        );
       }
       return found[0]!;
     },
@@ -184,6 +214,7 @@ export function valueOf<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<
 /** A policy document given as JSON (string input), parsed. */
 export function policy(resource: RecordedResource, field = "policy"): { Version: string; Statement: any[] } {
   const raw = resource.inputs[field];
-  if (typeof raw !== "string") throw new Error(`${resource.name}.${field} is not a JSON string: ${JSON.stringify(raw)}`);
+  if (typeof raw !== "string")
+    throw new Error(`${resource.name}.${field} is not a JSON string: ${JSON.stringify(raw)}`);
   return JSON.parse(raw);
 }

@@ -11,12 +11,19 @@ export interface UnzippedEntry {
 }
 
 function openZip(zipPath: string): Promise<yauzl.ZipFile> {
-  return new Promise<yauzl.ZipFile>((ok, fail) => yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))));
+  return new Promise<yauzl.ZipFile>((ok, fail) =>
+    yauzl.open(zipPath, { lazyEntries: true }, (e, z) => (e ? fail(e) : ok(z!))),
+  );
 }
 
 function describeEntry(entry: yauzl.Entry): UnzippedEntry {
   const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-  return { name: entry.fileName, uncompressedSize: entry.uncompressedSize, mode, isSymlink: (mode & 0o170000) === 0o120000 };
+  return {
+    name: entry.fileName,
+    uncompressedSize: entry.uncompressedSize,
+    mode,
+    isSymlink: (mode & 0o170000) === 0o120000,
+  };
 }
 
 /** Lists a zip's entries as the zip records them and, given `dir` (which must exist), unpacks them there. */
@@ -30,7 +37,8 @@ async function readZip(zipPath: string, dir?: string): Promise<UnzippedEntry[]> 
       entries.push(describeEntry(entry));
       if (dir === undefined || entry.fileName.endsWith("/")) return zip.readEntry();
       const target = resolve(dir, entry.fileName);
-      if (!target.startsWith(resolve(dir) + sep)) return fail(new Error(`zip entry escapes its folder: ${entry.fileName}`));
+      if (!target.startsWith(resolve(dir) + sep))
+        return fail(new Error(`zip entry escapes its folder: ${entry.fileName}`));
       zip.openReadStream(entry, async (error, stream) => {
         if (error) return fail(error);
         const chunks: Buffer[] = [];

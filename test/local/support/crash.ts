@@ -37,7 +37,8 @@ export async function writeCrashStack(dir: string): Promise<void> {
 
 /** SIGKILL to the runtime's process group (it must have been started detached), then waits for it to end. */
 export async function killGroup(runtime: RuntimeProcess): Promise<void> {
-  if (runtime.child.exitCode === null && runtime.child.signalCode === null) process.kill(-runtime.child.pid!, "SIGKILL");
+  if (runtime.child.exitCode === null && runtime.child.signalCode === null)
+    process.kill(-runtime.child.pid!, "SIGKILL");
   await runtime.exited;
 }
 
@@ -47,13 +48,22 @@ export async function readRuntimeInfo(dataDir: string): Promise<LocalRuntimeInfo
 
 export async function queueCounts(dataDir: string): Promise<{ jobs: number; dlq: number }> {
   const info = await readRuntimeInfo(dataDir);
-  const sqs = new SQSClient({ endpoint: info.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  const sqs = new SQSClient({
+    endpoint: info.endpoints.sqs,
+    region: "us-east-1",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
   try {
     const count = async (queueUrl: string) => {
       const { Attributes } = await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
       );
-      return Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+      return (
+        Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible)
+      );
     };
     return { jobs: await count(info.names.queueUrl), dlq: await count(info.names.dlqUrl) };
   } finally {
@@ -62,7 +72,10 @@ export async function queueCounts(dataDir: string): Promise<{ jobs: number; dlq:
 }
 
 /** The multipart form a browser sends for a presigned POST, as bytes, and its Content-Type. */
-export async function formBody(fields: Record<string, string>, file: { body: Buffer; filename: string; contentType: string }): Promise<{ body: Buffer; contentType: string }> {
+export async function formBody(
+  fields: Record<string, string>,
+  file: { body: Buffer; filename: string; contentType: string },
+): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append("file", new Blob([new Uint8Array(file.body)], { type: file.contentType }), file.filename);

@@ -38,7 +38,13 @@ export interface TestPipeline {
 }
 
 export async function startTestPipeline(
-  options: { settings?: Settings; faults?: LocalPipelineOptions["faults"]; dataDir?: string; grantSweepIntervalMs?: number; devAuth?: boolean } = {},
+  options: {
+    settings?: Settings;
+    faults?: LocalPipelineOptions["faults"];
+    dataDir?: string;
+    grantSweepIntervalMs?: number;
+    devAuth?: boolean;
+  } = {},
 ): Promise<TestPipeline> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "local-pipeline-")));
   const lines: string[] = [];
@@ -70,10 +76,18 @@ export interface Grant {
 }
 
 /** A JSON POST as the page sends it: with its body's SHA-256 (behind the CDN the Function URL refuses one without). */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
   const json = JSON.stringify(body);
   const hash = createHash("sha256").update(json).digest("hex");
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json", "x-amz-content-sha256": hash, ...headers }, body: json });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-amz-content-sha256": hash, ...headers },
+    body: json,
+  });
   return { status: response.status, body: await response.json() };
 }
 
@@ -83,8 +97,13 @@ export async function uploadImage(
   file: { body: Buffer; filename: string; contentType: string },
   onGranted?: (id: string) => void,
 ): Promise<string> {
-  const granted = await postJson(`${baseUrl}/uploads`, { filename: file.filename, contentType: file.contentType, size: file.body.length });
-  if (granted.status !== 201) throw new Error(`POST /uploads answered ${granted.status}: ${JSON.stringify(granted.body)}`);
+  const granted = await postJson(`${baseUrl}/uploads`, {
+    filename: file.filename,
+    contentType: file.contentType,
+    size: file.body.length,
+  });
+  if (granted.status !== 201)
+    throw new Error(`POST /uploads answered ${granted.status}: ${JSON.stringify(granted.body)}`);
   const grant = granted.body as Grant;
   onGranted?.(grant.id);
   const form = new FormData();
@@ -129,7 +148,11 @@ export async function waitForFinal(baseUrl: string, id: string, timeoutMs = 40_0
 export { until };
 
 export function sqsClient(pipeline: LocalPipeline): SQSClient {
-  return new SQSClient({ endpoint: pipeline.endpoints.sqs, region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } });
+  return new SQSClient({
+    endpoint: pipeline.endpoints.sqs,
+    region: "us-east-1",
+    credentials: { accessKeyId: "x", secretAccessKey: "x" },
+  });
 }
 
 export interface QueueDepth {
@@ -139,9 +162,15 @@ export interface QueueDepth {
 
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
   const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    }),
   );
-  return { visible: Number(Attributes?.ApproximateNumberOfMessages), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(Attributes?.ApproximateNumberOfMessages),
+    inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
 /** Takes every message of a queue (they become invisible for 30 s). */
@@ -149,7 +178,13 @@ export async function receiveAll(sqs: SQSClient, queueUrl: string): Promise<Mess
   const messages: Message[] = [];
   for (;;) {
     const { Messages } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30, MessageSystemAttributeNames: ["All"] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 30,
+        MessageSystemAttributeNames: ["All"],
+      }),
     );
     if (!Messages?.length) return messages;
     messages.push(...Messages);

@@ -24,7 +24,11 @@ export interface RuntimeProcessOptions {
   detached?: boolean;
 }
 
-export function startRuntimeProcess(args: string[], env: NodeJS.ProcessEnv = {}, options: RuntimeProcessOptions = {}): RuntimeProcess {
+export function startRuntimeProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: RuntimeProcessOptions = {},
+): RuntimeProcess {
   const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
     cwd: options.cwd ?? REPOSITORY_ROOT,
     detached: options.detached ?? false,

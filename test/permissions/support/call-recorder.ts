@@ -30,7 +30,8 @@ export interface RecordedCall {
 }
 
 /** aws:SecureTransport as deployed: every client in Lambda reaches AWS over HTTPS. See instrument(). */
-const AS_DEPLOYED = "the stand-ins speak http; the deployed clients reach AWS over https, and that is the value evaluated";
+const AS_DEPLOYED =
+  "the stand-ins speak http; the deployed clients reach AWS over https, and that is the value evaluated";
 
 /** S3 answers a missing object 404 only to a caller allowed s3:ListBucket on the bucket; 403 to anyone else. */
 export const MISSING_OBJECT_ASSUMPTION =
@@ -52,7 +53,11 @@ export interface CallRecorder {
    * `missingReadsAs404` (default true): the caller's code tells a missing object by its 404, so a read answered
    * 404 also records the s3:ListBucket S3 requires for answering 404 rather than 403 (MISSING_OBJECT_ASSUMPTION).
    */
-  instrument<C>(caller: Caller, client: C, options?: { context?: Record<string, string>; missingReadsAs404?: boolean }): C;
+  instrument<C>(
+    caller: Caller,
+    client: C,
+    options?: { context?: Record<string, string>; missingReadsAs404?: boolean },
+  ): C;
   /** Records a presigned POST (createPresignedPost's result) as an s3:PutObject of the signer. */
   presignedPost(caller: Caller, post: { url: string; fields: Record<string, string> }): void;
   /** The calls recorded since `mark` (calls.length at some earlier point). */
@@ -68,43 +73,48 @@ export function createCallRecorder(options: { account: string }): CallRecorder {
       const c = client as unknown as Instrumentable;
       const serviceId = c.config.serviceId ?? "";
       const prefix = IAM_PREFIX[serviceId];
-      if (!prefix) throw new Error(`no IAM prefix for the SDK service "${serviceId}": add it to IAM_PREFIX in test/permissions/support/iam-actions.ts`);
+      if (!prefix)
+        throw new Error(
+          `no IAM prefix for the SDK service "${serviceId}": add it to IAM_PREFIX in test/permissions/support/iam-actions.ts`,
+        );
       const secure = String(c.config.tls !== false);
       const sent = new WeakMap<object, RecordedCall[]>();
-      const record = (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, any> }) => {
-        const at = callSite(new Error().stack);
-        const operation = `${prefix}:${String(context.commandName).replace(/Command$/, "")}`;
-        const target: CallTarget = { account: options.account, region: await c.config.region() };
-        const mapping = OPERATIONS[operation];
-        const base = { caller, operation, presigned: true, site: recorder.site, ...(at ? { at } : {}) };
-        const made: RecordedCall[] = mapping
-          ? mapping.resources(args.input, target).map((resource) => ({
-              ...base,
-              action: mapping.action,
-              resource,
-              context: { "aws:SecureTransport": secure, ...extra, ...(mapping.context?.(args.input) ?? {}) },
-            }))
-          : [{ ...base, resource: JSON.stringify(args.input).slice(0, 200), context: {} }];
-        calls.push(...made);
-        sent.set(context, made);
-        try {
-          return await next(args);
-        } catch (error) {
-          const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (missingReadsAs404 && prefix === "s3" && status === 404 && args.input.Key !== undefined) {
-            calls.push({
-              ...base,
-              presigned: false,
-              operation: `${operation} (answered 404)`,
-              action: "s3:ListBucket",
-              resource: `arn:aws:s3:::${args.input.Bucket}`,
-              context: { "aws:SecureTransport": secure, ...extra, "s3:prefix": String(args.input.Key) },
-              assumption: MISSING_OBJECT_ASSUMPTION,
-            });
+      const record =
+        (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: { input: Record<string, any> }) => {
+          const at = callSite(new Error().stack);
+          const operation = `${prefix}:${String(context.commandName).replace(/Command$/, "")}`;
+          const target: CallTarget = { account: options.account, region: await c.config.region() };
+          const mapping = OPERATIONS[operation];
+          const base = { caller, operation, presigned: true, site: recorder.site, ...(at ? { at } : {}) };
+          const made: RecordedCall[] = mapping
+            ? mapping.resources(args.input, target).map((resource) => ({
+                ...base,
+                action: mapping.action,
+                resource,
+                context: { "aws:SecureTransport": secure, ...extra, ...(mapping.context?.(args.input) ?? {}) },
+              }))
+            : [{ ...base, resource: JSON.stringify(args.input).slice(0, 200), context: {} }];
+          calls.push(...made);
+          sent.set(context, made);
+          try {
+            return await next(args);
+          } catch (error) {
+            const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+            if (missingReadsAs404 && prefix === "s3" && status === 404 && args.input.Key !== undefined) {
+              calls.push({
+                ...base,
+                presigned: false,
+                operation: `${operation} (answered 404)`,
+                action: "s3:ListBucket",
+                resource: `arn:aws:s3:::${args.input.Bucket}`,
+                context: { "aws:SecureTransport": secure, ...extra, "s3:prefix": String(args.input.Key) },
+                assumption: MISSING_OBJECT_ASSUMPTION,
+              });
+            }
+            throw error;
           }
-          throw error;
-        }
-      };
+        };
       // Runs once per attempt actually sent (never for a presigned URL): the call is then not a presign.
       const markSent = (next: (args: unknown) => Promise<unknown>, context: object) => async (args: unknown) => {
         for (const call of sent.get(context) ?? []) call.presigned = false;
@@ -115,9 +125,12 @@ export function createCallRecorder(options: { account: string }): CallRecorder {
       return client;
     },
     presignedPost(caller, post) {
-      const policy = JSON.parse(Buffer.from(post.fields.Policy ?? "", "base64").toString("utf8")) as { conditions: Array<Record<string, string> | string[]> };
+      const policy = JSON.parse(Buffer.from(post.fields.Policy ?? "", "base64").toString("utf8")) as {
+        conditions: Array<Record<string, string> | string[]>;
+      };
       const bucket = policy.conditions.map((c) => (Array.isArray(c) ? undefined : c.bucket)).find(Boolean);
-      if (!bucket || !post.fields.key) throw new Error(`a presigned POST without bucket or key: ${JSON.stringify(post.fields)}`);
+      if (!bucket || !post.fields.key)
+        throw new Error(`a presigned POST without bucket or key: ${JSON.stringify(post.fields)}`);
       calls.push({
         caller,
         operation: "s3:PostObject (presigned POST)",

@@ -38,12 +38,17 @@ export const IAM_PREFIX: Record<string, string> = {
 const object = (i: RequestInput) => [`arn:aws:s3:::${i.Bucket}/${i.Key}`];
 const bucket = (i: RequestInput) => [`arn:aws:s3:::${i.Bucket}`];
 /** A table, or the index a Query or Scan names (`table/T/index/I`). */
-const table = (i: RequestInput, t: CallTarget) => [`arn:aws:dynamodb:${t.region}:${t.account}:table/${i.TableName}${i.IndexName ? `/index/${i.IndexName}` : ""}`];
+const table = (i: RequestInput, t: CallTarget) => [
+  `arn:aws:dynamodb:${t.region}:${t.account}:table/${i.TableName}${i.IndexName ? `/index/${i.IndexName}` : ""}`,
+];
 /** The queue a QueueUrl names (`https://sqs.<region>.amazonaws.com/<account>/<name>`, or a stand-in's `/<account>/<name>`). */
-export const queueArnOf = (url: string, t: CallTarget) => `arn:aws:sqs:${t.region}:${t.account}:${new URL(url).pathname.split("/").filter(Boolean).at(-1)}`;
+export const queueArnOf = (url: string, t: CallTarget) =>
+  `arn:aws:sqs:${t.region}:${t.account}:${new URL(url).pathname.split("/").filter(Boolean).at(-1)}`;
 const queue = (i: RequestInput, t: CallTarget) => [queueArnOf(i.QueueUrl, t)];
-const busArn = (name: string | undefined, t: CallTarget) => (name?.startsWith("arn:") ? name : `arn:aws:events:${t.region}:${t.account}:event-bus/${name ?? "default"}`);
-const prefixOf = (i: RequestInput): Record<string, string> => (i.Prefix === undefined ? {} : { "s3:prefix": String(i.Prefix) });
+const busArn = (name: string | undefined, t: CallTarget) =>
+  name?.startsWith("arn:") ? name : `arn:aws:events:${t.region}:${t.account}:event-bus/${name ?? "default"}`;
+const prefixOf = (i: RequestInput): Record<string, string> =>
+  i.Prefix === undefined ? {} : { "s3:prefix": String(i.Prefix) };
 
 export const OPERATIONS: Record<string, IamOperation> = {
   // S3: HeadObject is authorised as GetObject; ListObjectsV2 as ListBucket on the bucket, with its prefix.
@@ -61,9 +66,17 @@ export const OPERATIONS: Record<string, IamOperation> = {
   "dynamodb:Query": { action: "dynamodb:Query", resources: table },
   "dynamodb:Scan": { action: "dynamodb:Scan", resources: table },
   // EventBridge: PutEvents is on each bus its entries name.
-  "events:PutEvents": { action: "events:PutEvents", resources: (i, t) => [...new Set((i.Entries as Array<{ EventBusName?: string }>).map((e) => busArn(e.EventBusName, t)))] },
+  "events:PutEvents": {
+    action: "events:PutEvents",
+    resources: (i, t) => [
+      ...new Set((i.Entries as Array<{ EventBusName?: string }>).map((e) => busArn(e.EventBusName, t))),
+    ],
+  },
   // CloudFront (a global service: no region in the ARN).
-  "cloudfront:CreateInvalidation": { action: "cloudfront:CreateInvalidation", resources: (i, t) => [`arn:aws:cloudfront::${t.account}:distribution/${i.DistributionId}`] },
+  "cloudfront:CreateInvalidation": {
+    action: "cloudfront:CreateInvalidation",
+    resources: (i, t) => [`arn:aws:cloudfront::${t.account}:distribution/${i.DistributionId}`],
+  },
   // SQS (the DLQ operator's, and the event source mapping's).
   "sqs:ReceiveMessage": { action: "sqs:ReceiveMessage", resources: queue },
   "sqs:SendMessage": { action: "sqs:SendMessage", resources: queue },
@@ -73,10 +86,29 @@ export const OPERATIONS: Record<string, IamOperation> = {
   "sqs:ChangeMessageVisibility": { action: "sqs:ChangeMessageVisibility", resources: queue },
   "sqs:ChangeMessageVisibilityBatch": { action: "sqs:ChangeMessageVisibility", resources: queue },
   "sqs:GetQueueAttributes": { action: "sqs:GetQueueAttributes", resources: queue },
-  "sqs:StartMessageMoveTask": { action: "sqs:StartMessageMoveTask", resources: (i, t) => [queueArnOf(`https://x/${String(i.SourceArn).split(":").at(-1)}`, t)] },
-  "sqs:ListMessageMoveTasks": { action: "sqs:ListMessageMoveTasks", resources: (i, t) => [queueArnOf(`https://x/${String(i.SourceArn).split(":").at(-1)}`, t)] },
+  "sqs:StartMessageMoveTask": {
+    action: "sqs:StartMessageMoveTask",
+    resources: (i, t) => [queueArnOf(`https://x/${String(i.SourceArn).split(":").at(-1)}`, t)],
+  },
+  "sqs:ListMessageMoveTasks": {
+    action: "sqs:ListMessageMoveTasks",
+    resources: (i, t) => [queueArnOf(`https://x/${String(i.SourceArn).split(":").at(-1)}`, t)],
+  },
   // Secrets, for the calls coming (a signing key read by the API).
-  "ssm:GetParameter": { action: "ssm:GetParameter", resources: (i, t) => [`arn:aws:ssm:${t.region}:${t.account}:parameter/${String(i.Name).replace(/^\//, "")}`] },
-  "secretsmanager:GetSecretValue": { action: "secretsmanager:GetSecretValue", resources: (i, t) => [String(i.SecretId).startsWith("arn:") ? i.SecretId : `arn:aws:secretsmanager:${t.region}:${t.account}:secret:${i.SecretId}-AbCdEf`] },
-  "kms:Decrypt": { action: "kms:Decrypt", resources: (i, t) => [String(i.KeyId ?? `arn:aws:kms:${t.region}:${t.account}:key/unknown`)] },
+  "ssm:GetParameter": {
+    action: "ssm:GetParameter",
+    resources: (i, t) => [`arn:aws:ssm:${t.region}:${t.account}:parameter/${String(i.Name).replace(/^\//, "")}`],
+  },
+  "secretsmanager:GetSecretValue": {
+    action: "secretsmanager:GetSecretValue",
+    resources: (i, t) => [
+      String(i.SecretId).startsWith("arn:")
+        ? i.SecretId
+        : `arn:aws:secretsmanager:${t.region}:${t.account}:secret:${i.SecretId}-AbCdEf`,
+    ],
+  },
+  "kms:Decrypt": {
+    action: "kms:Decrypt",
+    resources: (i, t) => [String(i.KeyId ?? `arn:aws:kms:${t.region}:${t.account}:key/unknown`)],
+  },
 };

@@ -50,7 +50,6 @@ const COMMON: StackConfig = {
   "image-pipeline:webhookSecret": "proof-webhook-secret",
 };
 
-
 export interface ProofRun {
   name: string;
   deployed: Deployed;
@@ -61,7 +60,11 @@ export interface ProofRun {
   api: ApiHandler;
   processor: ProcessorHandler;
   /** Every API request as the Function URL (or, with `delivery: cdn`, CloudFront) delivers it. */
-  request(method: string, path: string, options?: { json?: unknown; query?: string; sub?: string }): Promise<{ statusCode: number; body: any }>;
+  request(
+    method: string,
+    path: string,
+    options?: { json?: unknown; query?: string; sub?: string },
+  ): Promise<{ statusCode: number; body: any }>;
   /** The browser's part of an upload: the form POST the grant describes, sent to the stand-in. */
   upload(grant: { url: string; fields: Record<string, string> }, body: Buffer, contentType: string): Promise<void>;
   /** The event source mapping's part: one batch of S3 notifications for these keys. */
@@ -93,18 +96,28 @@ async function startCloudFrontDouble(): Promise<{ endpoint: string; stop(): Prom
     request.resume();
     request.on("end", () => {
       response
-        .writeHead(201, { "content-type": "text/xml", location: "https://cloudfront.amazonaws.com/2020-05-31/distribution/X/invalidation/I1" })
+        .writeHead(201, {
+          "content-type": "text/xml",
+          location: "https://cloudfront.amazonaws.com/2020-05-31/distribution/X/invalidation/I1",
+        })
         .end(
           `<?xml version="1.0"?><Invalidation xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><Id>I1</Id><Status>InProgress</Status><CreateTime>2026-01-01T00:00:00Z</CreateTime><InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/x</Path></Items></Paths><CallerReference>r</CallerReference></InvalidationBatch></Invalidation>`,
         );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stop: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Starts a run: deploys `config` under mocks, starts stand-ins named as the stack names its resources, builds the handlers. */
-export async function startRun(name: string, config: StackConfig, extras: { issuer?: DevIssuer } = {}): Promise<ProofRun> {
+export async function startRun(
+  name: string,
+  config: StackConfig,
+  extras: { issuer?: DevIssuer } = {},
+): Promise<ProofRun> {
   useTestAwsEnvironment();
   const deployed = await deploy(config, `proof-${name}`);
   const { settings, outputs } = deployed;
@@ -118,7 +131,8 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
   const cloudFront = await startCloudFrontDouble();
   const env = { AWS_REGION: REGION, AWS_ENDPOINT_URL_S3: s3rver.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
   const setup = createS3Client(env);
-  for (const bucket of [outputs.uploadsBucket!, outputs.variantsBucket!]) await setup.send(new CreateBucketCommand({ Bucket: bucket }));
+  for (const bucket of [outputs.uploadsBucket!, outputs.variantsBucket!])
+    await setup.send(new CreateBucketCommand({ Bucket: bucket }));
   const dynamoSetup = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION });
   await ensureImageTable(dynamoSetup, outputs.tableName!);
   dynamoSetup.destroy();
@@ -126,7 +140,10 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
   // Each function's own clients, made as in Lambda (aws-clients.ts), every request recorded as that function's.
   const clients: Array<{ destroy(): void }> = [];
   const made = <C extends { destroy(): void }>(client: C): C => (clients.push(client), client);
-  const apiRecords = { client: recorder.instrument("api", made(createDocumentClient(env))), tableName: outputs.tableName! };
+  const apiRecords = {
+    client: recorder.instrument("api", made(createDocumentClient(env))),
+    tableName: outputs.tableName!,
+  };
   const cdn = settings.delivery === "cdn";
   const api = createApi({
     s3: recorder.instrument("api", made(createS3Client(env))),
@@ -138,13 +155,28 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
       ? {
           cdn: {
             behindCloudFront: true,
-            ...(settings.auth ? { signingKey: signingKeyFromParameter(recordedParameterStore(recorder, made, policies), signingParameterName(policies)) } : {}),
-            invalidate: createVariantInvalidator(recorder.instrument("api", made(new CloudFrontClient({ endpoint: cloudFront.endpoint, region: REGION, maxAttempts: 1 })))),
+            ...(settings.auth
+              ? {
+                  signingKey: signingKeyFromParameter(
+                    recordedParameterStore(recorder, made, policies),
+                    signingParameterName(policies),
+                  ),
+                }
+              : {}),
+            invalidate: createVariantInvalidator(
+              recorder.instrument(
+                "api",
+                made(new CloudFrontClient({ endpoint: cloudFront.endpoint, region: REGION, maxAttempts: 1 })),
+              ),
+            ),
           },
         }
       : {}),
   });
-  const processorRecords = { client: recorder.instrument("processor", made(createDocumentClient(env))), tableName: outputs.tableName! };
+  const processorRecords = {
+    client: recorder.instrument("processor", made(createDocumentClient(env))),
+    tableName: outputs.tableName!,
+  };
   const processor = createProcessor({
     s3: recorder.instrument("processor", made(createS3Client(env))),
     records: processorRecords,
@@ -153,7 +185,14 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     variantsBucket: outputs.variantsBucket!,
     engine: imageEngineFor(settings),
     logger: { info() {}, warn() {}, error() {} },
-    ...(outputs.eventBusName ? { onOutcome: eventBridgePublisher({ client: recorder.instrument("processor", made(eventBridge.client())), busName: outputs.eventBusName }) } : {}),
+    ...(outputs.eventBusName
+      ? {
+          onOutcome: eventBridgePublisher({
+            client: recorder.instrument("processor", made(eventBridge.client())),
+            busName: outputs.eventBusName,
+          }),
+        }
+      : {}),
   });
 
   // CloudFront's reads through OAC, signed for this distribution (AWS:SourceArn), served as the local runtime's edge serves them.
@@ -161,8 +200,14 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
   if (cdn) {
     const distributionArn = `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/${policies.distributionId}`;
     // CloudFront is granted no s3:ListBucket: a deleted variant reads as 403 at the edge, which nothing depends on.
-    const oac = { context: { "aws:SourceArn": distributionArn, "aws:SourceAccount": ACCOUNT_ID }, missingReadsAs404: false };
-    const origin = createVariantOrigin(recorder.instrument("cloudfront", made(createS3Client(env)), oac), outputs.variantsBucket!);
+    const oac = {
+      context: { "aws:SourceArn": distributionArn, "aws:SourceAccount": ACCOUNT_ID },
+      missingReadsAs404: false,
+    };
+    const origin = createVariantOrigin(
+      recorder.instrument("cloudfront", made(createS3Client(env)), oac),
+      outputs.variantsBucket!,
+    );
     edge = createServer((req, res) => void origin(req, res).then((served) => served || res.writeHead(404).end()));
     await new Promise<void>((resolve) => edge!.listen(0, "127.0.0.1", resolve));
   }
@@ -180,10 +225,21 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     async request(method, path, options = {}) {
       const headers: Record<string, string> = {};
       if (options.json !== undefined) headers["content-type"] = "application/json";
-      if (options.sub && extras.issuer) headers[cdn ? "x-viewer-authorization" : "authorization"] = `Bearer ${await extras.issuer.sign(options.sub, 300)}`;
+      if (options.sub && extras.issuer)
+        headers[cdn ? "x-viewer-authorization" : "authorization"] =
+          `Bearer ${await extras.issuer.sign(options.sub, 300)}`;
       // Behind the CDN, as CloudFront's origin request and viewer-request function deliver it.
-      if (cdn) Object.assign(headers, { [VIEWER_HOST_HEADER]: "d111.cloudfront.net", [DISTRIBUTION_ID_HEADER]: policies.distributionId!, "x-forwarded-proto": "https" });
-      const event = httpEvent(method, path, { ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }), ...(options.query ? { query: options.query } : {}), headers });
+      if (cdn)
+        Object.assign(headers, {
+          [VIEWER_HOST_HEADER]: "d111.cloudfront.net",
+          [DISTRIBUTION_ID_HEADER]: policies.distributionId!,
+          "x-forwarded-proto": "https",
+        });
+      const event = httpEvent(method, path, {
+        ...(options.json === undefined ? {} : { body: JSON.stringify(options.json) }),
+        ...(options.query ? { query: options.query } : {}),
+        headers,
+      });
       const response = await api(event);
       const text = response.isBase64Encoded ? "" : (response.body ?? "");
       let body: any = text;
@@ -205,15 +261,32 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
     },
     async process(keys) {
       // The notification carries the object's ETag as S3 sends it (read with a client nobody records).
-      const eTagOf = (key: string) => setup.send(new HeadObjectCommand({ Bucket: outputs.uploadsBucket!, Key: key })).then((head) => head.ETag!, () => '"0"');
+      const eTagOf = (key: string) =>
+        setup.send(new HeadObjectCommand({ Bucket: outputs.uploadsBucket!, Key: key })).then(
+          (head) => head.ETag!,
+          () => '"0"',
+        );
       const records = await Promise.all(
-        keys.map(async (k, i) => s3Message([{ bucket: outputs.uploadsBucket!, key: k.key, size: k.size, eTag: await eTagOf(k.key), sequencer: `00${Date.now().toString(16)}${i}` }])),
+        keys.map(async (k, i) =>
+          s3Message([
+            {
+              bucket: outputs.uploadsBucket!,
+              key: k.key,
+              size: k.size,
+              eTag: await eTagOf(k.key),
+              sequencer: `00${Date.now().toString(16)}${i}`,
+            },
+          ]),
+        ),
       );
       return processor(sqsEvent(records), lambdaContext({ remainingMs: 60_000 }));
     },
     async pendingWithoutObject(id) {
       const now = new Date();
-      await createPendingRecord({ client: made(createDocumentClient(env)), tableName: outputs.tableName! }, { id, filename: "gone.jpg", contentType: "image/jpeg", now, grantExpiresAt: new Date(now.getTime() + 60_000) });
+      await createPendingRecord(
+        { client: made(createDocumentClient(env)), tableName: outputs.tableName! },
+        { id, filename: "gone.jpg", contentType: "image/jpeg", now, grantExpiresAt: new Date(now.getTime() + 60_000) },
+      );
     },
     ...(cdn ? { cdnGet: async (path: string) => (await fetch(`${edgeUrl}${path}`)).status } : {}),
     async stop() {
@@ -230,10 +303,16 @@ export async function startRun(name: string, config: StackConfig, extras: { issu
 }
 
 /** A JWKS on a loopback port for a local issuer (token mode's settings name it). */
-export async function startIssuer(): Promise<{ issuer: DevIssuer; auth: { issuer: string; audience: string; jwksUrl: string }; stop(): Promise<void> }> {
+export async function startIssuer(): Promise<{
+  issuer: DevIssuer;
+  auth: { issuer: string; audience: string; jwksUrl: string };
+  stop(): Promise<void>;
+}> {
   const dir = await mkdtemp(join(tmpdir(), "permission-proof-issuer-"));
   const issuer = await devIssuer(dir);
-  const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(issuer.jwks)),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
   return {
@@ -255,7 +334,8 @@ function signingParameterName(policies: StackPolicies): string {
   const statements = Object.values(policies.roles).flatMap((r) => r.policies.flatMap((p) => p.document.Statement));
   const read = statements.find((s) => s.Sid === "ReadVariantSigningKey");
   const arn = [read?.Resource].flat()[0];
-  if (typeof arn !== "string") throw new Error("the stack grants no ReadVariantSigningKey: no signing key parameter to read");
+  if (typeof arn !== "string")
+    throw new Error("the stack grants no ReadVariantSigningKey: no signing key parameter to read");
   return arn.slice(arn.indexOf(":parameter/") + ":parameter/".length);
 }
 
@@ -263,11 +343,24 @@ function signingParameterName(policies: StackPolicies): string {
  * An SSM client recorded as the API's, answering GetParameter with a real key pair (no SSM stand-in exists): the
  * call is recorded as the API makes it in Lambda, before the answer is faked at the wire.
  */
-function recordedParameterStore(recorder: CallRecorder, made: <C extends { destroy(): void }>(client: C) => C, _policies: StackPolicies): SSMClient {
+function recordedParameterStore(
+  recorder: CallRecorder,
+  made: <C extends { destroy(): void }>(client: C) => C,
+  _policies: StackPolicies,
+): SSMClient {
   const key = signingKeyPair("K2PROOF");
-  const ssm = recorder.instrument("api", made(new SSMClient({ region: REGION, credentials: { accessKeyId: "proof", secretAccessKey: "proof" } })));
+  const ssm = recorder.instrument(
+    "api",
+    made(new SSMClient({ region: REGION, credentials: { accessKeyId: "proof", secretAccessKey: "proof" } })),
+  );
   ssm.middlewareStack.add(
-    () => async () => ({ output: { Parameter: { Value: JSON.stringify({ keyPairId: key.keyPairId, privateKey: key.privateKey }) }, $metadata: {} }, response: {} }),
+    () => async () => ({
+      output: {
+        Parameter: { Value: JSON.stringify({ keyPairId: key.keyPairId, privateKey: key.privateKey }) },
+        $metadata: {},
+      },
+      response: {},
+    }),
     { step: "deserialize", priority: "low", name: "proofParameterAnswer" },
   );
   return ssm;

@@ -11,7 +11,10 @@ import { notAnImage, originalKey, photo, type ProofRun } from "./proof-runs.js";
 import { evaluate, resourcePolicyFor, type NamedPolicy, type Request, type StackPolicies } from "./stack-policies.js";
 
 /** The role each function runs as, by the name the program gives it. */
-export const ROLE_OF: Partial<Record<Caller, string>> = { api: "image-pipeline-api-role", processor: "image-pipeline-processor-role" };
+export const ROLE_OF: Partial<Record<Caller, string>> = {
+  api: "image-pipeline-api-role",
+  processor: "image-pipeline-processor-role",
+};
 /** Services calling on the stack's behalf: their principal (no identity policy; the resource policy decides). */
 export const SERVICE_PRINCIPAL_OF: Partial<Record<Caller, string>> = { cloudfront: "cloudfront.amazonaws.com" };
 
@@ -24,12 +27,25 @@ const expectStatus = (response: { statusCode: number; body: unknown }, status: n
   expect(response.statusCode, `${what}: ${JSON.stringify(response.body)?.slice(0, 300)}`).to.equal(status);
 
 /** Uploads a photo as a browser does (grant, form POST) and runs the processor on its notification. */
-async function uploadAndProcess(run: ProofRun, sub?: string, file: { body: Buffer; filename: string; contentType: string } | undefined = undefined): Promise<string> {
-  const { body, filename, contentType } = file ?? { body: await photo(), filename: "photo.jpg", contentType: "image/jpeg" };
-  const grant = await run.request("POST", "/uploads", { json: { filename, contentType, size: body.length }, ...(sub ? { sub } : {}) });
+async function uploadAndProcess(
+  run: ProofRun,
+  sub?: string,
+  file: { body: Buffer; filename: string; contentType: string } | undefined = undefined,
+): Promise<string> {
+  const { body, filename, contentType } = file ?? {
+    body: await photo(),
+    filename: "photo.jpg",
+    contentType: "image/jpeg",
+  };
+  const grant = await run.request("POST", "/uploads", {
+    json: { filename, contentType, size: body.length },
+    ...(sub ? { sub } : {}),
+  });
   expectStatus(grant, 201, "POST /uploads");
   await run.upload(grant.body.upload, body, contentType);
-  expect(await run.process([{ key: originalKey(grant.body.id), size: body.length }])).to.deep.equal({ batchItemFailures: [] });
+  expect(await run.process([{ key: originalKey(grant.body.id), size: body.length }])).to.deep.equal({
+    batchItemFailures: [],
+  });
   const view = await run.request("GET", `/images/${grant.body.id}`, sub ? { sub } : {});
   expect(view.body.status).to.equal("done");
   return grant.body.id as string;
@@ -61,29 +77,47 @@ export const OPEN_STEPS: Step[] = [
   {
     title: "a HEIC upload, decoded in its worker thread, processed like any other",
     async drive(run) {
-      await uploadAndProcess(run, undefined, { body: await makeHeic({ width: 64, height: 48 }), filename: "phone.heic", contentType: "image/heic" });
+      await uploadAndProcess(run, undefined, {
+        body: await makeHeic({ width: 64, height: 48 }),
+        filename: "phone.heic",
+        contentType: "image/heic",
+      });
     },
   },
   {
     title: "the legacy routes: a presigned PUT, then the image found by filename (byFilename index)",
     async drive(run) {
       const body = await photo();
-      const granted = await run.request("POST", "/generate-upload-url", { json: { filename: "legacy.jpg", contentType: "image/jpeg" } });
+      const granted = await run.request("POST", "/generate-upload-url", {
+        json: { filename: "legacy.jpg", contentType: "image/jpeg" },
+      });
       expectStatus(granted, 200, "POST /generate-upload-url");
-      const put = await fetch(granted.body.url, { method: "PUT", headers: { "content-type": "image/jpeg" }, body: new Uint8Array(body) });
+      const put = await fetch(granted.body.url, {
+        method: "PUT",
+        headers: { "content-type": "image/jpeg" },
+        body: new Uint8Array(body),
+      });
       expect(put.status).to.equal(200);
       const key = decodeURIComponent(new URL(granted.body.url).pathname.split("/").slice(2).join("/"));
       expect(await run.process([{ key, size: body.length }])).to.deep.equal({ batchItemFailures: [] });
-      expectStatus(await run.request("GET", "/get-processed-image-url", { query: "filename=processed-legacy.jpg" }), 200, "GET /get-processed-image-url");
+      expectStatus(
+        await run.request("GET", "/get-processed-image-url", { query: "filename=processed-legacy.jpg" }),
+        200,
+        "GET /get-processed-image-url",
+      );
     },
   },
   {
     title: "a file that is not an image fails for good and Image Failed is published",
     async drive(run) {
       const body = notAnImage();
-      const grant = await run.request("POST", "/uploads", { json: { filename: "list.png", contentType: "image/png", size: body.length } });
+      const grant = await run.request("POST", "/uploads", {
+        json: { filename: "list.png", contentType: "image/png", size: body.length },
+      });
       await run.upload(grant.body.upload, body, "image/png");
-      expect(await run.process([{ key: originalKey(grant.body.id), size: body.length }])).to.deep.equal({ batchItemFailures: [] });
+      expect(await run.process([{ key: originalKey(grant.body.id), size: body.length }])).to.deep.equal({
+        batchItemFailures: [],
+      });
       expect((await run.request("GET", `/images/${grant.body.id}`)).body.status).to.equal("failed");
     },
   },
@@ -104,7 +138,8 @@ export const OPEN_CDN_STEPS: Step[] = [
 
 export const TOKEN_CDN_STEPS: Step[] = [
   {
-    title: "token mode behind the CDN: upload, processed, the owner's list (byOwner), OAC reads, DELETE with invalidation",
+    title:
+      "token mode behind the CDN: upload, processed, the owner's list (byOwner), OAC reads, DELETE with invalidation",
     async drive(run) {
       const id = await uploadAndProcess(run, "alice");
       expectStatus(await run.request("GET", "/images", { sub: "alice", query: "limit=5" }), 200, "GET /images");
@@ -137,7 +172,11 @@ export async function judge(call: RecordedCall, policies: StackPolicies): Promis
     return `${call.caller}: ${call.operation} has no IAM mapping: add one line for it to OPERATIONS in test/permissions/support/iam-actions.ts (test "${call.site}")`;
   }
   const { principal, identity } = principalOf(call.caller, policies);
-  const decision = await evaluate({ principal, action: call.action, resource: call.resource, context: call.context }, identity, resourcePolicyFor(policies, call.resource));
+  const decision = await evaluate(
+    { principal, action: call.action, resource: call.resource, context: call.context },
+    identity,
+    resourcePolicyFor(policies, call.resource),
+  );
   if (decision.allowed) return undefined;
   return denial(call, decision.reason);
 }
@@ -167,37 +206,66 @@ export async function servicePaths(run: ProofRun): Promise<ServicePath[]> {
   const processor = principalOf("processor", policies);
   const paths: ServicePath[] = [
     {
-      title: "S3 notifies the jobs queue of an upload (aws:SourceArn the uploads bucket, aws:SourceAccount the stack's)",
-      request: { principal: "s3.amazonaws.com", action: "sqs:SendMessage", resource: jobsArn, context: { "aws:SourceArn": uploadsArn, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true" } },
+      title:
+        "S3 notifies the jobs queue of an upload (aws:SourceArn the uploads bucket, aws:SourceAccount the stack's)",
+      request: {
+        principal: "s3.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: jobsArn,
+        context: { "aws:SourceArn": uploadsArn, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true" },
+      },
       identity: [],
       expected: "allowed",
     },
     {
       title: "another bucket's notification to the jobs queue is refused",
-      request: { principal: "s3.amazonaws.com", action: "sqs:SendMessage", resource: jobsArn, context: { "aws:SourceArn": variantsArn, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true" } },
+      request: {
+        principal: "s3.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: jobsArn,
+        context: { "aws:SourceArn": variantsArn, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true" },
+      },
       identity: [],
       expected: "denied",
     },
     {
       title: "a same-named bucket in another account notifying the jobs queue is refused",
-      request: { principal: "s3.amazonaws.com", action: "sqs:SendMessage", resource: jobsArn, context: { "aws:SourceArn": uploadsArn, "aws:SourceAccount": "999999999999", "aws:SecureTransport": "true" } },
+      request: {
+        principal: "s3.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: jobsArn,
+        context: { "aws:SourceArn": uploadsArn, "aws:SourceAccount": "999999999999", "aws:SecureTransport": "true" },
+      },
       identity: [],
       expected: "denied",
     },
     // Lambda's event source mapping polls the queue with the function's role (Lambda's documented permissions).
     ...["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"].map((action) => ({
       title: `the event source mapping's ${action} on the jobs queue, with the processor's role`,
-      request: { principal: processor.principal, action, resource: jobsArn, context: { "aws:SecureTransport": "true" } },
+      request: {
+        principal: processor.principal,
+        action,
+        resource: jobsArn,
+        context: { "aws:SecureTransport": "true" },
+      },
       identity: processor.identity,
       expected: "allowed" as const,
     })),
   ];
   // Lambda's runtime writes each function's logs with the function's role, to its own log group.
-  for (const [caller, fn] of [["api", pipeline.api.function], ["processor", pipeline.processor.function]] as const) {
+  for (const [caller, fn] of [
+    ["api", pipeline.api.function],
+    ["processor", pipeline.processor.function],
+  ] as const) {
     const role = principalOf(caller, policies);
     const stream = `${await valueOf(fn.logGroup.arn)}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
     for (const action of ["logs:CreateLogStream", "logs:PutLogEvents"]) {
-      paths.push({ title: `Lambda writes the ${caller} function's logs (${action})`, request: { principal: role.principal, action, resource: stream, context: {} }, identity: role.identity, expected: "allowed" });
+      paths.push({
+        title: `Lambda writes the ${caller} function's logs (${action})`,
+        request: { principal: role.principal, action, resource: stream, context: {} },
+        identity: role.identity,
+        expected: "allowed",
+      });
     }
   }
   if (pipeline.cdn) {
@@ -207,7 +275,11 @@ export async function servicePaths(run: ProofRun): Promise<ServicePath[]> {
         principal: "cloudfront.amazonaws.com",
         action: "s3:GetObject",
         resource: `${variantsArn}/variants/x/thumb.webp`,
-        context: { "aws:SourceArn": `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/EOTHER`, "aws:SourceAccount": ACCOUNT_ID, "aws:SecureTransport": "true" },
+        context: {
+          "aws:SourceArn": `arn:aws:cloudfront::${ACCOUNT_ID}:distribution/EOTHER`,
+          "aws:SourceAccount": ACCOUNT_ID,
+          "aws:SecureTransport": "true",
+        },
       },
       identity: [],
       expected: "denied",
@@ -221,13 +293,23 @@ export async function servicePaths(run: ProofRun): Promise<ServicePath[]> {
     paths.push(
       {
         title: "the webhook rule invokes its API destination with its role",
-        request: { principal: webhookRole.arn, action: "events:InvokeApiDestination", resource: await valueOf(events.destination.arn), context: {} },
+        request: {
+          principal: webhookRole.arn,
+          action: "events:InvokeApiDestination",
+          resource: await valueOf(events.destination.arn),
+          context: {},
+        },
         identity: webhookRole.policies,
         expected: "allowed",
       },
       {
         title: "EventBridge puts a failed delivery of the webhook rule in the webhook's DLQ (aws:SourceArn the rule)",
-        request: { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: await valueOf(events.deadLetterQueue.arn), context: { "aws:SourceArn": ruleArn, "aws:SecureTransport": "true" } },
+        request: {
+          principal: "events.amazonaws.com",
+          action: "sqs:SendMessage",
+          resource: await valueOf(events.deadLetterQueue.arn),
+          context: { "aws:SourceArn": ruleArn, "aws:SecureTransport": "true" },
+        },
         identity: [],
         expected: "allowed",
       },
@@ -248,7 +330,11 @@ export async function servicePaths(run: ProofRun): Promise<ServicePath[]> {
 }
 
 /** A service path judged; undefined when it goes as expected. */
-export async function judgePath(path: ServicePath, policies: StackPolicies, identity: NamedPolicy[] = path.identity): Promise<string | undefined> {
+export async function judgePath(
+  path: ServicePath,
+  policies: StackPolicies,
+  identity: NamedPolicy[] = path.identity,
+): Promise<string | undefined> {
   const decision = await evaluate(path.request, identity, resourcePolicyFor(policies, path.request.resource));
   if (decision.allowed === (path.expected === "allowed")) return undefined;
   const who = path.request.principal;

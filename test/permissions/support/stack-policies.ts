@@ -10,7 +10,14 @@ import { queueArnOf } from "./iam-actions.js";
 
 export interface PolicyDocument {
   Version: string;
-  Statement: Array<{ Sid?: string; Effect: "Allow" | "Deny"; Action: string | string[]; Resource: string | string[]; Principal?: unknown; Condition?: unknown }>;
+  Statement: Array<{
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Action: string | string[];
+    Resource: string | string[];
+    Principal?: unknown;
+    Condition?: unknown;
+  }>;
 }
 
 export interface NamedPolicy {
@@ -40,7 +47,15 @@ export function stackPolicies(deployed: Deployed): StackPolicies {
   const { recorder } = deployed;
   const distribution = recorder.ofType(T.distribution)[0];
   // The mocks name the distribution `<name>-id`; CloudFront's ids (and the API's check) are upper-case letters and digits.
-  const fix = <D>(document: D): D => (distribution ? JSON.parse(JSON.stringify(document).replaceAll(`distribution/${distribution.name}-id`, `distribution/${DISTRIBUTION_ID}`)) : document);
+  const fix = <D>(document: D): D =>
+    distribution
+      ? JSON.parse(
+          JSON.stringify(document).replaceAll(
+            `distribution/${distribution.name}-id`,
+            `distribution/${DISTRIBUTION_ID}`,
+          ),
+        )
+      : document;
   const roles: StackPolicies["roles"] = {};
   for (const role of recorder.ofType(T.role)) {
     const policies = recorder
@@ -58,7 +73,12 @@ export function stackPolicies(deployed: Deployed): StackPolicies {
     resourcePolicies.push({ name: p.name, kind: "bucket policy", arn, document });
   }
   for (const p of recorder.ofType(T.queuePolicy)) {
-    resourcePolicies.push({ name: p.name, kind: "queue policy", arn: queueArnOf(p.inputs.queueUrl, { account: ACCOUNT_ID, region: REGION }), document: fix(policy(p)) as PolicyDocument });
+    resourcePolicies.push({
+      name: p.name,
+      kind: "queue policy",
+      arn: queueArnOf(p.inputs.queueUrl, { account: ACCOUNT_ID, region: REGION }),
+      document: fix(policy(p)) as PolicyDocument,
+    });
   }
   return { roles, resourcePolicies, ...(distribution ? { distributionId: DISTRIBUTION_ID } : {}) };
 }
@@ -84,26 +104,49 @@ export interface Decision {
 }
 
 /** Evaluates one request as AWS would: the identity policies given together with the target's resource policy. */
-export async function evaluate(request: Request, identityPolicies: NamedPolicy[], resourcePolicy: ResourcePolicy | undefined): Promise<Decision> {
+export async function evaluate(
+  request: Request,
+  identityPolicies: NamedPolicy[],
+  resourcePolicy: ResourcePolicy | undefined,
+): Promise<Decision> {
   const simulation: Simulation = {
-    request: { principal: request.principal, action: request.action, resource: { resource: request.resource, accountId: ACCOUNT_ID }, contextVariables: request.context },
+    request: {
+      principal: request.principal,
+      action: request.action,
+      resource: { resource: request.resource, accountId: ACCOUNT_ID },
+      contextVariables: request.context,
+    },
     identityPolicies: identityPolicies.map((p) => ({ name: p.name, policy: p.document })),
     serviceControlPolicies: [],
     resourceControlPolicies: [],
     ...(resourcePolicy ? { resourcePolicy: resourcePolicy.document } : {}),
   };
   const result = await runSimulation(simulation, {});
-  if (result.resultType === "error") return { allowed: false, reason: `the evaluator, which refuses the request itself: ${JSON.stringify(result.errors)}` };
-  if (result.resultType !== "single") return { allowed: false, reason: `the evaluator, which read ${request.resource} as a pattern` };
+  if (result.resultType === "error")
+    return {
+      allowed: false,
+      reason: `the evaluator, which refuses the request itself: ${JSON.stringify(result.errors)}`,
+    };
+  if (result.resultType !== "single")
+    return { allowed: false, reason: `the evaluator, which read ${request.resource} as a pattern` };
   if (result.overallResult === "Allowed") return { allowed: true, reason: "allowed" };
   const analysis = result.result.analysis;
   if (result.overallResult === "ExplicitlyDenied") {
-    const denying = (explains: Array<{ explain: { identifier?: string } }> | undefined) => (explains ?? []).map((s) => s.explain.identifier).filter(Boolean);
+    const denying = (explains: Array<{ explain: { identifier?: string } }> | undefined) =>
+      (explains ?? []).map((s) => s.explain.identifier).filter(Boolean);
     const byResource = denying(analysis?.resourceAnalysis?.denyStatements as never);
-    if (byResource.length && resourcePolicy) return { allowed: false, reason: `the ${resourcePolicy.kind} ${resourcePolicy.name}'s statement ${byResource.join(", ")} (explicit deny)` };
+    if (byResource.length && resourcePolicy)
+      return {
+        allowed: false,
+        reason: `the ${resourcePolicy.kind} ${resourcePolicy.name}'s statement ${byResource.join(", ")} (explicit deny)`,
+      };
     const byIdentity = denying(analysis?.identityAnalysis?.denyStatements as never);
     return { allowed: false, reason: `the role's policies: statement ${byIdentity.join(", ") || "?"} (explicit deny)` };
   }
-  if (identityPolicies.length === 0) return { allowed: false, reason: `the ${resourcePolicy?.kind ?? "resource policy"}${resourcePolicy ? ` ${resourcePolicy.name}` : ""} (no statement allows it)` };
+  if (identityPolicies.length === 0)
+    return {
+      allowed: false,
+      reason: `the ${resourcePolicy?.kind ?? "resource policy"}${resourcePolicy ? ` ${resourcePolicy.name}` : ""} (no statement allows it)`,
+    };
   return { allowed: false, reason: "the role's policies (no statement allows it)" };
 }

@@ -183,7 +183,9 @@ function readItems(file: Buffer): { primary: number; items: Map<number, Item> } 
 
 function declaredSize(file: Buffer, item: Item): { width: number; height: number } {
   const ispe = item.properties.find((p) => p.type === "ispe");
-  return ispe ? { width: file.readUInt32BE(ispe.body + 4), height: file.readUInt32BE(ispe.body + 8) } : { width: 0, height: 0 };
+  return ispe
+    ? { width: file.readUInt32BE(ispe.body + 4), height: file.readUInt32BE(ispe.body + 8) }
+    : { width: 0, height: 0 };
 }
 
 /** The size an HEVC item decodes to: its hvcC's sequence parameter set (pic_width/height_in_luma_samples). */
@@ -264,7 +266,9 @@ function overlayOutput(data: Buffer): { width: number; height: number } {
   const wide = (data[1]! & 1) === 1;
   const at = 2 + 8; // version, flags, then the canvas fill colour (four 16-bit values)
   if (data.length < at + (wide ? 8 : 4)) throw new Malformed("an overlay descriptor too short");
-  return wide ? { width: data.readUInt32BE(at), height: data.readUInt32BE(at + 4) } : { width: data.readUInt16BE(at), height: data.readUInt16BE(at + 2) };
+  return wide
+    ? { width: data.readUInt32BE(at), height: data.readUInt32BE(at + 4) }
+    : { width: data.readUInt16BE(at), height: data.readUInt16BE(at + 2) };
 }
 
 /** The decode's bound for the file's primary image; a FinalError when the file's structure cannot be read. */
@@ -274,7 +278,10 @@ export function heicDecodeBound(file: Buffer): DecodeBound {
     const visit = (id: number, path: number[]): DecodeBound => {
       if (path.includes(id)) throw new FinalError("corrupt_image", "The HEIC image's items derive from themselves");
       if (path.length > MAX_DERIVATION_DEPTH) {
-        throw new FinalError("unsupported_format", `This HEIF image derives its items more than ${MAX_DERIVATION_DEPTH} levels deep`);
+        throw new FinalError(
+          "unsupported_format",
+          `This HEIF image derives its items more than ${MAX_DERIVATION_DEPTH} levels deep`,
+        );
       }
       const item = items.get(id);
       if (!item) throw new Malformed(`item ${id} is referenced but not described`);
@@ -292,11 +299,15 @@ export function heicDecodeBound(file: Buffer): DecodeBound {
         const output = larger(declared, item.type === "grid" ? gridOutput(data) : overlayOutput(data));
         if (item.type === "grid") {
           const grid = gridOutput(data);
-          if (sources.length !== grid.rows * grid.columns) throw new Malformed(`grid ${id} has ${sources.length} tiles for ${grid.rows} x ${grid.columns}`);
+          if (sources.length !== grid.rows * grid.columns)
+            throw new Malformed(`grid ${id} has ${sources.length} tiles for ${grid.rows} x ${grid.columns}`);
           const tile = sources.reduce(larger, { width: 0, height: 0 });
           const padded = (output.width + tile.width) * (output.height + tile.height);
           if (sourcePixels > padded) {
-            throw new FinalError("corrupt_image", `The HEIC image's grid tiles decode to ${sourcePixels} pixels, more than its ${output.width} x ${output.height} output can show`);
+            throw new FinalError(
+              "corrupt_image",
+              `The HEIC image's grid tiles decode to ${sourcePixels} pixels, more than its ${output.width} x ${output.height} output can show`,
+            );
           }
         }
         return { ...output, pixels: output.width * output.height + sourcePixels + auxiliaryPixels };

@@ -16,7 +16,10 @@ import { HEIC_WORKER_BUNDLE, receivedError, type HeicReply, type HeicRequest } f
  * The worker's file: beside this module when run from source (tsx), and beside the processor's bundle in the
  * Lambda package, where the build writes it (HEIC_WORKER_BUNDLE).
  */
-export const HEIC_WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : `./${HEIC_WORKER_BUNDLE}`, import.meta.url);
+export const HEIC_WORKER_URL = new URL(
+  import.meta.url.endsWith(".ts") ? "./worker.ts" : `./${HEIC_WORKER_BUNDLE}`,
+  import.meta.url,
+);
 
 type Pending = { resolve: (reply: HeicReply) => void; reject: (error: Error) => void };
 
@@ -69,11 +72,17 @@ export function createThreadedHeicDecoder(workerUrl: URL = HEIC_WORKER_URL): Hei
         height: reply.height,
         hasAlpha: reply.hasAlpha,
         async decode(): Promise<HeicPixels> {
-          if (closed) throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
+          if (closed)
+            throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
           if (thread !== worker) throw decoderFailure("its thread has stopped");
           const decoded = await ask(thread, { op: "decode", id });
           if (!("op" in decoded) || decoded.op !== "decode") throw decoderFailure("it answered out of turn");
-          return { data: Buffer.from(decoded.data), width: decoded.width, height: decoded.height, channels: decoded.channels };
+          return {
+            data: Buffer.from(decoded.data),
+            width: decoded.width,
+            height: decoded.height,
+            channels: decoded.channels,
+          };
         },
         close() {
           if (closed) return;

@@ -58,7 +58,11 @@ export interface HeicDecoder {
 
 /** The decoder itself broke (not the file): transient, so the image is retried. */
 export function decoderFailure(detail: string, cause?: unknown): TransientError {
-  return new TransientError("image_processing_failed", `The HEIC decoder failed: ${detail}`, cause === undefined ? undefined : { cause });
+  return new TransientError(
+    "image_processing_failed",
+    `The HEIC decoder failed: ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function isHeifError(value: unknown): value is HeifError {
@@ -70,8 +74,15 @@ function heifFailure(lib: LibHeif, error: HeifError): Error {
   const codes = lib.heif_error_code;
   const code = error.code.value;
   const detail = error.message.trim().split("\n")[0]!.slice(0, 200);
-  if (code === codes.heif_error_Unsupported_feature!.value || code === codes.heif_error_Unsupported_filetype!.value || code === codes.heif_error_Plugin_loading_error!.value) {
-    return new FinalError("unsupported_format", `This HEIF image uses a feature or codec the pipeline cannot decode (${detail})`);
+  if (
+    code === codes.heif_error_Unsupported_feature!.value ||
+    code === codes.heif_error_Unsupported_filetype!.value ||
+    code === codes.heif_error_Plugin_loading_error!.value
+  ) {
+    return new FinalError(
+      "unsupported_format",
+      `This HEIF image uses a feature or codec the pipeline cannot decode (${detail})`,
+    );
   }
   // libheif reports its security limits (more than 1000 items or tiles, ...) as allocation errors: they are the
   // file's, and final.
@@ -91,7 +102,10 @@ function isCrash(error: unknown): boolean {
 
 function crashedTwice(error: unknown): FinalError {
   const message = error instanceof Error ? error.message : String(error);
-  return new FinalError("corrupt_image", `The HEIC image is corrupt: it crashed the decoder twice (${message.slice(0, 200)})`);
+  return new FinalError(
+    "corrupt_image",
+    `The HEIC image is corrupt: it crashed the decoder twice (${message.slice(0, 200)})`,
+  );
 }
 
 export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): HeicDecoder {
@@ -100,7 +114,9 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
   const current = (): Promise<LibHeif> =>
     (module ??= load().catch((error: unknown) => {
       module = undefined;
-      throw new TransientError("image_processing_failed", `Loading the HEIC decoder failed: ${String(error)}`, { cause: error });
+      throw new TransientError("image_processing_failed", `Loading the HEIC decoder failed: ${String(error)}`, {
+        cause: error,
+      });
     }));
 
   /**
@@ -135,7 +151,8 @@ export function createHeicDecoder(load: () => Promise<LibHeif> = loadLibHeif): H
         },
         decode: () =>
           withRetry((lib) => {
-            if (closed) throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
+            if (closed)
+              throw new TransientError("image_processing_failed", "The HEIC image was closed before it was decoded");
             if (lib !== state.lib) {
               state.close();
               state = { lib, ...openOn(lib, input) };

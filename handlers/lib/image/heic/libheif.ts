@@ -30,7 +30,14 @@ export interface DecodedPlanes {
   image: HeifImagePointer;
   width: number;
   height: number;
-  channels: Array<{ id: EnumValue; width: number; height: number; stride: number; bits_per_pixel: number; data: Uint8Array }>;
+  channels: Array<{
+    id: EnumValue;
+    width: number;
+    height: number;
+    stride: number;
+    bits_per_pixel: number;
+    data: Uint8Array;
+  }>;
 }
 
 export interface LibHeif {

@@ -29,7 +29,8 @@ const STRUCT_BYTES = 128;
 
 export function applySecurityLimits(lib: LibHeif, context: HeifContext, limits: HeifLimits): void {
   const pointer = (context as unknown as { $$?: { ptr?: unknown } }).$$?.ptr;
-  if (typeof pointer !== "number" || pointer === 0) throw new Error("the libheif context exposes no pointer to set its security limits on");
+  if (typeof pointer !== "number" || pointer === 0)
+    throw new Error("the libheif context exposes no pointer to set its security limits on");
   const current = lib._heif_context_get_security_limits(pointer);
   const struct = lib._malloc(STRUCT_BYTES);
   const result = lib._malloc(16);

@@ -7,7 +7,10 @@ import { sendError, type HeicReply, type HeicRequest } from "./worker-protocol.j
  * it runs here rather than on the main thread, whose event loop keeps serving S3, SQS and the API meanwhile.
  * Requests are handled one at a time, in order: one HEIC decodes at a time per process.
  */
-if (!parentPort) throw new Error("handlers/lib/image/heic/worker.ts runs as a worker thread (see handlers/lib/image/heic/decoder-thread.ts)");
+if (!parentPort)
+  throw new Error(
+    "handlers/lib/image/heic/worker.ts runs as a worker thread (see handlers/lib/image/heic/decoder-thread.ts)",
+  );
 const port = parentPort;
 const decoder = createHeicDecoder();
 const opened = new Map<number, OpenedHeic>();
@@ -17,14 +20,17 @@ const opened = new Map<number, OpenedHeic>();
  * small Buffers are slices of Node's shared pool; a slice is copied into one of its own.
  */
 function transferable(data: Buffer): ArrayBuffer {
-  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data.buffer;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer)
+    return data.buffer;
   return Uint8Array.from(data).buffer;
 }
 
 async function handle(request: HeicRequest): Promise<HeicReply | undefined> {
   switch (request.op) {
     case "open": {
-      const heic = await decoder.open(Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength));
+      const heic = await decoder.open(
+        Buffer.from(request.input.buffer, request.input.byteOffset, request.input.byteLength),
+      );
       opened.set(request.id, heic);
       return { id: request.id, op: "open", width: heic.width, height: heic.height, hasAlpha: heic.hasAlpha };
     }
@@ -32,7 +38,14 @@ async function handle(request: HeicRequest): Promise<HeicReply | undefined> {
       const heic = opened.get(request.id);
       if (!heic) throw new Error(`no open HEIC ${request.id}`);
       const pixels = await heic.decode();
-      return { id: request.id, op: "decode", data: transferable(pixels.data), width: pixels.width, height: pixels.height, channels: pixels.channels };
+      return {
+        id: request.id,
+        op: "decode",
+        data: transferable(pixels.data),
+        width: pixels.width,
+        height: pixels.height,
+        channels: pixels.channels,
+      };
     }
     case "close":
       opened.get(request.id)?.close();
