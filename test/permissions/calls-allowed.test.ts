@@ -42,17 +42,17 @@ function proveRun(title: string, start: () => Promise<{ run: ProofRun; stop(): P
       const uploads = run.deployed.outputs.uploadsBucket;
       const call = {
         caller: "processor" as const,
-        operation: "s3:DeleteObject",
-        action: "s3:DeleteObject",
+        operation: "s3:PutObject",
+        action: "s3:PutObject",
         resource: `arn:aws:s3:::${uploads}/uploads/01J0000000000000000000000`,
         context: { "aws:SecureTransport": "true" },
         presigned: false,
-        site: "a processor that deletes an unprocessed upload",
+        site: "a processor that writes into the bucket that triggers it",
         at: "handlers/processor/process-object.ts:1",
       };
       expect(await judge(call, run.policies)).to.equal(
-        `processor: s3:DeleteObject on arn:aws:s3:::${uploads}/uploads/01J0000000000000000000000 is denied by the role's policies (no statement allows it)` +
-          ` (s3:DeleteObject at handlers/processor/process-object.ts:1; context {"aws:SecureTransport":"true"}; test "a processor that deletes an unprocessed upload")`,
+        `processor: s3:PutObject on arn:aws:s3:::${uploads}/uploads/01J0000000000000000000000 is denied by the role's policies (no statement allows it)` +
+          ` (s3:PutObject at handlers/processor/process-object.ts:1; context {"aws:SecureTransport":"true"}; test "a processor that writes into the bucket that triggers it")`,
       );
       expect(await judge({ ...call, operation: "s3:RestoreObject", action: undefined }, run.policies)).to.match(
         /has no IAM mapping: add one line for it to OPERATIONS in test\/permissions\/support\/iam-actions.ts/,

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateBucketCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { createApi, type ApiHandler } from "../../../handlers/api/create-api.js";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { DISTRIBUTION_ID_HEADER, VIEWER_HOST_HEADER } from "../../../handlers/api/delivery.js";
@@ -71,6 +71,8 @@ export interface ProofRun {
   process(keys: Array<{ key: string; size: number }>): Promise<unknown>;
   /** A pending record with no object behind it (its original deleted before processing). */
   pendingWithoutObject(id: string): Promise<void>;
+  /** An object in the uploads bucket that no grant made (no record), put by an unrecorded client. */
+  objectWithoutRecord(key: string, body: Buffer): Promise<void>;
   /** GET through the CDN's variant path (delivery: cdn): the OAC read of the variants bucket. */
   cdnGet?(path: string): Promise<number>;
   env: Record<string, string>;
@@ -288,6 +290,11 @@ export async function startRun(
         { id, filename: "gone.jpg", contentType: "image/jpeg", now, grantExpiresAt: new Date(now.getTime() + 60_000) },
       );
     },
+    async objectWithoutRecord(key, body) {
+      await made(createS3Client(env)).send(
+        new PutObjectCommand({ Bucket: outputs.uploadsBucket!, Key: key, Body: body }),
+      );
+    },
     ...(cdn ? { cdnGet: async (path: string) => (await fetch(`${edgeUrl}${path}`)).status } : {}),
     async stop() {
       edge?.close();
@@ -361,7 +368,7 @@ function recordedParameterStore(
       },
       response: {},
     }),
-    { step: "deserialize", priority: "low", name: "proofParameterAnswer" },
+    { step: "build", priority: "low", name: "proofParameterAnswer" },
   );
   return ssm;
 }

@@ -60,6 +60,18 @@ const MISSING_ORIGINAL: Step = {
   },
 };
 
+const UNGRANTED_OBJECT: Step = {
+  title: "an object no grant made (no record) is deleted unprocessed",
+  async drive(run) {
+    const id = `01900000-0000-7000-8000-${String(Date.now() + 1)
+      .slice(-12)
+      .padStart(12, "0")}`;
+    const body = await photo();
+    await run.objectWithoutRecord(originalKey(id), body);
+    expect(await run.process([{ key: originalKey(id), size: body.length }])).to.deep.equal({ batchItemFailures: [] });
+  },
+};
+
 export const OPEN_STEPS: Step[] = [
   {
     title: "the page and GET /config (the page's CSP presigns a POST and a GET)",
@@ -122,6 +134,7 @@ export const OPEN_STEPS: Step[] = [
     },
   },
   MISSING_ORIGINAL,
+  UNGRANTED_OBJECT,
 ];
 
 export const OPEN_CDN_STEPS: Step[] = [
@@ -134,6 +147,7 @@ export const OPEN_CDN_STEPS: Step[] = [
     },
   },
   MISSING_ORIGINAL,
+  UNGRANTED_OBJECT,
 ];
 
 export const TOKEN_CDN_STEPS: Step[] = [
@@ -144,13 +158,15 @@ export const TOKEN_CDN_STEPS: Step[] = [
       const id = await uploadAndProcess(run, "alice");
       expectStatus(await run.request("GET", "/images", { sub: "alice", query: "limit=5" }), 200, "GET /images");
       const view = await run.request("GET", `/images/${id}`, { sub: "alice" });
-      const path = new URL(view.body.variants[0].url).pathname;
+      const signed = new URL(view.body.variants[0].url);
+      const path = signed.pathname + signed.search;
       expect(await run.cdnGet!(path)).to.equal(200);
       expectStatus(await run.request("DELETE", `/images/${id}`, { sub: "alice" }), 204, "DELETE /images/{id}");
       expect(await run.cdnGet!(path)).to.equal(404);
     },
   },
   MISSING_ORIGINAL,
+  UNGRANTED_OBJECT,
 ];
 
 /** The principal and identity policies a caller's requests are made with in `policies`. */
