@@ -11,7 +11,7 @@ describe("API CORS policy (the Function URL's, mirrored by the local runtime)", 
     expect(policy).to.deep.equal({
       allowOrigins: ["https://images.example.com", "http://localhost:5173"],
       allowMethods: ["GET", "POST"],
-      allowHeaders: ["content-type"],
+      allowHeaders: ["content-type", "x-amz-content-sha256"],
       maxAge: 300,
     });
   });
@@ -26,7 +26,7 @@ describe("API CORS policy (the Function URL's, mirrored by the local runtime)", 
       "access-control-allow-origin": "http://localhost:5173",
       vary: "Origin",
       "access-control-allow-methods": "GET, POST",
-      "access-control-allow-headers": "content-type",
+      "access-control-allow-headers": "content-type, x-amz-content-sha256",
       "access-control-max-age": "300",
     });
   });

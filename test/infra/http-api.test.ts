@@ -29,7 +29,8 @@ describe("Pulumi program: HttpApi (mocks)", function () {
       cors: {
         allowOrigins: ["https://images.example.com"],
         allowMethods: ["GET", "POST"],
-        allowHeaders: ["content-type"],
+        // The client sends its POST body's hash whatever the delivery (the CDN's origin access control needs it).
+        allowHeaders: ["content-type", "x-amz-content-sha256"],
         maxAge: 300,
       },
     });

@@ -144,7 +144,7 @@ describe("Pulumi program: token mode (mocks)", function () {
     expect(token.get(FUNCTION_URL, "image-pipeline-api-url").inputs.cors).to.deep.equal({
       allowOrigins: ["https://app.example.com"],
       allowMethods: ["GET", "POST", "DELETE"],
-      allowHeaders: ["content-type", "authorization"],
+      allowHeaders: ["content-type", "authorization", "x-amz-content-sha256"],
       maxAge: 300,
     });
   });

@@ -16,15 +16,13 @@ export interface CorsPolicy {
 export function apiCorsPolicy(
   settings: Pick<Settings, "allowedOrigins" | "auth"> & { delivery?: Settings["delivery"] },
 ): CorsPolicy {
-  // Token mode adds the bearer token's header and the DELETE route; behind the CDN a POST carries its body's hash.
+  // Token mode adds the bearer token's header and the DELETE route. A POST always may carry its body's hash: the
+  // CDN's origin access control needs it, and the client (image-pipeline/client) sends it whatever the delivery.
   const token = settings.auth !== undefined;
   return {
     allowOrigins: [...settings.allowedOrigins],
     allowMethods: token ? ["GET", "POST", "DELETE"] : ["GET", "POST"],
-    allowHeaders: [
-      ...(token ? ["content-type", "authorization"] : ["content-type"]),
-      ...(settings.delivery === "cdn" ? ["x-amz-content-sha256"] : []),
-    ],
+    allowHeaders: [...(token ? ["content-type", "authorization"] : ["content-type"]), "x-amz-content-sha256"],
     maxAge: 300,
   };
 }
