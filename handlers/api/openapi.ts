@@ -4,10 +4,15 @@
  * compile time (test/client/types-match-openapi.ts), and every response the handler tests receive is validated
  * against the document (test/handlers/support/openapi-checked-api.ts), so the description cannot drift from the code.
  */
+import { ACCEPTED_CONTENT_TYPES } from "../lib/image/formats.js";
 
 /** Codes of `{error: {code, message}}` that any route may answer with. */
 const ANY_ROUTE_ERRORS = {
-  403: { codes: ["forbidden"], description: "With `delivery: cdn`, a request that did not come through the CDN." },
+  403: {
+    codes: ["forbidden"],
+    description:
+      "With `delivery: cdn`, a POST whose `x-amz-content-sha256` does not match its body (the local runtime's answer; deployed, AWS refuses it before the function runs).",
+  },
   405: {
     codes: ["method_not_allowed"],
     description: "The path exists but not with this method; `Allow` lists those it has.",
@@ -64,16 +69,7 @@ export const UploadRequestSchema = {
     },
     contentType: {
       type: "string",
-      enum: [
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/avif",
-        "image/gif",
-        "image/tiff",
-        "image/heic",
-        "image/heif",
-      ],
+      enum: ACCEPTED_CONTENT_TYPES,
     },
     size: { type: "integer", minimum: 1, description: "Bytes; at most `maxUploadBytes` (GET /config)." },
   },
