@@ -1,7 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { jobsQueueVisibilityTimeoutSeconds } from "../handlers/lib/contract/queue-timing.js";
-import { parseSettings, SettingsError, signsVariantUrls, type Settings } from "../handlers/lib/config/settings.js";
+import {
+  PROJECT_NAME,
+  parseSettings,
+  SettingsError,
+  signsVariantUrls,
+  type Settings,
+} from "../handlers/lib/config/settings.js";
 import { lambdaCode } from "./artifacts/lambda-code.js";
 import { type ImagePipelineArgs, NON_SETTINGS_ARGS } from "./image-pipeline-args.js";
 import { CdnDistribution, cloudFrontReadStatement } from "./cdn-distribution.js";
@@ -55,6 +61,16 @@ export function pipelineSettings(name: string, args: ImagePipelineArgs): Setting
     }
     throw error;
   }
+}
+
+/**
+ * The first part of the names AWS keeps one of per account (the dashboard, the alarms): `<project>-<stack>` for
+ * the stack's own pipeline (index.ts names it after the package), `<project>-<stack>-<name>` for any other, so
+ * that two pipelines in one program, or one embedded beside another program's, do not take each other's.
+ */
+export function physicalScope(name: string): string {
+  const scope = `${pulumi.getProject()}-${pulumi.getStack()}`;
+  return name === PROJECT_NAME ? scope : `${scope}-${name}`;
 }
 
 /** The pipeline's child components, kept off the class's properties (see ImagePipeline). */
@@ -159,6 +175,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
     PARTS.set(this, parts);
     const code = args.code ?? lambdaCode(settings.processor.architecture);
     const parent = { parent: this };
+    // Decided up front, so that a refusal comes before any child registers.
+    const eastProvider = needsUsEast1Provider(settings) ? this.usEast1(name, usEast1Provider) : undefined;
 
     parts.uploads = new PrivateBucket(
       `${name}-uploads`,
@@ -203,9 +221,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
     );
     parts.deadLetterAlarm = new DeadLetterAlarm(
       `${name}-dlq-alarm`,
-      settings.alarmEmail === undefined
-        ? { queueName: parts.jobs.dlqName }
-        : { queueName: parts.jobs.dlqName, email: settings.alarmEmail },
+      {
+        queueName: parts.jobs.dlqName,
+        scope: physicalScope(name),
+        ...(settings.alarmEmail === undefined ? {} : { email: settings.alarmEmail }),
+      },
       parent,
     );
 
@@ -271,7 +291,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
       if (settings.rateLimitPer5Minutes !== undefined) {
         parts.rateLimit = new RateLimitAcl(
           `${name}-rate-limit`,
-          { limitPer5Minutes: settings.rateLimitPer5Minutes, provider: this.usEast1(name, usEast1Provider) },
+          { limitPer5Minutes: settings.rateLimitPer5Minutes, provider: eastProvider! },
           parent,
         );
       }
@@ -324,6 +344,7 @@ export class ImagePipeline extends pulumi.ComponentResource {
         api: parts.api.function.function,
         table: parts.table.table,
         maxBacklogAgeMinutes: settings.alarms.maxBacklogAgeMinutes,
+        scope: physicalScope(name),
         ...(topic ? { alarmActions: [topic.arn] } : {}),
       },
       parent,
@@ -368,7 +389,8 @@ export class ImagePipeline extends pulumi.ComponentResource {
    */
   private usEast1(name: string, given: aws.Provider | undefined): aws.Provider {
     if (given) return given;
-    if (this.getProvider("aws::Provider") !== undefined) {
+    // Any member of the package names it: the provider the options (or a parent's) give `aws` resources, if any.
+    if (this.getProvider("aws:index:Provider") !== undefined) {
       throw new pulumi.RunError(
         `ImagePipeline ${name}: rateLimitPer5Minutes makes a CloudFront web ACL in ${CLOUDFRONT_WAF_REGION}; with an explicit aws provider, pass the option usEast1Provider (the same account settings, region ${CLOUDFRONT_WAF_REGION})`,
       );

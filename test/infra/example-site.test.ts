@@ -101,6 +101,21 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
       expect(outputs.avatarsApiUrl).to.equal("https://avatars-api-url.lambda-url.us-east-1.on.aws/");
     });
 
+    it("gives what AWS names once per account (dashboard, alarms) each pipeline's own name", function () {
+      const dashboards = recorder.ofType("aws:cloudwatch/dashboard:Dashboard").map((d) => d.inputs.dashboardName);
+      expect(dashboards.sort()).to.deep.equal([
+        "image-pipeline-test-avatars-operations",
+        "image-pipeline-test-images-operations",
+      ]);
+      const alarms = recorder.ofType(T.alarm).map((a) => a.inputs.name as string);
+      expect(alarms.length).to.equal(8);
+      expect(new Set(alarms).size).to.equal(8);
+      expect(alarms.filter((n) => n.endsWith("-dead-letters")).sort()).to.deep.equal([
+        "image-pipeline-test-avatars-dead-letters",
+        "image-pipeline-test-images-dead-letters",
+      ]);
+    });
+
     it("turns the plain arguments into the stack file's settings, defaults filled in, for the API and the uploads", async function () {
       const api = recorder.get(T.function, "images-api");
       const sent = JSON.parse(api.inputs.environment.variables[FUNCTION_ENV.settings]);
@@ -213,6 +228,9 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
         pulumi.RunError,
         "ImagePipeline images: rateLimitPer5Minutes makes a CloudFront web ACL in us-east-1; with an explicit aws provider, pass the option usEast1Provider (the same account settings, region us-east-1)",
       );
+      await recorder.settled();
+      // Refused before any of its resources registers: the program's provider and the component alone.
+      expect(recorder.resources.map((r) => r.type)).to.deep.equal([T.awsProvider, ResourceTypes.ImagePipeline]);
 
       recorder = await installMocks();
       const main = new aws.Provider("main", { region: "eu-west-1" });
