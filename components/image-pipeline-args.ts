@@ -1,14 +1,44 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type * as schema from "../handlers/lib/config/settings.js";
 import type { Settings } from "../handlers/lib/config/settings.js";
 
 /**
  * ImagePipeline's arguments: the stack file's settings (`Pulumi.<stack>.yaml`, docs/deploy.md), any subset, with
  * the same defaults and the same validation (parseSettings in handlers/lib/config/), plus what a stack keeps
  * elsewhere (the webhook secret, the signing key generations, the Lambda packages). They are plain interfaces of
- * strings, numbers, booleans, lists and objects, without unions, so that Pulumi's schema inference describes them
- * to every language (PulumiPlugin.yaml); the values a string may take are checked when the component is made, and
- * a wrong one fails the program with an error naming the argument.
+ * strings, numbers, booleans, enums (`as const` objects), lists and objects, without other unions, so that Pulumi's
+ * schema inference describes them to every language (PulumiPlugin.yaml). Every value is checked when the component
+ * is made (another language may send any string), and a wrong one fails the program with an error naming the
+ * argument.
  */
+
+// The values a string setting may take, as `as const` objects: the form Pulumi's schema inference turns into an
+// enum for every language (a type alias over handlers/lib/config/schema.ts's lists would not be described). The
+// compile-time checks at the end keep them equal to the parser's lists.
+
+/** How a variant fits its width and height (sharp's `fit`). */
+export const Fit = { Inside: "inside", Cover: "cover", Contain: "contain", Fill: "fill", Outside: "outside" } as const;
+export type Fit = (typeof Fit)[keyof typeof Fit];
+
+/** A variant's image format. */
+export const OutputFormat = { Webp: "webp", Jpeg: "jpeg", Png: "png", Avif: "avif" } as const;
+export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+
+/** A function's processor architecture. */
+export const Architecture = { Arm64: "arm64", X86_64: "x86_64" } as const;
+export type Architecture = (typeof Architecture)[keyof typeof Architecture];
+
+/** How variants reach viewers: presigned S3 URLs, or a CloudFront distribution in front of everything. */
+export const Delivery = { Presigned: "presigned", Cdn: "cdn" } as const;
+export type Delivery = (typeof Delivery)[keyof typeof Delivery];
+
+/** CloudFront's price classes: which edge locations serve viewers (100: North America and Europe only). */
+export const PriceClass = {
+  PriceClass100: "PriceClass_100",
+  PriceClass200: "PriceClass_200",
+  PriceClassAll: "PriceClass_All",
+} as const;
+export type PriceClass = (typeof PriceClass)[keyof typeof PriceClass];
 
 export interface VariantArgs {
   /** Unique, lower-case: part of the variant's key `variants/{id}/{name}.{ext}`. */
@@ -17,10 +47,10 @@ export interface VariantArgs {
   width: number;
   /** Pixels; absent: the width decides, the aspect ratio kept. */
   height?: number;
-  /** `inside`, `cover`, `contain`, `fill` or `outside`. @default "inside" */
-  fit?: string;
-  /** `webp`, `jpeg`, `png` or `avif`. @default "webp" */
-  format?: string;
+  /** @default "inside" */
+  fit?: Fit;
+  /** @default "webp" */
+  format?: OutputFormat;
   /** 1 to 100. @default the format's (webp 80, jpeg 82, png 100, avif 55) */
   quality?: number;
 }
@@ -30,8 +60,8 @@ export interface ProcessorArgs {
   memoryMb?: number;
   /** @default 60 */
   timeoutSeconds?: number;
-  /** `arm64` or `x86_64`. @default "arm64" */
-  architecture?: string;
+  /** @default "arm64" */
+  architecture?: Architecture;
   /** @default 10 */
   batchSize?: number;
   /** @default 0 */
@@ -54,8 +84,8 @@ export interface ApiArgs {
   reservedConcurrency?: number;
   /** @default 14 */
   logRetentionDays?: number;
-  /** `arm64` or `x86_64`. @default "arm64" */
-  architecture?: string;
+  /** @default "arm64" */
+  architecture?: Architecture;
 }
 
 export interface AlarmsArgs {
@@ -125,12 +155,12 @@ export interface ImagePipelineArgs {
   /** @default false */
   deletionProtection?: boolean;
   alarmEmail?: string;
-  /** `presigned` or `cdn`. @default "presigned" */
-  delivery?: string;
+  /** @default "presigned" */
+  delivery?: Delivery;
   /** Token mode with `delivery: cdn` only. @default 3600 */
   variantUrlTtlSeconds?: number;
-  /** `PriceClass_100`, `PriceClass_200` or `PriceClass_All` (`delivery: cdn`). @default "PriceClass_100" */
-  priceClass?: string;
+  /** `delivery: cdn` only. @default "PriceClass_100" */
+  priceClass?: PriceClass;
   /** `delivery: cdn` only; its web ACL lives in us-east-1 (see ImagePipelineOptions.usEast1Provider). */
   rateLimitPer5Minutes?: number;
   /** `delivery: cdn` only. */
@@ -161,3 +191,10 @@ export type ArgsCoverSettings = Assert<
   Equal<Exclude<keyof ImagePipelineArgs, (typeof NON_SETTINGS_ARGS)[number]>, keyof Settings>
 >;
 export type SettingsAreArgs = Assert<Settings extends ImagePipelineArgs ? true : false>;
+export type EnumsAreTheParsers = [
+  Assert<Equal<Fit, schema.Fit>>,
+  Assert<Equal<OutputFormat, schema.OutputFormat>>,
+  Assert<Equal<Architecture, schema.Architecture>>,
+  Assert<Equal<Delivery, schema.Delivery>>,
+  Assert<Equal<PriceClass, schema.PriceClass>>,
+];

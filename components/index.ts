@@ -9,3 +9,4 @@ export {
   pipelineSettings,
 } from "./image-pipeline.js";
 export type * from "./image-pipeline-args.js";
+export { Architecture, Delivery, Fit, OutputFormat, PriceClass } from "./image-pipeline-args.js";

@@ -11,7 +11,14 @@ import { expect } from "chai";
 import { ImagePipeline, type ImagePipelineArgs } from "image-pipeline";
 import { imagePipelineProvider } from "../../components/provider.js";
 import { ResourceTypes } from "../../components/resource-types.js";
-import { SETTINGS_KEYS } from "../../handlers/lib/config/settings.js";
+import {
+  ARCHITECTURES,
+  DELIVERIES,
+  FITS,
+  OUTPUT_FORMATS,
+  PRICE_CLASSES,
+  SETTINGS_KEYS,
+} from "../../handlers/lib/config/settings.js";
 import { T } from "./support/deployments.js";
 import { installMocks, type RecordedResource, valueOf } from "./support/pulumi-mocks.js";
 
@@ -111,7 +118,7 @@ describe("ImagePipeline as a component package for every Pulumi language (Pulumi
     for (const output of OUTPUTS) expect(resource.properties[output].type, output).to.equal("string");
   });
 
-  it("describes the structured settings as types, the secret as an input, the packages as archives", function () {
+  it("describes the structured settings as types, their string values as enums, the secret as an input, the packages as archives", function () {
     const inputs = schema.resources[TYPE].inputProperties;
     expect(inputs.variants).to.deep.include({
       type: "array",
@@ -128,7 +135,31 @@ describe("ImagePipeline as a component package for every Pulumi language (Pulumi
     ]);
     expect(inputs.processor.$ref).to.equal("#/types/image-pipeline:index:ProcessorArgs");
     expect(schema.types["image-pipeline:index:AuthArgs"].required.sort()).to.deep.equal(["audience", "issuer"]);
-    expect(inputs.delivery).to.deep.include({ type: "string", optional: true, plain: true });
+    // The values a string setting may take, as enums holding exactly the parser's lists.
+    const enums = {
+      Fit: FITS,
+      OutputFormat: OUTPUT_FORMATS,
+      Architecture: ARCHITECTURES,
+      Delivery: DELIVERIES,
+      PriceClass: PRICE_CLASSES,
+    };
+    for (const [name, values] of Object.entries(enums)) {
+      const type = schema.types[`image-pipeline:index:${name}`];
+      expect(type.type, name).to.equal("string");
+      expect(
+        type.enum.map((member: { value: string }) => member.value),
+        name,
+      ).to.deep.equal([...values]);
+    }
+    const ref = (name: string) => `#/types/image-pipeline:index:${name}`;
+    expect(inputs.delivery).to.deep.equal({ $ref: ref("Delivery"), optional: true, plain: true });
+    expect(inputs.priceClass.$ref).to.equal(ref("PriceClass"));
+    expect(schema.types["image-pipeline:index:VariantArgs"].properties.fit.$ref).to.equal(ref("Fit"));
+    expect(schema.types["image-pipeline:index:VariantArgs"].properties.format.$ref).to.equal(ref("OutputFormat"));
+    expect(schema.types["image-pipeline:index:ProcessorArgs"].properties.architecture.$ref).to.equal(
+      ref("Architecture"),
+    );
+    expect(schema.types["image-pipeline:index:ApiArgs"].properties.architecture.$ref).to.equal(ref("Architecture"));
     // An Input (not plain): another language may pass a secret Output, which reaches the component as one.
     expect(inputs.webhookSecret).to.deep.include({ type: "string", optional: true });
     expect(inputs.webhookSecret).to.not.have.property("plain");
@@ -225,6 +256,7 @@ describe("ImagePipeline as a component package for every Pulumi language (Pulumi
     await installMocks();
     let refused: unknown;
     try {
+      // A generated SDK's enum does not stop a program sending any string.
       await provider.construct(
         "images",
         TYPE,

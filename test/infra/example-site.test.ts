@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { ImagePipeline, type LambdaCode } from "image-pipeline";
+import { ImagePipeline, type ImagePipelineArgs, type LambdaCode } from "image-pipeline";
 import { ResourceTypes } from "../../components/resource-types.js";
 import { FUNCTION_ENV } from "../../handlers/lib/config/function-environment.js";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
@@ -157,7 +157,7 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
       expect(refusal(() => new ImagePipeline("bad", { maxUploadBytes: -1, code: FAKE_CODE })).message).to.equal(
         "ImagePipeline bad: invalid argument maxUploadBytes: Expected integer between 1 and 5368709120 for maxUploadBytes but received -1 of type number",
       );
-      expect(refusal(() => new ImagePipeline("bad", { delivery: "edge", code: FAKE_CODE })).message).to.equal(
+      expect(refusal(() => new ImagePipeline("bad", { delivery: "edge" as never, code: FAKE_CODE })).message).to.equal(
         'ImagePipeline bad: invalid argument delivery: Expected one of presigned, cdn for delivery but received "edge" of type string',
       );
       expect(refusal(() => new ImagePipeline("bad", { maxUploadByte: 1, code: FAKE_CODE } as never)).message).to.match(
@@ -181,7 +181,7 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
   });
 
   describe("providers", function () {
-    const CDN_LIMITED = { delivery: "cdn", rateLimitPer5Minutes: 500, code: FAKE_CODE };
+    const CDN_LIMITED: ImagePipelineArgs = { delivery: "cdn", rateLimitPer5Minutes: 500, code: FAKE_CODE };
 
     it("uses the provider the program passes in its options for every AWS resource", async function () {
       const recorder = await installMocks();
