@@ -9,9 +9,9 @@ import { PROJECT_NAME } from "./handlers/lib/config/settings.js";
  * one ImagePipeline (which builds its Lambda packages) whose every resource carries the stack tag (the budget's
  * filter), and the outputs docs/design.md lists.
  *
- * The only place that reads the stack's `aws:*` config: its providers carry all of it (credentials, assumed roles,
- * account allow and deny lists, endpoints, profile) as the default provider would; the us-east-1 one, made only
- * when something lives there, differs in region alone.
+ * Its providers carry all of the stack's `aws:*` config (credentials, assumed roles, account allow and deny lists,
+ * endpoints, profile) as the default provider would, and the stack tag; the us-east-1 one, made only when
+ * something lives there, differs in region alone. Given explicitly, so the component makes none of its own.
  */
 const settings = stackSettings();
 const pipeline = new ImagePipeline(
