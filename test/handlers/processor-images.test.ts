@@ -82,7 +82,13 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
           format: "jpeg",
         });
         expect(done).to.deep.include({ status: "done", attempts: 1, filename: e.filename });
-        expect(done.original).to.deep.equal({ bytes: e.bytes, width: e.size[0], height: e.size[1], format: e.format });
+        expect(done.original).to.deep.equal({
+          bytes: e.bytes,
+          width: e.size[0],
+          height: e.size[1],
+          format: e.format,
+          frames: 1,
+        });
         expect(done.variants).to.deep.equal([
           { name: "thumb", key: thumbKey, width: e.thumb[0], height: e.thumb[1], format: "webp", bytes: thumb.bytes },
           {
