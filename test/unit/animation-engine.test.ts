@@ -89,6 +89,24 @@ describe("image engine: animations", () => {
     expectColour(await framePixel(still!.buffer, 0, Math.floor(side / 2), 40), frameColour(0), 30);
   });
 
+  it("makes stills of an animation whose variants are all stills, still counting its frames", async () => {
+    const input = await makeAnimation({ width: 240, height: 160, frames: 12, delay: DELAYS });
+    const engine = createImageEngine({
+      variants: [
+        spec({ name: "poster", width: 120, animated: false }),
+        spec({ name: "square", width: 80, height: 80, fit: "cover", position: "attention" }),
+      ],
+      maxInputPixels: 100_000_000,
+      concurrency: 1,
+    });
+
+    const result = await engine.process(input);
+
+    expect(result.original.frames).to.equal(12);
+    for (const variant of result.variants) expect((await animationFacts(variant.buffer)).frames).to.equal(1);
+    expectColour(await framePixel(result.variants[0]!.buffer, 0, 20, 40), frameColour(0), 30);
+  });
+
   it("cuts an attention or entropy crop of an animation from its first frame, and keeps a centre crop animated", async () => {
     const input = await makeAnimation({ width: 240, height: 160, frames: 12, delay: DELAYS });
     const cover = (name: string, position: VariantSpec["position"]) =>

@@ -408,7 +408,8 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
     }
     // libvips rotates no multi-page image but by 180°, so an animation is taken as stored.
     ({ width, height } = animation ? { width: metadata!.width, height: animation.frameHeight } : metadata!.autoOrient);
-    const animated = animation !== undefined;
+    // Only frames some variant keeps are decoded: stills alone need the first.
+    const animated = animation !== undefined && options.variants.some((spec) => !outputOf(spec, animation).still);
     decode = async (size) => {
       let image = sharp(input, {
         failOn: "error",
