@@ -220,7 +220,11 @@ async function renderCascade(
       const found = sources.findLast((s) => usable(s) && s.width >= need.width && s.height >= need.height);
       const source = output.still ? firstFrame(found ?? sources[0]!) : (found ?? sources[0]!);
       let image: Sharp;
-      if (spec.fit === "inside") {
+      if (spec.fit === "inside" && source.frames > 1) {
+        // An animation's frames are not kept at each size: resized straight into the encoder, frame by frame,
+        // they never sit in memory all at once beside the decoded ones (measured in docs/performance.md).
+        image = fromBitmap(source).resize(need.width, need.height, { fit: "fill" });
+      } else if (spec.fit === "inside") {
         let bitmap = source;
         if (source.width !== need.width || source.height !== need.height) {
           bitmap = await toBitmap(fromBitmap(source).resize(need.width, need.height, { fit: "fill" }));
