@@ -97,6 +97,7 @@ async function writeVariants(
     height: variant.height,
     format: variant.format,
     bytes: variant.bytes,
+    ...(variant.formatFallback ? { formatFallback: variant.formatFallback } : {}),
   }));
 }
 

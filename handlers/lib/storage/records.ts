@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "../config/settings.js";
+import type { FormatFallback } from "../image/formats.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
 
 /**
@@ -32,9 +33,12 @@ export type RecordStatus = ImageStatus | typeof DELETED_STATUS;
 
 export interface OriginalFacts {
   bytes: number;
+  /** For an animation, each frame's size. */
   width: number;
   height: number;
   format: string;
+  /** 1 for a still image; absent on records written before animations were kept. */
+  frames?: number;
 }
 
 export interface VariantFacts {
@@ -44,6 +48,8 @@ export interface VariantFacts {
   height: number;
   format: OutputFormat;
   bytes: number;
+  /** Present when the variant is not in the format its settings ask for: an animation's AVIF is WebP. */
+  formatFallback?: FormatFallback;
 }
 
 export interface ErrorFacts {
