@@ -20,6 +20,10 @@ import type { Settings } from "../handlers/lib/config/settings.js";
 export const Fit = { Inside: "inside", Cover: "cover", Contain: "contain", Fill: "fill", Outside: "outside" } as const;
 export type Fit = (typeof Fit)[keyof typeof Fit];
 
+/** Which part of the image a `cover` variant keeps (sharp's strategies: the middle, the most salient region, the most detail). */
+export const Position = { Centre: "centre", Attention: "attention", Entropy: "entropy" } as const;
+export type Position = (typeof Position)[keyof typeof Position];
+
 /** A variant's image format. */
 export const OutputFormat = { Webp: "webp", Jpeg: "jpeg", Png: "png", Avif: "avif" } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
@@ -49,10 +53,14 @@ export interface VariantArgs {
   height?: number;
   /** @default "inside" */
   fit?: Fit;
+  /** `fit: cover` only. @default "centre" */
+  position?: Position;
   /** @default "webp" */
   format?: OutputFormat;
   /** 1 to 100. @default the format's (webp 80, jpeg 82, png 100, avif 55) */
   quality?: number;
+  /** false: a still of an animation's first frame. @default true */
+  animated?: boolean;
 }
 
 export interface ProcessorArgs {
@@ -143,6 +151,8 @@ export interface ImagePipelineArgs {
   maxUploadBytes?: number;
   /** @default 100000000 */
   maxInputPixels?: number;
+  /** Frames an animated original may have. @default 300 */
+  maxFrames?: number;
   /** @default what a slow phone upload of maxUploadBytes needs (300 for 25 MiB) */
   uploadUrlTtlSeconds?: number;
   processor?: ProcessorArgs;
@@ -193,6 +203,7 @@ export type ArgsCoverSettings = Assert<
 export type SettingsAreArgs = Assert<Settings extends ImagePipelineArgs ? true : false>;
 export type EnumsAreTheParsers = [
   Assert<Equal<Fit, schema.Fit>>,
+  Assert<Equal<Position, schema.Position>>,
   Assert<Equal<OutputFormat, schema.OutputFormat>>,
   Assert<Equal<Architecture, schema.Architecture>>,
   Assert<Equal<Delivery, schema.Delivery>>,

@@ -15,6 +15,7 @@ import {
   ARCHITECTURES,
   DELIVERIES,
   FITS,
+  POSITIONS,
   OUTPUT_FORMATS,
   PRICE_CLASSES,
   SETTINGS_KEYS,
@@ -130,14 +131,17 @@ describe("ImagePipeline as a component package for every Pulumi language (Pulumi
       "width",
       "height",
       "fit",
+      "position",
       "format",
       "quality",
+      "animated",
     ]);
     expect(inputs.processor.$ref).to.equal("#/types/image-pipeline:index:ProcessorArgs");
     expect(schema.types["image-pipeline:index:AuthArgs"].required.sort()).to.deep.equal(["audience", "issuer"]);
     // The values a string setting may take, as enums holding exactly the parser's lists.
     const enums = {
       Fit: FITS,
+      Position: POSITIONS,
       OutputFormat: OUTPUT_FORMATS,
       Architecture: ARCHITECTURES,
       Delivery: DELIVERIES,

@@ -121,7 +121,7 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
       const sent = JSON.parse(api.inputs.environment.variables[FUNCTION_ENV.settings]);
       expect(sent.maxUploadBytes).to.equal(10 * 1024 * 1024);
       expect(sent.variants).to.deep.equal([
-        { name: "card", width: 600, height: 400, fit: "cover", format: "webp", quality: 80 },
+        { name: "card", width: 600, height: 400, fit: "cover", position: "centre", format: "webp", quality: 80 },
         { name: "full", width: 1600, fit: "inside", format: "webp", quality: 80 },
       ]);
       expect(recorder.get(T.functionUrl, "images-api-url").inputs.cors.allowOrigins).to.deep.equal([ORIGIN]);
@@ -136,7 +136,7 @@ describe("ImagePipeline as a component other programs import (mocks)", function 
         recorder.get(T.function, "avatars-api").inputs.environment.variables[FUNCTION_ENV.settings],
       );
       expect(avatars.variants).to.deep.equal([
-        { name: "square", width: 256, height: 256, fit: "cover", format: "webp", quality: 80 },
+        { name: "square", width: 256, height: 256, fit: "cover", position: "centre", format: "webp", quality: 80 },
       ]);
       expect(avatars.maxUploadBytes).to.equal(parseSettings({}).maxUploadBytes);
     });
