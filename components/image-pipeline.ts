@@ -216,7 +216,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       this.cdn = new CdnDistribution(
         `${name}-cdn`,
         {
-          variants: { bucketRegionalDomainName: this.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
+          variants: {
+            bucketRegionalDomainName: this.variants.regionalDomainName,
+            prefix: VARIANTS_PREFIX,
+            formats: settings.formats,
+          },
           api: { functionUrl: this.api.url, functionName: this.api.function.functionName },
           ...(this.variantSigningKey ? { trustedKeyGroupId: this.variantSigningKey.keyGroupId } : {}),
           // Only token mode has DELETE, the one call that invalidates: open mode's API gets no such grant.

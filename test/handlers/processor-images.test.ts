@@ -83,8 +83,17 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
         });
         expect(done).to.deep.include({ status: "done", attempts: 1, filename: e.filename });
         expect(done.original).to.deep.equal({ bytes: e.bytes, width: e.size[0], height: e.size[1], format: e.format });
+        // One format each: `objects` holds the one object, the fallback the entry describes; presigned, no negotiated.
         expect(done.variants).to.deep.equal([
-          { name: "thumb", key: thumbKey, width: e.thumb[0], height: e.thumb[1], format: "webp", bytes: thumb.bytes },
+          {
+            name: "thumb",
+            key: thumbKey,
+            width: e.thumb[0],
+            height: e.thumb[1],
+            format: "webp",
+            bytes: thumb.bytes,
+            objects: [{ format: "webp", key: thumbKey, bytes: thumb.bytes, contentType: "image/webp" }],
+          },
           {
             name: "medium",
             key: mediumKey,
@@ -92,6 +101,7 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
             height: e.medium[1],
             format: "jpeg",
             bytes: medium.bytes,
+            objects: [{ format: "jpeg", key: mediumKey, bytes: medium.bytes, contentType: "image/jpeg" }],
           },
         ]);
         expect(done.placeholder).to.match(/^data:image\/webp;base64,[A-Za-z0-9+/=]+$/);

@@ -52,9 +52,21 @@ export interface VariantSpec {
   height?: number;
   /** @default "inside" */
   fit: Fit;
-  /** @default "webp" */
+  /**
+   * The variant's one format when it sets it; otherwise the last (fallback) of `formats`.
+   * @default the last of the stack's `formats` ("webp")
+   */
   format: OutputFormat;
-  /** @default the format's: webp 80, jpeg 82, png 100, avif 55 (DEFAULT_QUALITY) */
+  /**
+   * Every format the variant is made in, best first, `format` last; absent when that is `format` alone. A variant
+   * that sets its own `format` is made in it alone; otherwise it takes the stack's `formats`.
+   * @default the stack's `formats` when the variant sets no `format`
+   */
+  formats?: OutputFormat[];
+  /**
+   * The quality of `format`; its other formats are encoded at their own DEFAULT_QUALITY.
+   * @default the format's: webp 80, jpeg 82, png 100, avif 55 (DEFAULT_QUALITY)
+   */
   quality: number;
 }
 
@@ -118,6 +130,12 @@ export interface AlarmSettings {
 }
 
 export interface Settings {
+  /**
+   * Formats every variant is made in (one that sets its own `format` excepted), best first, the fallback last:
+   * with `delivery: cdn` the extension-less `/variants/{id}/{name}` answers the best the viewer accepts.
+   * @default ["webp"]
+   */
+  formats: OutputFormat[];
   /** @default DEFAULT_VARIANTS: thumb 320, medium 1024, large 2048 (webp, inside, quality 80) */
   variants: VariantSpec[];
   /** @default [] */
@@ -287,7 +305,10 @@ export function defaultJwksUrl(issuer: string): string {
 
 export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
 
+export const DEFAULT_FORMATS: readonly OutputFormat[] = ["webp"];
+
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
+  formats: [...DEFAULT_FORMATS],
   variants: DEFAULT_VARIANTS.map((v) => ({ ...v })),
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,

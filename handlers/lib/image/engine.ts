@@ -9,6 +9,7 @@ import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat 
 import type { OriginalFacts } from "../storage/records.js";
 import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "../config/settings.js";
 import { tiffWithProfile } from "./tiff-with-profile.js";
+import { encodingsFor, type Encoding } from "./variant-formats.js";
 
 /**
  * The image engine: from an original's bytes to every variant, decoding the original once.
@@ -39,6 +40,16 @@ export interface EngineOptions {
   concurrency: number;
   /** @default the process's shared decoder (libheif's WebAssembly build in a worker thread, started on the first HEIC) */
   heicDecoder?: HeicDecoder;
+  /** Called at each decode of an original's pixels (once per image): tests count decodes with it. */
+  onDecode?: () => void;
+}
+
+/** One encoding of a variant: the object stored for one of its formats. */
+export interface EncodedObject {
+  format: OutputFormat;
+  contentType: string;
+  bytes: number;
+  buffer: Buffer;
 }
 
 export interface ProducedVariant {
@@ -55,6 +66,8 @@ export interface ProducedVariant {
   contentType: string;
   bytes: number;
   buffer: Buffer;
+  /** Every format made, best first; the last is the fallback, whose facts `format`...`buffer` above repeat. */
+  objects: EncodedObject[];
 }
 
 export interface EngineResult {
@@ -88,8 +101,18 @@ async function toBitmap(image: Sharp): Promise<Bitmap> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
+/**
+ * AVIF's encoder effort (0 fastest to 9): chosen from the bench's matched-fidelity rows (docs/performance.md),
+ * where sharp's default 4 cost about 20 times the WebP's CPU.
+ */
+export const AVIF_EFFORT = 4;
+
 /** Encoder settings per output format; exported so the benchmark encodes exactly as the engine does. */
-export function encodeAs(image: Sharp, spec: Pick<VariantSpec, "format" | "quality">, hasAlpha: boolean): Sharp {
+export function encodeAs(
+  image: Sharp,
+  spec: Pick<VariantSpec, "format" | "quality"> & { effort?: number },
+  hasAlpha: boolean,
+): Sharp {
   switch (spec.format) {
     case "webp":
       return image.webp({ quality: spec.quality, effort: 4 });
@@ -103,7 +126,7 @@ export function encodeAs(image: Sharp, spec: Pick<VariantSpec, "format" | "quali
     case "png":
       return image.png({ compressionLevel: 8 });
     case "avif":
-      return image.avif({ quality: spec.quality, effort: 4 });
+      return image.avif({ quality: spec.quality, effort: spec.effort ?? AVIF_EFFORT });
   }
 }
 
@@ -129,8 +152,8 @@ function hasAlphaChannel(bitmap: Bitmap): boolean {
  * "inside" variant is the whole image at its scaled size, whatever box produced that size; other fits depend on
  * their box. Encoder settings are the format and quality (the rest is fixed per format in encodeAs).
  */
-function outputIdentity(spec: VariantSpec, need: { width: number; height: number }): string {
-  const encoder = `${spec.format}:q${spec.quality}`;
+function outputIdentity(spec: VariantSpec, encodings: Encoding[], need: { width: number; height: number }): string {
+  const encoder = encodings.map((e) => `${e.format}:q${e.quality}`).join(",");
   if (spec.fit === "inside") return `inside:${need.width}x${need.height}:${encoder}`;
   return `${spec.fit}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
 }
@@ -145,10 +168,12 @@ async function renderCascade(
   specs: VariantSpec[],
   width: number,
   height: number,
+  original: { frames?: number },
 ): Promise<{ variants: ProducedVariant[]; smallest: Bitmap }> {
   const all = specs.map((spec, index) => {
     const scale = scaleFor(spec, width, height);
-    return { spec, index, scale, identity: outputIdentity(spec, scaled(width, height, scale)) };
+    const encodings = encodingsFor(spec, original);
+    return { spec, index, scale, encodings, identity: outputIdentity(spec, encodings, scaled(width, height, scale)) };
   });
   // The first variant (in the settings' order) of each identity is made; the others are served from it.
   const madeAs = new Map<string, number>();
@@ -156,9 +181,9 @@ async function renderCascade(
   const plans = all.filter((plan) => madeAs.get(plan.identity) === plan.index).sort((a, b) => b.scale - a.scale);
   const sources: Bitmap[] = [await decode(scaled(width, height, plans[0]!.scale))];
   const produced: ProducedVariant[] = new Array(specs.length);
-  const encodings: Promise<void>[] = [];
+  const pending: Promise<void>[] = [];
   try {
-    for (const { spec, index, scale } of plans) {
+    for (const { spec, index, scale, encodings } of plans) {
       const need = scaled(width, height, scale);
       // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale.
       const source = sources.findLast((s) => s.width >= need.width && s.height >= need.height) ?? sources[0]!;
@@ -174,34 +199,44 @@ async function renderCascade(
         image = fromBitmap(source).resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true });
       }
       // Encoding runs while the next, smaller bitmap is resized; the bitmaps are small, so memory stays bounded.
-      encodings.push(
-        encodeAs(image, spec, hasAlphaChannel(source))
-          .toBuffer({ resolveWithObject: true })
-          .then(({ data, info }) => {
-            produced[index] = {
-              name: spec.name,
-              storedAs: spec.name,
-              width: info.width,
-              height: info.height,
-              format: spec.format,
-              contentType: contentTypeOf(spec.format),
-              bytes: data.length,
-              buffer: data,
-            };
-          }),
+      pending.push(
+        encodeFormats(image, encodings, hasAlphaChannel(source)).then(({ objects, width, height }) => {
+          const fallback = objects.at(-1)!;
+          produced[index] = { name: spec.name, storedAs: spec.name, width, height, ...fallback, objects };
+        }),
       );
     }
   } catch (error) {
     // Let encodings already under way settle, so none rejects later with nobody listening.
-    await Promise.allSettled(encodings);
+    await Promise.allSettled(pending);
     throw error;
   }
-  await Promise.all(encodings);
+  await Promise.all(pending);
   for (const { spec, index, identity } of all) {
     const made = produced[madeAs.get(identity)!]!;
     if (index !== madeAs.get(identity)) produced[index] = { ...made, name: spec.name };
   }
   return { variants: produced, smallest: sources.reduce((a, b) => (b.width < a.width ? b : a)) };
+}
+
+/** One resized image in each of its formats: sharp clones share the pixels, so nothing is decoded again. */
+async function encodeFormats(
+  image: Sharp,
+  encodings: Encoding[],
+  hasAlpha: boolean,
+): Promise<{ objects: EncodedObject[]; width: number; height: number }> {
+  const results = await Promise.all(
+    encodings.map((encoding) =>
+      encodeAs(encodings.length > 1 ? image.clone() : image, encoding, hasAlpha).toBuffer({ resolveWithObject: true }),
+    ),
+  );
+  const objects = results.map(({ data }, i) => ({
+    format: encodings[i]!.format,
+    contentType: contentTypeOf(encodings[i]!.format),
+    bytes: data.length,
+    buffer: data,
+  }));
+  return { objects, width: results[0]!.info.width, height: results[0]!.info.height };
 }
 
 async function placeholderOf(bitmap: Bitmap): Promise<string> {
@@ -354,7 +389,11 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   }
 
   try {
-    const { variants, smallest } = await renderCascade(decode, options.variants, width, height);
+    const counted: Decode = (size) => {
+      options.onDecode?.();
+      return decode(size);
+    };
+    const { variants, smallest } = await renderCascade(counted, options.variants, width, height, {});
     return {
       original: { bytes: input.length, width, height, format },
       variants,

@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "../config/settings.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
+import { negotiatedKey } from "./keys.js";
 
 /**
  * The image record in DynamoDB (key `id`), as docs/design.md defines it. Every write is conditional, so that a late
@@ -37,6 +38,15 @@ export interface OriginalFacts {
   format: string;
 }
 
+/** One stored encoding of a variant. */
+export interface VariantObject {
+  format: OutputFormat;
+  key: string;
+  bytes: number;
+  contentType: string;
+}
+
+/** `key`, `format` and `bytes` are the fallback object's (the last of `objects`), so single-format readers keep working. */
 export interface VariantFacts {
   name: string;
   key: string;
@@ -44,6 +54,13 @@ export interface VariantFacts {
   height: number;
   format: OutputFormat;
   bytes: number;
+  /** Every format made, best first, the fallback last (absent on records made before formats). */
+  objects?: VariantObject[];
+  /**
+   * The stack's `formats` when it was processed: the variant has a negotiated object `negotiatedKey(id, name, F)`
+   * for each (absent on records made before formats). Keys, not facts, so the record stays within one write unit.
+   */
+  negotiated?: OutputFormat[];
 }
 
 export interface ErrorFacts {
@@ -406,4 +423,18 @@ export async function noteTransientError(
     values: { ":now": input.now.toISOString(), ":error": input.error },
   });
   return noted !== undefined;
+}
+
+/**
+ * Every S3 object key a record names: the variants' keys, every format's object and the negotiated objects, each
+ * once. Deleting an image and deleting stale variants both take their keys from here.
+ */
+export function objectKeysOf(record: Pick<ImageRecord, "id" | "variants">): string[] {
+  const keys = new Set<string>();
+  for (const variant of record.variants ?? []) {
+    keys.add(variant.key);
+    for (const object of variant.objects ?? []) keys.add(object.key);
+    for (const format of variant.negotiated ?? []) keys.add(negotiatedKey(record.id, variant.name, format));
+  }
+  return [...keys];
 }
