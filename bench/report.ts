@@ -8,6 +8,7 @@ import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
 import type { HeicBench, HeicFigures } from "./heic.js";
+import { renderAvif, type AvifBench } from "./avif.js";
 import type { MemoryBench } from "./memory.js";
 import type { ScaleBench } from "./scale.js";
 
@@ -38,6 +39,7 @@ export interface BenchReport {
   };
   engine?: EngineBench;
   heic?: HeicBench;
+  avif?: AvifBench;
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
   scale?: ScaleBench;
@@ -284,6 +286,7 @@ export function renderReport(report: BenchReport): string {
       `refused conditional writes: ${sc.counts.conditionFailures}; ${sc.allDone ? "every image ended done" : "FAILED: some images did not end done"}`,
     );
   }
+  if (report.avif) out.push("", renderAvif(report.avif));
   return out.join("\n");
 }
 

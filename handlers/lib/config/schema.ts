@@ -65,7 +65,7 @@ export interface VariantSpec {
   formats?: OutputFormat[];
   /**
    * The quality of `format`; its other formats are encoded at their own DEFAULT_QUALITY.
-   * @default the format's: webp 80, jpeg 82, png 100, avif 55 (DEFAULT_QUALITY)
+   * @default the format's: webp 80, jpeg 82, png 100, avif 52 (DEFAULT_QUALITY)
    */
   quality: number;
 }
@@ -284,8 +284,11 @@ export interface BudgetSettings {
   activateTag: boolean;
 }
 
-/** A variant's quality when it names none, by format. */
-export const DEFAULT_QUALITY: Readonly<Record<OutputFormat, number>> = { webp: 80, jpeg: 82, png: 100, avif: 55 };
+/**
+ * A variant's quality when it names none, by format. AVIF's 52 (at the engine's effort 0) is the lowest whose PSNR
+ * matches WebP's at 80 in `npm run bench -- --only avif` (docs/performance.md).
+ */
+export const DEFAULT_QUALITY: Readonly<Record<OutputFormat, number>> = { webp: 80, jpeg: 82, png: 100, avif: 52 };
 
 /** A variant's fit and format when it names none. */
 export const DEFAULT_VARIANT: Readonly<Pick<VariantSpec, "fit" | "format">> = { fit: "inside", format: "webp" };
