@@ -288,7 +288,6 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   const maxUploadBytes = rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes));
   const stackFormats = formats("formats", withDefault(raw.formats, d.formats));
   const settings: Settings = {
-    formats: stackFormats,
     // The default variants name no format of their own, so they take the stack's formats.
     variants: variants(
       withDefault(
@@ -297,6 +296,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
       ),
       stackFormats,
     ),
+    formats: stackFormats,
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
     maxUploadBytes,
     maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),

@@ -311,8 +311,8 @@ export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
 export const DEFAULT_FORMATS: readonly OutputFormat[] = ["webp"];
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
-  formats: [...DEFAULT_FORMATS],
   variants: DEFAULT_VARIANTS.map((v) => ({ ...v })),
+  formats: [...DEFAULT_FORMATS],
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,
