@@ -103,8 +103,9 @@ async function toBitmap(image: Sharp): Promise<Bitmap> {
 
 /**
  * AVIF's encoder effort (0 fastest to 9), from the bench's matched-fidelity rows (docs/performance.md): sharp's
- * default 4 costs about 30 times the WebP's CPU for 30% fewer bytes; effort 0 costs less than the WebP (0.7x) for
- * 19% fewer bytes, effort 2 twice the WebP's for 25% fewer. The AVIF is made beside a WebP, so CPU won.
+ * default 4 costs 25 to 35 times the WebP's CPU for 30% fewer bytes at the same PSNR; effort 0 costs less than the
+ * WebP (0.5 to 0.65x) for 19% fewer bytes, effort 2 about 1.8x for 25% fewer. The AVIF is made beside a WebP, so
+ * the CPU bound won over the last 1% of the size target.
  */
 export const AVIF_EFFORT = 0;
 /** AVIF's chroma subsampling: sharp's default 4:4:4 (4:2:0, WebP's, needs more bytes for the same PSNR). */
