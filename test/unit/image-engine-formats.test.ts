@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import sharp from "sharp";
 import { createImageEngine } from "../../handlers/lib/image/engine.js";
-import { parseSettings } from "../../handlers/lib/config/settings.js";
+import { DEFAULT_QUALITY, parseSettings } from "../../handlers/lib/config/settings.js";
+import { encodingsFor } from "../../handlers/lib/image/variant-formats.js";
 import { makePhoto } from "../support/images.js";
 import { psnr } from "../../bench/fidelity.js";
 
@@ -68,5 +69,25 @@ describe("image engine: several formats per variant from one decode (real sharp,
     const engine = createImageEngine({ variants: single.variants, maxInputPixels: 1e8, concurrency: 1 });
     const { variants } = await engine.process(await makePhoto({ width: 400, height: 300, format: "jpeg", seed: 13 }));
     expect(variants[0]!.objects.map((o) => o.format)).to.deep.equal(["webp"]);
+  });
+});
+
+describe("a variant's encodings (handlers/lib/image/variant-formats.ts)", () => {
+  it("each format at its quality: the variant's own for its format, the default for the others", () => {
+    const [spec] = parseSettings({
+      formats: ["avif", "webp"],
+      variants: [{ name: "a", width: 10, quality: 70 }],
+    }).variants;
+    expect(encodingsFor(spec!, { frames: 1 })).to.deep.equal([
+      { format: "avif", quality: DEFAULT_QUALITY.avif },
+      { format: "webp", quality: 70 },
+    ]);
+  });
+
+  it("an animation's AVIF is made as WebP (sharp cannot encode an animated AVIF), once, at WebP's quality", () => {
+    const [spec] = parseSettings({ formats: ["avif", "webp"], variants: [{ name: "a", width: 10 }] }).variants;
+    expect(encodingsFor(spec!, { frames: 12 })).to.deep.equal([{ format: "webp", quality: DEFAULT_QUALITY.webp }]);
+    const [avifOnly] = parseSettings({ variants: [{ name: "b", width: 10, format: "avif" }] }).variants;
+    expect(encodingsFor(avifOnly!, { frames: 12 })).to.deep.equal([{ format: "webp", quality: DEFAULT_QUALITY.webp }]);
   });
 });
