@@ -411,7 +411,7 @@ describe("Pulumi program: delivery (mocks)", function () {
 
     it("both variants behaviours trust the key group, and only they; the cache key is unchanged (CachingOptimized)", function () {
       const behaviours = signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.orderedCacheBehaviors;
-      // The extension-less URL too: unsigned, it is refused before the function runs, so it opens no private image.
+      // The extension-less URL too: CloudFront refuses it unsigned, so it opens no private image.
       expect(behaviours.map((b: { pathPattern: string }) => b.pathPattern)).to.deep.equal([
         "variants/*.*",
         "variants/*",
