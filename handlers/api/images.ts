@@ -163,7 +163,10 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
     ...objectKeysOf(record),
     ...ctx.settings.variants.flatMap((v) => [
       ...formatsOf(v).map((format) => variantKey(id, { name: v.name, format })),
-      ...ctx.settings.formats.map((format) => negotiatedKey(id, v.name, format)),
+      // Negotiated objects are written with cdn only (handlers/processor/negotiated-objects.ts).
+      ...(ctx.settings.delivery === "cdn"
+        ? ctx.settings.formats.map((format) => negotiatedKey(id, v.name, format))
+        : []),
     ]),
   ]);
   await Promise.all(
