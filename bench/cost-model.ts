@@ -25,21 +25,24 @@ export const PRICES = {
 export const MB_PER_VCPU = 1769;
 /**
  * Without a counted run (bench --only scale), what test/handlers/processor-requests.test.ts pins for one image:
- * three record writes of 1 write unit each (every item measured under 1 KB), a HEAD and a GET of the original,
- * a PUT per variant (fewer when variants come out identical), S3's notification plus the mapping's receive and
- * delete per batch.
+ * three record writes of 1, 1 and 2 write units (the done record, with every variant's objects, is over 1 KB), a
+ * HEAD and a GET of the original, a PUT per variant and format (fewer when variants come out identical) and, with
+ * `delivery: cdn`, one per variant and stack format for the negotiated objects, S3's notification plus the
+ * mapping's receive and delete per batch.
  */
 function assumedRequests(settings: Settings): PerImageRequests {
   return {
-    s3Put: settings.variants.length,
+    s3Put:
+      settings.variants.reduce((sum, v) => sum + (v.formats?.length ?? 1), 0) +
+      (settings.delivery === "cdn" ? settings.variants.length * settings.formats.length : 0),
     s3Post: 1,
     s3Get: 1,
     s3Head: 1,
     s3Other: 0,
     sqs: 1 + 2 / settings.processor.batchSize,
     dynamoWrites: 3,
-    writeUnits: 3,
-    indexWriteUnitsWithLegacyApi: 3,
+    writeUnits: 4,
+    indexWriteUnitsWithLegacyApi: 4,
     dynamoReads: 0,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N]
- *                  [--only engine,heic,memory,e2e,scale,motion,latency] [--tiny] [--stack NAME] [--out DIR]
+ *                  [--only engine,heic,memory,e2e,scale,motion,latency,avif] [--tiny] [--stack NAME] [--out DIR]
  *
  * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone;
  * `motion` has the smart-crop and animated-GIF rows.
@@ -24,6 +24,7 @@ import {
   loadCorpusDir,
   type ImageSpec,
 } from "./corpus.js";
+import { benchAvif } from "./avif.js";
 import { benchEndToEnd } from "./end-to-end.js";
 import { benchEngine } from "./engine-throughput.js";
 import { benchLatency } from "./latency.js";
@@ -34,8 +35,8 @@ import { describeMachine, describeSettings, renderReport, writeReport, type Benc
 import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "heic", "memory", "e2e", "scale", "motion", "latency"] as const;
-/** What runs without --only: the latency part is asked for by name. */
+const PARTS = ["engine", "heic", "memory", "e2e", "scale", "motion", "latency", "avif"] as const;
+/** What runs without --only: the latency and avif parts are asked for by name. */
 const DEFAULT_PARTS = ["engine", "heic", "memory", "e2e", "scale", "motion"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
@@ -140,11 +141,13 @@ async function main(): Promise<number> {
   };
   const specs: readonly ImageSpec[] = options.tiny ? TINY_CORPUS : DEFAULT_CORPUS;
   const onlyHeic = options.only.length === 1 && options.only[0] === "heic";
+  // The avif part alone needs one photo: the others are not generated for it.
+  const onlyAvif = options.only.length === 1 && options.only[0] === "avif" && !options.tiny;
   const corpus = onlyHeic
     ? []
     : options.corpus
       ? await loadCorpusDir(resolve(options.corpus))
-      : await ensureCorpus(specs, options.out, log);
+      : await ensureCorpus(onlyAvif ? specs.filter((spec) => spec.name === "jpeg-12mp") : specs, options.out, log);
   const heicPair = options.tiny ? TINY_HEIC_COMPARISON : HEIC_COMPARISON;
   const needsHeic = options.only.some((part) => part === "engine" || part === "heic" || part === "memory");
   const [pairJpeg, pairHeic, heavierHeic] = needsHeic
@@ -230,6 +233,21 @@ async function main(): Promise<number> {
       runs: options.runs,
       tiny: options.tiny,
       out: options.out,
+      log,
+    });
+  }
+
+  if (options.only.includes("avif")) {
+    // The 12 MP JPEG (a 4032 x 3024 camera photo's size), or the tiny corpus' first JPEG for a smoke run.
+    const photo =
+      corpus.find((image) => image.format === "jpeg" && Math.abs(image.megapixels - 12.2) < 0.5) ??
+      corpus.find((image) => image.format === "jpeg");
+    if (!photo) throw new Error("avif: the corpus has no JPEG");
+    report.avif = await benchAvif({
+      photo,
+      settings,
+      runs: options.runs,
+      ...(options.tiny ? { tried: [{ chroma: "4:2:0" as const, efforts: [0] }] } : {}),
       log,
     });
   }

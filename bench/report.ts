@@ -8,6 +8,7 @@ import type { CostEstimate, DeliveryEstimate } from "./cost-model.js";
 import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
 import type { HeicBench, HeicFigures } from "./heic.js";
+import { renderAvif, type AvifBench } from "./avif.js";
 import type { MemoryBench } from "./memory.js";
 import type { MotionBench } from "./motion.js";
 import type { ScaleBench } from "./scale.js";
@@ -39,6 +40,7 @@ export interface BenchReport {
   };
   engine?: EngineBench;
   heic?: HeicBench;
+  avif?: AvifBench;
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
   scale?: ScaleBench;
@@ -287,6 +289,7 @@ export function renderReport(report: BenchReport): string {
     );
   }
   if (report.motion) out.push("", ...renderMotion(report.motion));
+  if (report.avif) out.push("", renderAvif(report.avif));
   return out.join("\n");
 }
 

@@ -24,6 +24,12 @@ export type ImageFailureCode =
   | "too_large"
   | "original_missing";
 
+/** One format's candidates for a `<picture>`. */
+export interface PictureSource {
+  type: "image/avif" | "image/webp" | "image/jpeg" | "image/png";
+  srcset: string;
+}
+
 export interface VariantView {
   name: string;
   width: number;
@@ -44,6 +50,11 @@ export interface ImageView {
   variants: VariantView[];
   /** `done` only: for `<img srcset>`. */
   srcset?: string;
+  /**
+   * `done` only: a `<picture>`'s `<source type srcset>`, one per format made, best first (the fallback, as in
+   * `srcset`, last); the browser takes the first type it supports.
+   */
+  sources?: PictureSource[];
   /** A tiny data URI for blur-up. */
   placeholder?: string;
   /** `failed` only. */

@@ -3,11 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import {
   DISTRIBUTION_ID_HEADER,
   HSTS_HEADER,
+  NEGOTIATED_CACHE_CONTROL,
   SECURITY_HEADERS,
   VIEWER_AUTHORIZATION_HEADER,
   VIEWER_HOST_HEADER,
 } from "../handlers/lib/contract/http-headers.js";
-import type { CustomDomain, PriceClass } from "../handlers/lib/config/settings.js";
+import type { CustomDomain, OutputFormat, PriceClass } from "../handlers/lib/config/settings.js";
+import { negotiationFunctionCode } from "./negotiation-function.js";
 import { ResourceTypes } from "./resource-types.js";
 
 /** AWS's managed CloudFront policies (their ids are the same in every account). */
@@ -40,8 +42,11 @@ export const VIEWER_REQUEST_FUNCTION = `function handler(event) {
 `;
 
 export interface CdnDistributionArgs {
-  /** The bucket holding `variants/`, reached through Origin Access Control. */
-  variants: { bucketRegionalDomainName: pulumi.Input<string>; pathPattern: string };
+  /**
+   * The bucket holding the variants under `prefix` (`variants/`), reached through Origin Access Control; the
+   * stack's `formats` (best first, the fallback last) are what the extension-less URL chooses among.
+   */
+  variants: { bucketRegionalDomainName: pulumi.Input<string>; prefix: string; formats: readonly OutputFormat[] };
   /** The API's Function URL (`https://<id>.lambda-url.<region>.on.aws/`, auth type AWS_IAM) and its function. */
   api: { functionUrl: pulumi.Input<string>; functionName: pulumi.Input<string> };
   /**
@@ -99,6 +104,10 @@ export class CdnDistribution extends pulumi.ComponentResource {
   readonly invokePermissions: aws.lambda.Permission[];
   readonly viewerRequestFunction: aws.cloudfront.Function;
   readonly variantHeaders: aws.cloudfront.ResponseHeadersPolicy;
+  /** Rewrites an extension-less variant URL to its negotiated object (negotiation-function.ts). */
+  readonly negotiationFunction: aws.cloudfront.Function;
+  /** The security headers, `Vary: Accept` and a short Cache-Control on the extension-less URL's answer. */
+  readonly negotiatedHeaders: aws.cloudfront.ResponseHeadersPolicy;
   readonly distribution: aws.cloudfront.Distribution;
   /** With `invalidatorRole`. */
   readonly invalidatePolicy?: aws.iam.RolePolicy;
@@ -152,7 +161,45 @@ export class CdnDistribution extends pulumi.ComponentResource {
       parent,
     );
 
+    this.negotiationFunction = new aws.cloudfront.Function(
+      `${name}-negotiation`,
+      {
+        runtime: "cloudfront-js-2.0",
+        comment: "Sends an extension-less variant URL to the best format the viewer accepts",
+        code: negotiationFunctionCode(args.variants.formats),
+        publish: true,
+      },
+      parent,
+    );
+    // The answer of an extension-less URL depends on Accept and changes at a reprocess: browsers and shared caches
+    // must key it on Accept and keep it briefly. The edge's own cache is keyed on the rewritten path instead.
+    this.negotiatedHeaders = new aws.cloudfront.ResponseHeadersPolicy(
+      `${name}-negotiated-headers`,
+      {
+        comment: "Security headers, Vary: Accept and a short lifetime on negotiated variants",
+        securityHeadersConfig: variantSecurityHeaders(),
+        customHeadersConfig: {
+          items: [
+            { header: "Vary", value: "Accept", override: true },
+            { header: "Cache-Control", value: NEGOTIATED_CACHE_CONTROL, override: true },
+          ],
+        },
+      },
+      parent,
+    );
+
     const readOnly = ["GET", "HEAD"];
+    const variantsBehaviour = {
+      targetOriginId: ORIGIN_IDS.variants,
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: readOnly,
+      cachedMethods: readOnly,
+      cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+      compress: true,
+      // Token mode: signed URLs only. The signature's query strings are not in the cache key (caching
+      // optimized has none), so every signed URL of an object is one cache entry.
+      ...(args.trustedKeyGroupId === undefined ? {} : { trustedKeyGroups: [args.trustedKeyGroupId] }),
+    };
     this.distribution = new aws.cloudfront.Distribution(
       name,
       {
@@ -181,19 +228,19 @@ export class CdnDistribution extends pulumi.ComponentResource {
             },
           },
         ],
+        // A keyed variant's path has an extension (`thumb.webp`); an extension-less one has no dot anywhere (ids,
+        // names and `for-{format}` have none), so the first pattern takes exactly the immutable objects.
         orderedCacheBehaviors: [
           {
-            pathPattern: args.variants.pathPattern,
-            targetOriginId: ORIGIN_IDS.variants,
-            viewerProtocolPolicy: "redirect-to-https",
-            allowedMethods: readOnly,
-            cachedMethods: readOnly,
-            cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+            pathPattern: `${args.variants.prefix}*.*`,
+            ...variantsBehaviour,
             responseHeadersPolicyId: this.variantHeaders.id,
-            compress: true,
-            // Token mode: signed URLs only. The signature's query strings are not in the cache key (caching
-            // optimized has none), so every signed URL of an object is one cache entry.
-            ...(args.trustedKeyGroupId === undefined ? {} : { trustedKeyGroups: [args.trustedKeyGroupId] }),
+          },
+          {
+            pathPattern: `${args.variants.prefix}*`,
+            ...variantsBehaviour,
+            responseHeadersPolicyId: this.negotiatedHeaders.id,
+            functionAssociations: [{ eventType: "viewer-request", functionArn: this.negotiationFunction.arn }],
           },
         ],
         defaultCacheBehavior: {

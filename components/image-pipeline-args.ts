@@ -145,6 +145,11 @@ export interface LambdaCode {
 export interface ImagePipelineArgs {
   /** @default thumb 320, medium 1024, large 2048, WebP */
   variants?: VariantArgs[];
+  /**
+   * The formats every variant without its own `format` is made in, best first, the fallback last (webp, jpeg, png,
+   * avif; a list of strings, since the schema cannot describe a list of enum values). @default ["webp"]
+   */
+  formats?: string[];
   /** Origins (besides the API's own) whose pages may upload and call the API. @default [] */
   allowedOrigins?: string[];
   /** @default 26214400 (25 MiB) */

@@ -298,7 +298,11 @@ export class ImagePipeline extends pulumi.ComponentResource {
       parts.cdn = new CdnDistribution(
         `${name}-cdn`,
         {
-          variants: { bucketRegionalDomainName: parts.variants.regionalDomainName, pathPattern: `${VARIANTS_PREFIX}*` },
+          variants: {
+            bucketRegionalDomainName: parts.variants.regionalDomainName,
+            prefix: VARIANTS_PREFIX,
+            formats: settings.formats,
+          },
           api: { functionUrl: parts.api.url, functionName: parts.api.function.functionName },
           ...(parts.variantSigningKey ? { trustedKeyGroupId: parts.variantSigningKey.keyGroupId } : {}),
           // Only token mode has DELETE, the one call that invalidates: open mode's API gets no such grant.

@@ -277,11 +277,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     });
     const edge =
       settings.delivery === "cdn"
-        ? createVariantOrigin(
-            s3,
-            names.variantsBucket,
-            signing ? { signedUrls: { publicKeys: { [signing.keyPairId]: signing.publicKey } } } : {},
-          )
+        ? createVariantOrigin(s3, names.variantsBucket, {
+            formats: settings.formats,
+            ...(signing ? { signedUrls: { publicKeys: { [signing.keyPairId]: signing.publicKey } } } : {}),
+          })
         : undefined;
     http.attach(
       api,

@@ -145,6 +145,16 @@ export class ImageCard {
     preview.width = chosen.width;
     preview.height = chosen.height;
     preview.addEventListener("load", () => preview.classList.add("is-loaded"), { once: true });
+    // One <source> per format, best first: the browser takes the first type it decodes (AVIF, then WebP...).
+    const picture = this.part("preview-picture");
+    for (const old of picture.querySelectorAll("source")) old.remove();
+    for (const { type, srcset } of image.sources ?? []) {
+      const source = document.createElement("source");
+      source.type = type;
+      source.sizes = PREVIEW_SIZES;
+      source.srcset = srcset;
+      picture.insertBefore(source, preview);
+    }
     if (image.srcset) {
       // Before src, so the browser never starts fetching the fallback.
       preview.sizes = PREVIEW_SIZES;

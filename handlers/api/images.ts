@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { expected } from "../lib/config/validation.js";
-import { isImageId, originalKey, variantKey } from "../lib/storage/keys.js";
+import { isImageId, negotiatedKey, originalKey, variantKey } from "../lib/storage/keys.js";
+import { formatsOf } from "../lib/image/variant-formats.js";
 import {
   deleteOwnedRecord,
   findLatestRecordByFilename,
@@ -10,6 +11,7 @@ import {
   isTombstone,
   tombstonePendingRecord,
   listRecordsByOwner,
+  objectKeysOf,
   type ImageRecord,
   type OwnerPagePosition,
   type VariantFacts,
@@ -19,7 +21,7 @@ import { invalidateDeletedVariants, type VariantUrl } from "./delivery.js";
 import type { ApiContext } from "./api-context.js";
 import type { ApiRequest } from "./request.js";
 import { echo, HttpError, notFound } from "./responses.js";
-import { srcsetOf } from "./srcset.js";
+import { sourcesOf, srcsetOf, type PictureSource } from "./srcset.js";
 import type { Caller } from "./token-verifier.js";
 import { sanitiseFilename } from "./validation.js";
 
@@ -31,6 +33,8 @@ export interface VariantView extends PublicVariant {
 export interface ImageView extends PublicView<VariantView> {
   /** `done` only: the variants a browser may choose from by width (srcset.ts). */
   srcset?: string;
+  /** `done` only: a `<picture>`'s sources, one per format made, best first (the fallback, as in srcset, last). */
+  sources?: PictureSource[];
 }
 
 export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: VariantUrl): Promise<ImageView> {
@@ -42,6 +46,7 @@ export async function toImageView(ctx: ApiContext, record: ImageRecord, urlOf: V
   };
   const srcset = record.status === "done" ? srcsetOf(view.variants, ctx.settings.variants) : undefined;
   if (srcset) view.srcset = srcset;
+  if (srcset) view.sources = await sourcesOf(record.variants ?? [], ctx.settings.variants, urlOf);
   return view;
 }
 
@@ -155,8 +160,14 @@ export async function listImages(
 export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: Caller, id: string): Promise<void> {
   const record = await readableRecord(ctx, id, caller);
   const variantKeys = new Set([
-    ...(record.variants ?? []).map((v) => v.key),
-    ...ctx.settings.variants.map((v) => variantKey(id, v)),
+    ...objectKeysOf(record),
+    ...ctx.settings.variants.flatMap((v) => [
+      ...formatsOf(v).map((format) => variantKey(id, { name: v.name, format })),
+      // Negotiated objects are written with cdn only (handlers/processor/negotiated-objects.ts).
+      ...(ctx.settings.delivery === "cdn"
+        ? ctx.settings.formats.map((format) => negotiatedKey(id, v.name, format))
+        : []),
+    ]),
   ]);
   await Promise.all(
     [...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))),

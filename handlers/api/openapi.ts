@@ -138,6 +138,20 @@ export const ImageViewSchema = {
     },
     variants: { type: "array", items: VariantViewSchema, description: "Empty until `done`." },
     srcset: { type: "string", description: '`done` only: `"<url> <width>w, ..."` for an <img srcset>.' },
+    sources: {
+      type: "array",
+      description:
+        "`done` only: the sources of a <picture>, one per format made, best first (the fallback, as in `srcset`, last).",
+      items: {
+        type: "object",
+        required: ["type", "srcset"],
+        additionalProperties: false,
+        properties: {
+          type: { type: "string", enum: ["image/avif", "image/webp", "image/jpeg", "image/png"] },
+          srcset: { type: "string", description: '`"<url> <width>w, ..."` of this type\'s objects.' },
+        },
+      },
+    },
     placeholder: { type: "string", description: "A tiny data URI for blur-up." },
     error: {
       type: "object",

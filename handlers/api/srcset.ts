@@ -1,4 +1,6 @@
 import type { VariantSpec } from "../lib/config/settings.js";
+import { contentTypeOf } from "../lib/image/formats.js";
+import type { VariantFacts, VariantObject } from "../lib/storage/records.js";
 
 export interface SrcsetCandidate {
   name: string;
@@ -27,4 +29,45 @@ export function srcsetOf(variants: SrcsetCandidate[], specs: readonly VariantSpe
     .filter((v) => !seen.has(v.width) && seen.add(v.width))
     .map((v) => `${v.url} ${v.width}w`)
     .join(", ");
+}
+
+/** A `<picture>` source: the srcset of one format's objects, for browsers that take its type. */
+export interface PictureSource {
+  type: string;
+  srcset: string;
+}
+
+/** A variant's objects, best first; a record from before formats has its one object in the variant's own facts. */
+function objectsOf(variant: VariantFacts): VariantObject[] {
+  return (
+    variant.objects ?? [
+      { format: variant.format, key: variant.key, bytes: variant.bytes, contentType: contentTypeOf(variant.format) },
+    ]
+  );
+}
+
+/**
+ * The `<picture>` sources of a done image: one per format its variants were made in, best first (the fallback,
+ * which `srcset` also gives, last), each a srcset by srcsetOf's rules over the variants that have that format.
+ */
+export async function sourcesOf(
+  variants: VariantFacts[],
+  specs: readonly VariantSpec[],
+  urlOf: (variant: VariantFacts) => Promise<string>,
+): Promise<PictureSource[]> {
+  const formats = [...new Set(variants.flatMap((v) => objectsOf(v).map((o) => o.format)))];
+  const sources = await Promise.all(
+    formats.map(async (format) => {
+      const candidates = await Promise.all(
+        variants.flatMap((v) =>
+          objectsOf(v)
+            .filter((o) => o.format === format)
+            .map(async (o) => ({ name: v.name, width: v.width, format, url: await urlOf({ ...v, key: o.key }) })),
+        ),
+      );
+      const srcset = srcsetOf(candidates, specs);
+      return srcset ? { type: contentTypeOf(format), srcset } : undefined;
+    }),
+  );
+  return sources.filter((source) => source !== undefined);
 }

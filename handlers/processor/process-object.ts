@@ -1,8 +1,8 @@
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
+import { NEGOTIATED_CACHE_CONTROL, VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
 import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
-import { imageIdFromOriginalKey, variantKey } from "../lib/storage/keys.js";
+import { imageIdFromOriginalKey, negotiatedKey, variantKey } from "../lib/storage/keys.js";
 import {
   completeRecord,
   failRecord,
@@ -16,6 +16,7 @@ import {
   type VariantFacts,
 } from "../lib/storage/records.js";
 import type { ProcessorRuntimeSettings } from "../lib/config/settings.js";
+import { negotiatedFormats, negotiatedObjects } from "./negotiated-objects.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 
@@ -67,36 +68,60 @@ export interface ObjectProcessingDeps {
 export { VARIANT_CACHE_CONTROL };
 
 /**
- * Writes each distinct variant object once (variants that came out identical share one, see ProducedVariant's
- * storedAs) and returns the record's entries: every variant by name, each pointing at the key it is served from.
+ * Writes each distinct variant object once per format (variants that came out identical share them, see
+ * ProducedVariant's storedAs), then every variant's negotiated objects (negotiated-objects.ts), and returns the
+ * record's entries: every variant by name, each pointing at the keys it is served from.
  */
 async function writeVariants(
   deps: ObjectProcessingDeps,
   id: string,
   variants: ProducedVariant[],
 ): Promise<VariantFacts[]> {
+  const put = (key: string, object: { buffer: Buffer; contentType: string }, cacheControl: string) =>
+    deps.s3.send(
+      new PutObjectCommand({
+        Bucket: deps.variantsBucket,
+        Key: key,
+        Body: object.buffer,
+        ContentLength: object.buffer.byteLength,
+        ContentType: object.contentType,
+        CacheControl: cacheControl,
+      }),
+    );
   const stored = variants.filter((variant) => variant.storedAs === variant.name);
   await Promise.all(
-    stored.map((variant) =>
-      deps.s3.send(
-        new PutObjectCommand({
-          Bucket: deps.variantsBucket,
-          Key: variantKey(id, variant),
-          Body: variant.buffer,
-          ContentLength: variant.buffer.byteLength,
-          ContentType: variant.contentType,
-          CacheControl: VARIANT_CACHE_CONTROL,
-        }),
+    stored.flatMap((variant) =>
+      variant.objects.map((object) =>
+        put(variantKey(id, { name: variant.name, format: object.format }), object, VARIANT_CACHE_CONTROL),
       ),
     ),
   );
-  return variants.map((variant) => ({
+  const facts = variants.map((variant) => ({
+    variant,
+    negotiated: negotiatedObjects(variant, negotiatedFormats(deps.settings)),
+  }));
+  // After the keyed objects: an extension-less URL never answers before the image's objects exist.
+  await Promise.all(
+    facts.flatMap(({ variant, negotiated }) =>
+      negotiated.map(({ forFormat, object }) =>
+        put(negotiatedKey(id, variant.name, forFormat), object, NEGOTIATED_CACHE_CONTROL),
+      ),
+    ),
+  );
+  return facts.map(({ variant, negotiated }) => ({
     name: variant.name,
     key: variantKey(id, { name: variant.storedAs, format: variant.format }),
     width: variant.width,
     height: variant.height,
     format: variant.format,
     bytes: variant.bytes,
+    objects: variant.objects.map((object) => ({
+      format: object.format,
+      key: variantKey(id, { name: variant.storedAs, format: object.format }),
+      bytes: object.bytes,
+      contentType: object.contentType,
+    })),
+    ...(negotiated.length > 0 ? { negotiated: negotiated.map(({ forFormat }) => forFormat) } : {}),
     ...(variant.formatFallback ? { formatFallback: variant.formatFallback } : {}),
   }));
 }
@@ -188,7 +213,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       now: deps.now(),
     });
     // What was written: a shared object counts once.
-    const variantBytes = [...new Map(variants.map((v) => [v.key, v.bytes])).values()].reduce((sum, b) => sum + b, 0);
+    const variantBytes = [
+      ...new Map(variants.flatMap((v) => (v.objects ?? []).map((o) => [o.key, o.bytes] as const))).values(),
+    ].reduce((sum, b) => sum + b, 0);
     if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
     return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {

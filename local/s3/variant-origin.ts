@@ -10,6 +10,11 @@
  * policy `{"Statement":[{"Resource":URL,"Condition":{"DateLessThan":{"AWS:EpochTime":Expires}}}]}`, where URL is
  * what was requested without the signature's query strings, verified with the key's RSA public key (SHA-1, or
  * SHA-256 with `Hash-Algorithm=SHA256`).
+ *
+ * An extension-less `/variants/{id}/{name}` is negotiated as the distribution's viewer-request function does it, by
+ * the same code (handlers/lib/contract/negotiation.ts): the object served is the negotiated one of the best of the
+ * stack's formats the request's Accept allows, answered with `Vary: Accept` and that object's short Cache-Control.
+ * In token mode it is checked like any variant URL first, so an unsigned one is refused.
  */
 import { createPublicKey, verify, type KeyObject } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -18,6 +23,9 @@ import { echo, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { VARIANTS_PREFIX } from "../../handlers/lib/storage/keys.js";
 import { requestPath } from "../stand-ins/loopback-host.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/lib/contract/http-headers.js";
+import { chooseFormat, isNegotiatedPath, negotiatedPath } from "../../handlers/lib/contract/negotiation.js";
+import { contentTypeOf } from "../../handlers/lib/image/formats.js";
+import { DEFAULT_FORMATS, type OutputFormat } from "../../handlers/lib/config/settings.js";
 
 /** Answers the request and returns true when its path is the CDN's to serve; false leaves it to the API. */
 export type LocalEdge = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -34,9 +42,10 @@ export interface SignedUrlCheck {
 export function createVariantOrigin(
   s3: S3Client,
   bucket: string,
-  options: { signedUrls?: SignedUrlCheck } = {},
+  options: { signedUrls?: SignedUrlCheck; formats?: readonly OutputFormat[] } = {},
 ): LocalEdge {
   const checkSignature = options.signedUrls ? signatureChecker(options.signedUrls) : undefined;
+  const offers = (options.formats ?? DEFAULT_FORMATS).map((format) => ({ format, type: contentTypeOf(format) }));
   return async (req, res) => {
     const path = requestPath(req) ?? "/";
     if (!path.startsWith(`/${VARIANTS_PREFIX}`)) return false;
@@ -51,13 +60,17 @@ export function createVariantOrigin(
       sendError(res, 403, "forbidden", refusal);
       return true;
     }
-    if (!VARIANT_PATH.test(path)) {
+    const negotiated = isNegotiatedPath(path);
+    if (!negotiated && !VARIANT_PATH.test(path)) {
       sendError(res, 404, "not_found", `No variant at ${echo(path)}`);
       return true;
     }
+    const key = negotiated
+      ? negotiatedPath(path, chooseFormat(req.headers.accept ?? "", offers)).slice(1)
+      : path.slice(1);
     let object;
     try {
-      object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: path.slice(1) }));
+      object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     } catch (error) {
       if (error instanceof NoSuchKey) {
         sendError(res, 404, "not_found", `No variant at ${echo(path)}`);
@@ -69,6 +82,7 @@ export function createVariantOrigin(
       ...SECURITY_HEADERS,
       "cache-control": object.CacheControl ?? VARIANT_CACHE_CONTROL,
       etag: object.ETag ?? "",
+      ...(negotiated ? { vary: "Accept" } : {}),
     };
     if (matchesEtag(req.headers["if-none-match"], object.ETag)) {
       object.Body?.transformToWebStream()

@@ -24,7 +24,8 @@ import {
   variantsPathOf,
   type InvalidationClient,
 } from "../../handlers/lib/storage/cdn-invalidation.js";
-import { variantKey } from "../../handlers/lib/storage/keys.js";
+import { negotiatedKey, variantKey } from "../../handlers/lib/storage/keys.js";
+import { signVariantUrl } from "../../handlers/api/variant-signing.js";
 import {
   completeRecord,
   createPendingRecord,
@@ -478,6 +479,34 @@ describe("signed variant URLs: token mode with delivery: cdn (the API's URLs aga
       partial.searchParams.delete(name);
       expect(await refusal(partial.href), name).to.deep.equal({ status: 403, body: missing });
     }
+  });
+
+  it("the extension-less URL opens no private image: unsigned or with another path's signature, 403", async () => {
+    // Alice's negotiated object exists, so a 403 is the refusal, not a missing object.
+    await standIns.s3.send(
+      new PutObjectCommand({
+        Bucket: standIns.variantsBucket,
+        Key: negotiatedKey(id, "thumb", "webp"),
+        Body: thumb,
+        ContentType: "image/webp",
+      }),
+    );
+    const missing = {
+      error: {
+        code: "forbidden",
+        message: "This variant is served only at a signed URL; ask the API for the image's URLs",
+      },
+    };
+    const negotiated = `${edgeOrigin}/variants/${id}/thumb`;
+    expect(await refusal(negotiated)).to.deep.equal({ status: 403, body: missing });
+    const signedThumb = new URL((await urlsFromApi()).thumb!);
+    expect(await refusal(`${negotiated}${signedThumb.search}`)).to.deep.equal({ status: 403, body: INVALID });
+    // Only a URL signed for the extension-less path itself is served (the API hands out none: docs/design.md).
+    const signed = signVariantUrl(negotiated, key, 300, new Date());
+    const served = await fetch(signed, { headers: { accept: "image/avif,image/webp,*/*" } });
+    expect(served.status).to.equal(200);
+    expect(served.headers.get("vary")).to.equal("Accept");
+    expect(Buffer.from(await served.arrayBuffer()).equals(thumb)).to.equal(true);
   });
 
   it("expired: 403", async () => {

@@ -404,7 +404,10 @@ describe("API handler (Function URL) against s3rver and dynalite", () => {
       const view = bodyOf(response);
       // srcset: the `inside` variants of one format (the cover-fit card is not one); presigned URLs, as each variant's.
       expect(view.srcset).to.equal(`${view.variants[0].url} 32w`);
-      const { srcset: _srcset, ...rest } = view;
+      // A record from before formats: its one format is its only <picture> source, at the same object.
+      expect(view.sources.map((source: { type: string; srcset: string }) => source.type)).to.deep.equal(["image/webp"]);
+      expect(new URL(view.sources[0].srcset.split(" ")[0]).pathname).to.equal(new URL(view.variants[0].url).pathname);
+      const { srcset: _srcset, sources: _sources, ...rest } = view;
       expect({ ...rest, variants: view.variants.map(({ url: _url, ...v }: { url: string }) => v) }).to.deep.equal({
         id,
         status: "done",

@@ -90,8 +90,17 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
           format: e.format,
           frames: 1,
         });
+        // One format each: `objects` holds the one object, the fallback the entry describes; presigned, no negotiated.
         expect(done.variants).to.deep.equal([
-          { name: "thumb", key: thumbKey, width: e.thumb[0], height: e.thumb[1], format: "webp", bytes: thumb.bytes },
+          {
+            name: "thumb",
+            key: thumbKey,
+            width: e.thumb[0],
+            height: e.thumb[1],
+            format: "webp",
+            bytes: thumb.bytes,
+            objects: [{ format: "webp", key: thumbKey, bytes: thumb.bytes, contentType: "image/webp" }],
+          },
           {
             name: "medium",
             key: mediumKey,
@@ -99,6 +108,7 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
             height: e.medium[1],
             format: "jpeg",
             bytes: medium.bytes,
+            objects: [{ format: "jpeg", key: mediumKey, bytes: medium.bytes, contentType: "image/jpeg" }],
           },
         ]);
         expect(done.placeholder).to.match(/^data:image\/webp;base64,[A-Za-z0-9+/=]+$/);
@@ -134,6 +144,9 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
           height: 120,
           format: "webp",
           bytes: thumb.bytes,
+          objects: [
+            { format: "webp", key: `variants/${id}/thumb.webp`, bytes: thumb.bytes, contentType: "image/webp" },
+          ],
         },
         {
           name: "medium",
@@ -142,6 +155,9 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
           height: 240,
           format: "webp",
           bytes: medium.bytes,
+          objects: [
+            { format: "webp", key: `variants/${id}/medium.webp`, bytes: medium.bytes, contentType: "image/webp" },
+          ],
           formatFallback: { requested: "jpeg", reason: "animated" },
         },
       ]);

@@ -70,7 +70,7 @@ describe("processor: requests and write units per image (counted)", function () 
     return { id, event, processor };
   }
 
-  it("a 4000 x 3000 photo: 3 record writes of 1 write unit each (pending, processing, done); 1 HEAD, 1 GET, 3 PUTs", async function () {
+  it("a 4000 x 3000 photo: 3 record writes (pending, processing: 1 write unit each; done, with every variant's objects: 2); 1 HEAD, 1 GET, 3 PUTs", async function () {
     const { id } = await run(
       await makePhoto({ width: 4000, height: 3000, format: "jpeg", seed: 7 }),
       "IMG_20260101_120000.jpg",
@@ -79,9 +79,9 @@ describe("processor: requests and write units per image (counted)", function () 
     expect(counts.writes).to.deep.equal([
       { command: "PutItemCommand", units: 1 },
       { command: "UpdateItemCommand", units: 1 },
-      { command: "UpdateItemCommand", units: 1 },
+      { command: "UpdateItemCommand", units: 2 },
     ]);
-    expect(counts.writeUnits).to.equal(3);
+    expect(counts.writeUnits).to.equal(4);
     expect(counts.conditionFailures).to.equal(0);
     expect(counts.s3).to.deep.equal({ HeadObjectCommand: 1, GetObjectCommand: 1, PutObjectCommand: 3 });
     const record = await getRecord(records, id);
@@ -95,7 +95,7 @@ describe("processor: requests and write units per image (counted)", function () 
     const { id } = await run(await makePhoto({ width: 800, height: 600, format: "jpeg", seed: 8 }), "small.jpg");
     const counts = meter.snapshot();
     expect(counts.s3).to.deep.equal({ HeadObjectCommand: 1, GetObjectCommand: 1, PutObjectCommand: 2 });
-    expect(counts.writeUnits).to.equal(3);
+    expect(counts.writeUnits).to.equal(4);
     const record = await getRecord(records, id);
     expect(record?.variants?.map((v) => [v.name, v.key, v.width, v.height])).to.deep.equal([
       ["thumb", `variants/${id}/thumb.webp`, 320, 240],

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { MANAGED_POLICIES, VIEWER_REQUEST_FUNCTION } from "../../components/cdn-distribution.js";
+import { negotiationFunctionCode } from "../../components/negotiation-function.js";
+import { runEdgeFunction } from "../support/edge-function.js";
 import { ResourceTypes } from "../../components/resource-types.js";
 import { HSTS_HEADER, SECURITY_HEADERS } from "../../handlers/api/responses.js";
 import { bucketArn, deploy, T, type Deployed } from "./support/deployments.js";
@@ -167,16 +169,27 @@ describe("Pulumi program: delivery (mocks)", function () {
     });
 
     it("caches variants/* with the managed CachingOptimized policy, GET and HEAD only, compressed, HTTPS only", function () {
+      const variants = {
+        targetOriginId: "variants",
+        viewerProtocolPolicy: "redirect-to-https",
+        allowedMethods: ["GET", "HEAD"],
+        cachedMethods: ["GET", "HEAD"],
+        cachePolicyId: MANAGED_POLICIES.cachingOptimized,
+        compress: true,
+      };
+      // Keyed objects (a dot: `thumb.webp`) first, as immutable; the extension-less URLs negotiated by the function.
       expect(distribution.inputs.orderedCacheBehaviors).to.deep.equal([
+        { pathPattern: "variants/*.*", ...variants, responseHeadersPolicyId: "image-pipeline-cdn-variant-headers-id" },
         {
           pathPattern: "variants/*",
-          targetOriginId: "variants",
-          viewerProtocolPolicy: "redirect-to-https",
-          allowedMethods: ["GET", "HEAD"],
-          cachedMethods: ["GET", "HEAD"],
-          cachePolicyId: MANAGED_POLICIES.cachingOptimized,
-          responseHeadersPolicyId: "image-pipeline-cdn-variant-headers-id",
-          compress: true,
+          ...variants,
+          responseHeadersPolicyId: "image-pipeline-cdn-negotiated-headers-id",
+          functionAssociations: [
+            {
+              eventType: "viewer-request",
+              functionArn: `arn:aws:cloudfront::${ACCOUNT_ID}:function/image-pipeline-cdn-negotiation`,
+            },
+          ],
         },
       ]);
       expect(MANAGED_POLICIES.cachingOptimized).to.equal("658327ea-f89d-4fab-a63d-7e88639e58f6");
@@ -207,6 +220,31 @@ describe("Pulumi program: delivery (mocks)", function () {
         "referrerPolicy",
         "strictTransportSecurity",
       ]);
+    });
+
+    it("answers an extension-less variant URL with Vary: Accept, a 5-minute lifetime and the variants' security headers", function () {
+      const headers = cdn.recorder.get(T.responseHeadersPolicy, "image-pipeline-cdn-negotiated-headers");
+      expect(headers.inputs.customHeadersConfig).to.deep.equal({
+        items: [
+          { header: "Vary", value: "Accept", override: true },
+          { header: "Cache-Control", value: "public, max-age=300", override: true },
+        ],
+      });
+      const variantHeaders = cdn.recorder.get(T.responseHeadersPolicy, "image-pipeline-cdn-variant-headers");
+      expect(headers.inputs.securityHeadersConfig).to.deep.equal(variantHeaders.inputs.securityHeadersConfig);
+      expect(variantHeaders.inputs).to.not.have.property("customHeadersConfig");
+    });
+
+    it("negotiates among the stack's formats in a cloudfront-js-2.0 function made from them (default: WebP alone)", function () {
+      const fn = cdn.recorder.get(T.edgeFunction, "image-pipeline-cdn-negotiation");
+      expect(fn.inputs).to.deep.include({
+        runtime: "cloudfront-js-2.0",
+        code: negotiationFunctionCode(["webp"]),
+        publish: true,
+      });
+      expect(
+        runEdgeFunction(fn.inputs.code, "/variants/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/thumb", "image/avif,*/*"),
+      ).to.equal("/variants/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/thumb/for-webp");
     });
 
     it("sends everything else to the API uncached, every method, the viewer's headers but Host, with the viewer-request function", function () {
@@ -309,7 +347,8 @@ describe("Pulumi program: delivery (mocks)", function () {
       expect(JSON.parse(environment.variables.PIPELINE_SETTINGS).delivery).to.equal("cdn");
       // Open mode: variants are public at their stable URLs, so no key is made and the behaviour trusts none.
       for (const type of SIGNING_ONLY_TYPES) expect(cdn.recorder.ofType(type), type).to.deep.equal([]);
-      expect(distribution.inputs.orderedCacheBehaviors[0]).to.not.have.property("trustedKeyGroups");
+      for (const behaviour of distribution.inputs.orderedCacheBehaviors)
+        expect(behaviour).to.not.have.property("trustedKeyGroups");
     });
 
     it("gives the API's role no invalidation in open mode, which has no DELETE (token mode's grant: token-mode.test.ts)", function () {
@@ -335,6 +374,29 @@ describe("Pulumi program: delivery (mocks)", function () {
     });
   });
 
+  describe("cdn with formats: [avif, webp]", function () {
+    let formats: Deployed;
+    before(async function () {
+      formats = await deploy(
+        { "image-pipeline:delivery": "cdn", "image-pipeline:formats": ["avif", "webp"] },
+        "formats",
+      );
+    });
+
+    it("the function the distribution gets chooses AVIF, WebP or the fallback by Accept, and rewrites nothing else", function () {
+      const code = formats.recorder.get(T.edgeFunction, "image-pipeline-cdn-negotiation").inputs.code;
+      expect(code).to.equal(negotiationFunctionCode(["avif", "webp"]));
+      const path = "/variants/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/thumb";
+      expect(runEdgeFunction(code, path, "image/avif,image/webp,*/*")).to.equal(`${path}/for-avif`);
+      expect(runEdgeFunction(code, path, "image/webp,*/*")).to.equal(`${path}/for-webp`);
+      expect(runEdgeFunction(code, path, "*/*")).to.equal(`${path}/for-webp`);
+      expect(runEdgeFunction(code, `${path}.avif`, "image/avif")).to.equal(`${path}.avif`);
+      // The processor is told the same formats: it writes a negotiated object for each.
+      const processor = formats.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables;
+      expect(JSON.parse(processor.PIPELINE_SETTINGS)).to.deep.include({ formats: ["avif", "webp"], delivery: "cdn" });
+    });
+  });
+
   describe("cdn with auth (token mode): signed variant URLs", function () {
     const AUTH = { issuer: "https://issuer.example.com/", audience: "image-pipeline" };
     const PARAMETER = "image-pipeline-variant-signing-1-private-param";
@@ -347,10 +409,17 @@ describe("Pulumi program: delivery (mocks)", function () {
       );
     });
 
-    it("the variants behaviour trusts the key group, and only it; the cache key is unchanged (CachingOptimized)", function () {
-      const [variants] = signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.orderedCacheBehaviors;
-      expect(variants.trustedKeyGroups).to.deep.equal(["image-pipeline-variant-signing-group-id"]);
-      expect(variants.cachePolicyId).to.equal(MANAGED_POLICIES.cachingOptimized);
+    it("both variants behaviours trust the key group, and only they; the cache key is unchanged (CachingOptimized)", function () {
+      const behaviours = signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.orderedCacheBehaviors;
+      // The extension-less URL too: CloudFront refuses it unsigned, so it opens no private image.
+      expect(behaviours.map((b: { pathPattern: string }) => b.pathPattern)).to.deep.equal([
+        "variants/*.*",
+        "variants/*",
+      ]);
+      for (const variants of behaviours) {
+        expect(variants.trustedKeyGroups).to.deep.equal(["image-pipeline-variant-signing-group-id"]);
+        expect(variants.cachePolicyId).to.equal(MANAGED_POLICIES.cachingOptimized);
+      }
       expect(
         signed.recorder.get(T.distribution, "image-pipeline-cdn").inputs.defaultCacheBehavior,
       ).to.not.have.property("trustedKeyGroups");

@@ -72,10 +72,13 @@ describe("Pulumi program: what reaches a function's environment (mocks)", functi
     });
   }
 
-  it("delivery is the API's run-time setting: switching to cdn changes the API's environment, not the processor's", function () {
+  it("delivery is both functions' run-time setting: the processor writes negotiated objects with cdn only", function () {
     const before = environments(dev);
     const after = environments(cdn);
-    expect(after["image-pipeline-processor"]).to.equal(before["image-pipeline-processor"]);
+    const delivery = (env: string) => JSON.parse(JSON.parse(env).variables.PIPELINE_SETTINGS).delivery;
+    expect(
+      [before["image-pipeline-processor"], after["image-pipeline-processor"]].map((e) => delivery(e!)),
+    ).to.deep.equal(["presigned", "cdn"]);
     expect(after["image-pipeline-api"]).to.not.equal(before["image-pipeline-api"]);
   });
 

@@ -121,6 +121,7 @@ describe("Pulumi program: HttpApi (mocks)", function () {
     ]);
     expect(JSON.parse(f.environment.variables.PIPELINE_SETTINGS)).to.deep.equal({
       variants: dev.settings.variants,
+      formats: ["webp"],
       maxUploadBytes: dev.settings.maxUploadBytes,
       uploadUrlTtlSeconds: dev.settings.uploadUrlTtlSeconds,
       legacyApi: false,

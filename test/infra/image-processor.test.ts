@@ -60,6 +60,9 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
     expect(variables.MALLOC_ARENA_MAX).to.equal("2");
     expect(JSON.parse(variables.PIPELINE_SETTINGS)).to.deep.equal({
       variants: dev.settings.variants,
+      // With delivery cdn it also writes each variant's negotiated objects.
+      formats: ["webp"],
+      delivery: "presigned",
       maxUploadBytes: dev.settings.maxUploadBytes,
       maxInputPixels: dev.settings.maxInputPixels,
       maxFrames: 300,

@@ -72,7 +72,7 @@ describe("Pulumi program: stack settings", function () {
   it("refuses a misspelt key instead of silently using the default", async function () {
     const error = await settingsError({ "image-pipeline:maxUploadByte": 1000 });
     expect(error.message).to.match(
-      /^Unknown stack setting image-pipeline:maxUploadByte; known settings: variants, allowedOrigins, /,
+      /^Unknown stack setting image-pipeline:maxUploadByte; known settings: variants, formats, allowedOrigins, /,
     );
   });
 });

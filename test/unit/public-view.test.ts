@@ -57,12 +57,12 @@ describe("the record as clients see it (publicView)", () => {
     expect(retrying.variants).to.deep.equal([]);
   });
 
-  it("is what the API shows (plus URLs and srcset) and what a completion event carries (plus owner and event id)", async () => {
+  it("is what the API shows (plus URLs, srcset and sources) and what a completion event carries (plus owner and event id)", async () => {
     for (const r of [
       record({}),
       record({ status: "failed", error: { code: "corrupt_image", message: "damaged" }, variants: [] }),
     ]) {
-      const { srcset: _srcset, variants, ...apiRest } = await toImageView(context, r, urlOf);
+      const { srcset: _srcset, sources: _sources, variants, ...apiRest } = await toImageView(context, r, urlOf);
       expect({ ...apiRest, variants: variants.map(({ url: _url, ...v }) => v) }).to.deep.equal(publicView(r));
       expect(variants.map((v) => v.url)).to.deep.equal(
         r.status === "done" ? ["https://cdn.example/variants/img-1/thumb.webp"] : [],

@@ -55,6 +55,30 @@ describe("stack settings", () => {
     expect(parseSettings(JSON.parse(JSON.stringify(settings)))).to.deep.equal(settings);
   });
 
+  it("makes variants without a format of their own in the stack's formats, the fallback as their format, and reads them back", () => {
+    const settings = parseSettings({
+      formats: ["avif", "webp"],
+      variants: [
+        { name: "thumb", width: 320 },
+        { name: "card", width: 600, format: "jpeg" },
+        { name: "hero", width: 1600, quality: 70 },
+      ],
+    });
+    expect(settings.formats).to.deep.equal(["avif", "webp"]);
+    expect(settings.variants).to.deep.equal([
+      { name: "thumb", width: 320, fit: "inside", format: "webp", formats: ["avif", "webp"], quality: 80 },
+      { name: "card", width: 600, fit: "inside", format: "jpeg", quality: DEFAULT_QUALITY.jpeg },
+      { name: "hero", width: 1600, fit: "inside", format: "webp", formats: ["avif", "webp"], quality: 70 },
+    ]);
+    // The default variants follow the stack's formats too, and the fallback need not be WebP.
+    expect(parseSettings({ formats: ["avif", "jpeg"] }).variants.map((v) => [v.format, v.formats])).to.deep.equal([
+      ["jpeg", ["avif", "jpeg"]],
+      ["jpeg", ["avif", "jpeg"]],
+      ["jpeg", ["avif", "jpeg"]],
+    ]);
+    expect(parseSettings(JSON.parse(JSON.stringify(settings)))).to.deep.equal(settings);
+  });
+
   it("keeps an optional variant height and partial processor settings", () => {
     const settings = parseSettings({
       variants: [{ name: "square", width: 200, height: 200, fit: "cover", format: "avif", quality: 40 }],
@@ -119,6 +143,36 @@ describe("stack settings", () => {
       { maxInputPixels: "100" },
       "maxInputPixels",
       'Expected integer between 1 and 2147483647 for maxInputPixels but received "100" of type string',
+    ],
+    [
+      "an empty formats list",
+      { formats: [] },
+      "formats",
+      "Expected non-empty list of webp, jpeg, png, avif (best first, the fallback last) for formats but received [] of type array",
+    ],
+    [
+      "formats that is not a list",
+      { formats: "avif" },
+      "formats",
+      'Expected non-empty list of webp, jpeg, png, avif (best first, the fallback last) for formats but received "avif" of type string',
+    ],
+    [
+      "an unknown format in formats",
+      { formats: ["avif", "jxl"] },
+      "formats[1]",
+      'Expected one of webp, jpeg, png, avif for formats[1] but received "jxl" of type string',
+    ],
+    [
+      "a format listed twice",
+      { formats: ["webp", "avif", "webp"] },
+      "formats[2]",
+      'Expected a format listed once for formats[2] but received "webp" of type string',
+    ],
+    [
+      "a variant's format that is not the last of its formats",
+      { variants: [{ name: "a", width: 10, formats: ["avif", "webp"], format: "avif" }] },
+      "variants[0].format",
+      'Expected the last of variants[0].formats (webp) or no value for variants[0].format but received "avif" of type string',
     ],
     [
       "no variants",
@@ -324,6 +378,7 @@ describe("stack settings", () => {
     const resources = { uploadsBucket: "u", variantsBucket: "v", tableName: "t" };
     // Every setting at a value other than its default, so nothing read back can come from a default.
     const settings = parseSettings({
+      formats: ["avif", "webp"],
       variants: [{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg", quality: 70 }],
       maxUploadBytes: 700 * 1024 * 1024,
       maxInputPixels: 50_000_000,
@@ -347,6 +402,8 @@ describe("stack settings", () => {
       expect(env[FUNCTION_ENV.stack]).to.equal("prod");
       expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
         variants: settings.variants,
+        formats: ["avif", "webp"],
+        delivery: "cdn",
         maxUploadBytes: 700 * 1024 * 1024,
         maxInputPixels: 50_000_000,
         maxFrames: 120,
@@ -363,6 +420,7 @@ describe("stack settings", () => {
       const env = apiEnvironment(settings, { ...resources, webRoot: "/var/task/web" });
       expect(JSON.parse(env[FUNCTION_ENV.settings]!)).to.deep.equal({
         variants: settings.variants,
+        formats: ["avif", "webp"],
         maxUploadBytes: 700 * 1024 * 1024,
         uploadUrlTtlSeconds: 1200,
         legacyApi: true,

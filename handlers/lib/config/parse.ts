@@ -10,6 +10,7 @@ import {
   DEFAULT_QUALITY,
   DEFAULT_SETTINGS,
   DEFAULT_TOKEN_ALGORITHMS,
+  DEFAULT_FORMATS,
   DEFAULT_VARIANT,
   DEFAULT_WEBHOOK_HEADER,
   defaultJwksUrl,
@@ -23,6 +24,7 @@ import {
   type AuthSettings,
   type BudgetSettings,
   type CustomDomain,
+  type OutputFormat,
   type EventsSettings,
   type ProcessorSettings,
   type Settings,
@@ -101,12 +103,45 @@ export const rules = {
 const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MAX_VARIANT_DIMENSION = 8192;
 
-function variant(key: string, value: unknown): VariantSpec {
-  const raw = object(key, value, ["name", "width", "height", "fit", "position", "format", "quality", "animated"]);
+/** A list of output formats, best first: known, each once, at least one. */
+export function formats(key: string, value: unknown): OutputFormat[] {
+  if (!Array.isArray(value) || value.length === 0)
+    throw invalid(key, `non-empty list of ${OUTPUT_FORMATS.join(", ")} (best first, the fallback last)`, value);
+  const list = value.map((v, i) => oneOf(`${key}[${i}]`, v, OUTPUT_FORMATS));
+  list.forEach((format, i) => {
+    if (list.indexOf(format) !== i) throw invalid(`${key}[${i}]`, "a format listed once", format);
+  });
+  return list;
+}
+
+/**
+ * A variant made in the stack's `formats` unless it sets its own `format` (then in that alone) or its own
+ * `formats` (how a parsed variant reads back: `formats` present with `format` its last).
+ */
+function variant(key: string, value: unknown, stackFormats: readonly OutputFormat[]): VariantSpec {
+  const raw = object(key, value, [
+    "name",
+    "width",
+    "height",
+    "fit",
+    "position",
+    "format",
+    "formats",
+    "quality",
+    "animated",
+  ]);
   if (typeof raw.name !== "string" || !VARIANT_NAME.test(raw.name)) {
     throw invalid(`${key}.name`, "lower-case name of letters, digits and dashes (1-32 characters)", raw.name);
   }
-  const format = oneOf(`${key}.format`, withDefault(raw.format, DEFAULT_VARIANT.format), OUTPUT_FORMATS);
+  const own = raw.formats === undefined || raw.formats === null ? undefined : formats(`${key}.formats`, raw.formats);
+  const list =
+    own ??
+    (raw.format === undefined || raw.format === null
+      ? [...stackFormats]
+      : [oneOf(`${key}.format`, raw.format, OUTPUT_FORMATS)]);
+  const format = list.at(-1)!;
+  if (own && raw.format !== undefined && raw.format !== null && raw.format !== format)
+    throw invalid(`${key}.format`, `the last of ${key}.formats (${format}) or no value`, raw.format);
   const spec: VariantSpec = {
     name: raw.name,
     width: integer(`${key}.width`, raw.width, 1, MAX_VARIANT_DIMENSION),
@@ -114,6 +149,7 @@ function variant(key: string, value: unknown): VariantSpec {
     format,
     quality: integer(`${key}.quality`, withDefault(raw.quality, DEFAULT_QUALITY[format]), 1, 100),
   };
+  if (list.length > 1) spec.formats = list;
   if (raw.height !== undefined && raw.height !== null) {
     spec.height = integer(`${key}.height`, raw.height, 1, MAX_VARIANT_DIMENSION);
   }
@@ -135,11 +171,11 @@ function cropOf(key: string, raw: Record<string, unknown>, spec: VariantSpec): v
   spec.position = oneOf(`${key}.position`, withDefault(position, "centre"), POSITIONS);
 }
 
-export function variants(value: unknown): VariantSpec[] {
+export function variants(value: unknown, stackFormats: readonly OutputFormat[] = DEFAULT_FORMATS): VariantSpec[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 10) {
     throw invalid("variants", "list of 1 to 10 variants", value);
   }
-  const specs = value.map((v, i) => variant(`variants[${i}]`, v));
+  const specs = value.map((v, i) => variant(`variants[${i}]`, v, stackFormats));
   const seen = new Set<string>();
   specs.forEach((spec, i) => {
     if (seen.has(spec.name)) {
@@ -277,8 +313,17 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
   const queue = object("queue", withDefault(raw.queue, {}), Object.keys(d.queue));
   const api = object("api", withDefault(raw.api, {}), Object.keys(d.api));
   const maxUploadBytes = rules.maxUploadBytes(withDefault(raw.maxUploadBytes, d.maxUploadBytes));
+  const stackFormats = formats("formats", withDefault(raw.formats, d.formats));
   const settings: Settings = {
-    variants: variants(withDefault(raw.variants, d.variants)),
+    // The default variants name no format of their own, so they take the stack's formats.
+    variants: variants(
+      withDefault(
+        raw.variants,
+        d.variants.map(({ format: _format, quality: _quality, ...rest }) => rest),
+      ),
+      stackFormats,
+    ),
+    formats: stackFormats,
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
     maxUploadBytes,
     maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),

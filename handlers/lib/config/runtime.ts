@@ -1,7 +1,7 @@
-import { auth, boolean, integer, invalid, object, rules, variants } from "./parse.js";
+import { auth, boolean, formats, integer, invalid, object, rules, variants } from "./parse.js";
 import { isPlainObject } from "./validation.js";
 import { processingWindowSeconds } from "../contract/queue-timing.js";
-import type { AuthSettings, Delivery, ProcessorSettings, Settings, VariantSpec } from "./schema.js";
+import type { AuthSettings, Delivery, OutputFormat, ProcessorSettings, Settings, VariantSpec } from "./schema.js";
 
 /**
  * The part of the settings each function reads at run time, and its reader. The functions receive it as JSON in
@@ -12,6 +12,10 @@ import type { AuthSettings, Delivery, ProcessorSettings, Settings, VariantSpec }
 /** What the processor reads at run time. Full `Settings` fit this shape. */
 export interface ProcessorRuntimeSettings {
   variants: VariantSpec[];
+  /** The stack's formats: with `delivery: cdn`, the negotiated objects written for each variant (one per format). */
+  formats: OutputFormat[];
+  /** Negotiated objects are written with `cdn` only: nothing else serves the extension-less URL. */
+  delivery: Delivery;
   /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
   maxUploadBytes: number;
   /** The pixels of all an animation's frames together, too. */
@@ -23,6 +27,8 @@ export interface ProcessorRuntimeSettings {
 /** What the API reads at run time (see ProcessorRuntimeSettings). */
 export interface ApiRuntimeSettings {
   variants: VariantSpec[];
+  /** The stack's formats: which negotiated objects a DELETE removes besides those the record names. */
+  formats: OutputFormat[];
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
   legacyApi: boolean;
@@ -40,6 +46,8 @@ export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSe
   const { timeoutSeconds, imageConcurrency } = settings.processor;
   return {
     variants: settings.variants,
+    formats: settings.formats,
+    delivery: settings.delivery,
     maxUploadBytes: settings.maxUploadBytes,
     maxInputPixels: settings.maxInputPixels,
     maxFrames: settings.maxFrames,
@@ -50,6 +58,7 @@ export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSe
 export function apiRuntimeSettings(settings: Settings): ApiRuntimeSettings {
   return {
     variants: settings.variants,
+    formats: settings.formats,
     maxUploadBytes: settings.maxUploadBytes,
     uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
     legacyApi: settings.legacyApi,
@@ -73,10 +82,20 @@ function runtimeJson(source: string, json: string, known: readonly string[]): Re
 }
 
 export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "maxFrames", "processor"]);
+  const raw = runtimeJson(source, json, [
+    "variants",
+    "formats",
+    "delivery",
+    "maxUploadBytes",
+    "maxInputPixels",
+    "maxFrames",
+    "processor",
+  ]);
   const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
   return {
     variants: variants(raw.variants),
+    formats: formats("formats", raw.formats),
+    delivery: rules.delivery(raw.delivery),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
     maxFrames: rules.maxFrames(raw.maxFrames),
@@ -90,6 +109,7 @@ export function parseProcessorRuntimeSettings(json: string, source: string): Pro
 export function parseApiRuntimeSettings(json: string, source: string): ApiRuntimeSettings {
   const raw = runtimeJson(source, json, [
     "variants",
+    "formats",
     "maxUploadBytes",
     "uploadUrlTtlSeconds",
     "legacyApi",
@@ -100,6 +120,7 @@ export function parseApiRuntimeSettings(json: string, source: string): ApiRuntim
   ]);
   return {
     variants: variants(raw.variants),
+    formats: formats("formats", raw.formats),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(raw.uploadUrlTtlSeconds),
     legacyApi: boolean("legacyApi", raw.legacyApi),

@@ -68,9 +68,21 @@ export interface VariantSpec {
    * @default true
    */
   animated?: boolean;
-  /** @default "webp" */
+  /**
+   * The variant's one format when it sets it; otherwise the last (fallback) of `formats`.
+   * @default the last of the stack's `formats` ("webp")
+   */
   format: OutputFormat;
-  /** @default the format's: webp 80, jpeg 82, png 100, avif 55 (DEFAULT_QUALITY) */
+  /**
+   * Every format the variant is made in, best first, `format` last; absent when that is `format` alone. A variant
+   * that sets its own `format` is made in it alone; otherwise it takes the stack's `formats`.
+   * @default the stack's `formats` when the variant sets no `format`
+   */
+  formats?: OutputFormat[];
+  /**
+   * The quality of `format`; its other formats are encoded at their own DEFAULT_QUALITY.
+   * @default the format's: webp 80, jpeg 82, png 100, avif 52 (DEFAULT_QUALITY)
+   */
   quality: number;
 }
 
@@ -134,6 +146,12 @@ export interface AlarmSettings {
 }
 
 export interface Settings {
+  /**
+   * Formats every variant is made in (one that sets its own `format` excepted), best first, the fallback last:
+   * with `delivery: cdn` the extension-less `/variants/{id}/{name}` answers the best the viewer accepts.
+   * @default ["webp"]
+   */
+  formats: OutputFormat[];
   /** @default DEFAULT_VARIANTS: thumb 320, medium 1024, large 2048 (webp, inside, quality 80) */
   variants: VariantSpec[];
   /** @default [] */
@@ -287,8 +305,11 @@ export interface BudgetSettings {
   activateTag: boolean;
 }
 
-/** A variant's quality when it names none, by format. */
-export const DEFAULT_QUALITY: Readonly<Record<OutputFormat, number>> = { webp: 80, jpeg: 82, png: 100, avif: 55 };
+/**
+ * A variant's quality when it names none, by format. AVIF's 52 (at the engine's effort 0) is the lowest whose PSNR
+ * matches WebP's at 80 in `npm run bench -- --only avif` (docs/performance.md).
+ */
+export const DEFAULT_QUALITY: Readonly<Record<OutputFormat, number>> = { webp: 80, jpeg: 82, png: 100, avif: 52 };
 
 /** A variant's fit and format when it names none. */
 export const DEFAULT_VARIANT: Readonly<Pick<VariantSpec, "fit" | "format">> = { fit: "inside", format: "webp" };
@@ -308,8 +329,11 @@ export function defaultJwksUrl(issuer: string): string {
 
 export const DEFAULT_WEBHOOK_HEADER = "x-image-pipeline-secret";
 
+export const DEFAULT_FORMATS: readonly OutputFormat[] = ["webp"];
+
 export const DEFAULT_SETTINGS: Readonly<Settings> = {
   variants: DEFAULT_VARIANTS.map((v) => ({ ...v })),
+  formats: [...DEFAULT_FORMATS],
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,

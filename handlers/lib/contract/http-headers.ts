@@ -20,3 +20,9 @@ export const HSTS_HEADER = { "strict-transport-security": "max-age=31536000" } a
 
 /** Variants are addressed by content that never changes under a key, except through a re-upload of the original. */
 export const VARIANT_CACHE_CONTROL = "public, max-age=31536000, immutable";
+
+/**
+ * The extension-less variant URL's answer (`/variants/{id}/{name}`, chosen by Accept): it changes at a reprocess, so
+ * browsers and the edge keep it for minutes, not a year. The negotiated objects carry it too.
+ */
+export const NEGOTIATED_CACHE_CONTROL = "public, max-age=300";

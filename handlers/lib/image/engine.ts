@@ -3,7 +3,7 @@ import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "../errors.js";
 import { animationOf, checkAnimationBounds, timingOf, type Animation } from "./animation.js";
 import { fitToBox, isSmartCrop } from "./crop.js";
-import { contentTypeOf, outputFormatFor, type FormatFallback } from "./formats.js";
+import { contentTypeOf, type FormatFallback } from "./formats.js";
 import { HEIC_MAX_PIXELS, type HeicDecoder, type HeicPixels, type OpenedHeic } from "./heic/decoder.js";
 import { heicDecodeBound, type DecodeBound } from "./heic/decode-bound.js";
 import { heicDecoder as sharedHeicDecoder } from "./heic/decoder-thread.js";
@@ -16,6 +16,7 @@ import {
   type VariantSpec,
 } from "../config/settings.js";
 import { tiffWithProfile } from "./tiff-with-profile.js";
+import { encodingsFor, formatFallbackFor, type Encoding } from "./variant-formats.js";
 
 /**
  * The image engine: from an original's bytes to every variant, decoding the original once.
@@ -50,6 +51,16 @@ export interface EngineOptions {
   concurrency: number;
   /** @default the process's shared decoder (libheif's WebAssembly build in a worker thread, started on the first HEIC) */
   heicDecoder?: HeicDecoder;
+  /** Called at each decode of an original's pixels (once per image): tests count decodes with it. */
+  onDecode?: () => void;
+}
+
+/** One encoding of a variant: the object stored for one of its formats. */
+export interface EncodedObject {
+  format: OutputFormat;
+  contentType: string;
+  bytes: number;
+  buffer: Buffer;
 }
 
 export interface ProducedVariant {
@@ -68,6 +79,8 @@ export interface ProducedVariant {
   contentType: string;
   bytes: number;
   buffer: Buffer;
+  /** Every format made, best first; the last is the fallback, whose facts `format`...`buffer` above repeat. */
+  objects: EncodedObject[];
 }
 
 export interface EngineResult {
@@ -122,10 +135,21 @@ function firstFrame(bitmap: Bitmap): Bitmap {
   return { ...bitmap, data: bitmap.data.subarray(0, bytes), frames: 1 };
 }
 
+/**
+ * AVIF's encoder effort (0 fastest to 9), from the bench's matched-fidelity rows (docs/performance.md): sharp's
+ * default 4 costs 25 to 35 times the WebP's CPU for 30% fewer bytes at the same PSNR; effort 0 costs less than the
+ * WebP (0.5 to 0.65x) for 19% fewer bytes, effort 2 about 1.8x for 25% fewer. The AVIF is made beside a WebP, so
+ * the CPU bound won over the last 1% of the size target.
+ */
+export const AVIF_EFFORT = 0;
+/** AVIF's chroma subsampling: sharp's default 4:4:4 (4:2:0, WebP's, needs more bytes for the same PSNR). */
+export const AVIF_CHROMA: AvifChroma = "4:4:4";
+export type AvifChroma = "4:2:0" | "4:4:4";
+
 /** Encoder settings per output format; exported so the benchmark encodes exactly as the engine does. */
 export function encodeAs(
   image: Sharp,
-  spec: Pick<VariantSpec, "format" | "quality">,
+  spec: Pick<VariantSpec, "format" | "quality"> & { effort?: number; chroma?: AvifChroma },
   hasAlpha: boolean,
   timing?: { delay: number[]; loop: number },
 ): Sharp {
@@ -142,7 +166,11 @@ export function encodeAs(
     case "png":
       return image.png({ compressionLevel: 8 });
     case "avif":
-      return image.avif({ quality: spec.quality, effort: 4 });
+      return image.avif({
+        quality: spec.quality,
+        effort: spec.effort ?? AVIF_EFFORT,
+        chromaSubsampling: spec.chroma ?? AVIF_CHROMA,
+      });
   }
 }
 
@@ -169,22 +197,23 @@ function hasAlphaChannel(bitmap: Bitmap): boolean {
  * their box. Encoder settings are the format and quality (the rest is fixed per format in encodeAs).
  */
 function outputIdentity(spec: VariantSpec, need: { width: number; height: number }, output: VariantOutput): string {
-  const encoder = `${output.format}:q${spec.quality}:${output.still ? "still" : "animated"}`;
+  const encoder = `${output.encodings.map((e) => `${e.format}:q${e.quality}`).join(",")}:${output.still ? "still" : "animated"}`;
   if (spec.fit === "inside") return `inside:${need.width}x${need.height}:${encoder}`;
   return `${spec.fit}:${spec.position ?? ""}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
 }
 
 /** How a variant comes out of this original: its format, and whether it is one frame of an animation. */
 interface VariantOutput {
-  format: OutputFormat;
+  encodings: Encoding[];
   formatFallback?: FormatFallback;
   still: boolean;
 }
 
 function outputOf(spec: VariantSpec, animation: Animation | undefined): VariantOutput {
   const still = !animation || spec.animated === false || isSmartCrop(spec);
-  const { format, fallback } = outputFormatFor(spec.format, { frames: animation?.frames ?? 1 }, !still);
-  return { format, still, ...(fallback ? { formatFallback: fallback } : {}) };
+  const original = { frames: animation?.frames ?? 1 };
+  const formatFallback = formatFallbackFor(spec, original, !still);
+  return { encodings: encodingsFor(spec, original, !still), still, ...(formatFallback ? { formatFallback } : {}) };
 }
 
 /**
@@ -210,7 +239,7 @@ async function renderCascade(
   const plans = all.filter((plan) => madeAs.get(plan.identity) === plan.index).sort((a, b) => b.scale - a.scale);
   const sources: Bitmap[] = [await decode(scaled(width, height, plans[0]!.scale))];
   const produced: ProducedVariant[] = new Array(specs.length);
-  const encodings: Promise<void>[] = [];
+  const pending: Promise<void>[] = [];
   try {
     for (const { spec, index, scale, output } of plans) {
       const need = scaled(width, height, scale);
@@ -234,39 +263,59 @@ async function renderCascade(
       } else {
         image = fitToBox(fromBitmap(source), spec);
       }
-      const encoder = { format: output.format, quality: spec.quality };
       const timing = animation && !output.still ? timingOf(animation) : undefined;
       // Encoding runs while the next, smaller bitmap is resized; the bitmaps are small, so memory stays bounded.
-      encodings.push(
-        encodeAs(image, encoder, hasAlphaChannel(source), timing)
-          .toBuffer({ resolveWithObject: true })
-          .then(({ data, info }) => {
-            produced[index] = {
-              name: spec.name,
-              storedAs: spec.name,
-              width: info.width,
-              // An animation's info.height is all its frames'.
-              height: info.pageHeight ?? info.height,
-              format: output.format,
-              ...(output.formatFallback ? { formatFallback: output.formatFallback } : {}),
-              contentType: contentTypeOf(output.format),
-              bytes: data.length,
-              buffer: data,
-            };
-          }),
+      pending.push(
+        encodeFormats(image, output.encodings, hasAlphaChannel(source), timing).then(({ objects, width, height }) => {
+          const fallback = objects.at(-1)!;
+          produced[index] = {
+            name: spec.name,
+            storedAs: spec.name,
+            width,
+            height,
+            ...fallback,
+            objects,
+            ...(output.formatFallback ? { formatFallback: output.formatFallback } : {}),
+          };
+        }),
       );
     }
   } catch (error) {
     // Let encodings already under way settle, so none rejects later with nobody listening.
-    await Promise.allSettled(encodings);
+    await Promise.allSettled(pending);
     throw error;
   }
-  await Promise.all(encodings);
+  await Promise.all(pending);
   for (const { spec, index, identity } of all) {
     const made = produced[madeAs.get(identity)!]!;
     if (index !== madeAs.get(identity)) produced[index] = { ...made, name: spec.name };
   }
   return { variants: produced, smallest: firstFrame(sources.reduce((a, b) => (b.width < a.width ? b : a))) };
+}
+
+/** One resized image in each of its formats: sharp clones share the pixels, so nothing is decoded again. */
+async function encodeFormats(
+  image: Sharp,
+  encodings: Encoding[],
+  hasAlpha: boolean,
+  timing?: { delay: number[]; loop: number },
+): Promise<{ objects: EncodedObject[]; width: number; height: number }> {
+  const results = await Promise.all(
+    encodings.map((encoding) =>
+      encodeAs(encodings.length > 1 ? image.clone() : image, encoding, hasAlpha, timing).toBuffer({
+        resolveWithObject: true,
+      }),
+    ),
+  );
+  const objects = results.map(({ data }, i) => ({
+    format: encodings[i]!.format,
+    contentType: contentTypeOf(encodings[i]!.format),
+    bytes: data.length,
+    buffer: data,
+  }));
+  // An animation's info.height is all its frames'.
+  const { info } = results[0]!;
+  return { objects, width: info.width, height: info.pageHeight ?? info.height };
 }
 
 async function placeholderOf(bitmap: Bitmap): Promise<string> {
@@ -434,7 +483,11 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   }
 
   try {
-    const { variants, smallest } = await renderCascade(decode, options.variants, width, height, animation);
+    const counted: Decode = (size) => {
+      options.onDecode?.();
+      return decode(size);
+    };
+    const { variants, smallest } = await renderCascade(counted, options.variants, width, height, animation);
     return {
       original: { bytes: input.length, width, height, format, frames: animation?.frames ?? 1 },
       variants,

@@ -1,4 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
+import { negotiatedPath } from "../contract/negotiation.js";
 import { extensionOf } from "../image/formats.js";
 import type { OutputFormat } from "../config/settings.js";
 
@@ -33,4 +34,12 @@ export function imageIdFromOriginalKey(key: string): string | undefined {
 
 export function variantKey(id: string, variant: { name: string; format: OutputFormat }): string {
   return `${VARIANTS_PREFIX}${id}/${variant.name}.${extensionOf(variant.format)}`;
+}
+
+/**
+ * The negotiated object `variants/{id}/{name}/for-{format}`: what the extension-less URL of the variant answers a
+ * viewer whose best format (of the stack's) is `format`. Not an immutable key: it is overwritten at each processing.
+ */
+export function negotiatedKey(id: string, name: string, format: OutputFormat): string {
+  return negotiatedPath(`${VARIANTS_PREFIX}${id}/${name}`, format);
 }

@@ -10,6 +10,7 @@ import {
 import type { OutputFormat } from "../config/settings.js";
 import type { FormatFallback } from "../image/formats.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
+import { negotiatedKey } from "./keys.js";
 
 /**
  * The image record in DynamoDB (key `id`), as docs/design.md defines it. Every write is conditional, so that a late
@@ -41,6 +42,15 @@ export interface OriginalFacts {
   frames?: number;
 }
 
+/** One stored encoding of a variant. */
+export interface VariantObject {
+  format: OutputFormat;
+  key: string;
+  bytes: number;
+  contentType: string;
+}
+
+/** `key`, `format` and `bytes` are the fallback object's (the last of `objects`), so single-format readers keep working. */
 export interface VariantFacts {
   name: string;
   key: string;
@@ -50,6 +60,13 @@ export interface VariantFacts {
   bytes: number;
   /** Present when the variant is not in the format its settings ask for: an animation's AVIF is WebP. */
   formatFallback?: FormatFallback;
+  /** Every format made, best first, the fallback last (absent on records made before formats). */
+  objects?: VariantObject[];
+  /**
+   * The stack's `formats` when it was processed: the variant has a negotiated object `negotiatedKey(id, name, F)`
+   * for each (absent on records made before formats). Keys, not facts, so the record stays within one write unit.
+   */
+  negotiated?: OutputFormat[];
 }
 
 export interface ErrorFacts {
@@ -412,4 +429,18 @@ export async function noteTransientError(
     values: { ":now": input.now.toISOString(), ":error": input.error },
   });
   return noted !== undefined;
+}
+
+/**
+ * Every S3 object key a record names: the variants' keys, every format's object and the negotiated objects, each
+ * once. Deleting an image and deleting stale variants both take their keys from here.
+ */
+export function objectKeysOf(record: Pick<ImageRecord, "id" | "variants">): string[] {
+  const keys = new Set<string>();
+  for (const variant of record.variants ?? []) {
+    keys.add(variant.key);
+    for (const object of variant.objects ?? []) keys.add(object.key);
+    for (const format of variant.negotiated ?? []) keys.add(negotiatedKey(record.id, variant.name, format));
+  }
+  return [...keys];
 }
