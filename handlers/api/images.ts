@@ -8,6 +8,7 @@ import {
   getRecord,
   isExpiredPending,
   isTombstone,
+  objectKeysOf,
   tombstonePendingRecord,
   listRecordsByOwner,
   type ImageRecord,
@@ -154,10 +155,7 @@ export async function listImages(
  */
 export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: Caller, id: string): Promise<void> {
   const record = await readableRecord(ctx, id, caller);
-  const variantKeys = new Set([
-    ...(record.variants ?? []).map((v) => v.key),
-    ...ctx.settings.variants.map((v) => variantKey(id, v)),
-  ]);
+  const variantKeys = new Set([...objectKeysOf(record), ...ctx.settings.variants.map((v) => variantKey(id, v))]);
   await Promise.all(
     [...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))),
   );

@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
-import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
-import { imageIdFromOriginalKey, variantKey } from "../lib/storage/keys.js";
+import type { ImageEngine } from "../lib/image/engine.js";
+import { imageIdFromOriginalKey } from "../lib/storage/keys.js";
 import {
   completeRecord,
   failRecord,
@@ -13,11 +13,11 @@ import {
   type ErrorFacts,
   type ImageRecord,
   type RecordStore,
-  type VariantFacts,
 } from "../lib/storage/records.js";
 import type { ProcessorRuntimeSettings } from "../lib/config/settings.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
+import { distinctBytes, planVariantObjects, writeVariantObjects } from "./variant-objects.js";
 
 /**
  * What happened to one object event. Every outcome here is acknowledged; a transient failure is thrown instead
@@ -32,8 +32,18 @@ import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
  * - ignored: not an ObjectCreated event.
  * - discarded: the image has no record (no grant was given for it, or its record is gone) or a tombstone (its
  *   pending image was deleted): the object is deleted unprocessed, no record is made, nothing is published.
+ * - kept: a reprocess job made nothing (its original is gone or replaced, or a final error): the image keeps what
+ *   it had, the record's `reprocess` says why (handlers/processor/reprocess-image.ts).
  */
-export type ObjectOutcome = "done" | "failed" | "rejected" | "duplicate" | "superseded" | "ignored" | "discarded";
+export type ObjectOutcome =
+  | "done"
+  | "failed"
+  | "rejected"
+  | "duplicate"
+  | "superseded"
+  | "ignored"
+  | "discarded"
+  | "kept";
 
 export interface ObjectResult {
   outcome: ObjectOutcome;
@@ -65,40 +75,6 @@ export interface ObjectProcessingDeps {
 
 // The variants' cache-control is a contract with the CDN and the local runtime (handlers/lib/contract/).
 export { VARIANT_CACHE_CONTROL };
-
-/**
- * Writes each distinct variant object once (variants that came out identical share one, see ProducedVariant's
- * storedAs) and returns the record's entries: every variant by name, each pointing at the key it is served from.
- */
-async function writeVariants(
-  deps: ObjectProcessingDeps,
-  id: string,
-  variants: ProducedVariant[],
-): Promise<VariantFacts[]> {
-  const stored = variants.filter((variant) => variant.storedAs === variant.name);
-  await Promise.all(
-    stored.map((variant) =>
-      deps.s3.send(
-        new PutObjectCommand({
-          Bucket: deps.variantsBucket,
-          Key: variantKey(id, variant),
-          Body: variant.buffer,
-          ContentLength: variant.buffer.byteLength,
-          ContentType: variant.contentType,
-          CacheControl: VARIANT_CACHE_CONTROL,
-        }),
-      ),
-    ),
-  );
-  return variants.map((variant) => ({
-    name: variant.name,
-    key: variantKey(id, { name: variant.storedAs, format: variant.format }),
-    width: variant.width,
-    height: variant.height,
-    format: variant.format,
-    bytes: variant.bytes,
-  }));
-}
 
 /** A transient failure as the record keeps it: the pipeline's code when it has one, else `transient`. */
 function transientFacts(error: unknown): ErrorFacts {
@@ -177,7 +153,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
         return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
       return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
-    const variants = await writeVariants(deps, id, result.variants);
+    const planned = planVariantObjects(id, result.variants, 1);
+    await writeVariantObjects(deps.s3, deps.variantsBucket, planned.writes);
+    const variants = planned.facts;
     const completed = await completeRecord(deps.records, {
       id,
       original: result.original,
@@ -185,9 +163,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       placeholder: result.placeholder,
       sequencer,
       now: deps.now(),
+      ...(event.eTag ? { originalETag: event.eTag.replace(/"/g, "").toLowerCase() } : {}),
     });
-    // What was written: a shared object counts once.
-    const variantBytes = [...new Map(variants.map((v) => [v.key, v.bytes])).values()].reduce((sum, b) => sum + b, 0);
+    const variantBytes = distinctBytes(variants);
     if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
     return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {

@@ -44,6 +44,8 @@ export interface VariantFacts {
   height: number;
   format: OutputFormat;
   bytes: number;
+  /** The object's content digest (variant-objects.ts): a reprocess keeps the key of an object whose bytes are the same. */
+  sha256?: string;
 }
 
 export interface ErrorFacts {
@@ -72,6 +74,42 @@ export interface ImageRecord {
   expiresAt?: number;
   /** Token mode: the `sub` of the token that asked for the upload. Absent: nobody's (open mode, or straight to S3). */
   owner?: string;
+  /** The generation the variants were made in: 1 at the first processing, one more per reprocess. Absent: 1. */
+  generation?: number;
+  /** The newest generation a reprocess has claimed (it equals `generation` once that reprocess has finished). */
+  latestGeneration?: number;
+  /** The original's ETag (unquoted) as first processed: a reprocess reads the original only if it still matches. */
+  originalETag?: string;
+  /** What the last reprocess did, for `npm run reprocess` to follow its run. */
+  reprocess?: ReprocessReport;
+}
+
+/** The last reprocess of an image: the run that sent it, its generation, and how it ended (or that it started). */
+export interface ReprocessReport {
+  run: string;
+  generation: number;
+  outcome: "started" | "done" | "failed" | "original_gone";
+  error?: ErrorFacts;
+  at: string;
+}
+
+/**
+ * Every object key in the variants bucket the record names: each variant's key (shared objects once). Deleting
+ * an image and dropping the objects a reprocess no longer names both go through this one function.
+ */
+export function objectKeysOf(record: Pick<ImageRecord, "variants"> | undefined): Set<string> {
+  const keys = new Set<string>();
+  for (const variant of record?.variants ?? []) {
+    keys.add(variant.key);
+    const objects = (variant as { objects?: Array<{ key?: unknown }> }).objects;
+    for (const object of objects ?? []) if (typeof object.key === "string") keys.add(object.key);
+  }
+  return keys;
+}
+
+/** The generation a record's variants are in (records made before generations existed are generation 1). */
+export function generationOf(record: Pick<ImageRecord, "generation">): number {
+  return record.generation ?? 1;
 }
 
 /** The TTL attribute of the image table. */
@@ -354,21 +392,31 @@ export async function completeRecord(
     variants: VariantFacts[];
     placeholder: string;
     sequencer?: string;
+    /** The original's ETag, kept so that a reprocess reads this very object or none. */
+    originalETag?: string;
     now: Date;
   },
 ): Promise<ImageRecord | undefined> {
+  const values: Record<string, unknown> = {
+    ":done": "done",
+    ":now": input.now.toISOString(),
+    ":original": input.original,
+    ":variants": input.variants,
+    ":placeholder": input.placeholder,
+    ":one": 1,
+  };
+  let update =
+    "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder, " +
+    "generation = :one, latestGeneration = :one";
+  if (input.originalETag !== undefined) {
+    update += ", originalETag = :eTag";
+    values[":eTag"] = input.originalETag;
+  }
   return updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
-    update:
-      "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
-    values: {
-      ":done": "done",
-      ":now": input.now.toISOString(),
-      ":original": input.original,
-      ":variants": input.variants,
-      ":placeholder": input.placeholder,
-    },
+    update: `${update} REMOVE #error`,
+    values,
   });
 }
 
@@ -406,4 +454,157 @@ export async function noteTransientError(
     values: { ":now": input.now.toISOString(), ":error": input.error },
   });
   return noted !== undefined;
+}
+
+export type ReprocessClaim =
+  /** This job owns `generation` now; a newer claim takes it over (only the newest claim may finish). */
+  | { kind: "claimed"; generation: number; record: ImageRecord; previous?: ReprocessReport }
+  /** No record, or a tombstone: the image was deleted; nothing is made. */
+  | { kind: "absent" }
+  /** Not done or failed yet (pending, processing): its own processing uses the current settings anyway. */
+  | { kind: "not_final"; record: ImageRecord }
+  /** This run's job already finished for the image (a redelivered job). */
+  | { kind: "duplicate"; record: ImageRecord };
+
+const CLAIM_ATTEMPTS = 5;
+
+/**
+ * Claims the next generation of a `done` or `failed` image for a reprocess job of `run`: latestGeneration + 1,
+ * conditional on the value read (two claims racing both read it; one wins, the other reads again). The record's
+ * status and variants do not change: readers keep the current generation until completeReprocess.
+ */
+export async function claimReprocess(
+  store: RecordStore,
+  input: { id: string; run: string; now: Date },
+): Promise<ReprocessClaim> {
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const record = await getRecord(store, input.id);
+    if (!record || isTombstone(record)) return { kind: "absent" };
+    if (record.status !== "done" && record.status !== "failed") return { kind: "not_final", record };
+    if (record.reprocess?.run === input.run && record.reprocess.outcome !== "started")
+      return { kind: "duplicate", record };
+    const latest = record.latestGeneration ?? generationOf(record);
+    const generation = latest + 1;
+    const report: ReprocessReport = { run: input.run, generation, outcome: "started", at: input.now.toISOString() };
+    const values: Record<string, unknown> = {
+      ":g": generation,
+      ":report": report,
+      ":done": "done",
+      ":failed": "failed",
+    };
+    let condition = "#status IN (:done, :failed)";
+    if (record.latestGeneration === undefined) condition += " AND attribute_not_exists(latestGeneration)";
+    else {
+      condition += " AND latestGeneration = :latest";
+      values[":latest"] = latest;
+    }
+    try {
+      const result = await store.client.send(
+        new UpdateCommand({
+          TableName: store.tableName,
+          Key: { id: input.id },
+          UpdateExpression: "SET latestGeneration = :g, reprocess = :report",
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const claimed = { kind: "claimed" as const, generation, record: result.Attributes as ImageRecord };
+      return record.reprocess ? { ...claimed, previous: record.reprocess } : claimed;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+  throw new Error(`Could not claim a generation of image ${input.id}: ${CLAIM_ATTEMPTS} concurrent claims won`);
+}
+
+/**
+ * Updates a record for the reprocess that claimed `generation`, only while no newer claim exists and the image is
+ * still there (a DELETE removes the record: the condition then fails and nothing is recreated).
+ */
+async function updateForGeneration(
+  store: RecordStore,
+  input: { id: string; generation: number; update: string; values: Record<string, unknown> },
+): Promise<ImageRecord | undefined> {
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: input.update,
+        ConditionExpression: "latestGeneration = :g AND #status IN (:done, :failed)",
+        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        ExpressionAttributeValues: { ...input.values, ":g": input.generation, ":done": "done", ":failed": "failed" },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return result.Attributes as ImageRecord;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The reprocess's result becomes the image: `done` at `generation`. Undefined when a newer claim or a DELETE won. */
+export async function completeReprocess(
+  store: RecordStore,
+  input: {
+    id: string;
+    generation: number;
+    run: string;
+    original: OriginalFacts;
+    variants: VariantFacts[];
+    placeholder: string;
+    now: Date;
+  },
+): Promise<ImageRecord | undefined> {
+  const at = input.now.toISOString();
+  const report: ReprocessReport = { run: input.run, generation: input.generation, outcome: "done", at };
+  return updateForGeneration(store, {
+    id: input.id,
+    generation: input.generation,
+    update:
+      "SET #status = :doneNow, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder, " +
+      "generation = :g, reprocess = :report REMOVE #error",
+    values: {
+      ":doneNow": "done",
+      ":now": at,
+      ":original": input.original,
+      ":variants": input.variants,
+      ":placeholder": input.placeholder,
+      ":report": report,
+    },
+  });
+}
+
+/**
+ * A reprocess that made nothing: its original is gone (or replaced), or a final error. The image keeps what it
+ * has (a done image its variants, a failed one its status and first error); only the report changes, with why.
+ */
+export async function endReprocessWithout(
+  store: RecordStore,
+  input: {
+    id: string;
+    generation: number;
+    run: string;
+    outcome: "failed" | "original_gone";
+    error: ErrorFacts;
+    now: Date;
+  },
+): Promise<ImageRecord | undefined> {
+  const at = input.now.toISOString();
+  const report: ReprocessReport = {
+    run: input.run,
+    generation: input.generation,
+    outcome: input.outcome,
+    error: input.error,
+    at,
+  };
+  return updateForGeneration(store, {
+    id: input.id,
+    generation: input.generation,
+    update: "SET reprocess = :report",
+    values: { ":report": report },
+  });
 }
