@@ -29,12 +29,19 @@ export async function processReprocessJob(deps: ObjectProcessingDeps, job: Repro
     const error = new FinalError("bad_event", "A reprocess job needs the uploads bucket, which this processor lacks");
     return { outcome: "rejected", imageId: id, error: { code: error.code, message: error.message } };
   }
-  const claim = await claimReprocess(deps.records, { id, run, now: deps.now() });
+  // A job sent again by a resumed run may arrive while the first delivery runs: within one function timeout of
+  // its start, that one is left to finish (its own message retries it if it fails).
+  const inProgressMs = deps.settings.processor.timeoutSeconds * 1000;
+  const claim = await claimReprocess(deps.records, { id, run, now: deps.now(), inProgressMs });
   if (claim.kind === "absent") {
-    const error = { code: "image_deleted", message: "The image was deleted before its reprocess job ran: nothing is made" };
+    const error = {
+      code: "image_deleted",
+      message: "The image was deleted before its reprocess job ran: nothing is made",
+    };
     return { outcome: "discarded", imageId: id, error };
   }
-  if (claim.kind === "not_final") return { outcome: "superseded", imageId: id, status: claim.record.status };
+  if (claim.kind === "not_final" || claim.kind === "in_progress")
+    return { outcome: "superseded", imageId: id, status: claim.record.status };
   if (claim.kind === "duplicate")
     return { outcome: "duplicate", imageId: id, status: claim.record.status, record: claim.record };
 
@@ -86,7 +93,11 @@ export async function processReprocessJob(deps: ObjectProcessingDeps, job: Repro
       now: deps.now(),
     });
     if (!completed) {
-      await dropUnnamed(deps, id, planned.writes.map((w) => w.key));
+      await dropUnnamed(
+        deps,
+        id,
+        planned.writes.map((w) => w.key),
+      );
       return { outcome: "superseded", imageId: id, bytes };
     }
     // Only now that the record points at the new generation are the objects it no longer names deleted.

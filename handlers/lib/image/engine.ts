@@ -136,6 +136,26 @@ function outputIdentity(spec: VariantSpec, need: { width: number; height: number
 }
 
 /**
+ * The distinct objects `specs` make of a `width` x `height` original, by the cascade's sharing rule below: each
+ * one's first variant, its scale and, for an "inside" fit, its size. What a reprocess estimate counts (ops/reprocess/).
+ */
+export function distinctOutputs(
+  specs: VariantSpec[],
+  width: number,
+  height: number,
+): Array<{ spec: VariantSpec; scale: number; size?: { width: number; height: number } }> {
+  const outputs = new Map<string, { spec: VariantSpec; scale: number; size?: { width: number; height: number } }>();
+  for (const spec of specs) {
+    const scale = scaleFor(spec, width, height);
+    const need = scaled(width, height, scale);
+    const identity = outputIdentity(spec, need);
+    if (!outputs.has(identity))
+      outputs.set(identity, spec.fit === "inside" ? { spec, scale, size: need } : { spec, scale });
+  }
+  return [...outputs.values()];
+}
+
+/**
  * Makes every variant from one decode. Variants are made from the largest scale down; an "inside" variant is a
  * whole, uniformly scaled image, so it becomes the source of the smaller ones (cropping or padding fits never do).
  * A variant identical to one listed before it is not made again: it names that one as `storedAs`.

@@ -464,7 +464,9 @@ export type ReprocessClaim =
   /** Not done or failed yet (pending, processing): its own processing uses the current settings anyway. */
   | { kind: "not_final"; record: ImageRecord }
   /** This run's job already finished for the image (a redelivered job). */
-  | { kind: "duplicate"; record: ImageRecord };
+  | { kind: "duplicate"; record: ImageRecord }
+  /** Another delivery of this run's job started within `inProgressMs`: it is running now; its message retries it. */
+  | { kind: "in_progress"; record: ImageRecord };
 
 const CLAIM_ATTEMPTS = 5;
 
@@ -475,7 +477,7 @@ const CLAIM_ATTEMPTS = 5;
  */
 export async function claimReprocess(
   store: RecordStore,
-  input: { id: string; run: string; now: Date },
+  input: { id: string; run: string; now: Date; inProgressMs: number },
 ): Promise<ReprocessClaim> {
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const record = await getRecord(store, input.id);
@@ -483,6 +485,11 @@ export async function claimReprocess(
     if (record.status !== "done" && record.status !== "failed") return { kind: "not_final", record };
     if (record.reprocess?.run === input.run && record.reprocess.outcome !== "started")
       return { kind: "duplicate", record };
+    if (
+      record.reprocess?.run === input.run &&
+      input.now.getTime() - Date.parse(record.reprocess.at) < input.inProgressMs
+    )
+      return { kind: "in_progress", record };
     const latest = record.latestGeneration ?? generationOf(record);
     const generation = latest + 1;
     const report: ReprocessReport = { run: input.run, generation, outcome: "started", at: input.now.toISOString() };
