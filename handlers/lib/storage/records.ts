@@ -541,7 +541,11 @@ async function updateForGeneration(
         Key: { id: input.id },
         UpdateExpression: input.update,
         ConditionExpression: "latestGeneration = :g AND #status IN (:done, :failed)",
-        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
+        // DynamoDB refuses a name the expressions do not use: #error only where the update removes it.
+        ExpressionAttributeNames: {
+          "#status": "status",
+          ...(input.update.includes("#error") ? { "#error": "error" } : {}),
+        },
         ExpressionAttributeValues: { ...input.values, ":g": input.generation, ":done": "done", ":failed": "failed" },
         ReturnValues: "ALL_NEW",
       }),
