@@ -62,7 +62,7 @@ describe("npm run reprocess against the local runtime", function () {
   let meter = createRequestMeter();
   let s3: S3Client;
   let records: RecordStore;
-  let ids: string[] = [];
+  const ids: string[] = [];
   const lines: string[] = [];
 
   async function start(variants: unknown[]): Promise<void> {

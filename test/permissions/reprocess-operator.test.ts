@@ -116,7 +116,14 @@ describe("permission proof: the reprocess command as an operator (npm run reproc
             ),
             tableName,
           };
-          return { sqs, records, close: () => (sqs.destroy(), records.client.destroy()) };
+          return {
+            sqs,
+            records,
+            close: () => {
+              sqs.destroy();
+              records.client.destroy();
+            },
+          };
         },
       };
       recorder.site = "npm run reprocess -- --stack proof --all --yes";

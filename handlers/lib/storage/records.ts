@@ -24,6 +24,10 @@ import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
  * processed. While a record is processing, a newer upload of the same key (sequencers, see startProcessing) takes
  * it over, and only the latest upload's run may finish it. The processor never creates a record: an object whose
  * record is absent or a tombstone is deleted unprocessed (issue 25).
+ *
+ * A reprocess (issue 31) works on a `done` or `failed` record without changing its status: it claims
+ * `latestGeneration + 1` and may finish only while that is still the latest claim (claimReprocess,
+ * completeReprocess), so the newer of two reprocesses wins and a deleted record is never made again.
  */
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
 /** A tombstone's status: never shown by the API (it reads as absent). */
