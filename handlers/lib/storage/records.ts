@@ -240,22 +240,44 @@ export async function listRecordsByOwner(
   return last ? { records, next: { id: String(last.id), createdAt: String(last.createdAt) } } : { records };
 }
 
-/** Deletes the record if `owner` still owns it; false when it is gone already (or someone else's). */
-export async function deleteOwnedRecord(store: RecordStore, input: { id: string; owner: string }): Promise<boolean> {
+/**
+ * Deletes the record if `owner` still owns it and (given `seen`, the record as the caller read it) no reprocess
+ * has claimed or finished a generation since: the caller deleted the objects `seen` names, and a record that
+ * moved on names others. "changed": read it again and delete those too; "absent": gone already (or someone else's).
+ */
+export async function deleteOwnedRecord(
+  store: RecordStore,
+  input: { id: string; owner: string; seen?: Pick<ImageRecord, "generation" | "latestGeneration"> },
+): Promise<"deleted" | "absent" | "changed"> {
+  const names: Record<string, string> = { "#owner": "owner" };
+  const values: Record<string, unknown> = { ":owner": input.owner };
+  let condition = "#owner = :owner";
+  if (input.seen) {
+    for (const attribute of ["generation", "latestGeneration"] as const) {
+      const value = input.seen[attribute];
+      names[`#${attribute}`] = attribute;
+      if (value === undefined) condition += ` AND attribute_not_exists(#${attribute})`;
+      else {
+        condition += ` AND #${attribute} = :${attribute}`;
+        values[`:${attribute}`] = value;
+      }
+    }
+  }
   try {
     await store.client.send(
       new DeleteCommand({
         TableName: store.tableName,
         Key: { id: input.id },
-        ConditionExpression: "#owner = :owner",
-        ExpressionAttributeNames: { "#owner": "owner" },
-        ExpressionAttributeValues: { ":owner": input.owner },
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       }),
     );
-    return true;
+    return "deleted";
   } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    const current = input.seen ? await getRecord(store, input.id) : undefined;
+    return current?.owner === input.owner && !isTombstone(current) ? "changed" : "absent";
   }
 }
 
