@@ -283,4 +283,21 @@ describe("npm run reprocess against the local runtime", function () {
     expect(await getRecord(records, id)).to.deep.equal(before);
     expect(await keysUnder(id)).to.deep.equal(objects);
   });
+
+  it("--status failed retries only the failed images; one that fails again is reported with its reason, exit 1", async () => {
+    const text = Buffer.from("a shopping list, not a photo");
+    const failed = await uploadImage(pipeline!.url, { body: text, filename: "list.jpg", contentType: "image/jpeg" });
+    expect((await waitForFinal(pipeline!.url, failed)).status).to.equal("failed");
+    const { code, out } = await reprocess(["--local", "--status", "failed", "--yes", "--rate", "20"]);
+    expect(code, out).to.equal(1);
+    expect(out).to.match(/images:\s+1\b/);
+    expect(out).to.match(/0 done, 1 failed, 0 skipped \(original gone\), 0 deleted meanwhile, 0 not finished/);
+    expect(out).to.match(new RegExp(`failed ${failed}: not_an_image: `));
+    const record = (await getRecord(records, failed))!;
+    expect([record.status, record.error?.code, record.reprocess?.outcome]).to.deep.equal([
+      "failed",
+      "not_an_image",
+      "failed",
+    ]);
+  });
 });
