@@ -164,7 +164,10 @@ async function reprocess(args: ReprocessArgs, ctx: RunContext): Promise<number> 
     io.out(
       `resuming run ${checkpoint.run} (${checkpoint.selection}) of ${target.label}: ${checkpoint.ids.length - left.length} of ${checkpoint.ids.length} finished before`,
     );
-    chosen = (await selectRecords(records, { kind: "ids", ids: left })).records;
+    const resumed = await selectRecords(records, { kind: "ids", ids: left });
+    // Chosen images are done or failed, which they stay: one that is no longer there was deleted meanwhile.
+    for (const skip of resumed.skipped) checkpoint.settled[skip.id] = { outcome: "deleted" };
+    chosen = resumed.records;
   } else {
     const selected = await selectRecords(records, args.selection!);
     for (const skip of selected.skipped) io.out(`skipped ${skip.id}: ${skip.reason}`);
