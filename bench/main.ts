@@ -1,8 +1,9 @@
 /**
- * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N] [--only engine,heic,memory,e2e,scale,latency] [--tiny]
- *                  [--stack NAME] [--out DIR]
+ * npm run bench -- [--runs N] [--corpus DIR] [--uploads N] [--clients N]
+ *                  [--only engine,heic,memory,e2e,scale,motion,latency] [--tiny] [--stack NAME] [--out DIR]
  *
- * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone.
+ * `engine` includes the HEIC rows (12 MP HEIC against the same photo as JPEG); `heic` runs those rows alone;
+ * `motion` has the smart-crop and animated-GIF rows.
  * Prints a table and writes the same figures as JSON to bench/results/ (git-ignored). Exits non-zero when a part
  * fails, in particular when an end-to-end upload does not end `done`.
  */
@@ -28,13 +29,14 @@ import { benchEngine } from "./engine-throughput.js";
 import { benchLatency } from "./latency.js";
 import { benchHeic } from "./heic.js";
 import { benchMemory } from "./memory.js";
+import { benchMotion } from "./motion.js";
 import { describeMachine, describeSettings, renderReport, writeReport, type BenchReport } from "./report.js";
 import { benchScale } from "./scale.js";
 
 const REPO = dirname(dirname(fileURLToPath(import.meta.url)));
-const PARTS = ["engine", "heic", "memory", "e2e", "scale", "latency"] as const;
+const PARTS = ["engine", "heic", "memory", "e2e", "scale", "motion", "latency"] as const;
 /** What runs without --only: the latency part is asked for by name. */
-const DEFAULT_PARTS = ["engine", "heic", "memory", "e2e", "scale"] as const;
+const DEFAULT_PARTS = ["engine", "heic", "memory", "e2e", "scale", "motion"] as const;
 type Part = (typeof PARTS)[number];
 const MEMORY_BATCH = 10;
 /** What one view of a variant downloads, for the delivery estimate: about a 1024 px WebP photo. */
@@ -213,6 +215,21 @@ async function main(): Promise<number> {
       clients: options.clients,
       runs: options.runs,
       stackDir: REPO,
+      log,
+    });
+  }
+
+  if (options.only.includes("motion")) {
+    // The crops are cut from the 12 MP JPEG (the tiny corpus: its first JPEG).
+    const jpegs = corpus.filter((image) => image.format === "jpeg");
+    if (jpegs.length === 0) throw new Error("motion: the corpus has no JPEG to crop");
+    const photo = jpegs.reduce((a, b) => (Math.abs(b.megapixels - 12) < Math.abs(a.megapixels - 12) ? b : a));
+    report.motion = await benchMotion({
+      photo,
+      settings,
+      runs: options.runs,
+      tiny: options.tiny,
+      out: options.out,
       log,
     });
   }

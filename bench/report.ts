@@ -9,6 +9,7 @@ import type { EndToEndBench } from "./end-to-end.js";
 import type { EngineBench, ThroughputFigures } from "./engine-throughput.js";
 import type { HeicBench, HeicFigures } from "./heic.js";
 import type { MemoryBench } from "./memory.js";
+import type { MotionBench } from "./motion.js";
 import type { ScaleBench } from "./scale.js";
 
 export interface Machine {
@@ -41,6 +42,7 @@ export interface BenchReport {
   memory?: MemoryBench;
   endToEnd?: EndToEndBench;
   scale?: ScaleBench;
+  motion?: MotionBench;
   cost?: { configured: CostEstimate; otherArchitecture: CostEstimate; delivery?: DeliveryEstimate[] };
 }
 
@@ -284,7 +286,57 @@ export function renderReport(report: BenchReport): string {
       `refused conditional writes: ${sc.counts.conditionFailures}; ${sc.allDone ? "every image ended done" : "FAILED: some images did not end done"}`,
     );
   }
+  if (report.motion) out.push("", ...renderMotion(report.motion));
   return out.join("\n");
+}
+
+function renderMotion({ crop, animation }: MotionBench): string[] {
+  const c = crop.median.cpuMsPerImage;
+  const signed = (x: number) => `${x >= 0 ? "+" : ""}${fixed(x, 0)}`;
+  const extra = (ms: number) => `${signed(ms)} (${signed((100 * ms) / c.centre)}%)`;
+  const a = animation.median;
+  const gif = animation.gif;
+  const lines = [
+    `6. Smart crop: ${crop.variant} of ${crop.image.name} (${crop.image.width}x${crop.image.height}), ${crop.passes} passes after a warm-up, one image at a time`,
+    table(
+      ["position", "CPU ms/image", "extra CPU ms over centre"],
+      [
+        ["centre", fixed(c.centre, 0), ""],
+        ["attention", fixed(c.attention, 0), extra(crop.median.attentionExtraMs)],
+        ["entropy", fixed(c.entropy, 0), extra(crop.median.entropyExtraMs)],
+      ],
+    ),
+    `(extra per run, attention: ${crop.runs.map((r) => signed(r.cpuMsPerImage.attention - r.cpuMsPerImage.centre)).join(", ")} ms; entropy: ${crop.runs.map((r) => signed(r.cpuMsPerImage.entropy - r.cpuMsPerImage.centre)).join(", ")} ms)`,
+    "",
+    `6b. Animated GIF: ${gif.name}, ${gif.width}x${gif.height}, ${gif.frames} frames, ${fixed(gif.bytes / 1e3, 0)} kB, into the stack's variants (animated WebP), ${animation.passes} passes after a warm-up, one image at a time`,
+    table(
+      ["animation", "CPU ms/image", "p50 ms", "peak RSS MB"],
+      [
+        [gif.name, fixed(a.cpuMsPerImage, 0), fixed(a.p50Ms, 0), fixed(a.peakRssMb, 0)],
+        ...(animation.bound
+          ? [
+              [
+                `${animation.bound.gif.name} (${fixed(animation.bound.gif.megapixels, 1)} MP in all, once, no warm-up)`,
+                fixed(animation.bound.figures.cpuMsPerImage, 0),
+                fixed(animation.bound.figures.p50Ms, 0),
+                fixed(animation.bound.figures.peakRssMb, 0),
+              ],
+            ]
+          : []),
+      ],
+    ),
+    table(
+      ["variant object", "size", "frames", "kB", "of the GIF"],
+      animation.variants.map((v) => [
+        `${v.name} (${v.format})`,
+        `${v.width}x${v.height}`,
+        `${v.frames}`,
+        fixed(v.bytes / 1e3, 0),
+        `${fixed(100 * v.ofGif, 0)}%`,
+      ]),
+    ),
+  ];
+  return lines;
 }
 
 /** Writes the report as JSON, timestamped, plus latest.json; returns the timestamped path. */

@@ -18,6 +18,7 @@ export type ImageFailureCode =
   | "not_an_image"
   | "unsupported_format"
   | "too_many_pixels"
+  | "too_many_frames"
   | "corrupt_image"
   | "empty_file"
   | "too_large"
@@ -37,7 +38,8 @@ export interface ImageView {
   id: string;
   status: ImageStatus;
   filename: string;
-  original?: { bytes: number; width: number; height: number; format: string };
+  /** `frames`: 1 for a still image (absent on images processed before animations were kept). */
+  original?: { bytes: number; width: number; height: number; format: string; frames?: number };
   /** Empty until `done`. */
   variants: VariantView[];
   /** `done` only: for `<img srcset>`. */

@@ -11,6 +11,11 @@ export interface DeadLetterAlarmArgs {
    * @default undefined (the alarm only shows in CloudWatch)
    */
   email?: string;
+  /**
+   * The first part of the alarm's name, which AWS keeps one of per account and region.
+   * @default `<project>-<stack>`
+   */
+  scope?: string;
 }
 
 /** How many one-minute periods the alarm looks back over for a single data point above 0. */
@@ -55,7 +60,7 @@ export class DeadLetterAlarm extends pulumi.ComponentResource {
       name,
       {
         // Named after project and stack like the Operations alarms, so stacks side by side tell theirs apart.
-        name: `${pulumi.getProject()}-${pulumi.getStack()}-dead-letters`,
+        name: `${args.scope ?? `${pulumi.getProject()}-${pulumi.getStack()}`}-dead-letters`,
         alarmDescription:
           "Images that failed every attempt are waiting in the dead-letter queue (npm run dlq -- list).",
         evaluationPeriods: DEAD_LETTER_LOOKBACK_MINUTES,

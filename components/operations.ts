@@ -24,6 +24,11 @@ export interface OperationsArgs {
    * @default [] (the alarms only show in CloudWatch)
    */
   alarmActions?: pulumi.Input<string>[];
+  /**
+   * The first part of the dashboard's and the alarms' names, which AWS keeps one of per account (and region).
+   * @default `<project>-<stack>`
+   */
+  scope?: string;
 }
 
 /**
@@ -48,7 +53,7 @@ export class Operations extends pulumi.ComponentResource {
     super(ResourceTypes.Operations, name, {}, opts);
     const actions = args.alarmActions ?? [];
     const stack = pulumi.getStack();
-    const scope = `${pulumi.getProject()}-${stack}`;
+    const scope = args.scope ?? `${pulumi.getProject()}-${stack}`;
     // The widgets name their region: the one the dashboard's own provider deploys to (from the resource options),
     // whether it came from aws:region, the environment or an AWS profile. Never a guess.
     const region = aws.getRegionOutput({}, { parent: this }).region;

@@ -50,14 +50,8 @@ function programConfig(): RawConfig {
  * `aws:forbiddenAccountIds`, `aws:sharedCredentialsFiles`, `aws:endpoints`, access keys and the rest would be
  * dropped silently and the deploy would run with whatever credentials the shell has. Every key is passed on
  * (what the provider does not know, it refuses, as it would for the default provider); secret ones stay secret.
- * `aws:defaultTags` is merged with the stack tag (the stack's own key wins).
- *
- * Only index.ts reads this: components take their providers from their resource options.
  */
-export function stackProviderArgs(
-  stack: string = pulumi.getStack(),
-  config: RawConfig = programConfig(),
-): aws.ProviderArgs {
+export function defaultProviderArgs(config: RawConfig = programConfig()): aws.ProviderArgs {
   const args: Record<string, unknown> = {};
   for (const [fullKey, raw] of Object.entries(config.values)) {
     const [namespace, key] = fullKey.split(":", 2) as [string, string | undefined];
@@ -65,6 +59,19 @@ export function stackProviderArgs(
     const value = STRING_KEYS.has(key) ? raw : parseValue(raw);
     args[key] = config.isSecret(fullKey) || CREDENTIAL_KEYS.has(key) ? pulumi.secret(value) : value;
   }
+  return args as aws.ProviderArgs;
+}
+
+/**
+ * defaultProviderArgs with the stack tag merged into `aws:defaultTags` (the stack's own key wins).
+ *
+ * Only index.ts reads this: components take their providers from their resource options.
+ */
+export function stackProviderArgs(
+  stack: string = pulumi.getStack(),
+  config: RawConfig = programConfig(),
+): aws.ProviderArgs {
+  const args = defaultProviderArgs(config) as Record<string, unknown>;
   const defaultTags = args.defaultTags as { tags?: Record<string, string> } | undefined;
   args.defaultTags = { ...defaultTags, tags: { ...defaultTags?.tags, ...stackTags(stack) } };
   return args as aws.ProviderArgs;

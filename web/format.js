@@ -48,6 +48,7 @@ const FAILURE_REASONS = {
   not_an_image: "This file is not an image: its contents could not be read as a picture.",
   unsupported_format: "This image format is not supported. Save it as JPEG, PNG or WebP and upload it again.",
   too_many_pixels: "This image has too many pixels to process. Reduce its width and height and upload it again.",
+  too_many_frames: "This animation has too many frames to process. Shorten it and upload it again.",
   corrupt_image: "This image is damaged or incomplete, so it could not be decoded. Export it again and retry.",
   empty_file: "This file is empty: it holds no image data.",
   too_large: "This file is larger than the pipeline accepts.",

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import type { Architecture } from "../../handlers/lib/config/settings.js";
-import type { LambdaCode } from "../image-pipeline.js";
+import type { LambdaCode } from "../image-pipeline-args.js";
 import { buildLambdaArtifacts } from "./lambda-artifacts.js";
 
 const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));

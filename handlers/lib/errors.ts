@@ -9,6 +9,7 @@ export const IMAGE_FAILURE_CODES = [
   "not_an_image",
   "unsupported_format",
   "too_many_pixels",
+  "too_many_frames",
   "corrupt_image",
   "empty_file",
   "too_large",

@@ -49,6 +49,7 @@ export function planVariantObjects(
       format: variant.format,
       bytes: variant.bytes,
       sha256: object.sha256,
+      ...(variant.formatFallback ? { formatFallback: variant.formatFallback } : {}),
     };
   });
   return { facts, writes };

@@ -33,7 +33,7 @@ export function planImage(record: ImageRecord, settings: Settings): ReprocessIma
   const before = objectKeysOf(record);
   const original = record.original;
   if (!original) return { writes: settings.variants.length, deletes: before.size };
-  const outputs = distinctOutputs(settings.variants, original.width, original.height);
+  const outputs = distinctOutputs(settings.variants, original.width, original.height, original.frames ?? 1);
   const maxScale = Math.max(...outputs.map((o) => o.scale));
   const newDecode = {
     width: Math.max(1, Math.round(original.width * maxScale)),
@@ -48,11 +48,11 @@ export function planImage(record: ImageRecord, settings: Settings): ReprocessIma
 
   const kept = new Set<string>();
   let writes = 0;
-  for (const { spec, size } of outputs) {
+  for (const { spec, format, size } of outputs) {
     const same = oldVariants.find(
       (v) =>
         v.name === spec.name &&
-        v.format === spec.format &&
+        v.format === format &&
         v.sha256 !== undefined &&
         size !== undefined &&
         sameSize(v, size) &&

@@ -68,6 +68,8 @@ describe("npm run bench on a tiny corpus", function () {
       "3. End to end",
       "4. Cost per 1 million images",
       "5. Requests per image",
+      "6. Smart crop",
+      "6b. Animated GIF",
     ])
       expect(stdout).to.contain(heading);
   });
@@ -141,6 +143,38 @@ describe("npm run bench on a tiny corpus", function () {
     expect(batchCpuSeconds).to.be.greaterThan(0);
     expect(memory.batchSeconds.atConfigured).to.be.closeTo(batchCpuSeconds / (memory.configuredMb / MB_PER_VCPU), 1e-9);
     expect(memory.batchSeconds.atSafe).to.be.closeTo(batchCpuSeconds / (memory.safeMb / MB_PER_VCPU), 1e-9);
+  });
+
+  it("measures what attention and entropy crops cost over a centre crop, in the same run", () => {
+    const crop = report.motion!.crop;
+    expect(crop.image).to.include({ name: "tiny-jpeg-progressive", width: 800, height: 600 });
+    const [run] = crop.runs;
+    for (const position of ["centre", "attention", "entropy"] as const)
+      expect(run!.cpuMsPerImage[position]).to.be.greaterThan(0);
+    expect(crop.median.attentionExtraMs).to.equal(run!.cpuMsPerImage.attention - run!.cpuMsPerImage.centre);
+    expect(crop.median.entropyExtraMs).to.equal(run!.cpuMsPerImage.entropy - run!.cpuMsPerImage.centre);
+  });
+
+  it("turns the animated GIF into animated WebP, with its CPU, peak memory and bytes against the GIF", () => {
+    const animation = report.motion!.animation;
+    expect(animation.gif).to.include({ name: "tiny-clip", width: 160, height: 90, frames: 12 });
+    expect(animation.runs[0]!.cpuMsPerImage).to.be.greaterThan(0);
+    expect(animation.median.peakRssMb).to.be.within(20, 4096);
+    expect(animation.bound, "the 100 MP animation is left out of a tiny run").to.equal(undefined);
+    // The tiny clip is narrower than every variant: thumb, medium and large are one object.
+    expect(animation.variants.map((v) => [v.name, v.format, v.width, v.height, v.frames])).to.deep.equal([
+      ["thumb", "webp", 160, 90, 12],
+    ]);
+    const [thumb] = animation.variants;
+    expect(thumb!.ofGif).to.equal(thumb!.bytes / animation.gif.bytes);
+    const row = stdout.split("\n").find((line) => line.startsWith("thumb (webp) "));
+    expect(row?.split(/\s{2,}/)).to.deep.equal([
+      "thumb (webp)",
+      "160x90",
+      "12",
+      (thumb!.bytes / 1e3).toFixed(0),
+      `${(100 * thumb!.ofGif).toFixed(0)}%`,
+    ]);
   });
 
   it("sends every upload through the local runtime to done", () => {

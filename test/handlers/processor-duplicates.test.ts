@@ -60,7 +60,7 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
 
       expect(before).to.deep.include({
         status: "done",
-        original: { bytes: newer.event.size, width: 300, height: 400, format: "jpeg" },
+        original: { bytes: newer.event.size, width: 300, height: 400, format: "jpeg", frames: 1 },
       });
       expect(await record(id)).to.deep.equal(before);
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
@@ -87,7 +87,7 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
         status: "done",
         attempts: 1,
         filename: "first.jpg",
-        original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg" },
+        original: { bytes: first.event.size, width: 640, height: 480, format: "jpeg", frames: 1 },
       });
       expect(await record(id)).to.deep.equal(before);
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.equal(thumbBefore);
@@ -119,7 +119,7 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
       expect(commands.filter((name) => name === "PutObjectCommand")).to.deep.equal([]);
       expect(await record(id)).to.deep.include({
         status: "done",
-        original: { bytes: newerSize, width: 300, height: 400, format: "jpeg" },
+        original: { bytes: newerSize, width: 300, height: 400, format: "jpeg", frames: 1 },
       });
       expect(await readVariant(`variants/${id}/thumb.webp`)).to.deep.include({ width: 160, height: 213 });
     });
@@ -144,7 +144,7 @@ describe("processor Lambda: a duplicate or late message never regresses a newer 
       expect(await record(id)).to.deep.include({
         status: "done",
         attempts: 2,
-        original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg" },
+        original: { bytes: second.event.size, width: 300, height: 400, format: "jpeg", frames: 1 },
       });
     });
   });

@@ -5,6 +5,7 @@ import type { ImageEngine } from "../../handlers/lib/image/engine.js";
 import type { Settings } from "../../handlers/lib/config/settings.js";
 import { VARIANT_CACHE_CONTROL } from "../../handlers/processor/process-object.js";
 import { makePhoto, makePixelBombPng, makeTextFile, makeTruncatedJpeg } from "../support/images.js";
+import { makeAnimation, makeHugeCanvasGif } from "../support/animations.js";
 import { lambdaContext, s3Message, sqsEvent } from "../support/sqs-events.js";
 import type { StandIns } from "../support/stand-ins.js";
 import { interceptedS3, useProcessorUnderTest } from "../support/factories.js";
@@ -82,7 +83,13 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
           format: "jpeg",
         });
         expect(done).to.deep.include({ status: "done", attempts: 1, filename: e.filename });
-        expect(done.original).to.deep.equal({ bytes: e.bytes, width: e.size[0], height: e.size[1], format: e.format });
+        expect(done.original).to.deep.equal({
+          bytes: e.bytes,
+          width: e.size[0],
+          height: e.size[1],
+          format: e.format,
+          frames: 1,
+        });
         // Each object's content digest (the first 96 bits of its SHA-256) is kept for a reprocess to compare.
         for (const v of done.variants!) expect(v.sha256).to.match(/^[A-Za-z0-9_-]{16}$/);
         expect(done.variants!.map(({ sha256: _digest, ...v }) => v)).to.deep.equal([
@@ -104,6 +111,48 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
         expected.map((e) => ({ outcome: "done", imageId: e.upload.id, key: e.upload.key, bytes: e.bytes })),
       );
       for (const line of outcomes()) expect(line.durationMs).to.be.a("number");
+    });
+
+    it("keeps an animated GIF animated: the record counts its frames and says which variant is not in its format", async () => {
+      const gif = await makeAnimation({ width: 320, height: 240, frames: 12 });
+      const uploaded = await upload(gif, { pendingAs: "clip.gif", contentType: "image/gif" });
+      const { handler } = processor();
+
+      expect(await handler(sqsEvent([s3Message([uploaded.event])]), lambdaContext())).to.deep.equal({
+        batchItemFailures: [],
+      });
+
+      const id = uploaded.id;
+      const done = await record(id);
+      expect(done.original).to.deep.equal({ bytes: gif.length, width: 320, height: 240, format: "gif", frames: 12 });
+      // The settings' medium is JPEG, which holds no frames: it is made (and keyed) as WebP, and says so.
+      const thumb = await readVariant(`variants/${id}/thumb.webp`);
+      const medium = await readVariant(`variants/${id}/medium.webp`);
+      expect(done.variants!.map(({ sha256: _digest, ...v }) => v)).to.deep.equal([
+        {
+          name: "thumb",
+          key: `variants/${id}/thumb.webp`,
+          width: 160,
+          height: 120,
+          format: "webp",
+          bytes: thumb.bytes,
+        },
+        {
+          name: "medium",
+          key: `variants/${id}/medium.webp`,
+          width: 320,
+          height: 240,
+          format: "webp",
+          bytes: medium.bytes,
+          formatFallback: { requested: "jpeg", reason: "animated" },
+        },
+      ]);
+      expect([thumb.contentType, thumb.frames, medium.contentType, medium.frames]).to.deep.equal([
+        "image/webp",
+        12,
+        "image/webp",
+        12,
+      ]);
     });
 
     it("processes every S3 record a single message carries", async () => {
@@ -134,6 +183,12 @@ describe("processor Lambda: an image becomes its variants, or a final error on i
       ["a truncated JPEG", "corrupt_image", () => makeTruncatedJpeg(640, 480, 0.3)],
       ["a pixel bomb", "too_many_pixels", async () => makePixelBombPng()],
       ["an empty file", "empty_file", async () => Buffer.alloc(0)],
+      ["an animation over maxFrames (300)", "too_many_frames", async () => makeHugeCanvasGif(64, 64, 301)],
+      [
+        "an animation whose frames together are over maxInputPixels",
+        "too_many_pixels",
+        async () => makeHugeCanvasGif(2048, 2048, 24),
+      ],
     ];
     for (const [what, code, make] of cases) {
       it(`marks ${what} failed with ${code}`, async () => {

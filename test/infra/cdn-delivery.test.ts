@@ -437,7 +437,7 @@ describe("Pulumi program: delivery (mocks)", function () {
         "rotating",
       );
       const pipeline = new ImagePipeline("image-pipeline", {
-        settings: stackSettings(),
+        ...stackSettings(),
         code: {
           api: new pulumi.asset.FileArchive("/fake/api.zip"),
           processor: new pulumi.asset.FileArchive("/fake/processor.zip"),

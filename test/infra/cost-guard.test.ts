@@ -17,7 +17,7 @@ async function deploy(config: StackConfig, stack: string, notices: string[] = []
   const pipeline = new ImagePipeline(
     "image-pipeline",
     {
-      settings: stackSettings(undefined, (message) => notices.push(message)),
+      ...stackSettings(undefined, (message) => notices.push(message)),
       code: {
         api: new pulumi.asset.FileArchive("/fake/api.zip"),
         processor: new pulumi.asset.FileArchive("/fake/processor.zip"),

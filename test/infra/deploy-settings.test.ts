@@ -16,7 +16,7 @@ async function deploy(config: StackConfig): Promise<{ recorder: Recorder; notice
   const notices: string[] = [];
   const settings = stackSettings(undefined, (message) => notices.push(message));
   const pipeline = new ImagePipeline("image-pipeline", {
-    settings,
+    ...settings,
     code: {
       api: new pulumi.asset.FileArchive("/fake/api.zip"),
       processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
@@ -64,7 +64,7 @@ describe("Pulumi program: settings a new account can deploy", function () {
       forceDestroy: settings.forceDestroy,
     }).to.deep.equal({ delivery: "presigned", legacyApi: false, forceDestroy: false });
     const pipeline = new ImagePipeline("image-pipeline", {
-      settings,
+      ...settings,
       code: {
         api: new pulumi.asset.FileArchive("/fake/api.zip"),
         processor: new pulumi.asset.FileArchive("/fake/processor.zip"),

@@ -62,6 +62,7 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
       variants: dev.settings.variants,
       maxUploadBytes: dev.settings.maxUploadBytes,
       maxInputPixels: dev.settings.maxInputPixels,
+      maxFrames: 300,
       processor: { timeoutSeconds: 60, imageConcurrency: 2 },
     });
     expect(variables.UPLOADS_BUCKET).to.equal(dev.outputs.uploadsBucket);
@@ -71,7 +72,9 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
       JSON.parse(
         prod.recorder.get(T.function, "image-pipeline-processor").inputs.environment.variables.PIPELINE_SETTINGS,
       ).variants,
-    ).to.deep.equal([{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg", quality: 82 }]);
+    ).to.deep.equal([
+      { name: "card", width: 600, height: 400, fit: "cover", position: "centre", format: "jpeg", quality: 82 },
+    ]);
   });
 
   it("logs to its own log group with the configured retention (dev 14 days, prod 90)", function () {

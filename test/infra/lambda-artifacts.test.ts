@@ -235,7 +235,13 @@ describe("Lambda packages (esbuild bundles, sharp for the target architecture, z
       expect(results).to.deep.equal([{ batchItemFailures: [] }]);
       const record = await getRecord(standIns.records, id);
       expect(record?.status, JSON.stringify(record?.error)).to.equal("done");
-      expect(record?.original).to.deep.equal({ bytes: heic.length, width: 1200, height: 900, format: "heic" });
+      expect(record?.original).to.deep.equal({
+        bytes: heic.length,
+        width: 1200,
+        height: 900,
+        format: "heic",
+        frames: 1,
+      });
       expect(record!.variants!.map((v) => [v.name, v.width, v.height, v.format])).to.deep.equal([
         ["thumb", 320, 240, "webp"],
         ["medium", 1024, 768, "webp"],

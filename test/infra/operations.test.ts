@@ -169,7 +169,7 @@ describe("Pulumi program: Operations, the dashboard and alarms with @pulumi/awsx
     const pipeline = new ImagePipeline(
       "image-pipeline",
       {
-        settings: parseSettings({}),
+        ...parseSettings({}),
         code: {
           api: new pulumi.asset.FileArchive("/fake/api.zip"),
           processor: new pulumi.asset.FileArchive("/fake/processor.zip"),

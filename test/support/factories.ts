@@ -113,6 +113,8 @@ export interface ProcessorUnderTest {
     width?: number;
     height?: number;
     format?: string;
+    /** 1 for a still image. */
+    frames: number;
     eTag?: string;
   }>;
   /** The record of `id`; fails when there is none. */
@@ -134,6 +136,7 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
     engine = createImageEngine({
       variants: settings.variants,
       maxInputPixels: settings.maxInputPixels,
+      maxFrames: settings.maxFrames,
       concurrency: 2,
     });
   });
@@ -197,6 +200,7 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
         width: meta.width,
         height: meta.height,
         format: meta.format,
+        frames: meta.pages ?? 1,
         eTag: got.ETag,
       };
     },

@@ -73,7 +73,7 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
 
     const result = await engine.process(input);
 
-    expect(result.original).to.deep.equal({ bytes: input.length, width: 1280, height: 960, format: "heic" });
+    expect(result.original).to.deep.equal({ bytes: input.length, width: 1280, height: 960, format: "heic", frames: 1 });
     expect(dimensionsOf(result)).to.deep.equal([
       ["thumb", 320, 240, "webp"],
       ["medium", 1024, 768, "webp"],
@@ -89,7 +89,7 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
 
     const result = await engine.process(input);
 
-    expect(result.original).to.deep.equal({ bytes: input.length, width: 640, height: 480, format: "heic" });
+    expect(result.original).to.deep.equal({ bytes: input.length, width: 640, height: 480, format: "heic", frames: 1 });
     expect(dimensionsOf(result)).to.deep.equal([
       ["thumb", 320, 240, "webp"],
       ["medium", 640, 480, "webp"],
@@ -126,7 +126,7 @@ describe("image engine: HEIC/HEIF (libheif's WebAssembly build)", function () {
 
     const result = await engine.process(input);
 
-    expect(result.original).to.deep.equal({ bytes: input.length, width: 1000, height: 700, format: "heic" });
+    expect(result.original).to.deep.equal({ bytes: input.length, width: 1000, height: 700, format: "heic", frames: 1 });
     expect(dimensionsOf(result)).to.deep.equal([
       ["thumb", 320, 224, "webp"],
       ["medium", 1000, 700, "webp"],

@@ -58,7 +58,13 @@ describe("image engine", function () {
 
       const result = await engine.process(input);
 
-      expect(result.original).to.deep.equal({ bytes: input.length, width: 1280, height: 960, format: "jpeg" });
+      expect(result.original).to.deep.equal({
+        bytes: input.length,
+        width: 1280,
+        height: 960,
+        format: "jpeg",
+        frames: 1,
+      });
       expect(dimensionsOf(result)).to.deep.equal([
         ["thumb", 320, 240, "webp"],
         ["medium", 1024, 768, "webp"],
@@ -79,7 +85,13 @@ describe("image engine", function () {
 
         const result = await engine.process(input);
 
-        expect(result.original).to.deep.equal({ bytes: input.length, width: 600, height: 800, format: "jpeg" });
+        expect(result.original).to.deep.equal({
+          bytes: input.length,
+          width: 600,
+          height: 800,
+          format: "jpeg",
+          frames: 1,
+        });
         expect(dimensionsOf(result)).to.deep.equal([
           ["thumb", 320, 427, "webp"],
           ["medium", 600, 800, "webp"],
@@ -102,7 +114,7 @@ describe("image engine", function () {
 
       const result = await mixed.process(input);
 
-      expect(result.original).to.deep.equal({ bytes: input.length, width: 800, height: 600, format: "png" });
+      expect(result.original).to.deep.equal({ bytes: input.length, width: 800, height: 600, format: "png", frames: 1 });
       expect(dimensionsOf(result)).to.deep.equal([
         ["thumb", 320, 240, "webp"],
         ["medium", 800, 600, "webp"],
@@ -123,7 +135,13 @@ describe("image engine", function () {
       for (const format of ["webp", "tiff", "avif"] as const) {
         const input = await makePhoto({ width: 640, height: 480, format });
         const result = await engine.process(input);
-        expect(result.original, format).to.deep.equal({ bytes: input.length, width: 640, height: 480, format });
+        expect(result.original, format).to.deep.equal({
+          bytes: input.length,
+          width: 640,
+          height: 480,
+          format,
+          frames: 1,
+        });
         expect(dimensionsOf(result), format).to.deep.equal([
           ["thumb", 320, 240, "webp"],
           ["medium", 640, 480, "webp"],
@@ -134,20 +152,20 @@ describe("image engine", function () {
       }
     });
 
-    it("takes the first frame of an animated GIF", async () => {
+    it("keeps an animated GIF animated (animation-engine.test.ts has the rest)", async () => {
       const input = await makeAnimatedGif(60, 40, 3);
       expect((await sharp(input).metadata()).pages).to.equal(3);
 
       const result = await engine.process(input);
 
-      expect(result.original).to.deep.equal({ bytes: input.length, width: 60, height: 40, format: "gif" });
+      expect(result.original).to.deep.equal({ bytes: input.length, width: 60, height: 40, format: "gif", frames: 3 });
       expect(dimensionsOf(result)).to.deep.equal([
         ["thumb", 60, 40, "webp"],
         ["medium", 60, 40, "webp"],
         ["large", 60, 40, "webp"],
       ]);
       await expectVariantsAsReported(result);
-      expect((await sharp(result.variants[0]!.buffer).metadata()).pages, "a still image").to.equal(undefined);
+      expect((await sharp(result.variants[0]!.buffer).metadata()).pages, "an animation").to.equal(3);
       expectColour(await pixelAt(result.variants[0]!.buffer, 30, 20), RED, 10);
     });
 
@@ -157,7 +175,7 @@ describe("image engine", function () {
 
       const result = await engine.process(input);
 
-      expect(result.original).to.deep.equal({ bytes: input.length, width: 640, height: 480, format: "png" });
+      expect(result.original).to.deep.equal({ bytes: input.length, width: 640, height: 480, format: "png", frames: 1 });
       expect(dimensionsOf(result)[0]).to.deep.equal(["thumb", 320, 240, "webp"]);
       await expectVariantsAsReported(result);
       expectColour(await pixelAt(result.variants[0]!.buffer, 2, 2), RED);
@@ -169,7 +187,13 @@ describe("image engine", function () {
 
       const result = await engine.process(input);
 
-      expect(result.original).to.deep.equal({ bytes: input.length, width: 640, height: 480, format: "jpeg" });
+      expect(result.original).to.deep.equal({
+        bytes: input.length,
+        width: 640,
+        height: 480,
+        format: "jpeg",
+        frames: 1,
+      });
       expect(dimensionsOf(result)[0]).to.deep.equal(["thumb", 320, 240, "webp"]);
       await expectVariantsAsReported(result);
       expectColour(await pixelAt(result.variants[0]!.buffer, 2, 2), RED, 60);

@@ -65,6 +65,7 @@ describe("stack settings", () => {
       width: 200,
       height: 200,
       fit: "cover",
+      position: "centre",
       format: "avif",
       quality: 40,
     });
@@ -154,6 +155,41 @@ describe("stack settings", () => {
       { processor: { maxConcurrency: 1 } },
       "processor.maxConcurrency",
       "Expected integer between 2 and 1000 for processor.maxConcurrency but received 1 of type number",
+    ],
+    [
+      "a cover crop without a height",
+      {
+        variants: [
+          { name: "a", width: 10 },
+          { name: "square", width: 400, fit: "cover", position: "attention" },
+        ],
+      },
+      "variants[1].height",
+      "Expected an integer height for fit cover (a crop needs a box) for variants[1].height but received nothing",
+    ],
+    [
+      "an unknown crop position",
+      { variants: [{ name: "square", width: 400, height: 400, fit: "cover", position: "faces" }] },
+      "variants[0].position",
+      'Expected one of centre, attention, entropy for variants[0].position but received "faces" of type string',
+    ],
+    [
+      "a position on a fit that does not crop",
+      { variants: [{ name: "a", width: 400, height: 400, position: "attention" }] },
+      "variants[0].position",
+      'Expected no value unless fit is cover (fit is inside) for variants[0].position but received "attention" of type string',
+    ],
+    [
+      "animated that is not a boolean",
+      { variants: [{ name: "a", width: 400, animated: "no" }] },
+      "variants[0].animated",
+      'Expected boolean for variants[0].animated but received "no" of type string',
+    ],
+    [
+      "no frames at all",
+      { maxFrames: 0 },
+      "maxFrames",
+      "Expected integer between 1 and 10000 for maxFrames but received 0 of type number",
     ],
     ["a misspelt key", { maxUploadByte: 10 }, "maxUploadByte", "Unknown setting maxUploadByte"],
     ["a misspelt processor key", { processor: { memory: 10 } }, "processor.memory", "Unknown setting processor.memory"],
@@ -291,6 +327,7 @@ describe("stack settings", () => {
       variants: [{ name: "card", width: 600, height: 400, fit: "cover", format: "jpeg", quality: 70 }],
       maxUploadBytes: 700 * 1024 * 1024,
       maxInputPixels: 50_000_000,
+      maxFrames: 120,
       uploadUrlTtlSeconds: 1200,
       processor: { memoryMb: 3008, timeoutSeconds: 120, imageConcurrency: 3, logRetentionDays: 90 },
       api: { architecture: "x86_64" },
@@ -312,6 +349,7 @@ describe("stack settings", () => {
         variants: settings.variants,
         maxUploadBytes: 700 * 1024 * 1024,
         maxInputPixels: 50_000_000,
+        maxFrames: 120,
         processor: { timeoutSeconds: 120, imageConcurrency: 3 },
       });
       expect(readProcessorEnvironment(env)).to.deep.equal({

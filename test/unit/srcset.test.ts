@@ -7,6 +7,7 @@ const specs = parseSettings({
     { name: "small", width: 320, format: "webp" },
     { name: "big", width: 1600, format: "webp" },
     { name: "square", width: 200, height: 200, fit: "cover", format: "webp" },
+    { name: "subject", width: 1024, height: 1024, fit: "cover", position: "attention", format: "webp" },
     { name: "jpeg-small", width: 320, format: "jpeg" },
   ],
 }).variants;
@@ -24,6 +25,12 @@ describe("srcsetOf", () => {
     );
     // A small original: both inside variants came out 300 px wide.
     expect(srcsetOf([v("small", 300), v("big", 300)], specs)).to.equal("https://cdn.example/small 300w");
+  });
+
+  it("leaves out cover crops, smart or not, even at a width no inside variant has", () => {
+    expect(srcsetOf([v("small", 320), v("subject", 1024), v("square", 200)], specs)).to.equal(
+      "https://cdn.example/small 320w",
+    );
   });
 
   it("takes the first format on a tie, and nothing when no variant keeps the original's shape or is still configured", () => {

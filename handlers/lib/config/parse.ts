@@ -16,6 +16,7 @@ import {
   DELIVERIES,
   FITS,
   OUTPUT_FORMATS,
+  POSITIONS,
   PRICE_CLASSES,
   SETTINGS_KEYS,
   TOKEN_ALGORITHMS,
@@ -86,6 +87,7 @@ function logRetentionDays(key: string, value: unknown): number {
 export const rules = {
   maxUploadBytes: (value: unknown) => integer("maxUploadBytes", value, 1, MAX_S3_SINGLE_UPLOAD_BYTES),
   maxInputPixels: (value: unknown) => integer("maxInputPixels", value, 1, 2 ** 31 - 1),
+  maxFrames: (value: unknown) => integer("maxFrames", value, 1, 10_000),
   // A presigned URL dies with the credentials that signed it, and the API signs with its role's temporary ones:
   // an hour is as long as the URL's stated expiry can be promised.
   uploadUrlTtlSeconds: (value: unknown) => integer("uploadUrlTtlSeconds", value, 60, 3600),
@@ -100,7 +102,7 @@ const VARIANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const MAX_VARIANT_DIMENSION = 8192;
 
 function variant(key: string, value: unknown): VariantSpec {
-  const raw = object(key, value, ["name", "width", "height", "fit", "format", "quality"]);
+  const raw = object(key, value, ["name", "width", "height", "fit", "position", "format", "quality", "animated"]);
   if (typeof raw.name !== "string" || !VARIANT_NAME.test(raw.name)) {
     throw invalid(`${key}.name`, "lower-case name of letters, digits and dashes (1-32 characters)", raw.name);
   }
@@ -115,7 +117,22 @@ function variant(key: string, value: unknown): VariantSpec {
   if (raw.height !== undefined && raw.height !== null) {
     spec.height = integer(`${key}.height`, raw.height, 1, MAX_VARIANT_DIMENSION);
   }
+  cropOf(key, raw, spec);
+  if (raw.animated !== undefined && raw.animated !== null) spec.animated = boolean(`${key}.animated`, raw.animated);
   return spec;
+}
+
+/** A cover crop needs a box (width and height) and keeps a position; no other fit crops, so none takes one. */
+function cropOf(key: string, raw: Record<string, unknown>, spec: VariantSpec): void {
+  const position = raw.position ?? undefined;
+  if (spec.fit !== "cover") {
+    if (position !== undefined)
+      throw invalid(`${key}.position`, `no value unless fit is cover (fit is ${spec.fit})`, position);
+    return;
+  }
+  if (spec.height === undefined)
+    throw invalid(`${key}.height`, "an integer height for fit cover (a crop needs a box)", raw.height);
+  spec.position = oneOf(`${key}.position`, withDefault(position, "centre"), POSITIONS);
 }
 
 export function variants(value: unknown): VariantSpec[] {
@@ -265,6 +282,7 @@ export function parseSettings(raw: Record<string, unknown> = {}): Settings {
     allowedOrigins: origins(withDefault(raw.allowedOrigins, d.allowedOrigins)),
     maxUploadBytes,
     maxInputPixels: rules.maxInputPixels(withDefault(raw.maxInputPixels, d.maxInputPixels)),
+    maxFrames: rules.maxFrames(withDefault(raw.maxFrames, d.maxFrames)),
     // The default follows maxUploadBytes.
     uploadUrlTtlSeconds: rules.uploadUrlTtlSeconds(
       withDefault(raw.uploadUrlTtlSeconds, defaultUploadUrlTtlSeconds(maxUploadBytes)),

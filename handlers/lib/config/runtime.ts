@@ -14,7 +14,9 @@ export interface ProcessorRuntimeSettings {
   variants: VariantSpec[];
   /** The processor refuses (final) an original larger than this, whatever the upload grant allowed. */
   maxUploadBytes: number;
+  /** The pixels of all an animation's frames together, too. */
   maxInputPixels: number;
+  maxFrames: number;
   processor: Pick<ProcessorSettings, "timeoutSeconds" | "imageConcurrency">;
 }
 
@@ -40,6 +42,7 @@ export function processorRuntimeSettings(settings: Settings): ProcessorRuntimeSe
     variants: settings.variants,
     maxUploadBytes: settings.maxUploadBytes,
     maxInputPixels: settings.maxInputPixels,
+    maxFrames: settings.maxFrames,
     processor: { timeoutSeconds, imageConcurrency },
   };
 }
@@ -70,12 +73,13 @@ function runtimeJson(source: string, json: string, known: readonly string[]): Re
 }
 
 export function parseProcessorRuntimeSettings(json: string, source: string): ProcessorRuntimeSettings {
-  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "processor"]);
+  const raw = runtimeJson(source, json, ["variants", "maxUploadBytes", "maxInputPixels", "maxFrames", "processor"]);
   const processor = object("processor", raw.processor, ["timeoutSeconds", "imageConcurrency"]);
   return {
     variants: variants(raw.variants),
     maxUploadBytes: rules.maxUploadBytes(raw.maxUploadBytes),
     maxInputPixels: rules.maxInputPixels(raw.maxInputPixels),
+    maxFrames: rules.maxFrames(raw.maxFrames),
     processor: {
       timeoutSeconds: rules.timeoutSeconds(processor.timeoutSeconds),
       imageConcurrency: rules.imageConcurrency(processor.imageConcurrency),

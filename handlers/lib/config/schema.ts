@@ -15,6 +15,10 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 export const FITS = ["inside", "cover", "contain", "fill", "outside"] as const;
 export type Fit = (typeof FITS)[number];
 
+/** Which part of the image a `cover` crop keeps: sharp's strategies (attention: the most salient region). */
+export const POSITIONS = ["centre", "attention", "entropy"] as const;
+export type Position = (typeof POSITIONS)[number];
+
 export const ARCHITECTURES = ["arm64", "x86_64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
@@ -52,6 +56,18 @@ export interface VariantSpec {
   height?: number;
   /** @default "inside" */
   fit: Fit;
+  /**
+   * The part a `cover` crop keeps (cover only, which also needs a height); attention and entropy crops of an
+   * animation take its first frame.
+   * @default "centre" on a cover variant (absent on the others)
+   */
+  position?: Position;
+  /**
+   * `false`: a still of an animation's first frame (thumbnails). Absent: an animated original gives an animated
+   * WebP variant.
+   * @default true
+   */
+  animated?: boolean;
   /** @default "webp" */
   format: OutputFormat;
   /** @default the format's: webp 80, jpeg 82, png 100, avif 55 (DEFAULT_QUALITY) */
@@ -124,8 +140,13 @@ export interface Settings {
   allowedOrigins: string[];
   /** @default 26214400 (25 MiB) */
   maxUploadBytes: number;
-  /** @default 100000000 */
+  /** The pixels of all frames together, for an animation. @default 100000000 */
   maxInputPixels: number;
+  /**
+   * Frames an animated GIF or WebP original may have; over it the image fails (`too_many_frames`) before decoding.
+   * @default 300
+   */
+  maxFrames: number;
   /**
    * How long an upload grant is good for.
    * @default 300, or what defaultUploadUrlTtlSeconds(maxUploadBytes) gives for another maxUploadBytes
@@ -292,6 +313,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = {
   allowedOrigins: [],
   maxUploadBytes: 25 * MIB,
   maxInputPixels: 100_000_000,
+  maxFrames: 300,
   uploadUrlTtlSeconds: defaultUploadUrlTtlSeconds(25 * MIB),
   processor: {
     memoryMb: 1536,

@@ -1,13 +1,20 @@
 import pLimit from "p-limit";
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { FinalError, PipelineError, TransientError } from "../errors.js";
-import { contentTypeOf } from "./formats.js";
-import { HEIC_MAX_PIXELS, type HeicDecoder, type OpenedHeic } from "./heic/decoder.js";
+import { animationOf, checkAnimationBounds, timingOf, type Animation } from "./animation.js";
+import { fitToBox, isSmartCrop } from "./crop.js";
+import { contentTypeOf, outputFormatFor, type FormatFallback } from "./formats.js";
+import { HEIC_MAX_PIXELS, type HeicDecoder, type HeicPixels, type OpenedHeic } from "./heic/decoder.js";
 import { heicDecodeBound, type DecodeBound } from "./heic/decode-bound.js";
 import { heicDecoder as sharedHeicDecoder } from "./heic/decoder-thread.js";
 import { ACCEPTED_FORMATS, FORMAT_LABELS, sniffImageFormat, type AcceptedFormat } from "./sniff.js";
 import type { OriginalFacts } from "../storage/records.js";
-import type { OutputFormat, ProcessorRuntimeSettings, VariantSpec } from "../config/settings.js";
+import {
+  DEFAULT_SETTINGS,
+  type OutputFormat,
+  type ProcessorRuntimeSettings,
+  type VariantSpec,
+} from "../config/settings.js";
 import { tiffWithProfile } from "./tiff-with-profile.js";
 
 /**
@@ -22,8 +29,10 @@ import { tiffWithProfile } from "./tiff-with-profile.js";
  * to a lossless reference as the others'; the figures of the last run are in docs/performance.md.
  *
  * Outputs carry no metadata at all: they are encoded from raw pixels, so EXIF (orientation, GPS), XMP and ICC
- * never reach them; colours are converted to sRGB on decode. Animated GIF/WebP and multi-page TIFF give their
- * first frame. Alpha is kept for WebP, PNG and AVIF outputs and flattened onto white for JPEG.
+ * never reach them; colours are converted to sRGB on decode. An animated GIF or WebP is decoded with all its
+ * frames (bounded first, from its header: animation.ts) and its variants are animated WebP with its delays and
+ * loop, except those that take its first frame (`animated: false`, smart crops: crop.ts); multi-page TIFF gives
+ * its first page. Alpha is kept for WebP, PNG and AVIF outputs and flattened onto white for JPEG.
  *
  * HEVC-coded HEIC/HEIF is the one input sharp cannot decode: libheif's WebAssembly build (handlers/lib/image/heic/decoder.ts) reads
  * its header (the pixel limit is checked there, from `ispe`, before any pixel is decoded), then decodes the
@@ -35,6 +44,8 @@ import { tiffWithProfile } from "./tiff-with-profile.js";
 export interface EngineOptions {
   variants: VariantSpec[];
   maxInputPixels: number;
+  /** @default DEFAULT_SETTINGS.maxFrames */
+  maxFrames?: number;
   /** Images processed at once by this engine; each holds at most a few bitmaps the size of the largest variant. */
   concurrency: number;
   /** @default the process's shared decoder (libheif's WebAssembly build in a worker thread, started on the first HEIC) */
@@ -52,6 +63,8 @@ export interface ProducedVariant {
   width: number;
   height: number;
   format: OutputFormat;
+  /** Present when the variant is not in the format its settings ask for (formats.ts outputFormatFor). */
+  formatFallback?: FormatFallback;
   contentType: string;
   bytes: number;
   buffer: Buffer;
@@ -71,28 +84,54 @@ export interface ImageEngine {
 export const PLACEHOLDER_SIZE = 16;
 const ACCEPTED_LABELS = ACCEPTED_FORMATS.map((format) => FORMAT_LABELS[format]).join(", ");
 
-/** Raw 8-bit pixels with their geometry: what the cascade passes from one size to the next. */
+/**
+ * Raw 8-bit pixels with their geometry: what the cascade passes from one size to the next. An animation's frames
+ * are stacked top to bottom; `height` is one frame's.
+ */
 interface Bitmap {
   data: Buffer;
   width: number;
   height: number;
   channels: 1 | 2 | 3 | 4;
+  frames: number;
 }
 
 function fromBitmap(bitmap: Bitmap): Sharp {
-  return sharp(bitmap.data, { raw: { width: bitmap.width, height: bitmap.height, channels: bitmap.channels } });
+  const { width, height, channels, frames } = bitmap;
+  if (frames === 1) return sharp(bitmap.data, { raw: { width, height, channels } });
+  // `animated` makes sharp resize and encode the stacked frames page by page.
+  return sharp(bitmap.data, { raw: { width, height: height * frames, channels, pageHeight: height }, animated: true });
 }
 
 async function toBitmap(image: Sharp): Promise<Bitmap> {
   const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
-  return { data, width: info.width, height: info.height, channels: info.channels };
+  const frames = info.pages ?? 1;
+  return {
+    data,
+    width: info.width,
+    height: frames > 1 ? info.pageHeight! : info.height,
+    channels: info.channels,
+    frames,
+  };
+}
+
+/** An animation's first frame, without copying; a still bitmap as it is. */
+function firstFrame(bitmap: Bitmap): Bitmap {
+  if (bitmap.frames === 1) return bitmap;
+  const bytes = bitmap.width * bitmap.height * bitmap.channels;
+  return { ...bitmap, data: bitmap.data.subarray(0, bytes), frames: 1 };
 }
 
 /** Encoder settings per output format; exported so the benchmark encodes exactly as the engine does. */
-export function encodeAs(image: Sharp, spec: Pick<VariantSpec, "format" | "quality">, hasAlpha: boolean): Sharp {
+export function encodeAs(
+  image: Sharp,
+  spec: Pick<VariantSpec, "format" | "quality">,
+  hasAlpha: boolean,
+  timing?: { delay: number[]; loop: number },
+): Sharp {
   switch (spec.format) {
     case "webp":
-      return image.webp({ quality: spec.quality, effort: 4 });
+      return image.webp({ quality: spec.quality, effort: 4, ...timing });
     case "jpeg":
       // JPEG has no alpha: flatten onto white rather than let transparent pixels turn black.
       return (hasAlpha ? image.flatten({ background: "#ffffff" }) : image).jpeg({
@@ -129,28 +168,49 @@ function hasAlphaChannel(bitmap: Bitmap): boolean {
  * "inside" variant is the whole image at its scaled size, whatever box produced that size; other fits depend on
  * their box. Encoder settings are the format and quality (the rest is fixed per format in encodeAs).
  */
-function outputIdentity(spec: VariantSpec, need: { width: number; height: number }): string {
-  const encoder = `${spec.format}:q${spec.quality}`;
+function outputIdentity(spec: VariantSpec, need: { width: number; height: number }, output: VariantOutput): string {
+  const encoder = `${output.format}:q${spec.quality}:${output.still ? "still" : "animated"}`;
   if (spec.fit === "inside") return `inside:${need.width}x${need.height}:${encoder}`;
-  return `${spec.fit}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
+  return `${spec.fit}:${spec.position ?? ""}:${spec.width}x${spec.height ?? "auto"}:${encoder}`;
+}
+
+/** How a variant comes out of this original: its format, and whether it is one frame of an animation. */
+interface VariantOutput {
+  format: OutputFormat;
+  formatFallback?: FormatFallback;
+  still: boolean;
+}
+
+function outputOf(spec: VariantSpec, animation: Animation | undefined): VariantOutput {
+  const still = !animation || spec.animated === false || isSmartCrop(spec);
+  const { format, fallback } = outputFormatFor(spec.format, { frames: animation?.frames ?? 1 }, !still);
+  return { format, still, ...(fallback ? { formatFallback: fallback } : {}) };
 }
 
 /**
- * The distinct objects `specs` make of a `width` x `height` original, by the cascade's sharing rule below: each
- * one's first variant, its scale and, for an "inside" fit, its size. What a reprocess estimate counts (ops/reprocess/).
+ * The distinct objects `specs` make of a `width` x `height` original of `frames` frames, by the cascade's sharing
+ * rule below: each one's first variant, its output format, its scale and, for an "inside" fit, its size. What a
+ * reprocess estimate counts (ops/reprocess/).
  */
 export function distinctOutputs(
   specs: VariantSpec[],
   width: number,
   height: number,
-): Array<{ spec: VariantSpec; scale: number; size?: { width: number; height: number } }> {
-  const outputs = new Map<string, { spec: VariantSpec; scale: number; size?: { width: number; height: number } }>();
+  frames = 1,
+): Array<{ spec: VariantSpec; format: OutputFormat; scale: number; size?: { width: number; height: number } }> {
+  // Only the frame count decides the output format (outputOf); the rest of an animation's header does not matter here.
+  const animation = frames > 1 ? { frames, frameHeight: height, delay: [], loop: 0 } : undefined;
+  const outputs = new Map<
+    string,
+    { spec: VariantSpec; format: OutputFormat; scale: number; size?: { width: number; height: number } }
+  >();
   for (const spec of specs) {
     const scale = scaleFor(spec, width, height);
     const need = scaled(width, height, scale);
-    const identity = outputIdentity(spec, need);
+    const output = outputOf(spec, animation);
+    const identity = outputIdentity(spec, need, output);
     if (!outputs.has(identity))
-      outputs.set(identity, spec.fit === "inside" ? { spec, scale, size: need } : { spec, scale });
+      outputs.set(identity, { spec, format: output.format, scale, ...(spec.fit === "inside" ? { size: need } : {}) });
   }
   return [...outputs.values()];
 }
@@ -165,10 +225,12 @@ async function renderCascade(
   specs: VariantSpec[],
   width: number,
   height: number,
+  animation?: Animation,
 ): Promise<{ variants: ProducedVariant[]; smallest: Bitmap }> {
   const all = specs.map((spec, index) => {
     const scale = scaleFor(spec, width, height);
-    return { spec, index, scale, identity: outputIdentity(spec, scaled(width, height, scale)) };
+    const output = outputOf(spec, animation);
+    return { spec, index, scale, output, identity: outputIdentity(spec, scaled(width, height, scale), output) };
   });
   // The first variant (in the settings' order) of each identity is made; the others are served from it.
   const madeAs = new Map<string, number>();
@@ -178,12 +240,19 @@ async function renderCascade(
   const produced: ProducedVariant[] = new Array(specs.length);
   const encodings: Promise<void>[] = [];
   try {
-    for (const { spec, index, scale } of plans) {
+    for (const { spec, index, scale, output } of plans) {
       const need = scaled(width, height, scale);
-      // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale.
-      const source = sources.findLast((s) => s.width >= need.width && s.height >= need.height) ?? sources[0]!;
+      // The smallest bitmap made so far that is at least as large as the whole image at this variant's scale
+      // (and, for an animated variant, holds every frame); a still variant takes the first frame of its source.
+      const usable = (s: Bitmap) => output.still || s.frames === sources[0]!.frames;
+      const found = sources.findLast((s) => usable(s) && s.width >= need.width && s.height >= need.height);
+      const source = output.still ? firstFrame(found ?? sources[0]!) : (found ?? sources[0]!);
       let image: Sharp;
-      if (spec.fit === "inside") {
+      if (spec.fit === "inside" && source.frames > 1) {
+        // An animation's frames are not kept at each size: resized straight into the encoder, frame by frame,
+        // they never sit in memory all at once beside the decoded ones (measured in docs/performance.md).
+        image = fromBitmap(source).resize(need.width, need.height, { fit: "fill" });
+      } else if (spec.fit === "inside") {
         let bitmap = source;
         if (source.width !== need.width || source.height !== need.height) {
           bitmap = await toBitmap(fromBitmap(source).resize(need.width, need.height, { fit: "fill" }));
@@ -191,20 +260,24 @@ async function renderCascade(
         }
         image = fromBitmap(bitmap);
       } else {
-        image = fromBitmap(source).resize(spec.width, spec.height, { fit: spec.fit, withoutEnlargement: true });
+        image = fitToBox(fromBitmap(source), spec);
       }
+      const encoder = { format: output.format, quality: spec.quality };
+      const timing = animation && !output.still ? timingOf(animation) : undefined;
       // Encoding runs while the next, smaller bitmap is resized; the bitmaps are small, so memory stays bounded.
       encodings.push(
-        encodeAs(image, spec, hasAlphaChannel(source))
+        encodeAs(image, encoder, hasAlphaChannel(source), timing)
           .toBuffer({ resolveWithObject: true })
           .then(({ data, info }) => {
             produced[index] = {
               name: spec.name,
               storedAs: spec.name,
               width: info.width,
-              height: info.height,
-              format: spec.format,
-              contentType: contentTypeOf(spec.format),
+              // An animation's info.height is all its frames'.
+              height: info.pageHeight ?? info.height,
+              format: output.format,
+              ...(output.formatFallback ? { formatFallback: output.formatFallback } : {}),
+              contentType: contentTypeOf(output.format),
               bytes: data.length,
               buffer: data,
             };
@@ -221,7 +294,7 @@ async function renderCascade(
     const made = produced[madeAs.get(identity)!]!;
     if (index !== madeAs.get(identity)) produced[index] = { ...made, name: spec.name };
   }
-  return { variants: produced, smallest: sources.reduce((a, b) => (b.width < a.width ? b : a)) };
+  return { variants: produced, smallest: firstFrame(sources.reduce((a, b) => (b.width < a.width ? b : a))) };
 }
 
 async function placeholderOf(bitmap: Bitmap): Promise<string> {
@@ -289,9 +362,9 @@ async function heicBitmap(
   icc: Buffer | undefined,
   size: { width: number; height: number },
 ): Promise<Bitmap> {
-  let pixels;
+  let pixels: HeicPixels & { frames: 1 };
   try {
-    pixels = await opened.decode();
+    pixels = { ...(await opened.decode()), frames: 1 };
   } finally {
     opened.close();
   }
@@ -340,6 +413,7 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   let height: number;
   let decode: Decode;
   let heic: OpenedHeic | undefined;
+  let animation: Animation | undefined;
   if (format === "heic") {
     // What the decode will produce, from every item it touches, before the decoder sees the file (issue 25).
     checkHeicBound(heicDecodeBound(input), Math.min(options.maxInputPixels, HEIC_MAX_PIXELS));
@@ -356,13 +430,27 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
     decode = (size) => heicBitmap(opened, icc, size);
   } else {
     checkPixelLimit(metadata!.width, metadata!.height, options.maxInputPixels);
-    ({ width, height } = metadata!.autoOrient);
+    animation = animationOf(format, metadata!);
+    if (animation) {
+      const limits = {
+        maxFrames: options.maxFrames ?? DEFAULT_SETTINGS.maxFrames,
+        maxInputPixels: options.maxInputPixels,
+      };
+      checkAnimationBounds(metadata!.width, animation, limits);
+    }
+    // libvips rotates no multi-page image but by 180°, so an animation is taken as stored.
+    ({ width, height } = animation ? { width: metadata!.width, height: animation.frameHeight } : metadata!.autoOrient);
+    // Only frames some variant keeps are decoded: stills alone need the first.
+    const animated = animation !== undefined && options.variants.some((spec) => !outputOf(spec, animation).still);
     decode = async (size) => {
       let image = sharp(input, {
         failOn: "error",
+        // For an animation, the limit counts all frames' pixels, as checkAnimationBounds did.
         limitInputPixels: options.maxInputPixels,
         sequentialRead: true,
-      }).autoOrient();
+        animated,
+      });
+      if (!animated) image = image.autoOrient();
       if (size.width !== width || size.height !== height)
         image = image.resize(size.width, size.height, { fit: "fill" });
       try {
@@ -374,9 +462,9 @@ async function processImage(input: Buffer, options: EngineOptions): Promise<Engi
   }
 
   try {
-    const { variants, smallest } = await renderCascade(decode, options.variants, width, height);
+    const { variants, smallest } = await renderCascade(decode, options.variants, width, height, animation);
     return {
-      original: { bytes: input.length, width, height, format },
+      original: { bytes: input.length, width, height, format, frames: animation?.frames ?? 1 },
       variants,
       placeholder: await placeholderOf(smallest),
     };
@@ -408,6 +496,7 @@ export function imageEngineFor(settings: ProcessorRuntimeSettings): ImageEngine 
   return createImageEngine({
     variants: settings.variants,
     maxInputPixels: settings.maxInputPixels,
+    maxFrames: settings.maxFrames,
     concurrency: settings.processor.imageConcurrency,
   });
 }

@@ -8,6 +8,7 @@ import {
   type DynamoDBDocumentClient,
 } from "@aws-sdk/lib-dynamodb";
 import type { OutputFormat } from "../config/settings.js";
+import type { FormatFallback } from "../image/formats.js";
 import { JOBS_QUEUE_RETENTION_SECONDS } from "../contract/queue-timing.js";
 
 /**
@@ -36,9 +37,12 @@ export type RecordStatus = ImageStatus | typeof DELETED_STATUS;
 
 export interface OriginalFacts {
   bytes: number;
+  /** For an animation, each frame's size. */
   width: number;
   height: number;
   format: string;
+  /** 1 for a still image; absent on records written before animations were kept. */
+  frames?: number;
 }
 
 export interface VariantFacts {
@@ -50,6 +54,8 @@ export interface VariantFacts {
   bytes: number;
   /** The object's content digest (variant-objects.ts): a reprocess keeps the key of an object whose bytes are the same. */
   sha256?: string;
+  /** Present when the variant is not in the format its settings ask for: an animation's AVIF is WebP. */
+  formatFallback?: FormatFallback;
 }
 
 export interface ErrorFacts {

@@ -129,18 +129,21 @@ export interface Deployed {
 export async function deploy(config: StackConfig, stack: string): Promise<Deployed> {
   const recorder = await installMocks(config, stack);
   const settings = stackSettings();
-  const pipeline = new ImagePipeline("image-pipeline", {
-    settings,
-    code: {
-      api: new pulumi.asset.FileArchive("/fake/api.zip"),
-      processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+  const pipeline = new ImagePipeline(
+    "image-pipeline",
+    {
+      ...settings,
+      code: {
+        api: new pulumi.asset.FileArchive("/fake/api.zip"),
+        processor: new pulumi.asset.FileArchive("/fake/processor.zip"),
+      },
+      webhookSecret: webhookSecret(settings),
     },
-    webhookSecret: webhookSecret(settings),
     // As index.ts gives it, only where a resource lives in us-east-1.
-    ...(needsUsEast1Provider(settings)
+    needsUsEast1Provider(settings)
       ? { usEast1Provider: regionalProvider("image-pipeline-aws-us-east-1", "us-east-1", stack) }
-      : {}),
-  });
+      : {},
+  );
   const outputs: Record<string, string> = {};
   for (const key of ["apiUrl", "uploadsBucket", "variantsBucket", "queueUrl", "dlqUrl", "tableName"] as const) {
     outputs[key] = await valueOf(pipeline[key]);
