@@ -249,3 +249,94 @@ export function estimateDeliveryCost(input: {
 function money(x: number): string {
   return `$${x.toFixed(2)}`;
 }
+
+/**
+ * The engine's CPU time per megapixel of original, from the bench's corpus mix (docs/performance.md, 2026-12-01,
+ * machine A, `npm run bench -- --only engine`: 518 ms of CPU for 9.6 MP on average). A reprocess estimate scales
+ * it by each image's own size.
+ */
+export const CPU_MS_PER_MEGAPIXEL = 518 / 9.6;
+
+/** One image of a reprocess, as the estimate sees it from its record and the settings. */
+export interface ReprocessImage {
+  /** The original's pixels (width x height); unknown for an image that failed before its header was read. */
+  pixels?: number;
+  /** Variant objects the reprocess writes (new bytes) and deletes (no longer named). */
+  writes: number;
+  deletes: number;
+}
+
+export interface ReprocessEstimate {
+  images: number;
+  objectsWritten: number;
+  objectsDeleted: number;
+  /** HEAD and GET of each original, a PUT per object written, a DELETE per object deleted. */
+  s3Requests: { head: number; get: number; put: number; delete: number; total: number };
+  /** SendMessage per image, and the event source mapping's receive and delete per batch. */
+  sqsRequests: number;
+  /** The claim and the final write per image (each under 1 KB). */
+  writeUnits: number;
+  lambdaGbSeconds: number;
+  /** This run's dollars, by item. */
+  lines: Array<{ item: string; dollars: number }>;
+  dollars: number;
+  /** Sending at `rate`, and how long the processor takes at its maximum concurrency. */
+  sendSeconds: number;
+  processSeconds: number;
+  assumptions: string[];
+}
+
+/**
+ * What reprocessing `images` costs, by the same prices and CPU-share rule as estimateCost. S3 DELETE requests are
+ * free; an image whose size is unknown is taken at the corpus's 9.6 MP.
+ */
+export function estimateReprocess(input: {
+  settings: Settings;
+  images: ReprocessImage[];
+  rate: number;
+}): ReprocessEstimate {
+  const { settings, images, rate } = input;
+  const { memoryMb, architecture, batchSize, maxConcurrency } = settings.processor;
+  const vcpuShare = memoryMb / MB_PER_VCPU;
+  const count = images.length;
+  const writes = images.reduce((sum, image) => sum + image.writes, 0);
+  const deletes = images.reduce((sum, image) => sum + image.deletes, 0);
+  const megapixels = images.reduce((sum, image) => sum + (image.pixels ?? 9.6e6) / 1e6, 0);
+  const lambdaSeconds = (megapixels * CPU_MS_PER_MEGAPIXEL) / vcpuShare / 1000;
+  const lambdaGbSeconds = lambdaSeconds * (memoryMb / 1024);
+  const s3Requests = { head: count, get: count, put: writes, delete: deletes, total: 2 * count + writes + deletes };
+  const sqsRequests = count * (1 + 2 / batchSize);
+  const writeUnits = 2 * count * (settings.legacyApi ? 2 : 1);
+  const lines = [
+    {
+      item: `Lambda compute (${architecture}, ${memoryMb} MB, ${lambdaGbSeconds.toFixed(1)} GB-s)`,
+      dollars: lambdaGbSeconds * PRICES.lambdaGbSecond[architecture],
+    },
+    { item: `Lambda requests (batches of ${batchSize})`, dollars: (count / batchSize) * PRICES.lambdaPerRequest },
+    { item: `S3 PUT (${writes})`, dollars: writes * PRICES.s3Put },
+    { item: `S3 GET and HEAD (${2 * count})`, dollars: 2 * count * PRICES.s3Get },
+    { item: `S3 DELETE (${deletes}, free)`, dollars: 0 },
+    { item: `SQS (${sqsRequests.toFixed(0)} requests)`, dollars: sqsRequests * PRICES.sqsRequest },
+    { item: `DynamoDB (${writeUnits} write units)`, dollars: writeUnits * PRICES.dynamoWriteUnit },
+  ];
+  const processorImagesPerSecond = maxConcurrency / Math.max(1e-9, lambdaSeconds / Math.max(1, count));
+  return {
+    images: count,
+    objectsWritten: writes,
+    objectsDeleted: deletes,
+    s3Requests,
+    sqsRequests,
+    writeUnits,
+    lambdaGbSeconds,
+    lines,
+    dollars: lines.reduce((sum, line) => sum + line.dollars, 0),
+    sendSeconds: count / rate,
+    processSeconds: count / processorImagesPerSecond,
+    assumptions: [
+      `prices: AWS us-east-1 on-demand list prices as of ${PRICES_AS_OF} (bench/cost-model.ts), no free tier`,
+      `CPU: ${CPU_MS_PER_MEGAPIXEL.toFixed(0)} ms per megapixel of original (the bench's corpus mix), at ${vcpuShare.toFixed(2)} vCPU for ${memoryMb} MB; HEIC originals take about 3x`,
+      "objects written: variants that are new, or whose name, format or size changes; a quality change alone is not foreseen (the processor compares bytes and writes what changed)",
+      "an original that is gone costs its HEAD only; storage, logs and the command's own reads of the table are not included",
+    ],
+  };
+}

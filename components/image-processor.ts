@@ -76,6 +76,12 @@ export class ImageProcessor extends pulumi.ComponentResource {
             actions: ["s3:PutObject"],
             resources: [objectsUnder(args.variants.arn, args.variants.prefix)],
           },
+          // A reprocess deletes the objects its image's record no longer names, once the record points elsewhere.
+          {
+            sid: "DropStaleVariants",
+            actions: ["s3:DeleteObject"],
+            resources: [objectsUnder(args.variants.arn, args.variants.prefix)],
+          },
           { sid: "UpdateRecords", actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"], resources: [args.table.arn] },
           {
             sid: "ConsumeJobs",

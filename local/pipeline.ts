@@ -301,7 +301,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     };
     // Other processes (npm run dlq -- --local) find the stand-ins here, and whether the runtime runs.
     cleanups.push(
-      await writeRuntimeFile(layout.root, { url: http.url, endpoints: standIns.endpoints, names: resourceNamesOut }),
+      await writeRuntimeFile(layout.root, {
+        url: http.url,
+        endpoints: standIns.endpoints,
+        names: resourceNamesOut,
+        settings,
+      }),
     );
     if (issuer) {
       log(`token mode: issuer ${issuer.issuer}, audience ${issuer.audience}, keys at ${http.url}${JWKS_PATH}`);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { expected } from "../lib/config/validation.js";
-import { isImageId, negotiatedKey, originalKey, variantKey } from "../lib/storage/keys.js";
-import { formatsOf } from "../lib/image/variant-formats.js";
+import { isImageId, originalKey } from "../lib/storage/keys.js";
+import { keysSettingsMayWrite } from "../lib/storage/settings-keys.js";
 import {
   deleteOwnedRecord,
   findLatestRecordByFilename,
@@ -158,16 +158,39 @@ export async function listImages(
  * from the record and from the settings, which covers variants written by a run still in progress.
  */
 export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: Caller, id: string): Promise<void> {
-  const record = await readableRecord(ctx, id, caller);
+  let record = await readableRecord(ctx, id, caller);
+  // A reprocess may finish between reading the record and deleting it, naming objects this pass did not delete:
+  // the record's delete is conditional on its generations, and a record that moved on is read and cleared again.
+  for (let pass = 1; ; pass++) {
+    await deleteObjectsOf(ctx, request, record);
+    // A pending image's grant may still be used: its tombstone outlives the grant, so that upload is discarded.
+    if (
+      record.status === "pending" &&
+      (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))
+    )
+      return;
+    const deleted = await deleteOwnedRecord(ctx.records, { id, owner: caller.sub, seen: record });
+    if (deleted === "deleted") return;
+    if (deleted === "absent" || pass === MAX_DELETE_PASSES)
+      throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
+    record = await readableRecord(ctx, id, caller);
+  }
+}
+
+const MAX_DELETE_PASSES = 3;
+
+/**
+ * The variants, the original, then (with `delivery: cdn`) the edge invalidation. Variant keys come from the record
+ * and from the settings (at generation 1, and at a reprocess's claimed generation), which covers objects written
+ * by a run still in progress.
+ */
+async function deleteObjectsOf(ctx: ApiContext, request: ApiRequest, record: ImageRecord): Promise<void> {
+  const { id } = record;
+  const running = (record.latestGeneration ?? 1) > (record.generation ?? 1) ? record.latestGeneration! : undefined;
   const variantKeys = new Set([
     ...objectKeysOf(record),
-    ...ctx.settings.variants.flatMap((v) => [
-      ...formatsOf(v).map((format) => variantKey(id, { name: v.name, format })),
-      // Negotiated objects are written with cdn only (handlers/processor/negotiated-objects.ts).
-      ...(ctx.settings.delivery === "cdn"
-        ? ctx.settings.formats.map((format) => negotiatedKey(id, v.name, format))
-        : []),
-    ]),
+    ...keysSettingsMayWrite(id, ctx.settings),
+    ...(running ? keysSettingsMayWrite(id, ctx.settings, running) : []),
   ]);
   await Promise.all(
     [...variantKeys].map((key) => ctx.s3.send(new DeleteObjectCommand({ Bucket: ctx.variantsBucket, Key: key }))),
@@ -183,14 +206,6 @@ export async function deleteImage(ctx: ApiContext, request: ApiRequest, caller: 
       { cause: error instanceof Error ? error.message : String(error) },
     );
   }
-  // A pending image's grant may still be used: its tombstone outlives the grant, so that upload is discarded.
-  if (
-    record.status === "pending" &&
-    (await tombstonePendingRecord(ctx.records, { record, owner: caller.sub, now: ctx.now() }))
-  )
-    return;
-  if (!(await deleteOwnedRecord(ctx.records, { id, owner: caller.sub })))
-    throw notFound(`No image with id ${JSON.stringify(echo(id))}`);
 }
 
 export const PROCESSED_PREFIX = "processed-";

@@ -28,6 +28,17 @@ export interface CompletionEvent {
   detail: CompletionDetail;
 }
 
+/**
+ * `{id}:{sequencer}` for the first processing; a reprocess's generation N > 1 adds `:g{N}`, so each reprocess is a
+ * new event while a redelivery (of the upload's message or of the reprocess job) repeats the id it had. A record
+ * without a sequencer (an unsequenced event) is told apart by its final write's time, which a redelivery keeps.
+ */
+export function eventIdOf(record: ImageRecord): string {
+  const base = `${record.id}:${record.sequencer ?? record.updatedAt}`;
+  const generation = record.generation ?? 1;
+  return generation > 1 ? `${base}:g${generation}` : base;
+}
+
 /** The event an outcome calls for, or undefined (not final, no record, or a reused grant). */
 export function completionEventOf(report: OutcomeReport): CompletionEvent | undefined {
   const record = report.record;
@@ -36,9 +47,7 @@ export function completionEventOf(report: OutcomeReport): CompletionEvent | unde
   if (record.status !== "done" && record.status !== "failed") return undefined;
   const owner = (record as ImageRecord & { owner?: unknown }).owner;
   const detail: CompletionDetail = {
-    // A record without a sequencer (an unsequenced event) is told apart by its final write's time, which a
-    // redelivery does not change.
-    eventId: `${record.id}:${record.sequencer ?? record.updatedAt}`,
+    eventId: eventIdOf(record),
     ...publicView(record),
     status: record.status,
     ...(typeof owner === "string" ? { owner } : {}),

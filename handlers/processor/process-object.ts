@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { NEGOTIATED_CACHE_CONTROL, VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
+import { DeleteObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { VARIANT_CACHE_CONTROL } from "../lib/contract/http-headers.js";
 import { FinalError, isFinalError, PipelineError } from "../lib/errors.js";
-import type { ImageEngine, ProducedVariant } from "../lib/image/engine.js";
-import { imageIdFromOriginalKey, negotiatedKey, variantKey } from "../lib/storage/keys.js";
+import type { ImageEngine } from "../lib/image/engine.js";
+import { imageIdFromOriginalKey } from "../lib/storage/keys.js";
 import {
   completeRecord,
   failRecord,
@@ -13,12 +13,12 @@ import {
   type ErrorFacts,
   type ImageRecord,
   type RecordStore,
-  type VariantFacts,
 } from "../lib/storage/records.js";
 import type { ProcessorRuntimeSettings } from "../lib/config/settings.js";
 import { negotiatedFormats, negotiatedObjects } from "./negotiated-objects.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
+import { distinctBytes, planVariantObjects, writeVariantObjects } from "./variant-objects.js";
 
 /**
  * What happened to one object event. Every outcome here is acknowledged; a transient failure is thrown instead
@@ -33,8 +33,18 @@ import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
  * - ignored: not an ObjectCreated event.
  * - discarded: the image has no record (no grant was given for it, or its record is gone) or a tombstone (its
  *   pending image was deleted): the object is deleted unprocessed, no record is made, nothing is published.
+ * - kept: a reprocess job made nothing (its original is gone or replaced, or a final error): the image keeps what
+ *   it had, the record's `reprocess` says why (handlers/processor/reprocess-image.ts).
  */
-export type ObjectOutcome = "done" | "failed" | "rejected" | "duplicate" | "superseded" | "ignored" | "discarded";
+export type ObjectOutcome =
+  | "done"
+  | "failed"
+  | "rejected"
+  | "duplicate"
+  | "superseded"
+  | "ignored"
+  | "discarded"
+  | "kept";
 
 export interface ObjectResult {
   outcome: ObjectOutcome;
@@ -66,65 +76,6 @@ export interface ObjectProcessingDeps {
 
 // The variants' cache-control is a contract with the CDN and the local runtime (handlers/lib/contract/).
 export { VARIANT_CACHE_CONTROL };
-
-/**
- * Writes each distinct variant object once per format (variants that came out identical share them, see
- * ProducedVariant's storedAs), then every variant's negotiated objects (negotiated-objects.ts), and returns the
- * record's entries: every variant by name, each pointing at the keys it is served from.
- */
-async function writeVariants(
-  deps: ObjectProcessingDeps,
-  id: string,
-  variants: ProducedVariant[],
-): Promise<VariantFacts[]> {
-  const put = (key: string, object: { buffer: Buffer; contentType: string }, cacheControl: string) =>
-    deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.variantsBucket,
-        Key: key,
-        Body: object.buffer,
-        ContentLength: object.buffer.byteLength,
-        ContentType: object.contentType,
-        CacheControl: cacheControl,
-      }),
-    );
-  const stored = variants.filter((variant) => variant.storedAs === variant.name);
-  await Promise.all(
-    stored.flatMap((variant) =>
-      variant.objects.map((object) =>
-        put(variantKey(id, { name: variant.name, format: object.format }), object, VARIANT_CACHE_CONTROL),
-      ),
-    ),
-  );
-  const facts = variants.map((variant) => ({
-    variant,
-    negotiated: negotiatedObjects(variant, negotiatedFormats(deps.settings)),
-  }));
-  // After the keyed objects: an extension-less URL never answers before the image's objects exist.
-  await Promise.all(
-    facts.flatMap(({ variant, negotiated }) =>
-      negotiated.map(({ forFormat, object }) =>
-        put(negotiatedKey(id, variant.name, forFormat), object, NEGOTIATED_CACHE_CONTROL),
-      ),
-    ),
-  );
-  return facts.map(({ variant, negotiated }) => ({
-    name: variant.name,
-    key: variantKey(id, { name: variant.storedAs, format: variant.format }),
-    width: variant.width,
-    height: variant.height,
-    format: variant.format,
-    bytes: variant.bytes,
-    objects: variant.objects.map((object) => ({
-      format: object.format,
-      key: variantKey(id, { name: variant.storedAs, format: object.format }),
-      bytes: object.bytes,
-      contentType: object.contentType,
-    })),
-    ...(negotiated.length > 0 ? { negotiated: negotiated.map(({ forFormat }) => forFormat) } : {}),
-    ...(variant.formatFallback ? { formatFallback: variant.formatFallback } : {}),
-  }));
-}
 
 /** A transient failure as the record keeps it: the pipeline's code when it has one, else `transient`. */
 function transientFacts(error: unknown): ErrorFacts {
@@ -203,7 +154,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
         return { outcome: "duplicate", imageId: id, status: current.status, attempts, record: current };
       return { outcome: "superseded", imageId: id, status: current?.status, attempts };
     }
-    const variants = await writeVariants(deps, id, result.variants);
+    const planned = planVariantObjects(id, result.variants, 1, [], negotiatedFormats(deps.settings));
+    await writeVariantObjects(deps.s3, deps.variantsBucket, planned);
+    const variants = planned.facts;
     const completed = await completeRecord(deps.records, {
       id,
       original: result.original,
@@ -211,11 +164,9 @@ export async function processObjectEvent(deps: ObjectProcessingDeps, event: Obje
       placeholder: result.placeholder,
       sequencer,
       now: deps.now(),
+      ...(event.eTag ? { originalETag: event.eTag.replace(/"/g, "").toLowerCase() } : {}),
     });
-    // What was written: a shared object counts once.
-    const variantBytes = [
-      ...new Map(variants.flatMap((v) => (v.objects ?? []).map((o) => [o.key, o.bytes] as const))).values(),
-    ].reduce((sum, b) => sum + b, 0);
+    const variantBytes = distinctBytes(variants);
     if (!completed) return { outcome: "superseded", imageId: id, bytes, variantBytes, attempts };
     return { outcome: "done", imageId: id, bytes, variantBytes, attempts, record: completed };
   } catch (error) {

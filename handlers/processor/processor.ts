@@ -8,6 +8,8 @@ import {
   type ObjectProcessingDeps,
   type ObjectResult,
 } from "./process-object.js";
+import { processReprocessJob } from "./reprocess-image.js";
+import type { ReprocessJob } from "./reprocess-job.js";
 import { parseMessageBody, type InvalidRecord, type ObjectEvent } from "./s3-event.js";
 
 /**
@@ -44,6 +46,8 @@ export interface OutcomeReport extends Omit<ObjectResult, "outcome" | "error"> {
   remainingMs?: number;
   /** `rejected` message: the start of its body. */
   body?: string;
+  /** A reprocess job's run (ops/reprocess/): the report is of that job, not of an S3 object event. */
+  reprocessRun?: string;
 }
 
 /** Subscribers to the outcomes; awaited before the message is acknowledged. */
@@ -148,10 +152,15 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
       await report({ ...fields, outcome: "deferred", remainingMs: context.getRemainingTimeInMillis() });
       return false;
     }
+    return runTimed(fields, () => processObjectEvent(objectDeps, event));
+  }
+
+  /** Runs one job (an object event or a reprocess job) and reports it; a thrown error is a retry. */
+  async function runTimed(fields: Omit<OutcomeReport, "outcome">, work: () => Promise<ObjectResult>): Promise<boolean> {
     const started = performance.now();
     let result: ObjectResult;
     try {
-      result = await processObjectEvent(objectDeps, event);
+      result = await work();
     } catch (error) {
       await report({
         ...fields,
@@ -164,6 +173,16 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
     return report({ ...fields, ...result, durationMs: Math.round(performance.now() - started) });
   }
 
+  /** A reprocess job: the same timeout reserve, retries and reports as an object event. */
+  async function runJob(message: SQSRecord, job: ReprocessJob, context: ProcessorContext): Promise<boolean> {
+    const fields = { messageId: message.messageId, imageId: job.id, reprocessRun: job.run };
+    if (context.getRemainingTimeInMillis() < reserveMs) {
+      await report({ ...fields, outcome: "deferred", remainingMs: context.getRemainingTimeInMillis() });
+      return false;
+    }
+    return runTimed(fields, () => processReprocessJob(objectDeps, job));
+  }
+
   return async function processBatch(event, context) {
     const limit = pLimit(deps.settings.processor.imageConcurrency);
     const results = await Promise.all(
@@ -173,6 +192,7 @@ export function createProcessor(deps: ProcessorDeps): ProcessorHandler {
           logger.info("S3 test event acknowledged", { messageId: message.messageId, bucket: parsed.bucket });
           return true;
         }
+        if (parsed.kind === "reprocess") return limit(() => runJob(message, parsed.job, context));
         if (parsed.kind === "invalid") {
           return report({
             outcome: "rejected",

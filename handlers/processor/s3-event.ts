@@ -1,5 +1,8 @@
+import { looksLikeJob, parseReprocessJob, type ReprocessJob } from "./reprocess-job.js";
+
 /**
- * S3 event notifications as they arrive in the body of an SQS message, read by the processor. Building them is
+ * S3 event notifications as they arrive in the body of an SQS message, read by the processor (and the one other
+ * kind of message the jobs queue carries, a reprocess job: handlers/processor/reprocess-job.ts). Building them is
  * the local runtime's job (local/s3/event-records.ts), whose S3 stand-in does not send them as S3 does.
  */
 
@@ -26,6 +29,7 @@ export interface InvalidRecord {
 export type ParsedMessage =
   | { kind: "test_event"; bucket?: string }
   | { kind: "notification"; records: Array<ObjectEvent | InvalidRecord> }
+  | { kind: "reprocess"; job: ReprocessJob }
   | { kind: "invalid"; reason: string };
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -89,6 +93,7 @@ export function parseMessageBody(body: string): ParsedMessage {
     return { kind: "invalid", reason: "message body is not JSON" };
   }
   if (!isObject(parsed)) return { kind: "invalid", reason: "message body is not an S3 event notification" };
+  if (looksLikeJob(parsed)) return parseReprocessJob(parsed);
   if (parsed.Event === "s3:TestEvent") {
     return typeof parsed.Bucket === "string" ? { kind: "test_event", bucket: parsed.Bucket } : { kind: "test_event" };
   }

@@ -13,6 +13,8 @@ export class UsageError extends Error {
 export interface CommandLine {
   /** Options by name: a string for a value option, true for a switch. */
   values: Map<string, string | true>;
+  /** Options declared `multiple: true`, by name: every value given, in order (they may repeat). */
+  lists: Map<string, string[]>;
   positionals: string[];
 }
 
@@ -46,15 +48,20 @@ export function parseCommandLine(
     throw error;
   }
   const values = new Map<string, string | true>();
+  const lists = new Map<string, string[]>();
   const positionals: string[] = [];
   for (const token of tokens) {
     if (token.kind === "positional") positionals.push(token.value);
     if (token.kind !== "option") continue;
     const flag = `--${token.name}`;
+    if (options[token.name]?.multiple) {
+      lists.set(flag, [...(lists.get(flag) ?? []), token.value ?? ""]);
+      continue;
+    }
     if (values.has(flag)) throw new UsageError(`${flag} is given twice`);
     values.set(flag, token.value ?? true);
   }
-  return { values, positionals };
+  return { values, lists, positionals };
 }
 
 /**

@@ -13,6 +13,7 @@ import dynalite from "dynalite";
 import type { DataDirLayout } from "../state/data-dir.js";
 import { acceptLoopbackHostsOnly } from "./loopback-host.js";
 import { DurableFilesystemStore } from "../s3/durable-store.js";
+import { honourIfMatch } from "../s3/if-match.js";
 import { isAddressInUse, StandInPortTakenError, type StandInPorts } from "./ports.js";
 import { SQS_STAND_IN_HOST, startLoopbackFauxqs } from "./sqs.js";
 
@@ -72,6 +73,8 @@ export async function startS3rver(
   });
   if (options.pendingDir)
     s3rver.store = s3rver.context.store = new DurableFilesystemStore(directory, options.pendingDir);
+  // First of all middleware, so it sees the object answer s3rver made (Koa composes at callback()).
+  s3rver.middleware.unshift(honourIfMatch());
   // s3rver's own listen() leaves a listening error (a taken port) unhandled, which ends the process: listen here.
   s3rver.listen = (listenPort: number, address: string) =>
     new Promise<Server>((resolve, reject) => {

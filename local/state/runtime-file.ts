@@ -14,6 +14,8 @@ export interface LocalRuntimeInfo {
   url: string;
   endpoints: { s3: string; sqs: string; dynamodb: string };
   names: { uploadsBucket: string; variantsBucket: string; queueUrl: string; dlqUrl: string; tableName: string };
+  /** The settings the runtime runs with (`npm run reprocess -- --local` checks the stack file still says them). */
+  settings?: unknown;
 }
 
 export function runtimeFilePath(dataDirRoot: string): string {

@@ -17,6 +17,7 @@ export function subjectOf(body: string | undefined): DeadLetterSubject {
   const parsed = parseMessageBody(body ?? "");
   if (parsed.kind === "test_event") return { note: "s3:TestEvent" };
   if (parsed.kind === "invalid") return { note: parsed.reason };
+  if (parsed.kind === "reprocess") return { imageId: parsed.job.id, note: `reprocess job of run ${parsed.job.run}` };
   const object = parsed.records.find((record) => record.kind === "object");
   if (!object || object.kind !== "object") {
     const invalid = parsed.records[0];

@@ -15,7 +15,13 @@ import {
 } from "../../handlers/api/delivery.js";
 import { createVariantInvalidator, type InvalidationClient } from "../../handlers/lib/storage/cdn-invalidation.js";
 import { variantKey } from "../../handlers/lib/storage/keys.js";
-import { completeRecord, getRecord, startProcessing } from "../../handlers/lib/storage/records.js";
+import {
+  claimReprocess,
+  completeRecord,
+  completeReprocess,
+  getRecord,
+  startProcessing,
+} from "../../handlers/lib/storage/records.js";
 import { parseSettings, type Settings } from "../../handlers/lib/config/settings.js";
 import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
@@ -121,6 +127,45 @@ describe("API handler in token mode (local issuer's JWKS over HTTP, s3rver, dyna
     expect(
       (await api()({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") })).statusCode,
     ).to.equal(404);
+  });
+
+  it("a reprocess finishing while a DELETE runs: its new objects are deleted too, then the record", async () => {
+    const { id, variant } = await doneImage("alice");
+    const newer = variantKey(id, settings.variants[0]!, 2);
+    let reprocessed = false;
+    const racing = {
+      async send(command: { input: { Bucket?: string } }) {
+        const result = await standIns.s3.send(command as never);
+        // Just after the DELETE's first pass removed the original, a reprocess claimed earlier finishes.
+        if (
+          !reprocessed &&
+          command.constructor.name === "DeleteObjectCommand" &&
+          command.input.Bucket === standIns.uploadsBucket
+        ) {
+          reprocessed = true;
+          const claim = await claimReprocess(standIns.records, { id, run: "r", now: new Date(), inProgressMs: 0 });
+          if (claim.kind !== "claimed") throw new Error(`no claim: ${claim.kind}`);
+          await standIns.s3.send(new PutObjectCommand({ Bucket: standIns.variantsBucket, Key: newer, Body: "v2" }));
+          await completeReprocess(standIns.records, {
+            id,
+            generation: claim.generation,
+            run: "r",
+            original: claim.record.original!,
+            variants: [{ ...claim.record.variants![0]!, key: newer }],
+            placeholder: "data:,",
+            now: new Date(),
+          });
+        }
+        return result;
+      },
+    } as unknown as S3Client;
+    const response = await api(racing)({ ...httpEvent("DELETE", `/images/${id}`), headers: await bearer("alice") });
+    expect([reprocessed, response.statusCode]).to.deep.equal([true, 204]);
+    expect([
+      await exists(standIns.variantsBucket, variant),
+      await exists(standIns.variantsBucket, newer),
+    ]).to.deep.equal([false, false]);
+    expect(await getRecord(standIns.records, id)).to.equal(undefined);
   });
 
   it("another owner's DELETE is 404 and deletes nothing", async () => {

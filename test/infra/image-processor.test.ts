@@ -140,6 +140,12 @@ describe("Pulumi program: ImageProcessor (mocks)", function () {
         resources: [`${bucketArn("image-pipeline-variants")}/variants/*`],
       },
       {
+        sid: "DropStaleVariants",
+        effect: "Allow",
+        actions: ["s3:DeleteObject"],
+        resources: [`${bucketArn("image-pipeline-variants")}/variants/*`],
+      },
+      {
         sid: "UpdateRecords",
         effect: "Allow",
         actions: ["dynamodb:GetItem", "dynamodb:UpdateItem"],

@@ -217,6 +217,39 @@ function outputOf(spec: VariantSpec, animation: Animation | undefined): VariantO
 }
 
 /**
+ * The distinct objects `specs` make of a `width` x `height` original of `frames` frames, by the cascade's sharing
+ * rule below: each one's first variant, its output format, its scale and, for an "inside" fit, its size. What a
+ * reprocess estimate counts (ops/reprocess/).
+ */
+export function distinctOutputs(
+  specs: VariantSpec[],
+  width: number,
+  height: number,
+  frames = 1,
+): Array<{ spec: VariantSpec; formats: OutputFormat[]; scale: number; size?: { width: number; height: number } }> {
+  // Only the frame count decides the output format (outputOf); the rest of an animation's header does not matter here.
+  const animation = frames > 1 ? { frames, frameHeight: height, delay: [], loop: 0 } : undefined;
+  const outputs = new Map<
+    string,
+    { spec: VariantSpec; formats: OutputFormat[]; scale: number; size?: { width: number; height: number } }
+  >();
+  for (const spec of specs) {
+    const scale = scaleFor(spec, width, height);
+    const need = scaled(width, height, scale);
+    const output = outputOf(spec, animation);
+    const identity = outputIdentity(spec, need, output);
+    if (!outputs.has(identity))
+      outputs.set(identity, {
+        spec,
+        formats: output.encodings.map((e) => e.format),
+        scale,
+        ...(spec.fit === "inside" ? { size: need } : {}),
+      });
+  }
+  return [...outputs.values()];
+}
+
+/**
  * Makes every variant from one decode. Variants are made from the largest scale down; an "inside" variant is a
  * whole, uniformly scaled image, so it becomes the source of the smaller ones (cropping or padding fits never do).
  * A variant identical to one listed before it is not made again: it names that one as `storedAs`.

@@ -5,7 +5,8 @@ import type { OutputFormat } from "../config/settings.js";
 
 /**
  * Object keys are made by the server from the image id; a client's filename is data, never a key.
- * The same id and variant always give the same key, so reprocessing overwrites rather than duplicates.
+ * The same id, variant and generation always give the same key, so a redelivered job overwrites rather than
+ * duplicates; a reprocess whose bytes change writes at a new generation's key (docs/design.md, the key contract).
  */
 export const UPLOADS_PREFIX = "uploads/";
 export const VARIANTS_PREFIX = "variants/";
@@ -32,8 +33,14 @@ export function imageIdFromOriginalKey(key: string): string | undefined {
   return isImageId(id) ? id : undefined;
 }
 
-export function variantKey(id: string, variant: { name: string; format: OutputFormat }): string {
-  return `${VARIANTS_PREFIX}${id}/${variant.name}.${extensionOf(variant.format)}`;
+/**
+ * `variants/{id}/{name}.{ext}` at generation 1 (the first processing), `variants/{id}/{name}.g{N}.{ext}` at a
+ * generation N > 1: viewers and the CDN keep a keyed URL for a year as immutable, so changed bytes need a new key.
+ */
+export function variantKey(id: string, variant: { name: string; format: OutputFormat }, generation = 1): string {
+  if (!Number.isInteger(generation) || generation < 1) throw new RangeError(`generation ${generation} is not >= 1`);
+  const tag = generation > 1 ? `.g${generation}` : "";
+  return `${VARIANTS_PREFIX}${id}/${variant.name}${tag}.${extensionOf(variant.format)}`;
 }
 
 /**

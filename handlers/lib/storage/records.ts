@@ -26,6 +26,10 @@ import { negotiatedKey } from "./keys.js";
  * processed. While a record is processing, a newer upload of the same key (sequencers, see startProcessing) takes
  * it over, and only the latest upload's run may finish it. The processor never creates a record: an object whose
  * record is absent or a tombstone is deleted unprocessed (issue 25).
+ *
+ * A reprocess (issue 31) works on a `done` or `failed` record without changing its status: it claims
+ * `latestGeneration + 1` and may finish only while that is still the latest claim (claimReprocess,
+ * completeReprocess), so the newer of two reprocesses wins and a deleted record is never made again.
  */
 export type ImageStatus = "pending" | "processing" | "done" | "failed";
 /** A tombstone's status: never shown by the API (it reads as absent). */
@@ -48,6 +52,8 @@ export interface VariantObject {
   key: string;
   bytes: number;
   contentType: string;
+  /** The object's content digest (variant-objects.ts): a reprocess keeps the key of an object whose bytes are the same. */
+  sha256?: string;
 }
 
 /** `key`, `format` and `bytes` are the fallback object's (the last of `objects`), so single-format readers keep working. */
@@ -58,6 +64,8 @@ export interface VariantFacts {
   height: number;
   format: OutputFormat;
   bytes: number;
+  /** The object's content digest (variant-objects.ts): a reprocess keeps the key of an object whose bytes are the same. */
+  sha256?: string;
   /** Present when the variant is not in the format its settings ask for: an animation's AVIF is WebP. */
   formatFallback?: FormatFallback;
   /** Every format made, best first, the fallback last (absent on records made before formats). */
@@ -95,6 +103,43 @@ export interface ImageRecord {
   expiresAt?: number;
   /** Token mode: the `sub` of the token that asked for the upload. Absent: nobody's (open mode, or straight to S3). */
   owner?: string;
+  /** The generation the variants were made in: 1 at the first processing, one more per reprocess. Absent: 1. */
+  generation?: number;
+  /** The newest generation a reprocess has claimed (it equals `generation` once that reprocess has finished). */
+  latestGeneration?: number;
+  /** The original's ETag (unquoted) as first processed: a reprocess reads the original only if it still matches. */
+  originalETag?: string;
+  /** What the last reprocess did, for `npm run reprocess` to follow its run. */
+  reprocess?: ReprocessReport;
+}
+
+/** The last reprocess of an image: the run that sent it, its generation, and how it ended (or that it started). */
+export interface ReprocessReport {
+  run: string;
+  generation: number;
+  outcome: "started" | "done" | "failed" | "original_gone";
+  error?: ErrorFacts;
+  at: string;
+}
+
+/**
+ * Every object key in the variants bucket the record names: each variant's key, every format's object and the
+ * negotiated objects, each once (shared objects once). Deleting an image and dropping the objects a reprocess no
+ * longer names both go through this one function.
+ */
+export function objectKeysOf(record: Pick<ImageRecord, "id" | "variants"> | undefined): Set<string> {
+  const keys = new Set<string>();
+  for (const variant of record?.variants ?? []) {
+    keys.add(variant.key);
+    for (const object of variant.objects ?? []) keys.add(object.key);
+    for (const format of variant.negotiated ?? []) keys.add(negotiatedKey(record!.id, variant.name, format));
+  }
+  return keys;
+}
+
+/** The generation a record's variants are in (records made before generations existed are generation 1). */
+export function generationOf(record: Pick<ImageRecord, "generation">): number {
+  return record.generation ?? 1;
 }
 
 /** The TTL attribute of the image table. */
@@ -221,22 +266,44 @@ export async function listRecordsByOwner(
   return last ? { records, next: { id: String(last.id), createdAt: String(last.createdAt) } } : { records };
 }
 
-/** Deletes the record if `owner` still owns it; false when it is gone already (or someone else's). */
-export async function deleteOwnedRecord(store: RecordStore, input: { id: string; owner: string }): Promise<boolean> {
+/**
+ * Deletes the record if `owner` still owns it and (given `seen`, the record as the caller read it) no reprocess
+ * has claimed or finished a generation since: the caller deleted the objects `seen` names, and a record that
+ * moved on names others. "changed": read it again and delete those too; "absent": gone already (or someone else's).
+ */
+export async function deleteOwnedRecord(
+  store: RecordStore,
+  input: { id: string; owner: string; seen?: Pick<ImageRecord, "generation" | "latestGeneration"> },
+): Promise<"deleted" | "absent" | "changed"> {
+  const names: Record<string, string> = { "#owner": "owner" };
+  const values: Record<string, unknown> = { ":owner": input.owner };
+  let condition = "#owner = :owner";
+  if (input.seen) {
+    for (const attribute of ["generation", "latestGeneration"] as const) {
+      const value = input.seen[attribute];
+      names[`#${attribute}`] = attribute;
+      if (value === undefined) condition += ` AND attribute_not_exists(#${attribute})`;
+      else {
+        condition += ` AND #${attribute} = :${attribute}`;
+        values[`:${attribute}`] = value;
+      }
+    }
+  }
   try {
     await store.client.send(
       new DeleteCommand({
         TableName: store.tableName,
         Key: { id: input.id },
-        ConditionExpression: "#owner = :owner",
-        ExpressionAttributeNames: { "#owner": "owner" },
-        ExpressionAttributeValues: { ":owner": input.owner },
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       }),
     );
-    return true;
+    return "deleted";
   } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    const current = input.seen ? await getRecord(store, input.id) : undefined;
+    return current?.owner === input.owner && !isTombstone(current) ? "changed" : "absent";
   }
 }
 
@@ -377,21 +444,31 @@ export async function completeRecord(
     variants: VariantFacts[];
     placeholder: string;
     sequencer?: string;
+    /** The original's ETag, kept so that a reprocess reads this very object or none. */
+    originalETag?: string;
     now: Date;
   },
 ): Promise<ImageRecord | undefined> {
+  const values: Record<string, unknown> = {
+    ":done": "done",
+    ":now": input.now.toISOString(),
+    ":original": input.original,
+    ":variants": input.variants,
+    ":placeholder": input.placeholder,
+    ":one": 1,
+  };
+  let update =
+    "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder, " +
+    "generation = :one, latestGeneration = :one";
+  if (input.originalETag !== undefined) {
+    update += ", originalETag = :eTag";
+    values[":eTag"] = input.originalETag;
+  }
   return updateWhileProcessing(store, {
     id: input.id,
     sequencer: input.sequencer,
-    update:
-      "SET #status = :done, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder REMOVE #error",
-    values: {
-      ":done": "done",
-      ":now": input.now.toISOString(),
-      ":original": input.original,
-      ":variants": input.variants,
-      ":placeholder": input.placeholder,
-    },
+    update: `${update} REMOVE #error`,
+    values,
   });
 }
 
@@ -431,16 +508,166 @@ export async function noteTransientError(
   return noted !== undefined;
 }
 
+export type ReprocessClaim =
+  /** This job owns `generation` now; a newer claim takes it over (only the newest claim may finish). */
+  | { kind: "claimed"; generation: number; record: ImageRecord; previous?: ReprocessReport }
+  /** No record, or a tombstone: the image was deleted; nothing is made. */
+  | { kind: "absent" }
+  /** Not done or failed yet (pending, processing): its own processing uses the current settings anyway. */
+  | { kind: "not_final"; record: ImageRecord }
+  /** This run's job already finished for the image (a redelivered job). */
+  | { kind: "duplicate"; record: ImageRecord }
+  /** Another delivery of this run's job started within `inProgressMs`: it is running now; its message retries it. */
+  | { kind: "in_progress"; record: ImageRecord };
+
+const CLAIM_ATTEMPTS = 5;
+
 /**
- * Every S3 object key a record names: the variants' keys, every format's object and the negotiated objects, each
- * once. Deleting an image and deleting stale variants both take their keys from here.
+ * Claims the next generation of a `done` or `failed` image for a reprocess job of `run`: latestGeneration + 1,
+ * conditional on the value read (two claims racing both read it; one wins, the other reads again). The record's
+ * status and variants do not change: readers keep the current generation until completeReprocess.
  */
-export function objectKeysOf(record: Pick<ImageRecord, "id" | "variants">): string[] {
-  const keys = new Set<string>();
-  for (const variant of record.variants ?? []) {
-    keys.add(variant.key);
-    for (const object of variant.objects ?? []) keys.add(object.key);
-    for (const format of variant.negotiated ?? []) keys.add(negotiatedKey(record.id, variant.name, format));
+export async function claimReprocess(
+  store: RecordStore,
+  input: { id: string; run: string; now: Date; inProgressMs: number },
+): Promise<ReprocessClaim> {
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const record = await getRecord(store, input.id);
+    if (!record || isTombstone(record)) return { kind: "absent" };
+    if (record.status !== "done" && record.status !== "failed") return { kind: "not_final", record };
+    if (record.reprocess?.run === input.run && record.reprocess.outcome !== "started")
+      return { kind: "duplicate", record };
+    if (
+      record.reprocess?.run === input.run &&
+      input.now.getTime() - Date.parse(record.reprocess.at) < input.inProgressMs
+    )
+      return { kind: "in_progress", record };
+    const latest = record.latestGeneration ?? generationOf(record);
+    const generation = latest + 1;
+    const report: ReprocessReport = { run: input.run, generation, outcome: "started", at: input.now.toISOString() };
+    const values: Record<string, unknown> = {
+      ":g": generation,
+      ":report": report,
+      ":done": "done",
+      ":failed": "failed",
+    };
+    let condition = "#status IN (:done, :failed)";
+    if (record.latestGeneration === undefined) condition += " AND attribute_not_exists(latestGeneration)";
+    else {
+      condition += " AND latestGeneration = :latest";
+      values[":latest"] = latest;
+    }
+    try {
+      const result = await store.client.send(
+        new UpdateCommand({
+          TableName: store.tableName,
+          Key: { id: input.id },
+          UpdateExpression: "SET latestGeneration = :g, reprocess = :report",
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      const claimed = { kind: "claimed" as const, generation, record: result.Attributes as ImageRecord };
+      return record.reprocess ? { ...claimed, previous: record.reprocess } : claimed;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
-  return [...keys];
+  throw new Error(`Could not claim a generation of image ${input.id}: ${CLAIM_ATTEMPTS} concurrent claims won`);
+}
+
+/**
+ * Updates a record for the reprocess that claimed `generation`, only while no newer claim exists and the image is
+ * still there (a DELETE removes the record: the condition then fails and nothing is recreated).
+ */
+async function updateForGeneration(
+  store: RecordStore,
+  input: { id: string; generation: number; update: string; values: Record<string, unknown> },
+): Promise<ImageRecord | undefined> {
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: input.update,
+        ConditionExpression: "latestGeneration = :g AND #status IN (:done, :failed)",
+        // DynamoDB refuses a name the expressions do not use: #error only where the update removes it.
+        ExpressionAttributeNames: {
+          "#status": "status",
+          ...(input.update.includes("#error") ? { "#error": "error" } : {}),
+        },
+        ExpressionAttributeValues: { ...input.values, ":g": input.generation, ":done": "done", ":failed": "failed" },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return result.Attributes as ImageRecord;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/** The reprocess's result becomes the image: `done` at `generation`. Undefined when a newer claim or a DELETE won. */
+export async function completeReprocess(
+  store: RecordStore,
+  input: {
+    id: string;
+    generation: number;
+    run: string;
+    original: OriginalFacts;
+    variants: VariantFacts[];
+    placeholder: string;
+    now: Date;
+  },
+): Promise<ImageRecord | undefined> {
+  const at = input.now.toISOString();
+  const report: ReprocessReport = { run: input.run, generation: input.generation, outcome: "done", at };
+  return updateForGeneration(store, {
+    id: input.id,
+    generation: input.generation,
+    update:
+      "SET #status = :doneNow, updatedAt = :now, original = :original, variants = :variants, placeholder = :placeholder, " +
+      "generation = :g, reprocess = :report REMOVE #error",
+    values: {
+      ":doneNow": "done",
+      ":now": at,
+      ":original": input.original,
+      ":variants": input.variants,
+      ":placeholder": input.placeholder,
+      ":report": report,
+    },
+  });
+}
+
+/**
+ * A reprocess that made nothing: its original is gone (or replaced), or a final error. The image keeps what it
+ * has (a done image its variants, a failed one its status and first error); only the report changes, with why.
+ */
+export async function endReprocessWithout(
+  store: RecordStore,
+  input: {
+    id: string;
+    generation: number;
+    run: string;
+    outcome: "failed" | "original_gone";
+    error: ErrorFacts;
+    now: Date;
+  },
+): Promise<ImageRecord | undefined> {
+  const at = input.now.toISOString();
+  const report: ReprocessReport = {
+    run: input.run,
+    generation: input.generation,
+    outcome: input.outcome,
+    error: input.error,
+    at,
+  };
+  return updateForGeneration(store, {
+    id: input.id,
+    generation: input.generation,
+    update: "SET reprocess = :report",
+    values: { ":report": report },
+  });
 }

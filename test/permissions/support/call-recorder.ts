@@ -8,7 +8,7 @@
 import { IAM_PREFIX, OPERATIONS, type CallTarget } from "./iam-actions.js";
 
 /** The principal a call is made as: a function's role, the operator, or a service on the stack's behalf. */
-export type Caller = "api" | "processor" | "dlq-operator" | "cloudfront";
+export type Caller = "api" | "processor" | "dlq-operator" | "reprocess-operator" | "cloudfront";
 
 export interface RecordedCall {
   caller: Caller;

@@ -65,6 +65,12 @@ export const OPERATIONS: Record<string, IamOperation> = {
   "dynamodb:DeleteItem": { action: "dynamodb:DeleteItem", resources: table },
   "dynamodb:Query": { action: "dynamodb:Query", resources: table },
   "dynamodb:Scan": { action: "dynamodb:Scan", resources: table },
+  // BatchGetItem is authorised on each table its RequestItems name.
+  "dynamodb:BatchGetItem": {
+    action: "dynamodb:BatchGetItem",
+    resources: (i, t) =>
+      Object.keys(i.RequestItems as object).map((name) => `arn:aws:dynamodb:${t.region}:${t.account}:table/${name}`),
+  },
   // EventBridge: PutEvents is on each bus its entries name.
   "events:PutEvents": {
     action: "events:PutEvents",

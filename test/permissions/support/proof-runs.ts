@@ -22,7 +22,9 @@ import { createDocumentClient, createS3Client } from "../../../handlers/lib/stor
 import { createVariantInvalidator } from "../../../handlers/lib/storage/cdn-invalidation.js";
 import { imageEngineFor } from "../../../handlers/lib/image/engine.js";
 import { originalKey } from "../../../handlers/lib/storage/keys.js";
-import { createPendingRecord } from "../../../handlers/lib/storage/records.js";
+import { createPendingRecord, getRecord } from "../../../handlers/lib/storage/records.js";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { reprocessJobBody } from "../../../handlers/processor/reprocess-job.js";
 import { eventBridgePublisher } from "../../../handlers/processor/completion-events.js";
 import { createProcessor, type ProcessorHandler } from "../../../handlers/processor/processor.js";
 import type { Settings } from "../../../handlers/lib/config/settings.js";
@@ -35,7 +37,7 @@ import { ACCOUNT_ID, REGION, type StackConfig } from "../../infra/support/pulumi
 import { bodyOf, httpEvent } from "../../handlers/api-events.js";
 import { startEventBridgeDouble, type EventBridgeDouble } from "../../support/eventbridge-double.js";
 import { makePhoto, makeTextFile } from "../../support/images.js";
-import { lambdaContext, s3Message, sqsEvent } from "../../support/sqs-events.js";
+import { lambdaContext, s3Message, sqsEvent, sqsRecord } from "../../support/sqs-events.js";
 import { useTestAwsEnvironment } from "../../support/stand-ins.js";
 import { createCallRecorder, type CallRecorder } from "./call-recorder.js";
 import { stackPolicies, type StackPolicies } from "./stack-policies.js";
@@ -69,6 +71,11 @@ export interface ProofRun {
   upload(grant: { url: string; fields: Record<string, string> }, body: Buffer, contentType: string): Promise<void>;
   /** The event source mapping's part: one batch of S3 notifications for these keys. */
   process(keys: Array<{ key: string; size: number }>): Promise<unknown>;
+  /**
+   * One reprocess job for an image, as `npm run reprocess` sends it; first its record is made to look older
+   * (another variant set: a stale object and no content hashes), so the job writes new keys and deletes the stale.
+   */
+  reprocess(id: string): Promise<unknown>;
   /** A pending record with no object behind it (its original deleted before processing). */
   pendingWithoutObject(id: string): Promise<void>;
   /** An object in the uploads bucket that no grant made (no record), put by an unrecorded client. */
@@ -282,6 +289,23 @@ export async function startRun(
         ),
       );
       return processor(sqsEvent(records), lambdaContext({ remainingMs: 60_000 }));
+    },
+    async reprocess(id) {
+      const store = { client: made(createDocumentClient(env)), tableName: outputs.tableName! };
+      const record = (await getRecord(store, id))!;
+      const stale = { ...record.variants![0]!, name: "retired", key: `variants/${id}/retired.webp` };
+      await setup.send(new PutObjectCommand({ Bucket: outputs.variantsBucket!, Key: stale.key, Body: "old" }));
+      const older = record.variants!.map(({ sha256: _hash, ...variant }) => variant);
+      await store.client.send(
+        new UpdateCommand({
+          TableName: store.tableName,
+          Key: { id },
+          UpdateExpression: "SET variants = :variants",
+          ExpressionAttributeValues: { ":variants": [...older, stale] },
+        }),
+      );
+      const job = sqsRecord(reprocessJobBody({ id, run: `proof-${Date.now()}` }));
+      return processor(sqsEvent([job]), lambdaContext({ remainingMs: 60_000 }));
     },
     async pendingWithoutObject(id) {
       const now = new Date();

@@ -60,6 +60,17 @@ const MISSING_ORIGINAL: Step = {
   },
 };
 
+/** A reprocess job (npm run reprocess): the original read if its ETag matches, new keys written, stale deleted. */
+const REPROCESS = (sub?: string): Step => ({
+  title: "a reprocess job: the original read if its ETag matches, new keys written, stale objects deleted",
+  async drive(run) {
+    const id = await uploadAndProcess(run, sub);
+    expect(await run.reprocess(id)).to.deep.equal({ batchItemFailures: [] });
+    const view = await run.request("GET", `/images/${id}`, sub ? { sub } : {});
+    expect(view.body.variants.map((v: { name: string }) => v.name)).to.not.include("retired");
+  },
+});
+
 const UNGRANTED_OBJECT: Step = {
   title: "an object no grant made (no record) is deleted unprocessed",
   async drive(run) {
@@ -86,6 +97,7 @@ export const OPEN_STEPS: Step[] = [
       await uploadAndProcess(run);
     },
   },
+  REPROCESS(),
   {
     title: "a HEIC upload, decoded in its worker thread, processed like any other",
     async drive(run) {
@@ -146,6 +158,7 @@ export const OPEN_CDN_STEPS: Step[] = [
       expect(await run.cdnGet!(new URL(view.body.variants[0].url).pathname)).to.equal(200);
     },
   },
+  REPROCESS(),
   MISSING_ORIGINAL,
   UNGRANTED_OBJECT,
 ];
@@ -165,6 +178,7 @@ export const TOKEN_CDN_STEPS: Step[] = [
       expect(await run.cdnGet!(path)).to.equal(404);
     },
   },
+  REPROCESS("alice"),
   MISSING_ORIGINAL,
   UNGRANTED_OBJECT,
 ];
