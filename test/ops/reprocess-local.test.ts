@@ -13,7 +13,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } f
 import { SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { getRecord, type ImageRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
+import { getRecord, objectKeysOf, type ImageRecord, type RecordStore } from "../../handlers/lib/storage/records.js";
 import { originalKey } from "../../handlers/lib/storage/keys.js";
 import { s3EventRecord, s3Notification } from "../../local/s3/event-records.js";
 import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
@@ -33,19 +33,22 @@ const BEFORE = [
   { name: "thumb", width: 96, format: "webp" },
 ];
 /**
- * big unchanged (same decode, same encoder: its bytes and key stay), small now JPEG, legacy removed, square added;
- * thumb's settings are the same, but the engine's cascade now makes it from small instead of legacy: new bytes.
+ * A format added: the stack's formats become [avif, webp] and big takes them (its WebP unchanged: same decode, same
+ * encoder, so its bytes and key stay; its AVIF new). small now JPEG, legacy removed, square added; thumb's settings
+ * are the same, but the engine's cascade now makes it from small instead of legacy: new bytes.
  */
+const AFTER_FORMATS = ["avif", "webp"];
 const AFTER = [
-  { name: "big", width: 240, format: "webp" },
+  { name: "big", width: 240 },
   { name: "small", width: 200, format: "jpeg" },
   { name: "square", width: 120, height: 120, fit: "cover", format: "webp" },
   { name: "thumb", width: 96, format: "webp" },
 ];
 
-function stackFile(variants: unknown[]): string {
+function stackFile(variants: unknown[], formats?: string[]): string {
   return stringify({
     config: {
+      ...(formats ? { "image-pipeline:formats": formats } : {}),
       "image-pipeline:variants": variants,
       "image-pipeline:processor": PROCESSOR,
       "image-pipeline:queue": { maxReceiveCount: 5 },
@@ -65,8 +68,8 @@ describe("npm run reprocess against the local runtime", function () {
   const ids: string[] = [];
   const lines: string[] = [];
 
-  async function start(variants: unknown[]): Promise<void> {
-    await writeFile(join(dir, "Pulumi.dev.yaml"), stackFile(variants));
+  async function start(variants: unknown[], formats?: string[]): Promise<void> {
+    await writeFile(join(dir, "Pulumi.dev.yaml"), stackFile(variants, formats));
     meter = createRequestMeter();
     pipeline = await startLocalPipeline({ port: 0, dataDir, stackDir: dir, meter, log: (line) => lines.push(line) });
     const local = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
@@ -125,7 +128,7 @@ describe("npm run reprocess against the local runtime", function () {
     }
     for (const id of ids) expect((await waitForFinal(pipeline!.url, id)).status).to.equal("done");
     await pipeline!.stop();
-    await start(AFTER);
+    await start(AFTER, AFTER_FORMATS);
   });
   after(async () => {
     s3?.destroy();
@@ -141,9 +144,9 @@ describe("npm run reprocess against the local runtime", function () {
     const { code, out } = await reprocess(["--local", "--all", "--dry-run"]);
     expect(code, out).to.equal(0);
     expect(out).to.match(/images:\s+3\b/);
-    // Per image: small (a new format), square (new) and thumb (a new cascade source) written; small.webp,
-    // legacy.jpg and thumb.webp deleted; big kept.
-    expect(out).to.match(/variant objects: 9 written, 9 deleted/);
+    // Per image: big.avif (a format added), small (a new format), square (new) and thumb (a new cascade source)
+    // written; small.webp, legacy.jpg and thumb.webp deleted; big.webp kept.
+    expect(out).to.match(/variant objects: 12 written, 9 deleted/);
     const s3Line = /S3 requests:\s+(\d+) \((\d+) HEAD \+ (\d+) GET of originals, (\d+) PUT, (\d+) DELETE\)/.exec(out)!;
     expect(s3Line, out).to.not.equal(null);
     estimated = { s3: Number(s3Line[1]), writes: Number(s3Line[4]), deletes: Number(s3Line[5]) };
@@ -201,17 +204,24 @@ describe("npm run reprocess against the local runtime", function () {
         ["square", "webp", `variants/${id}/square.g2.webp`],
         ["thumb", "webp", `variants/${id}/thumb.g2.webp`],
       ]);
-      expect(await keysUnder(id)).to.deep.equal(record.variants!.map((v) => v.key).sort());
+      expect(record.variants![0]!.objects!.map((o) => o.key)).to.deep.equal([
+        `variants/${id}/big.g2.avif`,
+        `variants/${id}/big.webp`,
+      ]);
+      expect(await keysUnder(id)).to.deep.equal([...objectKeysOf(record)].sort());
       for (const variant of record.variants!) {
-        const object = await s3.send(
-          new GetObjectCommand({ Bucket: pipeline!.names.variantsBucket, Key: variant.key }),
-        );
-        const metadata = await sharp(Buffer.from(await object.Body!.transformToByteArray())).metadata();
-        expect([metadata.format, metadata.width, metadata.height], variant.key).to.deep.equal([
-          variant.format,
-          variant.width,
-          variant.height,
-        ]);
+        for (const stored of variant.objects!) {
+          const object = await s3.send(
+            new GetObjectCommand({ Bucket: pipeline!.names.variantsBucket, Key: stored.key }),
+          );
+          const metadata = await sharp(Buffer.from(await object.Body!.transformToByteArray())).metadata();
+          // sharp reports an AVIF as its container, HEIF.
+          expect([metadata.format, metadata.width, metadata.height], stored.key).to.deep.equal([
+            stored.format === "avif" ? "heif" : stored.format,
+            variant.width,
+            variant.height,
+          ]);
+        }
       }
       expect(record.variants!.map((v) => `${v.width}x${v.height}`)).to.deep.equal([
         "240x180",
