@@ -15,7 +15,7 @@ import {
   type RecordStore,
 } from "../lib/storage/records.js";
 import type { ProcessorRuntimeSettings } from "../lib/config/settings.js";
-import { negotiatedFormats, negotiatedObjects } from "./negotiated-objects.js";
+import { negotiatedFormats } from "./negotiated-objects.js";
 import { readOriginal } from "./original.js";
 import { isObjectCreated, type ObjectEvent } from "./s3-event.js";
 import { distinctBytes, planVariantObjects, writeVariantObjects } from "./variant-objects.js";

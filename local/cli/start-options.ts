@@ -1,5 +1,4 @@
 import { webhookUrlProblem } from "../events/local-events.js";
-import { expected } from "../../handlers/lib/config/validation.js";
 import { httpUrlValue, integerValue, numberValue, parseCommandLine, usageRefusal, UsageError } from "./command-line.js";
 import type { Faults } from "../lambda/faults.js";
 

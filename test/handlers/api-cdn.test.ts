@@ -37,7 +37,7 @@ import { devIssuer, type DevIssuer } from "../../local/auth/dev-issuer.js";
 import { createVariantOrigin } from "../../local/s3/variant-origin.js";
 import { startStandIns, type StandIns } from "../support/stand-ins.js";
 import { signingKeyPair } from "../support/signing-keys.js";
-import { bodyOf, httpEvent, jsonEvent } from "./api-events.js";
+import { bodyOf, httpEvent } from "./api-events.js";
 
 const CDN_HOST = "d111111abcdef8.cloudfront.net";
 const DISTRIBUTION_ID = "E2QWRUHAPOMQZL";

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import type { ApiHandler } from "../../handlers/api/create-api.js";
-import { createApi } from "../support/openapi-responses.js";
 import {
   DISTRIBUTION_ID_HEADER,
   VIEWER_AUTHORIZATION_HEADER,

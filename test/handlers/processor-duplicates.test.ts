@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { ImageEngine } from "../../handlers/lib/image/engine.js";
 import { newImageId } from "../../handlers/lib/storage/keys.js";
 import { makePhoto, makeTextFile } from "../support/images.js";

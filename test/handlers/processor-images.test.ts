@@ -1,6 +1,6 @@
 import type { VariantFacts } from "../../handlers/lib/storage/records.js";
 import { expect } from "chai";
-import { DeleteObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import type { ImageEngine } from "../../handlers/lib/image/engine.js";
 import type { Settings } from "../../handlers/lib/config/settings.js";

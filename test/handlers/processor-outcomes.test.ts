@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
 import { createProcessorMetrics, recordMetrics } from "../../handlers/processor/processor-metrics.js";
 import type { OutcomeReport } from "../../handlers/processor/processor.js";

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ImageEngine } from "../../handlers/lib/image/engine.js";

@@ -3,7 +3,6 @@ import { S3Client, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3
 import type { RecordedCall } from "./support/call-recorder.js";
 import {
   judge,
-  judgePath,
   OPEN_CDN_STEPS,
   OPEN_STEPS,
   principalOf,
