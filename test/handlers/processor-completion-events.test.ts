@@ -1,22 +1,15 @@
 import { expect } from "chai";
-import type { ImageEngine } from "../../handlers/lib/image/engine.js";
 import { newImageId, originalKey } from "../../handlers/lib/storage/keys.js";
-import type { Settings } from "../../handlers/lib/config/settings.js";
 import { eventBridgePublisher } from "../../handlers/processor/completion-events.js";
-import { allOf, createProcessor, logOutcomes } from "../../handlers/processor/processor.js";
+import { allOf, logOutcomes } from "../../handlers/processor/processor.js";
 import { makePhoto, makeTextFile } from "../support/images.js";
 import { lambdaContext, s3EventRecord, s3Message, sqsEvent } from "../support/sqs-events.js";
 import { startEventBridgeDouble, type EventBridgeDouble } from "../support/eventbridge-double.js";
-import type { StandIns } from "../support/stand-ins.js";
-import { captureLogger, useProcessorUnderTest } from "../support/factories.js";
+import { useProcessorUnderTest } from "../support/factories.js";
 
 describe("processor Lambda: completion events on the bus (s3rver + dynalite, real sharp)", function () {
   const under = useProcessorUnderTest();
   const { upload, record } = under;
-  let standIns!: StandIns;
-  let settings!: Settings;
-  let engine!: ImageEngine;
-  before(() => ({ standIns, settings, engine } = under));
 
   describe("completion events (EventBridge PutEvents)", () => {
     let bus: EventBridgeDouble;
@@ -29,21 +22,13 @@ describe("processor Lambda: completion events on the bus (s3rver + dynalite, rea
       bus.answer = () => "accept";
     });
 
-    function publishing() {
-      const client = bus.client();
-      const { logger, lines } = captureLogger();
-      const handler = createProcessor({
-        s3: standIns.s3,
-        records: standIns.records,
-        settings,
-        uploadsBucket: standIns.uploadsBucket,
-        variantsBucket: standIns.variantsBucket,
-        engine,
-        logger,
-        onOutcome: allOf(logOutcomes(logger), eventBridgePublisher({ client, busName: "image-pipeline-events" })),
-      });
-      return { handler, lines };
-    }
+    const publishing = () =>
+      under.processor((logger) => ({
+        onOutcome: allOf(
+          logOutcomes(logger),
+          eventBridgePublisher({ client: bus.client(), busName: "image-pipeline-events" }),
+        ),
+      }));
     const published = () => bus.entries.map((e) => ({ ...e, Detail: JSON.parse(e.Detail) }));
 
     it("publishes one event per final outcome with the record's view without URLs, and none for the rest", async () => {

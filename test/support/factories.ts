@@ -94,8 +94,11 @@ export interface ProcessorUnderTest {
   readonly engine: ImageEngine;
   /** The time pending records are created at. */
   readonly t0: Date;
-  /** A processor handler with the test's overrides; its log lines and the outcome lines among them. */
-  processor(overrides?: Partial<ProcessorDeps>): {
+  /**
+   * A processor handler with the test's overrides (or a function of the handler's logger giving them, for an
+   * `onOutcome` that logs too); its log lines and the outcome lines among them.
+   */
+  processor(overrides?: Partial<ProcessorDeps> | ((logger: ProcessorDeps["logger"]) => Partial<ProcessorDeps>)): {
     handler: ReturnType<typeof createProcessor>;
     lines: LogLine[];
     outcomes: () => LogLine[];
@@ -157,6 +160,7 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
     processor(overrides = {}) {
       const { standIns, settings, engine } = started();
       const { logger, lines } = captureLogger();
+      const extra = typeof overrides === "function" ? overrides(logger) : overrides;
       const handler = createProcessor({
         s3: standIns.s3,
         records: standIns.records,
@@ -165,7 +169,7 @@ export function useProcessorUnderTest(): ProcessorUnderTest {
         variantsBucket: standIns.variantsBucket,
         engine,
         logger,
-        ...overrides,
+        ...extra,
       });
       return { handler, lines, outcomes: () => lines.filter((l) => l.message === OUTCOME_MESSAGE) };
     },
