@@ -1,14 +1,7 @@
 import { expect } from "chai";
-import {
-  judge,
-  judgePath,
-  OPEN_CDN_STEPS,
-  OPEN_STEPS,
-  servicePaths,
-  TOKEN_CDN_STEPS,
-  type Step,
-} from "./support/proof.js";
-import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
+import { judge, judgePath, servicePaths, type Step } from "./support/proof.js";
+import type { ProofRun } from "./support/proof-runs.js";
+import { PROOF_SCENARIOS } from "./support/proof-scenarios.js";
 
 /**
  * Every AWS call the handlers make, recorded as each test drives them, is allowed by the policies the program
@@ -70,35 +63,5 @@ function proveRun(title: string, start: () => Promise<{ run: ProofRun; stop(): P
 
 describe("permission proof: every call is allowed by the program's policies", function () {
   this.timeout(60_000);
-  proveRun(
-    "open mode, presigned delivery, legacy routes, events with a webhook",
-    async () => {
-      const run = await startRun("open", OPEN_PRESIGNED);
-      return { run, stop: () => run.stop() };
-    },
-    OPEN_STEPS,
-  );
-  proveRun(
-    "open mode behind the CDN, events with a webhook",
-    async () => {
-      const run = await startRun("open-cdn", OPEN_CDN);
-      return { run, stop: () => run.stop() };
-    },
-    OPEN_CDN_STEPS,
-  );
-  proveRun(
-    "token mode, delivery through the CDN, events with a webhook",
-    async () => {
-      const issuer = await startIssuer();
-      const run = await startRun("token-cdn", tokenCdn(issuer.auth), { issuer: issuer.issuer });
-      return {
-        run,
-        stop: async () => {
-          await run.stop();
-          await issuer.stop();
-        },
-      };
-    },
-    TOKEN_CDN_STEPS,
-  );
+  for (const scenario of PROOF_SCENARIOS) proveRun(scenario.title, () => scenario.start(""), scenario.steps);
 });

@@ -1,17 +1,9 @@
 import { expect } from "chai";
 import { S3Client, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { RecordedCall } from "./support/call-recorder.js";
-import {
-  judge,
-  OPEN_CDN_STEPS,
-  OPEN_STEPS,
-  principalOf,
-  servicePaths,
-  TOKEN_CDN_STEPS,
-  type ServicePath,
-  type Step,
-} from "./support/proof.js";
-import { OPEN_CDN, OPEN_PRESIGNED, startIssuer, startRun, tokenCdn, type ProofRun } from "./support/proof-runs.js";
+import { judge, principalOf, servicePaths, type ServicePath, type Step } from "./support/proof.js";
+import type { ProofRun } from "./support/proof-runs.js";
+import { PROOF_SCENARIOS } from "./support/proof-scenarios.js";
 import { evaluate, resourcePolicyFor, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
 
 /**
@@ -236,35 +228,5 @@ function leastPrivilege(title: string, start: () => Promise<{ run: ProofRun; sto
 
 describe("permission proof: least privilege (each grant needed, each Deny effective)", function () {
   this.timeout(120_000);
-  leastPrivilege(
-    "open mode, presigned delivery, legacy routes, events",
-    async () => {
-      const run = await startRun("open-lp", OPEN_PRESIGNED);
-      return { run, stop: () => run.stop() };
-    },
-    OPEN_STEPS,
-  );
-  leastPrivilege(
-    "open mode behind the CDN, events",
-    async () => {
-      const run = await startRun("open-cdn-lp", OPEN_CDN);
-      return { run, stop: () => run.stop() };
-    },
-    OPEN_CDN_STEPS,
-  );
-  leastPrivilege(
-    "token mode, delivery through the CDN, events",
-    async () => {
-      const issuer = await startIssuer();
-      const run = await startRun("token-cdn-lp", tokenCdn(issuer.auth), { issuer: issuer.issuer });
-      return {
-        run,
-        stop: async () => {
-          await run.stop();
-          await issuer.stop();
-        },
-      };
-    },
-    TOKEN_CDN_STEPS,
-  );
+  for (const scenario of PROOF_SCENARIOS) leastPrivilege(scenario.title, () => scenario.start("-lp"), scenario.steps);
 });
