@@ -14,15 +14,9 @@ import { ACCOUNT_ID, REGION, valueOf } from "../infra/support/pulumi-mocks.js";
 import { s3EventRecord, s3Notification } from "../support/sqs-events.js";
 import { useTestAwsEnvironment } from "../support/stand-ins.js";
 import { createCallRecorder, type RecordedCall } from "./support/call-recorder.js";
-import { denial } from "./support/proof.js";
+import { operatorDenial, unneededOperatorGrants } from "./support/operator-policy.js";
 import { OPEN_PRESIGNED } from "./support/proof-runs.js";
-import {
-  evaluate,
-  resourcePolicyFor,
-  stackPolicies,
-  type NamedPolicy,
-  type StackPolicies,
-} from "./support/stack-policies.js";
+import { stackPolicies, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
 
 /**
  * The least an operator needs for `npm run dlq` against a stack (docs/security.md shows it). The stack emits no
@@ -142,22 +136,6 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
     }
   });
 
-  const judgeWith = async (call: RecordedCall, p: StackPolicies, identity: NamedPolicy[]) => {
-    const decision = await evaluate(
-      {
-        principal: `arn:aws:iam::${ACCOUNT_ID}:role/operator`,
-        action: call.action!,
-        resource: call.resource,
-        context: call.context,
-      },
-      identity,
-      resourcePolicyFor(p, call.resource),
-    );
-    return decision.allowed
-      ? undefined
-      : denial(call, decision.reason.replace("the role's policies", "the operator's policy"));
-  };
-
   it("every call the command makes is allowed by the operator's policy and the stack's queue policies", async () => {
     expect(calls.map((c) => c.action)).to.include.members([
       "sqs:ReceiveMessage",
@@ -169,23 +147,13 @@ describe("permission proof: the DLQ command as an operator (npm run dlq -- list 
       calls.filter((c) => !c.action).map((c) => c.operation),
       "every operation has its IAM line",
     ).to.deep.equal([]);
-    const denied = (await Promise.all(calls.map((call) => judgeWith(call, policies, [operator])))).filter(Boolean);
+    const denied = (await Promise.all(calls.map((call) => operatorDenial(call, policies, [operator])))).filter(Boolean);
     expect(denied, denied.join("\n")).to.deep.equal([]);
   });
 
   it("each statement of that policy, and each action, is needed (but the move task's, which no stand-in serves)", async () => {
-    const unneeded: string[] = [];
-    for (const [index, statement] of operator.document.Statement.entries()) {
-      if (statement.Sid === "ReplayWithMoveTask") continue; // replay without --max on AWS: StartMessageMoveTask; fauxqs has none
-      const actions = [statement.Action].flat();
-      for (const action of [undefined, ...(actions.length > 1 ? actions : [])]) {
-        const reduced = structuredClone(operator);
-        if (action === undefined) reduced.document.Statement.splice(index, 1);
-        else reduced.document.Statement[index]!.Action = actions.filter((a) => a !== action);
-        const denied = (await Promise.all(calls.map((call) => judgeWith(call, policies, [reduced])))).some(Boolean);
-        if (!denied) unneeded.push(`${statement.Sid}${action ? ` (${action})` : ""}`);
-      }
-    }
+    // replay without --max on AWS: StartMessageMoveTask; fauxqs has none
+    const unneeded = await unneededOperatorGrants(operator, calls, policies, (sid) => sid === "ReplayWithMoveTask");
     expect(unneeded, unneeded.join("\n")).to.deep.equal([]);
   });
 });

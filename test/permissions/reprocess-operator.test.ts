@@ -14,15 +14,9 @@ import { deploy, type Deployed } from "../infra/support/deployments.js";
 import { ACCOUNT_ID, REGION, valueOf } from "../infra/support/pulumi-mocks.js";
 import { useTestAwsEnvironment } from "../support/stand-ins.js";
 import { createCallRecorder, type RecordedCall } from "./support/call-recorder.js";
-import { denial } from "./support/proof.js";
+import { operatorDenial, unneededOperatorGrants } from "./support/operator-policy.js";
 import { OPEN_PRESIGNED } from "./support/proof-runs.js";
-import {
-  evaluate,
-  resourcePolicyFor,
-  stackPolicies,
-  type NamedPolicy,
-  type StackPolicies,
-} from "./support/stack-policies.js";
+import { stackPolicies, type NamedPolicy, type StackPolicies } from "./support/stack-policies.js";
 
 /**
  * The least an operator needs for `npm run reprocess` against a stack (docs/operations.md lists it). The stack emits
@@ -144,42 +138,16 @@ describe("permission proof: the reprocess command as an operator (npm run reproc
     }
   });
 
-  const judgeWith = async (call: RecordedCall, identity: NamedPolicy[]) => {
-    const decision = await evaluate(
-      {
-        principal: `arn:aws:iam::${ACCOUNT_ID}:role/operator`,
-        action: call.action!,
-        resource: call.resource,
-        context: call.context,
-      },
-      identity,
-      resourcePolicyFor(policies, call.resource),
-    );
-    return decision.allowed
-      ? undefined
-      : denial(call, decision.reason.replace("the role's policies", "the operator's policy"));
-  };
-
   it("every call the command makes is allowed by the operator's policy and the stack's queue policy", async () => {
     expect(new Set(calls.map((c) => c.action))).to.deep.equal(
       new Set(["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:BatchGetItem", "sqs:SendMessage"]),
     );
-    const denied = (await Promise.all(calls.map((call) => judgeWith(call, [operator])))).filter(Boolean);
+    const denied = (await Promise.all(calls.map((call) => operatorDenial(call, policies, [operator])))).filter(Boolean);
     expect(denied, denied.join("\n")).to.deep.equal([]);
   });
 
   it("each statement of that policy, and each action, is needed", async () => {
-    const unneeded: string[] = [];
-    for (const [index, statement] of operator.document.Statement.entries()) {
-      const actions = [statement.Action].flat();
-      for (const action of [undefined, ...(actions.length > 1 ? actions : [])]) {
-        const reduced = structuredClone(operator);
-        if (action === undefined) reduced.document.Statement.splice(index, 1);
-        else reduced.document.Statement[index]!.Action = actions.filter((a) => a !== action);
-        if (!(await Promise.all(calls.map((call) => judgeWith(call, [reduced])))).some(Boolean))
-          unneeded.push(`${statement.Sid}${action ? ` (${action})` : ""}`);
-      }
-    }
+    const unneeded = await unneededOperatorGrants(operator, calls, policies);
     expect(unneeded, unneeded.join("\n")).to.deep.equal([]);
   });
 });
