@@ -188,6 +188,37 @@ function isConditionFailure(error: unknown): boolean {
   );
 }
 
+/**
+ * One conditional update returning the record as written, or undefined when the condition failed. `#status` and
+ * `#error` are named only where the expressions use them (DynamoDB refuses a name they do not use).
+ */
+async function updateIf(
+  store: RecordStore,
+  input: { id: string; update: string; condition: string; values: Record<string, unknown> },
+): Promise<ImageRecord | undefined> {
+  const expressions = `${input.update} ${input.condition}`;
+  try {
+    const result = await store.client.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: { id: input.id },
+        UpdateExpression: input.update,
+        ConditionExpression: input.condition,
+        ExpressionAttributeNames: {
+          ...(expressions.includes("#status") ? { "#status": "status" } : {}),
+          ...(expressions.includes("#error") ? { "#error": "error" } : {}),
+        },
+        ExpressionAttributeValues: input.values,
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return result.Attributes as ImageRecord;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
 /** Writes a new `pending` record; fails if the id exists (ids are server-made, so that is a bug, not a race). */
 export async function createPendingRecord(
   store: RecordStore,
@@ -413,23 +444,7 @@ async function updateWhileProcessing(
     values[":sequencer"] = input.sequencer;
     condition += " AND sequencer = :sequencer";
   }
-  try {
-    const result = await store.client.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: { id: input.id },
-        UpdateExpression: input.update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { "#status": "status", "#error": "error" },
-        ExpressionAttributeValues: values,
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return result.Attributes as ImageRecord;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(store, { id: input.id, update: input.update, condition, values });
 }
 
 /**
@@ -586,27 +601,12 @@ async function updateForGeneration(
   store: RecordStore,
   input: { id: string; generation: number; update: string; values: Record<string, unknown> },
 ): Promise<ImageRecord | undefined> {
-  try {
-    const result = await store.client.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: { id: input.id },
-        UpdateExpression: input.update,
-        ConditionExpression: "latestGeneration = :g AND #status IN (:done, :failed)",
-        // DynamoDB refuses a name the expressions do not use: #error only where the update removes it.
-        ExpressionAttributeNames: {
-          "#status": "status",
-          ...(input.update.includes("#error") ? { "#error": "error" } : {}),
-        },
-        ExpressionAttributeValues: { ...input.values, ":g": input.generation, ":done": "done", ":failed": "failed" },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    return result.Attributes as ImageRecord;
-  } catch (error) {
-    if (isConditionFailure(error)) return undefined;
-    throw error;
-  }
+  return updateIf(store, {
+    id: input.id,
+    update: input.update,
+    condition: "latestGeneration = :g AND #status IN (:done, :failed)",
+    values: { ...input.values, ":g": input.generation, ":done": "done", ":failed": "failed" },
+  });
 }
 
 /** The reprocess's result becomes the image: `done` at `generation`. Undefined when a newer claim or a DELETE won. */
