@@ -1,13 +1,8 @@
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser } from "playwright-core";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
 import { NEGOTIATED_CACHE_CONTROL } from "../../handlers/lib/contract/http-headers.js";
-import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { makePhoto } from "../support/images.js";
-import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
+import { useChromiumOnPipeline } from "./support/pipeline.js";
 import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
 
 /**
@@ -16,38 +11,22 @@ import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
  * with the best format the request's Accept allows, as the edge function does.
  */
 describe("several formats: the page's <picture> and the negotiated URL (Chromium, local runtime, delivery: cdn)", function () {
-  let browser: Browser;
-  let pipeline: LocalPipeline;
-  let dataDir: string;
-  let id: string;
-  const name = "formats.jpg";
-
-  before(async function () {
-    const missing = chromiumMissingReason();
-    if (missing) skipSuite(this, missing);
-    this.timeout(120_000);
-    dataDir = await mkdtemp(join(tmpdir(), "image-pipeline-formats-"));
-    const settings = parseSettings({
+  const under = useChromiumOnPipeline(
+    "formats",
+    parseSettings({
       delivery: "cdn",
       formats: ["avif", "webp"],
       variants: [
         { name: "thumb", width: 320 },
         { name: "medium", width: 1024 },
       ],
-    });
-    pipeline = await startLocalPipeline({ port: 0, dataDir, settings });
-    browser = await launchChromium();
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await browser?.close();
-    await pipeline?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+    }),
+  );
+  let id: string;
+  const name = "formats.jpg";
 
   it("the preview is a <picture>: Chromium, which decodes AVIF, downloads the AVIF thumb and nothing else", async function () {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
+    const context = await under.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1 });
     try {
       const page = await context.newPage();
       const requested: string[] = [];
@@ -59,7 +38,7 @@ describe("several formats: the page's <picture> and the negotiated URL (Chromium
       page.on("pageerror", (error) => errors.push(String(error)));
       page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
       page.on("filechooser", () => undefined);
-      await page.goto(pipeline.url);
+      await page.goto(under.pipeline.url);
       await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
       await page.setInputFiles("#file-input", [
         { name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 31 }) },
@@ -68,7 +47,7 @@ describe("several formats: the page's <picture> and the negotiated URL (Chromium
       await waitForPreview(page, name);
       const card = page.locator(`#gallery > li[data-filename="${name}"]`);
       id = (await card.getAttribute("data-image-id"))!;
-      const view = (await (await fetch(`${pipeline.url}/images/${id}`)).json()) as {
+      const view = (await (await fetch(`${under.pipeline.url}/images/${id}`)).json()) as {
         srcset: string;
         sources: { type: string; srcset: string }[];
       };
@@ -80,10 +59,10 @@ describe("several formats: the page's <picture> and the negotiated URL (Chromium
       expect(picture.sources).to.deep.equal(view.sources);
       expect(view.sources.map((s) => s.type)).to.deep.equal(["image/avif", "image/webp"]);
       expect(view.sources[0]!.srcset).to.equal(
-        `${pipeline.url}/variants/${id}/thumb.avif 320w, ${pipeline.url}/variants/${id}/medium.avif 1024w`,
+        `${under.pipeline.url}/variants/${id}/thumb.avif 320w, ${under.pipeline.url}/variants/${id}/medium.avif 1024w`,
       );
       expect(picture.img).to.equal(view.srcset);
-      expect(picture.currentSrc).to.equal(`${pipeline.url}/variants/${id}/thumb.avif`);
+      expect(picture.currentSrc).to.equal(`${under.pipeline.url}/variants/${id}/thumb.avif`);
       expect(requested).to.deep.equal(["thumb.avif"]);
       expect(errors).to.deep.equal([]);
     } finally {
@@ -98,20 +77,20 @@ describe("several formats: the page's <picture> and the negotiated URL (Chromium
   ];
   for (const [accept, contentType] of negotiation) {
     it(`GET /variants/{id}/thumb with Accept ${accept}: ${contentType}, Vary: Accept, a short lifetime`, async function () {
-      const response = await fetch(`${pipeline.url}/variants/${id}/thumb`, { headers: { accept } });
+      const response = await fetch(`${under.pipeline.url}/variants/${id}/thumb`, { headers: { accept } });
       expect(response.status).to.equal(200);
       expect(response.headers.get("content-type")).to.equal(contentType);
       expect(response.headers.get("vary")).to.equal("Accept");
       expect(response.headers.get("cache-control")).to.equal(NEGOTIATED_CACHE_CONTROL);
       // The same bytes as the immutable object of that format.
-      const keyed = await fetch(`${pipeline.url}/variants/${id}/thumb.${contentType.split("/")[1]}`);
+      const keyed = await fetch(`${under.pipeline.url}/variants/${id}/thumb.${contentType.split("/")[1]}`);
       expect(keyed.headers.get("vary")).to.equal(null);
       expect(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(await keyed.arrayBuffer()))).to.equal(true);
     });
   }
 
   it("an extension-less URL of a variant that does not exist is 404", async function () {
-    const response = await fetch(`${pipeline.url}/variants/${id}/huge`, { headers: { accept: "image/avif" } });
+    const response = await fetch(`${under.pipeline.url}/variants/${id}/huge`, { headers: { accept: "image/avif" } });
     expect(response.status).to.equal(404);
   });
 });

@@ -1,14 +1,10 @@
 import { expect } from "chai";
 import { createHash } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { parseSettings } from "../../handlers/lib/config/settings.js";
-import { startLocalPipeline, type LocalPipeline } from "../../local/pipeline.js";
 import { makePhoto } from "../support/images.js";
-import { chromiumMissingReason, launchChromium, skipSuite } from "./support/chromium.js";
-import { PAGE_TEST_SETTINGS } from "./support/pipeline.js";
+import { PAGE_TEST_SETTINGS, useChromiumOnPipeline } from "./support/pipeline.js";
 import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
 
 /**
@@ -17,26 +13,10 @@ import { waitForPreview, waitForStatus } from "./support/gallery-page.js";
  * CSP the API serves (img-src 'self' data:).
  */
 describe("the page's preview chooses from srcset (Chromium, local runtime, delivery: cdn)", function () {
-  let browser: Browser;
-  let pipeline: LocalPipeline;
-  let dataDir: string;
-
-  before(async function () {
-    const missing = chromiumMissingReason();
-    if (missing) skipSuite(this, missing);
-    this.timeout(120_000);
-    dataDir = await mkdtemp(join(tmpdir(), "image-pipeline-srcset-"));
-    const settings = parseSettings({ delivery: "cdn", variants: PAGE_TEST_SETTINGS.variants });
-    pipeline = await startLocalPipeline({ port: 0, dataDir, settings });
-    browser = await launchChromium();
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await browser?.close();
-    await pipeline?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+  const under = useChromiumOnPipeline(
+    "srcset",
+    parseSettings({ delivery: "cdn", variants: PAGE_TEST_SETTINGS.variants }),
+  );
 
   /** Each POST /uploads the page sent: its x-amz-content-sha256 header and its body's actual SHA-256. */
   const uploadGrants: Array<{ header: string | undefined; bodyHash: string }> = [];
@@ -45,7 +25,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     viewport: { width: number; height: number },
     name: string,
   ): Promise<{ page: Page; variantRequests: string[]; errors: string[] }> {
-    const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
+    const context = await under.browser.newContext({ viewport, deviceScaleFactor: 1 });
     const page = await context.newPage();
     const variantRequests: string[] = [];
     const errors: string[] = [];
@@ -67,7 +47,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     );
     page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
     page.on("filechooser", () => undefined);
-    await page.goto(pipeline.url);
+    await page.goto(under.pipeline.url);
     await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
     await page.setInputFiles("#file-input", [
       { name, mimeType: "image/jpeg", buffer: await makePhoto({ width: 2400, height: 1800, seed: 21 }) },
@@ -90,17 +70,17 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
     const { page, variantRequests, errors } = await uploadAt({ width: 390, height: 844 }, "phone.jpg");
     try {
       const id = await page.locator('#gallery > li[data-filename="phone.jpg"]').getAttribute("data-image-id");
-      const view = (await (await fetch(`${pipeline.url}/images/${id}`)).json()) as { srcset: string };
+      const view = (await (await fetch(`${under.pipeline.url}/images/${id}`)).json()) as { srcset: string };
       const preview = await previewOf(page, "phone.jpg");
       // srcset: the WebP variants (thumb 320, medium 1024); the JPEG large is of another format.
       expect(preview.srcset).to.equal(view.srcset);
       expect(view.srcset).to.equal(
-        `${pipeline.url}/variants/${id}/thumb.webp 320w, ${pipeline.url}/variants/${id}/medium.webp 1024w`,
+        `${under.pipeline.url}/variants/${id}/thumb.webp 320w, ${under.pipeline.url}/variants/${id}/medium.webp 1024w`,
       );
       expect(preview.sizes).to.equal(
         "(min-width: 992px) 312px, (min-width: 576px) 33vw, min(calc(100vw - 24px), 320px)",
       );
-      expect(preview.currentSrc).to.equal(`${pipeline.url}/variants/${id}/thumb.webp`);
+      expect(preview.currentSrc).to.equal(`${under.pipeline.url}/variants/${id}/thumb.webp`);
       expect(preview.naturalWidth).to.equal(320); // density 1: the thumb fills the 320 px preview
       await page.screenshot({ path: join(process.cwd(), "test-artifacts", "page-phone-srcset.png"), fullPage: true });
       expect(variantRequests).to.deep.equal(["thumb.webp"]);
@@ -114,7 +94,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
   });
 
   it("on a 2x screen of the same width it takes the medium variant, and still never the large one", async function () {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+    const context = await under.browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     try {
       const page = await context.newPage();
       const requested: string[] = [];
@@ -125,7 +105,7 @@ describe("the page's preview chooses from srcset (Chromium, local runtime, deliv
           requested.push(new URL(request.url()).pathname.split("/").pop()!),
       );
       page.on("filechooser", () => undefined);
-      await page.goto(pipeline.url);
+      await page.goto(under.pipeline.url);
       await page.locator('#drop-zone[aria-disabled="false"]').waitFor();
       await page.setInputFiles("#file-input", [
         {
